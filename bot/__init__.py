@@ -1,0 +1,1 @@
+"""newswatch application: configuration, CLI, Telegram side and wiring."""

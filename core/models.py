@@ -1,0 +1,151 @@
+"""Typed values that travel along the data path: feed -> article -> match -> delivery.
+
+These are plain frozen dataclasses. They hold no behaviour beyond small derived properties and do
+no I/O; every package (watchers, rules, storage, bot) speaks in these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class DeliveryMode(StrEnum):
+    """How a rule's (or a subscription's) matches reach a chat."""
+
+    INSTANT = "instant"
+    DIGEST = "digest"
+
+
+class Priority(StrEnum):
+    """High-priority alerts notify with sound; the others arrive silently."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """A feed as the operator configured it in ``config/feeds.yaml``."""
+
+    url: str
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    interval_s: float | None = None  # None: the global default interval
+    full_text: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What storage remembers about a feed between polls: validators, schedule and health."""
+
+    url: str
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    interval_s: float | None = None
+    full_text: bool = False
+    enabled: bool = True
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None  # sha256 of the last body, to skip re-parsing identical bodies
+    next_check_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_new_item_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_errors: int = 0
+    items_seen: int = 0
+    avg_new_item_interval_s: float | None = None
+    first_poll_done: bool = False
+    disabled_reason: str | None = None  # e.g. "410 Gone"; None while the feed is active
+    health_reported_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news item, cleaned into plain text, with a stable identity.
+
+    ``identity`` is the key that makes an article unique across feeds: ``guid:<id>`` when the
+    feed gives one, else ``link:<normalised url>``, else ``hash:<sha256 of title+content>``.
+    ``link_key`` and ``title_key`` let storage recognise an item whose guid changed but whose
+    link and title did not. Times are timezone-aware UTC.
+    """
+
+    feed_url: str
+    identity: str
+    title: str
+    link: str | None = None
+    summary: str = ""
+    content: str = ""
+    author: str | None = None
+    published_at: datetime | None = None
+    guid: str | None = None
+    link_key: str | None = None
+    feed_name: str | None = None
+
+    @property
+    def text_fields(self) -> dict[str, str]:
+        """The fields rules can match on, by name."""
+        return {"title": self.title, "summary": self.summary, "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One matched term: which term, in which field, at which offsets of the original text."""
+
+    term: str
+    field: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """A rule that fired on an article, and why (its hits)."""
+
+    rule_id: str
+    hits: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What users see of a rule in ``/rules`` and in alerts."""
+
+    id: str
+    name: str
+    description: str = ""
+    priority: Priority = Priority.NORMAL
+    mode: DeliveryMode = DeliveryMode.INSTANT
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A Telegram chat the bot talks to."""
+
+    id: int
+    type: str = "private"  # private | group | supergroup | channel | console
+    title: str | None = None
+    language: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One alert in the outbox: one chat, one article, the rules that matched it."""
+
+    id: int
+    chat_id: int
+    article: Article
+    matches: tuple[RuleMatch, ...]
+    thread_id: int | None = None
+    attempts: int = 0
+    state: str = "pending"  # pending | sending | sent | failed | cancelled
+    created_at: datetime | None = None
+    message_id: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""The rule engine: parse, compile and match rules against articles. Pure: no I/O."""

@@ -1,0 +1,1 @@
+"""Persistence for feeds, articles, matches, chats, subscriptions and the delivery outbox."""
