@@ -1,0 +1,304 @@
+"""Settings: read once at start-up from the environment (and ``.env``) and the feeds file.
+
+Validated into typed, frozen objects. A bad value raises ``ConfigError`` whose message is one
+line naming the setting; the CLI prints it and exits. Contains no business logic.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from dotenv import dotenv_values
+
+from core.errors import ConfigError
+from core.models import FeedConfig
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/newswatch.db"
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Deployment settings and secrets. Built by ``load_settings``."""
+
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: frozenset[int] = frozenset()
+    allowed_ids: frozenset[int] = frozenset()  # empty: open to everyone
+    config_dir: Path = Path("config")
+    timezone: str = "UTC"
+    poll_interval_s: float = 300.0
+    alert_on_first_poll: bool = False
+    allow_private_feed_addresses: bool = False
+    retention_days: int = 90
+    log_level: str = "INFO"
+    log_format: str = "kv"  # kv | json
+    health_addr: str = "127.0.0.1:8080"  # host:port; empty disables the endpoint
+    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def feeds_file(self) -> Path:
+        return self.config_dir / "feeds.yaml"
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.config_dir / "rules"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+
+def parse_duration(value: object, setting: str) -> float:
+    """``"90"``, ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"`` or a number -> seconds (> 0)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{setting}: expected a duration such as 300, 5m or 1h, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.match(str(value))
+        if not m:
+            raise ConfigError(
+                f"{setting}: expected a duration such as 300, 5m or 1h, got {value!r}"
+            )
+        seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ConfigError(f"{setting}: must be greater than zero, got {value!r}")
+    return seconds
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in {"1", "true", "yes", "on"}:
+        return True
+    if low in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _parse_ids(name: str, raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in re.split(r"[,\s]+", raw.strip()):
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: expected comma-separated numeric Telegram IDs, got {part!r}"
+            ) from None
+    return frozenset(ids)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``) over an optional ``.env`` file.
+
+    Real environment variables win over the file. Unknown variables are ignored.
+    """
+    env: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    kwargs: dict[str, Any] = {}
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token is not None:
+        if not _TOKEN_RE.match(token):
+            # Never echo the token itself: it is a secret even when malformed.
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN: does not look like a bot token (expected 123456:ABC..., "
+                "as given by @BotFather)"
+            )
+        kwargs["telegram_bot_token"] = token
+    if (base := get("TELEGRAM_API_BASE_URL")) is not None:
+        if not re.match(r"^https?://", base):
+            raise ConfigError(
+                f"TELEGRAM_API_BASE_URL: must start with http:// or https://, got {base!r}"
+            )
+        kwargs["telegram_api_base_url"] = base
+    if (db := get("DATABASE_URL")) is not None:
+        kwargs["database_url"] = _normalise_database_url(db)
+    if (raw := get("ADMIN_IDS")) is not None:
+        kwargs["admin_ids"] = _parse_ids("ADMIN_IDS", raw)
+    if (raw := get("ALLOWED_IDS")) is not None:
+        kwargs["allowed_ids"] = _parse_ids("ALLOWED_IDS", raw)
+    if (raw := get("NEWSWATCH_CONFIG_DIR")) is not None:
+        kwargs["config_dir"] = Path(raw)
+    if (raw := get("NEWSWATCH_TIMEZONE")) is not None:
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"NEWSWATCH_TIMEZONE: unknown time zone {raw!r} (use a name such as "
+                "Asia/Ho_Chi_Minh or UTC)"
+            ) from None
+        kwargs["timezone"] = raw
+    if (raw := get("NEWSWATCH_POLL_INTERVAL")) is not None:
+        kwargs["poll_interval_s"] = parse_duration(raw, "NEWSWATCH_POLL_INTERVAL")
+    if (raw := get("NEWSWATCH_ALERT_ON_FIRST_POLL")) is not None:
+        kwargs["alert_on_first_poll"] = _parse_bool("NEWSWATCH_ALERT_ON_FIRST_POLL", raw)
+    if (raw := get("NEWSWATCH_ALLOW_PRIVATE_ADDRESSES")) is not None:
+        kwargs["allow_private_feed_addresses"] = _parse_bool(
+            "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES", raw
+        )
+    if (raw := get("NEWSWATCH_RETENTION_DAYS")) is not None:
+        try:
+            days = int(raw)
+        except ValueError:
+            days = 0
+        if days < 1:
+            raise ConfigError(
+                f"NEWSWATCH_RETENTION_DAYS: expected a whole number of days >= 1, got {raw!r}"
+            )
+        kwargs["retention_days"] = days
+    if (raw := get("NEWSWATCH_LOG_LEVEL")) is not None:
+        level = raw.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(
+                f"NEWSWATCH_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {raw!r}"
+            )
+        kwargs["log_level"] = level
+    if (raw := get("NEWSWATCH_LOG_FORMAT")) is not None:
+        if raw.lower() not in {"kv", "json"}:
+            raise ConfigError(f"NEWSWATCH_LOG_FORMAT: expected kv or json, got {raw!r}")
+        kwargs["log_format"] = raw.lower()
+    if (raw := env.get("NEWSWATCH_HEALTH_ADDR")) is not None:
+        raw = raw.strip()
+        if raw and not re.match(r"^[\w.\-\[\]:]*:\d{1,5}$", raw):
+            raise ConfigError(
+                f"NEWSWATCH_HEALTH_ADDR: expected host:port (or empty to disable), got {raw!r}"
+            )
+        kwargs["health_addr"] = raw
+    if (raw := get("NEWSWATCH_USER_AGENT")) is not None:
+        kwargs["user_agent"] = raw
+    kwargs["extra"] = {k: v for k, v in env.items() if k.startswith("NEWSWATCH_")}
+    return Settings(**kwargs)
+
+
+def _normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (``postgres://``, ``sqlite:///``) and pick async drivers."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    raise ConfigError(
+        f"DATABASE_URL: unsupported database {url.split('://', 1)[0]!r} "
+        "(use sqlite:///path/to/file.db or postgresql://user:pass@host/db)"
+    )
+
+
+# feeds.yaml -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    """The feeds file: defaults and the feed list."""
+
+    default_interval_s: float
+    feeds: tuple[FeedConfig, ...]
+    adaptive: bool = False
+    min_interval_s: float = 60.0
+    max_interval_s: float = 6 * 3600.0
+
+
+def parse_feeds_yaml(text: str, source: str, default_interval_s: float) -> FeedsConfig:
+    """Parse the text of a feeds file. ``source`` names the file in error messages."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{source}{where}: not valid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping with a 'feeds:' list at the top")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{source}: 'defaults' must be a mapping")
+    interval = default_interval_s
+    if "interval" in defaults:
+        interval = parse_duration(defaults["interval"], f"{source}: defaults.interval")
+    adaptive = bool(defaults.get("adaptive", False))
+    min_iv = parse_duration(defaults.get("min_interval", 60), f"{source}: defaults.min_interval")
+    max_iv = parse_duration(defaults.get("max_interval", "6h"), f"{source}: defaults.max_interval")
+    raw_feeds = data.get("feeds") or []
+    if not isinstance(raw_feeds, list):
+        raise ConfigError(f"{source}: 'feeds' must be a list")
+    feeds: list[FeedConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw_feeds, start=1):
+        where = f"{source}: feeds[{i}]"
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise ConfigError(f"{where}: each feed needs a 'url'")
+        url = item["url"].strip()
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise ConfigError(f"{where}: url must be an http:// or https:// address, got {url!r}")
+        if url in seen:
+            raise ConfigError(f"{where}: duplicate feed url {url!r}")
+        seen.add(url)
+        unknown = set(item) - {"url", "name", "tags", "interval", "full_text", "enabled"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        tags = item.get("tags") or []
+        if isinstance(tags, str):
+            tags = [tags]
+        feeds.append(
+            FeedConfig(
+                url=url,
+                name=str(item["name"]) if item.get("name") else None,
+                tags=tuple(str(t) for t in tags),
+                interval_s=(
+                    parse_duration(item["interval"], f"{where}.interval")
+                    if "interval" in item
+                    else None
+                ),
+                full_text=bool(item.get("full_text", False)),
+                enabled=bool(item.get("enabled", True)),
+            )
+        )
+    return FeedsConfig(
+        default_interval_s=interval,
+        feeds=tuple(feeds),
+        adaptive=adaptive,
+        min_interval_s=min_iv,
+        max_interval_s=max_iv,
+    )
+
+
+def load_feeds_file(path: Path, default_interval_s: float) -> FeedsConfig:
+    """Read and parse the feeds file; a missing file is a clear error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: feeds file not found (set NEWSWATCH_CONFIG_DIR)") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read feeds file: {e.strerror}") from None
+    return parse_feeds_yaml(text, str(path), default_interval_s)

@@ -1,0 +1,69 @@
+"""The running application's parts, and the seams between them.
+
+``Services`` is handed to the pipeline, the outbox sender and the Telegram handlers, so each
+reaches storage, the current rules, settings and the clock the same way. ``AlertSink`` is the
+seam between the outbox and whatever shows an alert (Telegram, or the console offline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from core.clock import Clock
+from core.models import Delivery, RuleInfo
+from storage.base import Storage
+
+from .config import FeedsConfig, Settings
+
+if TYPE_CHECKING:
+    from rules import RuleSet
+
+
+class RuleHolder:
+    """Holds the rule set in force; a reload swaps it in one assignment (atomic for asyncio)."""
+
+    def __init__(self, initial: RuleSet) -> None:
+        self._current = initial
+
+    @property
+    def current(self) -> RuleSet:
+        return self._current
+
+    def swap(self, new: RuleSet) -> RuleSet:
+        """Put ``new`` in force and return the rule set it replaced."""
+        old, self._current = self._current, new
+        return old
+
+
+class SendStatus(StrEnum):
+    SENT = "sent"  # the platform accepted the message
+    RETRY = "retry"  # temporary failure: try again after ``retry_after_s``
+    CHAT_GONE = "chat_gone"  # the chat blocked or removed the bot: stop sending to it
+    FAILED = "failed"  # permanent failure for this one message
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    status: SendStatus
+    message_id: int | None = None
+    retry_after_s: float | None = None
+    error: str | None = None
+    new_chat_id: int | None = None  # set when a group migrated to a supergroup
+
+
+class AlertSink(Protocol):
+    """Something that shows one alert to one chat. Does not touch storage."""
+
+    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome: ...
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    feeds: FeedsConfig
+    storage: Storage
+    rules: RuleHolder
+    clock: Clock
