@@ -9,11 +9,10 @@ store anything.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final
@@ -74,15 +73,20 @@ class GuardedResolver(AbstractResolver):
     the address checked is the address connected to.
     """
 
-    def __init__(self, inner: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        inner: AbstractResolver | None = None,
+        policy: Callable[[str], str | None] = blocked_reason,
+    ) -> None:
         self._inner = inner or ThreadedResolver()
+        self._policy = policy
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         for r in results:
-            reason = blocked_reason(r["host"])
+            reason = self._policy(r["host"])
             if reason is not None:
                 raise BlockedAddressError(f"{host} resolves to {reason}")
         return results
@@ -126,6 +130,7 @@ class FeedFetcher:
     across all hosts, ``per_host_connections`` per (host, port); ``connect_timeout_s`` for the
     TCP/TLS handshake, ``read_timeout_s`` between bytes, ``total_timeout_s`` for the whole
     request. ``allow_private`` lifts the address guard (tests on 127.0.0.1, intranet feeds).
+    ``resolver`` and ``address_policy`` are seams for tests (a fake DNS, a stricter policy).
     """
 
     def __init__(
@@ -140,8 +145,12 @@ class FeedFetcher:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_redirects: int = 5,
         allow_private: bool = False,
+        resolver: AbstractResolver | None = None,
+        address_policy: Callable[[str], str | None] = blocked_reason,
     ) -> None:
         self.user_agent = user_agent
+        self._resolver = resolver
+        self._policy = address_policy
         self.max_body_bytes = max_body_bytes
         self.max_redirects = max_redirects
         self.allow_private = allow_private
@@ -151,6 +160,7 @@ class FeedFetcher:
             total=total_timeout_s, sock_connect=connect_timeout_s, sock_read=read_timeout_s
         )
         self._session: aiohttp.ClientSession | None = None
+        self._dns: AbstractResolver | None = None
 
     async def __aenter__(self) -> FeedFetcher:
         await self.start()
@@ -167,7 +177,11 @@ class FeedFetcher:
     async def start(self) -> None:
         if self._session is not None:
             return
-        resolver: AbstractResolver = ThreadedResolver() if self.allow_private else GuardedResolver()
+        inner = self._resolver or ThreadedResolver()
+        resolver: AbstractResolver = (
+            inner if self.allow_private else GuardedResolver(inner, self._policy)
+        )
+        self._dns = inner
         connector = aiohttp.TCPConnector(
             limit=self._total_connections,
             limit_per_host=self._per_host_connections,
@@ -187,6 +201,9 @@ class FeedFetcher:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._dns is not None:
+            await self._dns.close()
+            self._dns = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -275,12 +292,24 @@ class FeedFetcher:
         if private_ok:
             return None
         try:
-            ipaddress.ip_address(host)
+            ipaddress.ip_address(host.strip("[]"))
         except ValueError:
             # A name: checked now (for a clear message) and again by the resolver at connect.
-            return await _check_name(host, parts.port or (443 if parts.scheme == "https" else 80))
-        reason = blocked_reason(host)
+            return await self._check_name(host)
+        reason = self._policy(host.strip("[]"))
         return None if reason is None else f"blocked address: {reason}"
+
+    async def _check_name(self, host: str) -> str | None:
+        assert self._dns is not None
+        try:
+            infos = await self._dns.resolve(host, 0, socket.AF_UNSPEC)
+        except OSError as e:
+            return f"cannot resolve {host}: {_one_line(e)}"
+        for info in infos:
+            reason = self._policy(info["host"])
+            if reason is not None:
+                return f"blocked address: {host} resolves to {reason}"
+        return None
 
     async def _read(
         self,
@@ -317,19 +346,6 @@ class FeedFetcher:
 
     def _too_big(self) -> str:
         return f"body larger than {self.max_body_bytes // 1024} KiB (decompressed); not read"
-
-
-async def _check_name(host: str, port: int) -> str | None:
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
-        return f"cannot resolve {host}: {_one_line(e)}"
-    for info in infos:
-        reason = blocked_reason(str(info[4][0]))
-        if reason is not None:
-            return f"blocked address: {host} resolves to {reason}"
-    return None
 
 
 def _one_line(e: BaseException) -> str:
