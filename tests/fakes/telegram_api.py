@@ -530,7 +530,7 @@ class FakeTelegramServer:
         wait = 0.0
         for key, count, window in keys:
             times = self._windows[key]
-            while times and times[0] <= now - window:
+            while times and times[0] + window <= now:
                 times.popleft()
             if len(times) >= count:
                 wait = max(wait, times[0] + window - now)
