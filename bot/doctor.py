@@ -56,8 +56,11 @@ def _fail(area: str, message: str, fix: str | None = None) -> Finding:
 # configuration ----------------------------------------------------------------------------------
 
 
-def check_configuration(settings: Settings) -> list[Finding]:
-    """The config folder and feeds file exist and parse; the health address is sensible."""
+def check_configuration(settings: Settings, in_container: bool | None = None) -> list[Finding]:
+    """The config folder and feeds file exist and parse; the health address is sensible.
+
+    ``in_container`` (detected when None) decides whether listening on every interface is normal.
+    """
     area = "configuration"
     found: list[Finding] = []
     config_dir = settings.config_dir
@@ -90,7 +93,8 @@ def check_configuration(settings: Settings) -> list[Finding]:
             )
     if settings.health_addr:
         host = settings.health_addr.rpartition(":")[0].strip("[]")
-        in_container = Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
+        if in_container is None:
+            in_container = Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
         if host in {"", "0.0.0.0", "::"} and not in_container:
             found.append(
                 _warn(
