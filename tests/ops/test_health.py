@@ -125,9 +125,10 @@ async def test_a_check_returning_false_fails(server: HealthServer) -> None:
     server.add_check("thing", says_no)
     status, body = await _get_json(server, "/readyz")
     assert status == 503
-    assert body["checks"] == {
-        "thing": {"ok": False, "detail": "failed", "duration_ms": pytest.approx(0, abs=1000)}
-    }  # type: ignore[comparison-overlap]
+    checks = body["checks"]
+    assert isinstance(checks, dict)
+    assert checks["thing"]["ok"] is False
+    assert checks["thing"]["detail"] == "failed"
 
 
 async def test_metrics_endpoint_serves_prometheus_text() -> None:
