@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from core.errors import NewswatchError
+from storage.base import Storage
 
 from .config import Settings, load_settings
 
@@ -85,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     # Imports are local so that `newswatch --help` and config errors stay fast.
-    from .logging_setup import setup_logging
+    from .logging_setup import secrets_from_settings, setup_logging
 
-    setup_logging(settings.log_level, settings.log_format, _secrets(settings))
+    setup_logging(settings.log_level, settings.log_format, secrets_from_settings(settings))
     out = sys.stdout
     match args.command:
         case "run":
@@ -106,41 +107,41 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return rule_commands.cmd_check(settings.rules_dir, out)
             if args.rules_command == "test":
                 return rule_commands.cmd_test(args.rule, settings.rules_dir, args.text, out)
-            return asyncio.run(_with_storage(settings, args.file, rule_commands.cmd_backtest))
+            file = args.file
+            return asyncio.run(
+                _with_storage(settings, lambda st: rule_commands.cmd_backtest(file, st, out))
+            )
         case "feeds":
-            from . import feed_commands
-
             if args.feeds_command == "add":
-                return asyncio.run(
-                    feed_commands.cmd_feeds_add_from_settings(args.url, settings, out)
-                )
-            return asyncio.run(feed_commands.cmd_feeds_list_from_settings(settings, out))
+                return asyncio.run(_feeds_add(settings, args.url))
+            from .feed_commands import cmd_feeds_list
+
+            return asyncio.run(
+                _with_storage(settings, lambda st: cmd_feeds_list(st, out, settings.tz))
+            )
         case "db":
-            from . import storage_commands
+            from .storage_commands import cmd_db_upgrade
 
-            return asyncio.run(storage_commands.cmd_db_upgrade(settings.database_url, out))
+            return asyncio.run(cmd_db_upgrade(settings.database_url, out))
         case "search":
-            from . import storage_commands
+            from .storage_commands import cmd_search
 
-            return asyncio.run(
-                storage_commands.cmd_search(
-                    settings.database_url, " ".join(args.words), args.limit, out
-                )
-            )
+            return asyncio.run(cmd_search(settings.database_url, args.words, out, args.limit))
         case "export":
-            from . import storage_commands
+            from .storage_commands import cmd_export
 
-            return asyncio.run(
-                storage_commands.cmd_export(
-                    settings.database_url,
-                    args.format,
-                    args.start,
-                    args.end,
-                    args.rule,
-                    args.output,
-                    out,
+            if args.output is None:
+                return asyncio.run(
+                    cmd_export(
+                        settings.database_url, out, args.format, args.start, args.end, args.rule
+                    )
                 )
-            )
+            with args.output.open("w", encoding="utf-8", newline="") as target:
+                return asyncio.run(
+                    cmd_export(
+                        settings.database_url, target, args.format, args.start, args.end, args.rule
+                    )
+                )
         case "doctor":
             from .doctor import run_doctor
 
@@ -148,20 +149,32 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(f"unhandled command {args.command}")
 
 
-def _secrets(settings: Settings) -> list[str]:
-    return [s for s in (settings.telegram_bot_token,) if s]
-
-
-async def _with_storage(settings: Settings, file: Path, command: object) -> int:
+async def _with_storage(settings: Settings, command: Callable[[Storage], Awaitable[int]]) -> int:
     from storage.sql import SqlStorage
 
     storage = SqlStorage(settings.database_url)
     await storage.open()
     try:
-        result = await command(file, storage, sys.stdout)  # type: ignore[operator]
-        return int(result)
+        return await command(storage)
     finally:
         await storage.close()
+
+
+async def _feeds_add(settings: Settings, url: str) -> int:
+    from watchers.fetch import FeedFetcher
+
+    from .feed_commands import cmd_feeds_add
+
+    return await cmd_feeds_add(
+        url,
+        settings.feeds_file,
+        lambda: FeedFetcher(
+            user_agent=settings.user_agent, allow_private=settings.allow_private_feed_addresses
+        ),
+        sys.stdout,
+        allow_private=settings.allow_private_feed_addresses,
+        default_interval_s=settings.poll_interval_s,
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from core.models import Delivery, RuleInfo
 
+from .metrics import metrics
 from .services import AlertSink, SendStatus, Services
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,9 @@ class OutboxSender:
     async def drain_once(self) -> int:
         """Send one batch of due deliveries; returns how many were attempted."""
         now = self._services.clock.now()
-        due = await self._services.storage.due_deliveries(now, limit=self._batch)
+        storage = self._services.storage
+        due = await storage.due_deliveries(now, limit=self._batch)
+        metrics.outbox_depth.set(await storage.pending_count())
         if not due:
             return 0
         per_chat: dict[int, list[Delivery]] = defaultdict(list)
@@ -106,6 +109,9 @@ class OutboxSender:
         now = clock.now()
         if outcome.status is SendStatus.SENT:
             await storage.mark_sent(delivery.id, outcome.message_id, now)
+            metrics.alerts_sent.inc()
+            if delivery.created_at is not None:
+                metrics.delivery_latency.observe((now - delivery.created_at).total_seconds())
             return True
         error = outcome.error or outcome.status.value
         if outcome.status is SendStatus.FAILED or delivery.attempts + 1 >= MAX_ATTEMPTS:
@@ -124,6 +130,8 @@ class OutboxSender:
             await storage.migrate_chat(delivery.chat_id, outcome.new_chat_id)
             await storage.mark_retry(delivery.id, error, now, now)
             return False
+        if outcome.retry_after_s is not None:
+            metrics.telegram_429.inc()
         delay = (
             outcome.retry_after_s
             if outcome.retry_after_s is not None

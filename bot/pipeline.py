@@ -21,8 +21,10 @@ from dataclasses import dataclass, replace
 from core.models import FeedState
 from storage.base import IngestStatus
 from watchers.fetch import FeedFetcher
+from watchers.health import record_new_items
 from watchers.poller import PollSettings, poll_feed
 
+from .metrics import metrics
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -105,19 +107,25 @@ class Pipeline:
         outcome = await poll_feed(state, self._fetcher, services.clock.now(), self._poll_settings)
         alert = state.first_poll_done or services.settings.alert_on_first_poll
         ruleset = services.rules.current
+        metrics.polls.inc(feed=state.url)
+        metrics.items_seen.inc(len(outcome.articles), feed=state.url)
         new = updated = deliveries = 0
         for article in outcome.articles:
             matches = ruleset.match(article, feed_tags=state.tags)
             result = await services.storage.ingest(
                 article, matches, services.clock.now(), alert=alert
             )
+            if result.status is IngestStatus.NEW:
+                for match in matches:
+                    metrics.matches.inc(rule=match.rule_id)
             new += result.status is IngestStatus.NEW
             updated += result.status is IngestStatus.UPDATED
             deliveries += result.new_deliveries
-        new_state = outcome.state
+        new_state = record_new_items(outcome.state, new, services.clock.now())
         if outcome.error is None:
             new_state = replace(new_state, first_poll_done=True)
         else:
+            metrics.errors.inc(kind="fetch")
             log.warning("feed poll failed: %s", outcome.error, extra={"feed": state.url})
         await services.storage.save_feed_state(new_state)
         if new or updated:
