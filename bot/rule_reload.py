@@ -129,7 +129,8 @@ class RuleReloader:
         while True:
             if not self.rules_dir.is_dir():
                 await self.on_error(f"{self.rules_dir}: rules folder not found; watching for it")
-                while not self.rules_dir.is_dir():
+                # nothing signals a folder's creation in a parent we do not watch: poll
+                while not self.rules_dir.is_dir():  # noqa: ASYNC110
                     await asyncio.sleep(2.0)
                 await self.reload_now()
             try:
