@@ -141,5 +141,3 @@ def test_rule_changes_names_added_removed_and_changed() -> None:
     assert (changes.added, changes.removed, changes.changed) == (("x",), ("land",), ("sea",))
     assert changes.summary() == "added: x; removed: land; changed: sea"
     assert not rule_changes(old, old)
-
-
