@@ -21,7 +21,9 @@ def rule_files(path: Path) -> list[Path]:
     return sorted(
         p
         for p in path.iterdir()
-        if p.suffix.lower() in RULE_FILE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() in RULE_FILE_SUFFIXES
+        and not p.name.startswith(".")
+        and not p.is_dir()  # a broken link is listed, so it is reported rather than skipped
     )
 
 

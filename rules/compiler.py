@@ -81,6 +81,8 @@ TOP_KEYS = ("rules", "aliases")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*$")
 _ALIAS_NAME_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*$")
 MIN_PREFIX = 3
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # we report the error ourselves, with its location
 
 
 class _Abort(Exception):
@@ -279,9 +281,12 @@ class _Compiler:
         if rid is None:
             pattern = ("(?i)" if node.ignore_case else "") + node.pattern
             try:
-                compiled = re2.compile(pattern)
+                compiled = re2.compile(pattern, _RE2_OPTIONS)
             except Exception as e:  # re2.error, plus TypeError/ValueError from bad input
-                return f"invalid regular expression: {e}"
+                detail = e.args[0] if e.args else e
+                if isinstance(detail, bytes):
+                    detail = detail.decode("utf-8", "replace")
+                return f"invalid regular expression: {detail}"
             rid = self.regex_ids[source] = len(self.regexes)
             self.regexes.append(RegexSpec(source, compiled))
         return rid
@@ -443,7 +448,8 @@ class _Compiler:
                 )
             )
             raise _Abort
-        if rule_id in seen_ids:
+        duplicate = rule_id in seen_ids
+        if duplicate:
             first = seen_ids[rule_id]
             self.problems.append(
                 src.problem(
@@ -453,8 +459,8 @@ class _Compiler:
                     "rule ids must be unique across all rule files",
                 )
             )
-            raise _Abort
-        seen_ids[rule_id] = rule
+        else:
+            seen_ids[rule_id] = rule
         name, _ = text("name", required=True)
         description, _ = text("description")
         priority_text, priority_node = text("priority")
@@ -495,6 +501,8 @@ class _Compiler:
         assert query_node is not None
         expr = self.query_expr(src, query_node, query, mask)
         info = RuleInfo(rule_id, name.strip(), description.strip(), priority, mode, tags)
+        if duplicate:
+            return None  # checked all the same, so every problem is reported in one go
         where = f"{src.name}:{rule.node.start_mark.line + 1}"
         return CompiledRule(info, expr, query.strip(), feeds, feed_tags, where)
 
@@ -584,6 +592,8 @@ def compile_ruleset(sources: Mapping[str, str]) -> RuleSet:
     for name in compiler.aliases:  # report errors in aliases nobody uses yet
         compiler.alias_expr(name)
     if compiler.problems:
+        order = {name: i for i, name in enumerate(sources)}
+        compiler.problems.sort(key=lambda p: (order.get(p.source, len(order)), p.line, p.col))
         raise RuleError(format_problems(compiler.problems))
     return RuleSet(compiled, compiler.terms, compiler.regexes)
 
