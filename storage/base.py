@@ -112,6 +112,15 @@ class Storage(Protocol):
         poll) matches are stored but no deliveries are queued.
         """
 
+    async def ingest_many(
+        self,
+        items: Sequence[tuple[Article, Sequence[RuleMatch]]],
+        now: datetime,
+        *,
+        alert: bool = True,
+    ) -> list[IngestResult]:
+        """``ingest`` for several articles (one poll's items) in ONE transaction, in order."""
+
     # chats and subscriptions ---------------------------------------------------------------
     async def upsert_chat(self, chat: Chat) -> None: ...
 

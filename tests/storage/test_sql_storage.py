@@ -533,3 +533,49 @@ async def test_unusable_database_gives_a_one_line_storage_error(tmp_path: object
 async def test_calls_before_open_are_refused() -> None:
     with pytest.raises(StorageError, match="not open"):
         await SqlStorage("sqlite+aiosqlite:///x.db").pending_count()
+
+
+# ingest_many: one transaction per batch, same results as one by one --------------------------
+async def test_ingest_many_matches_one_by_one_semantics(store: SqlStorage) -> None:
+    await _subscribed(store, 1, "a", "b")
+    await store.ingest(make_article(9), [match("a")], at(0))  # known before the batch
+    batch = [
+        (make_article(1), [match("a"), match("a")]),  # duplicate rule: one match
+        (make_article(1), [match("a"), match("b")]),  # same article again, b newly matches
+        (make_article(2), []),
+        (make_article(2, identity="guid:moved", guid="moved"), []),  # guid changed
+        (make_article(1, summary="Edited in the same poll."), [match("a")]),
+        (make_article(9), [match("a")]),
+        (make_article(9, title="Story 9, retitled"), [match("a")]),
+    ]
+    results = await store.ingest_many(batch, at(1))
+    assert [(r.status, r.new_matches, r.new_deliveries) for r in results] == [
+        (IngestStatus.NEW, 1, 1),
+        (IngestStatus.UNCHANGED, 1, 0),
+        (IngestStatus.NEW, 0, 0),
+        (IngestStatus.UNCHANGED, 0, 0),
+        (IngestStatus.UPDATED, 0, 0),
+        (IngestStatus.UNCHANGED, 0, 0),
+        (IngestStatus.UPDATED, 0, 0),
+    ]
+    assert results[0].article_id == results[1].article_id == results[4].article_id
+    assert results[2].article_id == results[3].article_id
+    due = await store.due_deliveries(at(1))
+    assert [(d.article.identity, [m.rule_id for m in d.matches]) for d in due] == [
+        ("guid:item-9", ["a"]),
+        ("guid:item-1", ["a", "b"]),
+    ]
+    assert due[1].article.summary == "Edited in the same poll."
+
+
+async def test_ingest_many_is_all_or_nothing(store: SqlStorage) -> None:
+    await _subscribed(store, 1, "a")
+    batch = [
+        (make_article(1), [match("a")]),
+        (make_article(2, published_at=T0.replace(tzinfo=None)), [match("a")]),
+    ]
+    with pytest.raises(StorageError):
+        await store.ingest_many(batch, at(0))
+    assert [a async for a in store.iter_articles()] == []
+    assert await store.pending_count() == 0
+    assert await store.ingest_many([], at(0)) == []
