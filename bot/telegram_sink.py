@@ -90,28 +90,54 @@ class TelegramSink:
         return await self.send_alert(delivery, message)
 
     async def send_alert(self, delivery: Delivery, message: AlertMessage) -> SendOutcome:
-        """Send (or edit) an already formatted alert; the outbox's digests come through here."""
+        """Send (or, for ``extra["kind"] == "edit"``, edit) an already formatted alert."""
         edit_of = delivery.message_id if delivery.extra.get("kind") == "edit" else None
-        thread_id = delivery.thread_id
+        return await self._send_with_fallbacks(
+            delivery.chat_id, delivery.thread_id, message, edit_of, delivery.id
+        )
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        """Send the pages of a digest (``bot.folding.format_digest``) in order.
+
+        SENT (with the last page's id) when every page went; otherwise the first failure's
+        outcome. Pages sent before a failure are not repeated by this call: the caller decides
+        (a retry of the whole digest repeats them, which beats losing the rest).
+        """
+        outcome = SendOutcome(SendStatus.SENT)
+        for page in messages:
+            outcome = await self._send_with_fallbacks(chat_id, thread_id, page, None, None)
+            if outcome.status is not SendStatus.SENT:
+                return outcome
+        return outcome
+
+    async def _send_with_fallbacks(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        message: AlertMessage,
+        edit_of: int | None,
+        delivery_id: int | None,
+    ) -> SendOutcome:
+        where = {"chat": chat_id, "delivery": delivery_id}
         plain = False
-        for _ in range(3):  # at most: first try, plain-text retry, retry without the topic
+        for _ in range(4):  # first try, plain text, without the topic, as a new message
             try:
-                sent = await self._send(delivery.chat_id, message, plain, thread_id, edit_of)
+                sent = await self._send(chat_id, message, plain, thread_id, edit_of)
             except BadRequest as e:
                 text = e.message.lower()
                 if "can't parse entities" in text and not plain:
                     log.error(
                         "BUG: Telegram refused our alert HTML (%s); resending as plain text",
                         e.message,
-                        extra={"chat": delivery.chat_id, "delivery": delivery.id},
+                        extra=where,
                     )
                     plain = True
                     continue
                 if "thread not found" in text and thread_id is not None:
                     log.warning(
-                        "forum topic %s is gone; sending to the chat itself",
-                        thread_id,
-                        extra={"chat": delivery.chat_id},
+                        "forum topic %s is gone; sending to the chat itself", thread_id, extra=where
                     )
                     thread_id = None
                     continue
@@ -122,11 +148,11 @@ class TelegramSink:
                 ):
                     edit_of = None  # the old alert was deleted: send the update as a new one
                     continue
-                return self._bad_request_outcome(delivery, e)
+                return self._bad_request_outcome(chat_id, e)
             except TelegramError as e:
-                return self._error_outcome(delivery, e)
+                return self._error_outcome(chat_id, e)
             return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
-        return SendOutcome(SendStatus.FAILED, error="refused after plain-text and topic fallbacks")
+        return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
 
     async def _send(
         self,
@@ -159,17 +185,17 @@ class TelegramSink:
             link_preview_options=self._preview,
         )
 
-    def _bad_request_outcome(self, delivery: Delivery, e: BadRequest) -> SendOutcome:
+    def _bad_request_outcome(self, chat_id: int, e: BadRequest) -> SendOutcome:
         text = e.message.lower()
         if "chat not found" in text or "peer_id_invalid" in text:
             return SendOutcome(SendStatus.CHAT_GONE, error=e.message)
-        log.error("Telegram refused an alert: %s", e.message, extra={"chat": delivery.chat_id})
+        log.error("Telegram refused an alert: %s", e.message, extra={"chat": chat_id})
         return SendOutcome(SendStatus.FAILED, error=e.message)
 
-    def _error_outcome(self, delivery: Delivery, e: TelegramError) -> SendOutcome:
+    def _error_outcome(self, chat_id: int, e: TelegramError) -> SendOutcome:
         if isinstance(e, RetryAfter):
             seconds = retry_after_seconds(e)
-            self._pacer.hold(delivery.chat_id, seconds)
+            self._pacer.hold(chat_id, seconds)
             return SendOutcome(SendStatus.RETRY, retry_after_s=seconds, error=e.message)
         if isinstance(e, Forbidden):
             return SendOutcome(SendStatus.CHAT_GONE, error=e.message)

@@ -383,6 +383,23 @@ class FakeTelegramServer:
         new = "administrator" if chat_type == "channel" else "member"
         self._queue_member_update(self._chat(chat_id), user_id, "left", new)
 
+    def group_migrates(self, old_chat_id: int, new_chat_id: int, user_id: int) -> None:
+        """The group became a supergroup: 400 + migrate_to_chat_id for the old id from now on,
+        and the service message Telegram posts in the old group."""
+        self.migrate(old_chat_id, new_chat_id)
+        old = self._chat(old_chat_id)
+        self._queue_update(
+            {
+                "message": {
+                    "message_id": next(self._message_ids[old_chat_id]),
+                    "date": int(time.time()),
+                    "chat": old.to_json(),
+                    "from": _user_json(user_id),
+                    "migrate_to_chat_id": new_chat_id,
+                }
+            }
+        )
+
     # reading what the bot did ----------------------------------------------------------------
     def messages(self, chat_id: int | None = None) -> list[SentMessage]:
         """Messages the bot sent, oldest first, optionally for one chat."""

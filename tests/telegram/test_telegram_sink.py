@@ -240,3 +240,34 @@ async def test_timeout_is_retried(tg: FakeTelegramServer) -> None:
 
 def _fields(d: Delivery) -> dict[str, object]:
     return {name: getattr(d, name) for name in Delivery.__dataclass_fields__}
+
+
+async def test_digest_pages_go_out_in_order(sink: TelegramSink, tg: FakeTelegramServer) -> None:
+    from bot.folding import format_digest, items_from_deliveries
+
+    pages = format_digest(
+        items_from_deliveries([delivery(delivery_id=i) for i in range(120)]),
+        {r.id: r for r in RULES},
+        ZoneInfo("UTC"),
+    )
+    assert len(pages) > 1
+    outcome = await sink.send_digest(42, pages)
+    assert outcome.status is SendStatus.SENT
+    sent = tg.messages(42)
+    assert [m.message_id for m in sent][-1] == outcome.message_id
+    assert [m.text.split("\n")[0] for m in sent] == [
+        f"📰 120 new matches ({i}/{len(pages)})" for i in range(1, len(pages) + 1)
+    ]
+
+
+async def test_digest_stops_at_the_first_failure(
+    sink: TelegramSink, tg: FakeTelegramServer
+) -> None:
+    from bot.alerts import AlertMessage
+
+    tg.block(42)
+    outcome = await sink.send_digest(
+        42, [AlertMessage("a", "a", True), AlertMessage("b", "b", True)]
+    )
+    assert outcome.status is SendStatus.CHAT_GONE
+    assert len(tg.calls_of("sendMessage")) == 1
