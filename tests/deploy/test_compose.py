@@ -53,8 +53,8 @@ COPY_IGNORE = shutil.ignore_patterns(
 # tooling ----------------------------------------------------------------------------------------
 
 
-def _docker_api(path: str) -> int:
-    """GET ``path`` on the Docker-compatible API socket; the HTTP status, or 0 when unreachable."""
+def _docker_api(path: str, method: str = "GET") -> int:
+    """``method path`` on the Docker-compatible API socket; the HTTP status, 0 when unreachable."""
     if not DOCKER_HOST.startswith("unix://"):
         return 0
     sock_path = DOCKER_HOST.removeprefix("unix://")
@@ -67,7 +67,7 @@ def _docker_api(path: str) -> int:
 
     try:
         conn = UnixConnection("localhost")
-        conn.request("GET", path)
+        conn.request(method, path)
         status = conn.getresponse().status
         conn.close()
         return status
@@ -170,11 +170,13 @@ class Deployment:
     def __init__(self, workdir: Path, feed_dir: Path) -> None:
         self.workdir = workdir
         self.project = f"nwtest{uuid.uuid4().hex[:8]}"
+        self.image = f"newswatch:{self.project}"  # own tag: parallel runs build different code
         self.health_port = _free_port()
         self.telegram_port = _free_port()
         self.env = {
             **os.environ,
             "DOCKER_HOST": DOCKER_HOST,
+            "NEWSWATCH_IMAGE": self.image,
             "NEWSWATCH_HEALTH_PORT": str(self.health_port),
             "NW_TEST_FEED_DIR": str(feed_dir),
             "NW_TEST_TELEGRAM_PORT": str(self.telegram_port),
@@ -305,6 +307,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deplo
         yield d, feed
     finally:
         d.compose("down", "-v", "--remove-orphans", timeout_s=300, check=False)
+        _docker_api(f"/images/{d.image}", method="DELETE")  # the tag only; layers stay cached
 
 
 def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
