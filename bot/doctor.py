@@ -9,7 +9,6 @@ asked ``getMe`` only). Never prints the bot token or the database password.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,12 +16,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
 from core.errors import NewswatchError
 
 from .config import Settings, load_feeds_file
 from .logging_setup import Redactor, secrets_from_settings
+from .rule_files import load_rules_dir, rule_files
 
 CHECK_TIMEOUT_S = 15.0
 
@@ -244,7 +242,7 @@ def check_rules(settings: Settings) -> list[Finding]:
                 f"create {rules_dir} with at least one *.yaml rule file",
             )
         ]
-    files = sorted(p for p in rules_dir.iterdir() if p.suffix in {".yaml", ".yml"})
+    files = rule_files(rules_dir)
     if not files:
         return [
             _warn(
@@ -253,53 +251,18 @@ def check_rules(settings: Settings) -> list[Finding]:
                 "add a rule file (see config/rules/ in the repository for examples)",
             )
         ]
-    loader = _rules_loader()
-    if loader is None:
-        # TODO(issue 7): bot.rule_files.load_rules_dir is not on main yet; until it is, only
-        # check that each file is readable YAML.
-        return _check_rule_files_yaml(files)
     try:
-        loaded = loader(rules_dir)
+        ruleset = load_rules_dir(rules_dir)
     except NewswatchError as e:
-        return [_fail(area, str(e), "fix the rule file named above; the bot keeps the last good")]
-    count = _count_rules(loaded)
-    what = f"{count} rules" if count is not None else "rules loaded"
-    return [_ok(area, f"{rules_dir}: {what} from {len(files)} files")]
-
-
-def _rules_loader() -> Callable[[Path], Any] | None:
-    try:
-        module = importlib.import_module("bot.rule_files")
-    except ImportError:
-        return None
-    loader = getattr(module, "load_rules_dir", None)
-    return loader if callable(loader) else None
-
-
-def _count_rules(loaded: Any) -> int | None:
-    candidate = loaded[0] if isinstance(loaded, tuple) and loaded else loaded
-    for attr in ("rules", "infos"):
-        inner = getattr(candidate, attr, None)
-        if inner is not None and hasattr(inner, "__len__"):
-            return len(inner)
-    return len(candidate) if hasattr(candidate, "__len__") else None
-
-
-def _check_rule_files_yaml(files: list[Path]) -> list[Finding]:
-    found: list[Finding] = []
-    for path in files:
-        try:
-            yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-            problem = getattr(e, "problem", None) or "invalid YAML"
-            found.append(_fail("rules", f"{path}{where}: not valid YAML: {problem}", None))
-        except (OSError, UnicodeDecodeError) as e:
-            found.append(_fail("rules", f"{path}: cannot read: {e}", "check the file's mode"))
-    if not found:
-        found.append(_ok("rules", f"{len(files)} rule files are valid YAML"))
-    return found
+        return [
+            _fail(
+                area,
+                str(e),
+                "fix the file and line named above (check with `newswatch rules check`); "
+                "a running bot keeps its last good rules meanwhile",
+            )
+        ]
+    return [_ok(area, f"{rules_dir}: {len(ruleset.rules)} rules from {len(files)} files")]
 
 
 # telegram ---------------------------------------------------------------------------------------
@@ -374,10 +337,13 @@ async def _sync(findings: list[Finding]) -> list[Finding]:
 
 def _print(findings: list[Finding], out: TextIO, redact: Redactor) -> None:
     width = max(len(f.area) for f in findings)
+    indent = " " * (2 + 4 + 2 + width + 2)
     for f in findings:
-        out.write(redact(f"  {f.status.value:<4}  {f.area:<{width}}  {f.message}\n"))
+        # Multi-line messages (a rule error with its caret) stay aligned under the first line.
+        message = f.message.replace("\n", "\n" + indent)
+        out.write(redact(f"  {f.status.value:<4}  {f.area:<{width}}  {message}\n"))
         if f.fix and f.status is not Status.OK:
-            out.write(redact(f"  {'':<4}  {'':<{width}}  fix: {f.fix}\n"))
+            out.write(redact(f"{indent}fix: {f.fix}\n"))
 
 
 async def run_doctor(settings: Settings, out: TextIO) -> int:

@@ -232,3 +232,19 @@ def telegram_check(bot: SupportsGetMe, ttl_s: float = 60.0) -> ReadinessCheck:
         return f"ok (@{username})" if username else "ok"
 
     return cached_check(check, ttl_s)
+
+
+def readiness_checks(
+    storage: Storage,
+    scheduler_running: Callable[[], bool],
+    telegram_bot: SupportsGetMe | None,
+) -> dict[str, ReadinessCheck]:
+    """The three checks ``/readyz`` runs for a running bot: database, scheduler and (when a token
+    is set) Telegram. ``telegram_bot`` is ``None`` in console mode: no Telegram check then."""
+    checks: dict[str, ReadinessCheck] = {
+        "database": storage_check(storage),
+        "scheduler": flag_check(scheduler_running, "the poll scheduler is not running"),
+    }
+    if telegram_bot is not None:
+        checks["telegram"] = telegram_check(telegram_bot)
+    return checks

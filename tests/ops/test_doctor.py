@@ -19,7 +19,8 @@ feeds:
 RULE_YAML = """\
 rules:
   - id: east-sea
-    any: ["East Sea", "South China Sea"]
+    name: East Sea
+    query: '"East Sea" OR "South China Sea"'
 """
 
 
@@ -73,7 +74,7 @@ async def test_every_problem_is_reported_with_a_fix(
         telegram_api_base_url=getme_server.base_url,
         database_url=f"postgresql+asyncpg://nw:hunter2secret@127.0.0.1:{_closed_port()}/nw",
     )
-    (settings.rules_dir / "broken.yaml").write_text("rules:\n  - id: x\n    any: [unclosed\n")
+    (settings.rules_dir / "broken.yaml").write_text("rules:\n  - id: x\n    query: '(East'\n")
     out = io.StringIO()
     assert await run_doctor(settings, out) == 1
     text = out.getvalue()

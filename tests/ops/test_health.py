@@ -15,6 +15,7 @@ from bot.health import (
     cached_check,
     flag_check,
     parse_host_port,
+    readiness_checks,
     storage_check,
     telegram_check,
 )
@@ -229,3 +230,25 @@ async def test_probe_exit_code_follows_the_endpoint(
     assert await asyncio.to_thread(health_probe.main, ["/readyz"]) == 1
     await server.stop()
     assert await asyncio.to_thread(health_probe.main, []) == 1
+
+
+async def test_readiness_checks_cover_database_scheduler_and_telegram(
+    getme_server: GetMeServer,
+) -> None:
+    storage = _Storage()
+    running = [True]
+    async with Bot(GOOD_TOKEN, base_url=getme_server.base_url) as bot:
+        checks = readiness_checks(storage, lambda: running[0], bot)  # type: ignore[arg-type]
+        s = HealthServer("127.0.0.1:0", Metrics(), checks)
+        await s.start()
+        try:
+            ready, results = await s.readiness()
+            assert ready
+            assert [r.name for r in results] == ["database", "scheduler", "telegram"]
+            running[0] = False
+            ready, results = await s.readiness()
+            assert not ready
+            assert [r.name for r in results if not r.ok] == ["scheduler"]
+        finally:
+            await s.stop()
+    assert list(readiness_checks(storage, lambda: True, None)) == ["database", "scheduler"]  # type: ignore[arg-type]
