@@ -51,6 +51,7 @@ _QUIET_LOGGERS = {
     "httpcore": logging.WARNING,
     "apscheduler": logging.WARNING,
     "aiohttp.access": logging.WARNING,
+    "alembic": logging.WARNING,
 }
 
 

@@ -80,7 +80,7 @@ class TelegramRuntime:
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         self._started = True
         log.info("Telegram: polling as @%s", application.bot.username)
-        return TelegramSink(application.bot)
+        return TelegramSink(application.bot, tz=settings.tz)
 
     async def notify_admins(self, text: str) -> None:
         """Send a notice to every configured admin; failures are logged, never raised."""

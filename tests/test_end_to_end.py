@@ -86,14 +86,14 @@ async def test_subscribed_user_gets_the_exact_alert_once(
             await tg.wait_for(lambda: feed_server.hits["/feed.xml"] >= 1, 10, "first poll")
             tg.user_sends("/subscribe csp", chat_id=USER, user_id=USER)
             (reply,) = await tg.wait_for_messages(1, chat_id=USER, timeout=10)
-            assert "csp" in reply.text
+            assert reply.text == "✅ Subscribed this chat to Comprehensive Strategic Partnership."
 
             items.append(fresh)  # a new story that the rule "csp" matches
             alerts = await tg.wait_for_messages(2, chat_id=USER, timeout=15)
             alert = alerts[1]
             assert alert.parse_mode == "HTML"
             assert alert.raw_text == EXPECTED_ALERT_HTML.format(base=base)
-            assert alert.disable_notification is True
+            assert alert.disable_notification is False  # "csp" is a high-priority rule
 
             # Two more polls of the unchanged feed: nothing more is sent.
             polled = feed_server.hits["/feed.xml"]
@@ -105,4 +105,14 @@ async def test_subscribed_user_gets_the_exact_alert_once(
             await app.stop()
 
 
-EXPECTED_ALERT_HTML = "TO BE FILLED"
+EXPECTED_ALERT_HTML = (
+    '<b><a href="{base}/articles/000_ff0bfc72080d8a84">Vietnamese Deputy PM, FM meets with US, EC, '
+    "UK officials in Malaysia</a></b>\n"
+    "Seed News · 11 Jul 2025 15:00 +07\n"
+    "❗ #csp\n"
+    "They reviewed extraordinary strides made in various areas over the past three decades, "
+    "especially since the upgrade of the bilateral relations to a <b>Comprehensive Strategic "
+    "Partnership</b> in 2023. Vietnamese Deputy Prime Minister and Minister of Foreign Affairs "
+    "Bui Thanh Son (L) and US Secretary of State Marco Rubio.\n"
+    '<a href="{base}/articles/000_ff0bfc72080d8a84">{base}/articles/000_ff0bfc72080d8a84</a>'
+)
