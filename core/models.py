@@ -64,6 +64,10 @@ class FeedState:
     first_poll_done: bool = False
     disabled_reason: str | None = None  # e.g. "410 Gone"; None while the feed is active
     health_reported_at: datetime | None = None
+    # Where a permanent redirect (301/308, every hop) sent the feed; polls use it instead of url,
+    # which stays the key the operator configured.
+    redirected_to: str | None = None
+    failing_since: datetime | None = None  # first error after the last success; None when healthy
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,9 @@ class Storage(Protocol):
     async def subscriptions(self, chat_id: int) -> list[str]:
         """Rule ids the chat is subscribed to, sorted."""
 
+    async def subscribed_rule_ids(self) -> list[str]:
+        """Every rule id any chat is subscribed to (including rules that no longer exist)."""
+
     # outbox --------------------------------------------------------------------------------
     async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
         """Pending deliveries whose next attempt has come, oldest first (also "sending" ones

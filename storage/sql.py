@@ -458,6 +458,13 @@ class SqlStorage:
             )
             return list(rows.scalars())
 
+    async def subscribed_rule_ids(self) -> list[str]:
+        async with self._tx() as conn:
+            rows = await conn.execute(
+                select(subscriptions.c.rule_id).distinct().order_by(subscriptions.c.rule_id)
+            )
+            return list(rows.scalars())
+
     async def set_subscription_mode(
         self,
         chat_id: int,

@@ -1,0 +1,158 @@
+"""Plain text and URL keys for articles: HTML to clean text, tracking-free links, identities.
+
+Pure functions over strings; no I/O, no feed knowledge. They are fast on the common case (text
+with no markup) because they run for every item of every changed feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from typing import Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_BLOCK_TAGS: Final = (
+    "p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|header|footer|figure|"
+    "figcaption|pre|hr|dd|dt|dl"
+)
+_DROP_RE: Final = re.compile(
+    r"<(script|style|noscript|template|iframe|svg|math)\b.*?</\1\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>",
+    re.IGNORECASE | re.DOTALL,
+)
+_BLOCK_RE: Final = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^>]*>", re.IGNORECASE)
+_TAG_RE: Final = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>|<\?[^>]*\?>")
+_SPACE_RE: Final = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_NEWLINES_RE: Final = re.compile(r"\s*\n\s*")
+
+# Query parameters that only track the reader, never select the content.
+_TRACKING_PREFIXES: Final = ("utm_", "mtm_", "pk_", "hsa_", "at_", "_hs")
+_TRACKING_PARAMS: Final = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ocid",
+        "cmpid",
+        "ncid",
+        "sr_share",
+        "spm",
+        "__twitter_impression",
+        "rss_source",
+        "from_rss",
+    }
+)
+
+
+def html_to_text(value: str | None) -> str:
+    """HTML (or plain text) -> plain text: tags stripped, entities decoded, whitespace normalised.
+
+    Block elements become line breaks; runs of spaces collapse to one; lines are trimmed and
+    blank lines dropped. Does not interpret CSS or keep links.
+    """
+    if not value:
+        return ""
+    text = value
+    if "<" in text:
+        text = _DROP_RE.sub(" ", text)
+        text = _BLOCK_RE.sub("\n", text)
+        text = _TAG_RE.sub("", text)
+    if "&" in text:
+        # Twice: feeds often double-escape (``&amp;amp;``, ``&amp;#8217;``).
+        text = html.unescape(html.unescape(text))
+        if "<" in text and _TAG_RE.search(text):
+            text = _TAG_RE.sub("", _BLOCK_RE.sub("\n", _DROP_RE.sub(" ", text)))
+    return plain_text(text)
+
+
+def plain_text(value: str | None) -> str:
+    """Normalise whitespace of text that is already plain (no markup interpretation)."""
+    if not value:
+        return ""
+    text = _SPACE_RE.sub(" ", value.replace("\u200b", "").replace("\ufeff", ""))
+    text = _NEWLINES_RE.sub("\n", text)
+    return text.strip()
+
+
+def _is_tracking(name: str) -> bool:
+    low = name.lower()
+    return low in _TRACKING_PARAMS or low.startswith(_TRACKING_PREFIXES)
+
+
+def strip_tracking(url: str) -> str:
+    """The URL without tracking query parameters (``utm_*``, ``fbclid``...) or fragment tracking.
+
+    Keeps everything else as published (scheme, host case, parameter order).
+    """
+    parts = urlsplit(url.strip())
+    if not parts.query and not parts.fragment.startswith(("utm_", "xtor")):
+        return urlunsplit(parts)
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
+    fragment = "" if parts.fragment.startswith(("utm_", "xtor")) else parts.fragment
+    return urlunsplit(parts._replace(query=urlencode(query, doseq=True), fragment=fragment))
+
+
+def link_key(url: str | None) -> str | None:
+    """A comparison key for a link: the same story reached by cosmetic URL variants is equal.
+
+    Tracking removed, scheme folded to https, host lower-cased without ``www.`` and default
+    port, fragment dropped, empty path as ``/``, remaining query parameters sorted. Not meant
+    to be fetched; ``None`` for links that are not http(s).
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if port is not None and port not in (80, 443):
+        host = f"{host}:{port}"
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    )
+    path = parts.path or "/"
+    return urlunsplit(("https", host, path, urlencode(query, doseq=True), ""))
+
+
+def content_hash(title: str, content: str) -> str:
+    return hashlib.sha256(f"{title}\n{content}".encode()).hexdigest()
+
+
+def article_identity(
+    guid: str | None, link: str | None, title: str, content: str, feed_url: str
+) -> str:
+    """``guid:...`` else ``link:<link_key>`` else ``hash:<sha256 of title and content>``.
+
+    A guid that is a URL, URN or tag URI is globally unique and used as is, so the same story
+    from two feeds is one article. A bare guid (``12345``) is only unique within its site, so
+    it is scoped by the feed's host: two sites numbering their posts alike never collide.
+    """
+    if guid and guid.strip():
+        g = guid.strip()
+        if "://" in g or g.lower().startswith(("urn:", "tag:")):
+            return f"guid:{g}"
+        host = (urlsplit(feed_url).hostname or "").lower()
+        if host.startswith("www."):
+            host = host[4:]
+        return f"guid:{host}#{g}"
+    key = link_key(link)
+    if key:
+        return f"link:{key}"
+    return f"hash:{content_hash(title, content)}"
