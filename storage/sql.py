@@ -80,6 +80,7 @@ from .schema import matches as matches_tbl
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+SQLITE_CACHE_KIB = 32 * 1024  # per connection; the default 2 MiB thrashes on FTS updates
 # A "sending" row owned by this very process is in flight and must not be handed out again;
 # after this long it is treated as abandoned (a send that hung or an exception the sender lost).
 SENDING_LEASE = timedelta(minutes=5)
@@ -878,6 +879,7 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes in WAL mode
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # pages of the FTS index
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
