@@ -155,7 +155,9 @@ async def run_demo(settings: Settings, *, seeds_dir: Path | None, out: TextIO) -
             rules = sink.rules_by_link.get(f"{base}/articles/{a.slug}", ())
             verdict = "ALERT " if rules else "silent"
             out.write(f"  {verdict}  {a.title[:90]}\n")
-            out.write(f"          rules: {', '.join(sorted(rules)) if rules else '(none matched)'}\n")
+            out.write(
+                f"          rules: {', '.join(sorted(rules)) if rules else '(none matched)'}\n"
+            )
         out.write(
             f"{report.new_articles} articles read, {report.new_deliveries} alerts printed above.\n"
         )
