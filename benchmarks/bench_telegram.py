@@ -36,7 +36,7 @@ from core.models import Article, Delivery, Hit, RuleInfo, RuleMatch
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
 RULES = [RuleInfo(id="csp", name="Comprehensive Strategic Partnership")]
-UNPACED = PaceLimits(global_count=100_000, min_spacing_s=0.0, private_window_s=0.0)
+UNPACED = PaceLimits(global_count=100_000, private_window_s=0.0)
 T0 = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
 
 
