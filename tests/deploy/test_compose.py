@@ -373,6 +373,7 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     before = d.messages()
     feed.add(Item("e-1", "Coast guard drill near Scarborough [E1]", "Published during restart."))
     d.compose("restart", "bot", "db")
+    assert "msg=stopped" in d.logs(), "the bot did not stop cleanly on SIGTERM"
     d.wait_ready()
     d.wait_alert("[E1]")
     d.settle()
