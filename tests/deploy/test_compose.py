@@ -325,6 +325,8 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     assert all(check["ok"] for check in body["checks"].values()), body
     uid = d.compose("exec", "-T", "bot", "id", "-u").stdout.strip()
     assert uid == "10001", "the bot must not run as root"
+    compilers = d.compose("exec", "-T", "bot", "sh", "-c", "command -v gcc cc c++", check=False)
+    assert compilers.stdout.strip() == "", f"compilers in the final image: {compilers.stdout}"
     doctor = d.compose("exec", "-T", "bot", "newswatch", "doctor", check=False)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "postgresql+asyncpg://newswatch:***@db:5432/newswatch" in doctor.stdout
@@ -373,6 +375,7 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     before = d.messages()
     feed.add(Item("e-1", "Coast guard drill near Scarborough [E1]", "Published during restart."))
     d.compose("restart", "bot", "db")
+    assert "msg=stopped" in d.logs(), "the bot did not stop cleanly on SIGTERM"
     d.wait_ready()
     d.wait_alert("[E1]")
     d.settle()
