@@ -81,6 +81,8 @@ TOP_KEYS = ("rules", "aliases")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*$")
 _ALIAS_NAME_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*$")
 MIN_PREFIX = 3
+# libyaml when available: same nodes and marks (char offsets), several times faster
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # we report the error ourselves, with its location
 
@@ -118,7 +120,7 @@ class _Compiler:
     def read(self, name: str, text: str) -> list[_RuleDef]:
         src = SourceText(name, text)
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = yaml.compose(text, Loader=_LOADER)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             index = mark.index if mark is not None else 0
