@@ -49,6 +49,9 @@ class Term:
     def pattern(self) -> str:
         return " " + " ".join(self.words) + ("" if self.prefix else " ")
 
+    def __reduce__(self) -> tuple[type[Term], tuple[Any, ...]]:
+        return Term, (self.words, self.prefix, self.exact, self.display)
+
 
 # ---- compiled expressions ------------------------------------------------------------------
 # A position is (field index, first word index, end word index, hits); a hit is
@@ -60,26 +63,41 @@ class Leaf:
     term: int  # index into RuleSet.terms
     fields: int  # bit mask over FIELDS
 
+    def __reduce__(self) -> tuple[type[Leaf], tuple[Any, ...]]:
+        return Leaf, (self.term, self.fields)
+
 
 @dataclass(frozen=True, slots=True)
 class RegexLeaf:
     regex: int  # index into RuleSet.regexes
     fields: int
 
+    def __reduce__(self) -> tuple[type[RegexLeaf], tuple[Any, ...]]:
+        return RegexLeaf, (self.regex, self.fields)
+
 
 @dataclass(frozen=True, slots=True)
 class AllOf:
     children: tuple[Expr, ...]
+
+    def __reduce__(self) -> tuple[type[AllOf], tuple[Any, ...]]:
+        return AllOf, (self.children,)
 
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
     children: tuple[Expr, ...]
 
+    def __reduce__(self) -> tuple[type[AnyOf], tuple[Any, ...]]:
+        return AnyOf, (self.children,)
+
 
 @dataclass(frozen=True, slots=True)
 class Not:
     child: Expr
+
+    def __reduce__(self) -> tuple[type[Not], tuple[Any, ...]]:
+        return Not, (self.child,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +105,9 @@ class Near:
     left: Expr  # Leaf, AnyOf of positional operands, or Near
     right: Expr
     distance: int
+
+    def __reduce__(self) -> tuple[type[Near], tuple[Any, ...]]:
+        return Near, (self.left, self.right, self.distance)
 
 
 Expr = Leaf | RegexLeaf | AllOf | AnyOf | Not | Near
@@ -115,6 +136,16 @@ class CompiledRule:
         if article.feed_url in self.feeds or (article.feed_name or "") in self.feeds:
             return True
         return any(tag in self.feed_tags for tag in feed_tags)
+
+    def __reduce__(self) -> tuple[type[CompiledRule], tuple[Any, ...]]:
+        return CompiledRule, (
+            self.info,
+            self.expr,
+            self.query,
+            self.feeds,
+            self.feed_tags,
+            self.source,
+        )
 
 
 def triggers(expr: Expr) -> frozenset[int] | None:
