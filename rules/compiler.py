@@ -84,6 +84,7 @@ _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*$")
 _ALIAS_NAME_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*$")
 MIN_PREFIX = 3
 _NO_STRINGS: frozenset[str] = frozenset()
+PACK_FROM_RULES = 5_000  # below this, fragmentation is small and packing not worth its time
 # libyaml when available: same nodes and marks (char offsets), several times faster
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RE2_OPTIONS = re2.Options()
@@ -613,11 +614,13 @@ def _compile(sources: Mapping[str, str]) -> RuleSet:
         order = {name: i for i, name in enumerate(sources)}
         compiler.problems.sort(key=lambda p: (order.get(p.source, len(order)), p.line, p.col))
         raise RuleError(format_problems(compiler.problems))
+    if len(compiled) < PACK_FROM_RULES:
+        return RuleSet(compiled, compiler.terms, compiler.regexes)
     regexes = compiler.regexes
     # Compiling interleaves what is kept (rules, terms) with much more that is not (the YAML
     # node tree, parse trees), which leaves memory fragmented: a copy made after the
     # temporaries are gone packs the kept objects together, so the process really shrinks
-    # (measured: 100,000 rules, 460 MB -> see docs/benchmarks.md).
+    # (100,000 rules: 460 MB -> 256 MB; see docs/benchmarks.md).
     blob = pickle.dumps((compiled, compiler.terms), protocol=pickle.HIGHEST_PROTOCOL)
     del compiled, compiler, defs, seen_ids
     gc.collect()  # the YAML loader's reference cycles, before the copy takes their place
