@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -204,3 +204,22 @@ def _paginate(head: str, lines: list[tuple[str, str]], silent: bool) -> list[Ale
 def _visible_len(line: tuple[str, str]) -> int:
     # The plain form is never shorter than what the HTML form shows (it adds the bare link).
     return _utf16_len(line[1])
+
+
+def next_digest_at(schedule: str, after: datetime, tz: ZoneInfo) -> datetime:
+    """When a digest with ``schedule`` ("hourly" or "daily HH:MM", local to ``tz``) is next due,
+    strictly after ``after`` (aware). Returned in UTC. ValueError for any other schedule."""
+    after_utc = after.astimezone(UTC)
+    if schedule == "hourly":
+        return after_utc.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    kind, _, hhmm = schedule.partition(" ")
+    hour, _, minute = hhmm.partition(":")
+    if kind != "daily" or not (hour.isdigit() and minute.isdigit()):
+        raise ValueError(f"unknown digest schedule {schedule!r}")
+    local = after_utc.astimezone(tz)
+    candidate = local.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+    if candidate <= local:
+        # Add a calendar day in local time, then rebuild the wall-clock time (DST-safe).
+        day = (candidate + timedelta(days=1)).date()
+        candidate = datetime(day.year, day.month, day.day, int(hour), int(minute), tzinfo=tz)
+    return candidate.astimezone(UTC)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from telegram import (
     BotCommand,
@@ -48,9 +49,10 @@ from telegram.ext import (
 )
 
 from core.errors import NewswatchError
-from core.models import Chat, DeliveryMode, FeedState, RuleInfo
+from core.models import Chat, DeliveryMode, FeedState, Priority, RuleInfo
 
 from .alerts import clean_text, rule_tags, safe_link, shorten
+from .config import Settings
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -215,7 +217,7 @@ class _Handlers:
 
     # access ----------------------------------------------------------------------------------
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.services.settings
 
     def is_admin(self, user_id: int | None) -> bool:
@@ -437,7 +439,7 @@ class _Handlers:
             mark = "✅ " if rule.id in subscribed else ""
             tag = rule_tags([rule.id])[0] if rule_tags([rule.id]) else rule.id
             line = f"\n{mark}<b>{_esc(clean_text(rule.name))}</b> {_esc(tag)}"
-            if rule.priority.value == "high":
+            if rule.priority is Priority.HIGH:
                 line += " ❗"
             if rule.description:
                 line += f"\n{_esc(shorten(clean_text(rule.description), 300))}"
@@ -962,7 +964,7 @@ def _link(title: str, url: str | None) -> str:
     return f'<a href="{html.escape(link)}">{text}</a>' if link else text
 
 
-def _feed_line(feed: FeedState, tz: Any) -> str:
+def _feed_line(feed: FeedState, tz: ZoneInfo) -> str:
     name = _esc(clean_text(feed.name or feed.title or feed.url))
     url = _esc(feed.url)
     if feed.disabled_reason or not feed.enabled:

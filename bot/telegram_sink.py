@@ -162,7 +162,17 @@ class TelegramSink:
         thread_id: int | None,
         edit_of: int | None,
     ) -> Message:
-        await self._pacer.acquire(chat_id)
+        async with self._pacer.slot(chat_id):
+            return await self._request(chat_id, message, plain, thread_id, edit_of)
+
+    async def _request(
+        self,
+        chat_id: int,
+        message: AlertMessage,
+        plain: bool,
+        thread_id: int | None,
+        edit_of: int | None,
+    ) -> Message:
         text = message.plain if plain else message.html
         parse_mode = None if plain else ParseMode.HTML
         if edit_of is not None:

@@ -87,7 +87,7 @@ def test_durations() -> None:
     assert parse_duration("5m", "x") == 300
     assert parse_duration("1.5h", "x") == 5400
     assert parse_duration(2, "x") == 2
-    with pytest.raises(ConfigError, match="^x: "):
+    with pytest.raises(ConfigError, match=r"^x: "):
         parse_duration(True, "x")
 
 

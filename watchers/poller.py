@@ -8,7 +8,6 @@ than skipping items).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import random
 from collections.abc import Callable
@@ -19,7 +18,8 @@ from typing import TYPE_CHECKING
 from core.errors import FeedError
 from core.models import Article, FeedState
 from watchers.fetch import FeedFetcher, FetchResult
-from watchers.parse import ParsedFeed, parse_feed
+from watchers.parse import ParsedFeed
+from watchers.parsepool import ParsePool, default_parse_pool
 from watchers.schedule import (
     PollSettings,
     next_check_after_failure,
@@ -62,10 +62,15 @@ async def poll_feed(
     settings: PollSettings,
     *,
     full_text: FullTextExtractor | None = None,
+    parser: ParsePool | None = None,
     rand: Callable[[], float] = random.random,
 ) -> PollOutcome:
     """Poll ``state``'s feed once. Returns articles with ``published_at`` filled (first-seen
-    time ``now`` when the feed gives none). Disabled feeds are not fetched."""
+    time ``now`` when the feed gives none). Disabled feeds are not fetched.
+
+    Parsing runs in ``parser`` (default: ``default_parse_pool()``, one worker process), never
+    on the event loop, and only when the body differs from the last one parsed.
+    """
     if state.disabled_reason:
         return PollOutcome(
             state=replace(state, next_check_at=now + timedelta(seconds=settings.backoff_cap_s)),
@@ -109,13 +114,8 @@ async def poll_feed(
         return PollOutcome(state=new_state, status=result.status, redirected_to=moved)
 
     try:
-        parsed = await asyncio.to_thread(
-            parse_feed,
-            body,
-            state.url,
-            result.content_type,
-            state.name,
-            base_url=result.final_url or url,
+        parsed = await (parser or default_parse_pool()).parse(
+            body, state.url, result.content_type, state.name, base_url=result.final_url or url
         )
     except FeedError as e:
         return _failed(state, result, str(e), now, settings, rand, moved)

@@ -224,6 +224,11 @@ class Deployment:
         except urllib.error.HTTPError as e:
             return int(e.code), json.loads(e.read() or b"{}")
 
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.health_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return str(r.read().decode("utf-8"))
+
     def wait_ready(self, timeout_s: float = 180) -> dict[str, Any]:
         def ready() -> dict[str, Any] | None:
             status, body = self.readyz()
@@ -320,6 +325,8 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     assert all(check["ok"] for check in body["checks"].values()), body
     uid = d.compose("exec", "-T", "bot", "id", "-u").stdout.strip()
     assert uid == "10001", "the bot must not run as root"
+    compilers = d.compose("exec", "-T", "bot", "sh", "-c", "command -v gcc cc c++", check=False)
+    assert compilers.stdout.strip() == "", f"compilers in the final image: {compilers.stdout}"
     doctor = d.compose("exec", "-T", "bot", "newswatch", "doctor", check=False)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "postgresql+asyncpg://newswatch:***@db:5432/newswatch" in doctor.stdout
@@ -338,6 +345,10 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     d.settle()
     assert len(d.alerts_for("[A1]")) == 1
     assert d.alerts_for("[B1]") == []
+    exposition = d.metrics()
+    assert f'newswatch_matches_total{{rule="{RULE_ID}"}} 1' in exposition
+    assert "newswatch_alerts_sent_total 1" in exposition
+    assert 'newswatch_polls_total{feed="http://feeds:8000/feed.xml"}' in exposition
 
     # 3. Editing the rule file on the host changes what is alerted (picked up live).
     rule_file.write_text(_rule_yaml("Scarborough"), encoding="utf-8")
@@ -364,6 +375,7 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     before = d.messages()
     feed.add(Item("e-1", "Coast guard drill near Scarborough [E1]", "Published during restart."))
     d.compose("restart", "bot", "db")
+    assert "msg=stopped" in d.logs(), "the bot did not stop cleanly on SIGTERM"
     d.wait_ready()
     d.wait_alert("[E1]")
     d.settle()
@@ -372,12 +384,13 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     assert [m for m in after[len(before) :] if "[E1]" not in m] == [], "repeated after restart"
     assert len(d.alerts_for("[E1]")) == 1
 
-    # 5. down, then up: the data (articles, matches, subscriptions) is kept in the volumes.
+    # 5. down, then up: the data (articles, matches, subscriptions) is kept in the volumes, and
+    #    a story published while everything was down is alerted once when it is back.
     d.compose("down")
+    feed.add(Item("f-1", "Scarborough Shoal talks resume [F1]", "Published while down."))
     d.compose("up", "-d")
     d.wait_ready()
     d.wait_telegram()
-    feed.add(Item("f-1", "Scarborough Shoal talks resume [F1]", "After the upgrade."))
     d.wait_alert("[F1]")
     d.settle()
     # The fake Telegram container was recreated (empty log): only the new story was sent.

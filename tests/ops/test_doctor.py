@@ -7,8 +7,9 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.doctor import Status, check_configuration, check_database, check_rules, run_doctor
+from tests.fakes.telegram_api import FakeTelegramServer
 
-from .conftest import BAD_TOKEN, GOOD_TOKEN, GetMeServer
+from .conftest import BAD_TOKEN, GOOD_TOKEN
 
 FEEDS_YAML = """\
 feeds:
@@ -49,10 +50,10 @@ def _settings(tmp_path: Path, **overrides: object) -> Settings:
 
 
 async def test_a_healthy_setup_passes_and_says_so(
-    tmp_path: Path, getme_server: GetMeServer
+    tmp_path: Path, telegram: FakeTelegramServer
 ) -> None:
     settings = _settings(
-        tmp_path, telegram_bot_token=GOOD_TOKEN, telegram_api_base_url=getme_server.base_url
+        tmp_path, telegram_bot_token=GOOD_TOKEN, telegram_api_base_url=telegram.base_url
     )
     out = io.StringIO()
     assert await run_doctor(settings, out) == 0
@@ -66,12 +67,12 @@ async def test_a_healthy_setup_passes_and_says_so(
 
 
 async def test_every_problem_is_reported_with_a_fix(
-    tmp_path: Path, getme_server: GetMeServer
+    tmp_path: Path, telegram: FakeTelegramServer
 ) -> None:
     settings = _settings(
         tmp_path,
         telegram_bot_token=BAD_TOKEN,
-        telegram_api_base_url=getme_server.base_url,
+        telegram_api_base_url=telegram.base_url,
         database_url=f"postgresql+asyncpg://nw:hunter2secret@127.0.0.1:{_closed_port()}/nw",
     )
     (settings.rules_dir / "broken.yaml").write_text("rules:\n  - id: x\n    query: '(East'\n")

@@ -22,8 +22,9 @@ from bot.health import (
 from bot.metrics import Metrics
 from core.errors import ConfigError, StorageError
 from core.models import FeedState
+from tests.fakes.telegram_api import FakeTelegramServer
 
-from .conftest import BAD_TOKEN, GOOD_TOKEN, GetMeServer
+from .conftest import BAD_TOKEN, GOOD_TOKEN
 
 
 class _Storage:
@@ -188,18 +189,18 @@ async def test_cached_check_reuses_success_but_never_failure() -> None:
 
 
 async def test_telegram_check_asks_getme_through_python_telegram_bot(
-    getme_server: GetMeServer,
+    telegram: FakeTelegramServer,
 ) -> None:
-    async with Bot(GOOD_TOKEN, base_url=getme_server.base_url) as bot:
+    async with Bot(GOOD_TOKEN, base_url=telegram.base_url) as bot:
         check = telegram_check(bot, ttl_s=60)
         assert await check() == "ok (@newswatch_ops_bot)"
         await check()
     # one getMe from Bot.initialize, one from the first check; the second check was cached
-    assert getme_server.calls == ["getMe", "getMe"]
+    assert len(telegram.calls_of("getMe")) == 2
 
 
-async def test_telegram_check_fails_on_a_rejected_token(getme_server: GetMeServer) -> None:
-    bot = Bot(BAD_TOKEN, base_url=getme_server.base_url)
+async def test_telegram_check_fails_on_a_rejected_token(telegram: FakeTelegramServer) -> None:
+    bot = Bot(BAD_TOKEN, base_url=telegram.base_url)
     s = HealthServer("127.0.0.1:0", Metrics(), {"telegram": telegram_check(bot)})
     await s.start()
     try:
@@ -233,11 +234,11 @@ async def test_probe_exit_code_follows_the_endpoint(
 
 
 async def test_readiness_checks_cover_database_scheduler_and_telegram(
-    getme_server: GetMeServer,
+    telegram: FakeTelegramServer,
 ) -> None:
     storage = _Storage()
     running = [True]
-    async with Bot(GOOD_TOKEN, base_url=getme_server.base_url) as bot:
+    async with Bot(GOOD_TOKEN, base_url=telegram.base_url) as bot:
         checks = readiness_checks(storage, lambda: running[0], bot)  # type: ignore[arg-type]
         s = HealthServer("127.0.0.1:0", Metrics(), checks)
         await s.start()

@@ -115,3 +115,23 @@ def test_items_from_stored_matches_list_each_article_once() -> None:
         ("A", ("csp", "sea"), "a.example"),
         ("B", ("sea",), "b.example"),
     ]
+
+
+def test_next_digest_times() -> None:
+    from bot.folding import next_digest_at
+
+    at = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)  # 19:00 in Ho Chi Minh City
+    assert next_digest_at("hourly", at, HCM) == datetime(2025, 7, 11, 13, 0, tzinfo=UTC)
+    assert next_digest_at("hourly", at.replace(minute=59), HCM) == at.replace(hour=13)
+    assert next_digest_at("daily 20:30", at, HCM) == datetime(2025, 7, 11, 13, 30, tzinfo=UTC)
+    assert next_digest_at("daily 08:00", at, HCM) == datetime(2025, 7, 12, 1, 0, tzinfo=UTC)
+    assert next_digest_at("daily 19:00", at, HCM) == datetime(2025, 7, 12, 12, 0, tzinfo=UTC)
+    berlin = ZoneInfo("Europe/Berlin")  # across the spring-forward night
+    before_dst = datetime(2025, 3, 29, 12, 0, tzinfo=UTC)
+    assert next_digest_at("daily 08:00", before_dst, berlin) == datetime(
+        2025, 3, 30, 6, 0, tzinfo=UTC
+    )
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown digest schedule"):
+        next_digest_at("weekly", at, HCM)

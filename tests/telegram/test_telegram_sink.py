@@ -17,9 +17,7 @@ from bot.telegram_sink import TelegramSink
 from core.models import Article, Delivery, Hit, Priority, RuleInfo, RuleMatch
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
-NO_PACING = PaceLimits(
-    global_count=10_000, min_spacing_s=0.0, private_window_s=0.0, group_count=10_000
-)
+NO_PACING = PaceLimits(global_count=10_000, private_window_s=0.0, group_count=10_000)
 RULES = [RuleInfo(id="csp", name="CSP"), RuleInfo(id="sea", name="Sea", priority=Priority.HIGH)]
 
 
