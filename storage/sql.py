@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from core.errors import StorageError
 from core.models import (
@@ -84,6 +85,9 @@ SQLITE_CACHE_KIB = 32 * 1024  # per connection; the default 2 MiB thrashes on FT
 # A "sending" row owned by this very process is in flight and must not be handed out again;
 # after this long it is treated as abandoned (a send that hung or an exception the sender lost).
 SENDING_LEASE = timedelta(minutes=5)
+# Search scores only the newest this-many articles that contain all the words: news search
+# wants recent stories, and it keeps a query over very common words fast.
+SEARCH_WINDOW = 200
 
 _FEED_STATE_FIELDS = (
     "name",
@@ -681,21 +685,27 @@ class SqlStorage:
         if self.dialect == "sqlite":
             # Each word quoted: user text is never FTS5 syntax. Adjacent terms mean AND.
             fts_query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+            # The newest SEARCH_WINDOW matches come straight off the index in rowid order; only
+            # they are scored. This bounds the cost of very common words (see docs/storage.md).
             sql = text(
                 "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
-                " -bm25(articles_fts, 10.0, 3.0, 1.0) AS score"
-                " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-                " WHERE articles_fts MATCH :q ORDER BY score DESC, a.id DESC LIMIT :limit"
+                " c.score FROM ("
+                "  SELECT rowid, -bm25(articles_fts, 10.0, 3.0, 1.0) AS score FROM articles_fts"
+                "  WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :window"
+                " ) c JOIN articles a ON a.id = c.rowid"
+                " ORDER BY c.score DESC, a.id DESC LIMIT :limit"
             ).columns(**columns)
-            params: dict[str, Any] = {"q": fts_query, "limit": limit}
+            params: dict[str, Any] = {"q": fts_query, "limit": limit, "window": SEARCH_WINDOW}
         else:
             sql = text(
                 "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
-                " ts_rank_cd(a.search_vector, q) AS score"
-                " FROM articles a, plainto_tsquery('english', :q) q"
-                " WHERE a.search_vector @@ q ORDER BY score DESC, a.id DESC LIMIT :limit"
+                " ts_rank_cd(a.search_vector, c.q) AS score FROM ("
+                "  SELECT a2.id, q FROM articles a2, plainto_tsquery('english', :q) q"
+                "  WHERE a2.search_vector @@ q ORDER BY a2.id DESC LIMIT :window"
+                " ) c JOIN articles a ON a.id = c.id"
+                " ORDER BY score DESC, a.id DESC LIMIT :limit"
             ).columns(**columns)
-            params = {"q": " ".join(words), "limit": limit}
+            params = {"q": " ".join(words), "limit": limit, "window": SEARCH_WINDOW}
         async with self._tx() as conn:
             rows = (await conn.execute(sql, params)).all()
         return [
@@ -864,9 +874,14 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, pool_pre_ping=True)
     database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    if not database or database == ":memory:":
+        # One in-memory database lives in one connection: share it (tests, throwaway runs).
+        engine = create_async_engine(parsed, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        if not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, connect_args=connect_args)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -103,3 +103,13 @@ async def test_sqlite_pragmas_are_set(tmp_path: Path) -> None:
         assert busy >= 5000
     finally:
         await storage.close()
+
+
+async def test_in_memory_sqlite_works_for_throwaway_runs() -> None:
+    storage = SqlStorage("sqlite+aiosqlite://")
+    await storage.open()
+    try:
+        assert await storage.subscribe(1, "csp")
+        assert await storage.subscriptions(1) == ["csp"]
+    finally:
+        await storage.close()

@@ -579,3 +579,15 @@ async def test_ingest_many_is_all_or_nothing(store: SqlStorage) -> None:
     assert [a async for a in store.iter_articles()] == []
     assert await store.pending_count() == 0
     assert await store.ingest_many([], at(0)) == []
+
+
+async def test_search_scores_only_the_newest_window(
+    store: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.sql
+
+    monkeypatch.setattr(storage.sql, "SEARCH_WINDOW", 2)
+    for n in range(4):
+        await store.ingest(make_article(n, title=f"Harbour story {n}", summary="x"), [], at(n))
+    hits = await store.search_articles("harbour", limit=10)
+    assert sorted(h.title for h in hits) == ["Harbour story 2", "Harbour story 3"]
