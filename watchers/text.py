@@ -22,8 +22,6 @@ _DROP_RE: Final = re.compile(
 )
 _BLOCK_RE: Final = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^>]*>", re.IGNORECASE)
 _TAG_RE: Final = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>|<\?[^>]*\?>")
-_SPACE_RE: Final = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_NEWLINES_RE: Final = re.compile(r"\s*\n\s*")
 
 # Query parameters that only track the reader, never select the content.
 _TRACKING_PREFIXES: Final = ("utm_", "mtm_", "pk_", "hsa_", "at_", "_hs")
@@ -78,9 +76,11 @@ def plain_text(value: str | None) -> str:
     """Normalise whitespace of text that is already plain (no markup interpretation)."""
     if not value:
         return ""
-    text = _SPACE_RE.sub(" ", value.replace("\u200b", "").replace("\ufeff", ""))
-    text = _NEWLINES_RE.sub("\n", text)
-    return text.strip()
+    # str.split() knows every Unicode space (NBSP, thin and ideographic spaces...) and is several
+    # times faster than regular expressions here; zero-width spaces are not spaces, drop them.
+    text = value.replace("\u200b", "").replace("\ufeff", "")
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _is_tracking(name: str) -> bool:
