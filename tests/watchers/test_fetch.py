@@ -263,3 +263,30 @@ async def test_connection_refused_is_a_result(fetcher: FeedFetcher) -> None:
     assert result.status == 0
     assert result.error is not None
     assert result.error.startswith("cannot connect")
+
+
+class RebindingDNS(FakeDNS):
+    """Answers 127.0.0.1 first, then 127.0.0.2: a DNS-rebinding attacker in miniature."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.calls = 0
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.calls += 1
+        self.table[host] = "127.0.0.1" if self.calls == 1 else "127.0.0.2"
+        return await super().resolve(host, port, family)
+
+
+async def test_the_address_is_checked_again_at_connect_time(server: FeedServer) -> None:
+    server.static("/feed.xml", BODY)
+    dns = RebindingDNS()
+    async with FeedFetcher(address_policy=loopback_one_only, resolver=dns) as f:
+        result = await f.fetch(f"http://rebind.test:{server.port}/feed.xml")
+    assert dns.calls == 2  # once for the early check, once by the connector
+    assert (
+        result.error == "blocked address: rebind.test resolves to 127.0.0.2 is a loopback address"
+    )
+    assert server.hits["/feed.xml"] == 0
