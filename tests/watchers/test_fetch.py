@@ -290,3 +290,14 @@ async def test_the_address_is_checked_again_at_connect_time(server: FeedServer) 
         result.error == "blocked address: rebind.test resolves to 127.0.0.2 is a loopback address"
     )
     assert server.hits["/feed.xml"] == 0
+
+
+async def test_fetcher_from_poll_settings_applies_cap_and_policy(server: FeedServer) -> None:
+    from watchers.schedule import PollSettings
+
+    url = server.static("/big.xml", b"z" * 5000)
+    settings = PollSettings(max_body_bytes=4096, allow_private=True)
+    async with FeedFetcher.from_poll_settings(settings, user_agent="ua/1") as f:
+        result = await f.fetch(url)
+    assert result.error == "body larger than 4 KiB (decompressed); not read"
+    assert server.seen[-1].headers["User-Agent"] == "ua/1"
