@@ -39,6 +39,7 @@ class Settings:
     config_dir: Path = Path("config")
     timezone: str = "UTC"
     poll_interval_s: float = 300.0
+    tick_s: float = 5.0  # how often the scheduler looks for due feeds
     alert_on_first_poll: bool = False
     allow_private_feed_addresses: bool = False
     retention_days: int = 90
@@ -157,6 +158,8 @@ def load_settings(
         kwargs["timezone"] = raw
     if (raw := get("NEWSWATCH_POLL_INTERVAL")) is not None:
         kwargs["poll_interval_s"] = parse_duration(raw, "NEWSWATCH_POLL_INTERVAL")
+    if (raw := get("NEWSWATCH_TICK_INTERVAL")) is not None:
+        kwargs["tick_s"] = parse_duration(raw, "NEWSWATCH_TICK_INTERVAL")
     if (raw := get("NEWSWATCH_ALERT_ON_FIRST_POLL")) is not None:
         kwargs["alert_on_first_poll"] = _parse_bool("NEWSWATCH_ALERT_ON_FIRST_POLL", raw)
     if (raw := get("NEWSWATCH_ALLOW_PRIVATE_ADDRESSES")) is not None:

@@ -137,6 +137,7 @@ class Chat:
     title: str | None = None
     language: str | None = None
     active: bool = True
+    migrated_to: int | None = None  # set when a group became a supergroup with this new id
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,20 @@
-"""The rule engine: parse, compile and match rules against articles. Pure: no I/O."""
+"""The rule engine: parse, compile and match rules against articles. Pure: no I/O.
+
+``compile_ruleset({name: yaml_text})`` builds a ``RuleSet``; ``RuleSet.match(article)`` returns
+the rules that fire, each with the hits that explain why. Reading rule files from disk is
+``bot.rule_files``'s job, not this package's.
+"""
+
+from .compiler import compile_ruleset, format_problems
+from .engine import FIELDS, CompiledRule, RuleSet
+from .query import QueryError, parse_query
+
+__all__ = [
+    "FIELDS",
+    "CompiledRule",
+    "QueryError",
+    "RuleSet",
+    "compile_ruleset",
+    "format_problems",
+    "parse_query",
+]

@@ -6,13 +6,24 @@ never see SQL, sessions or driver errors; driver errors are wrapped in ``Storage
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol, TextIO
 
-from core.models import Article, Chat, Delivery, FeedConfig, FeedState, RuleMatch
+from core.models import (
+    Article,
+    Chat,
+    Delivery,
+    DeliveryMode,
+    FeedConfig,
+    FeedState,
+    Hit,
+    RuleMatch,
+)
+
+ExportFormat = Literal["csv", "jsonl"]
 
 
 class IngestStatus(StrEnum):
@@ -34,11 +45,38 @@ class StoredMatch:
     """A match as listed by ``/recent`` and export."""
 
     rule_id: str
-    article_id: int
+    article_id: int | None  # None once the article was pruned (matches are kept longer)
     title: str
     link: str | None
     feed_url: str
     matched_at: datetime
+    published_at: datetime | None = None
+    hits: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHit:
+    """A stored article found by full-text search (``/search``, ``newswatch search``)."""
+
+    article_id: int
+    title: str
+    link: str | None
+    feed_url: str
+    published_at: datetime | None
+    snippet: str  # plain text around the first matched word; not escaped, not marked up
+    score: float  # higher is more relevant; comparable only within one result list
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One chat's subscription to one rule, as ``/list`` and the digest scheduler see it."""
+
+    chat_id: int
+    rule_id: str
+    mode: DeliveryMode
+    digest_schedule: str | None
+    thread_id: int | None
+    muted_until: datetime | None
 
 
 class Storage(Protocol):
@@ -74,6 +112,15 @@ class Storage(Protocol):
         poll) matches are stored but no deliveries are queued.
         """
 
+    async def ingest_many(
+        self,
+        items: Sequence[tuple[Article, Sequence[RuleMatch]]],
+        now: datetime,
+        *,
+        alert: bool = True,
+    ) -> list[IngestResult]:
+        """``ingest`` for several articles (one poll's items) in ONE transaction, in order."""
+
     # chats and subscriptions ---------------------------------------------------------------
     async def upsert_chat(self, chat: Chat) -> None: ...
 
@@ -85,6 +132,9 @@ class Storage(Protocol):
 
     async def subscriptions(self, chat_id: int) -> list[str]:
         """Rule ids the chat is subscribed to, sorted."""
+
+    async def subscribed_rule_ids(self) -> list[str]:
+        """Every rule id any chat is subscribed to (including rules that no longer exist)."""
 
     # outbox --------------------------------------------------------------------------------
     async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
@@ -101,3 +151,69 @@ class Storage(Protocol):
 
     async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
         """Give up on one delivery for good (recorded with its error)."""
+
+    async def pending_count(self, chat_id: int | None = None) -> int:
+        """Outbox depth: deliveries not yet sent (pending or sending), for one chat or all."""
+
+    # chats: status, migration, muting, modes ------------------------------------------------
+    async def get_chat(self, chat_id: int) -> Chat | None: ...
+
+    async def set_chat_active(self, chat_id: int, active: bool) -> None:
+        """Inactive (blocked/kicked): its pending deliveries stop; they resume when active."""
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: move subscriptions and unsent deliveries to the new id."""
+
+    async def mute_chat(self, chat_id: int, until: datetime | None) -> None:
+        """Mute all the chat's subscriptions until ``until`` (None: unmute). Matches made while
+        muted are stored but not queued for the chat."""
+
+    async def set_subscription_mode(
+        self,
+        chat_id: int,
+        rule_id: str,
+        mode: DeliveryMode,
+        digest_schedule: str | None = None,
+    ) -> bool:
+        """Switch one subscription between instant and digest; False when not subscribed."""
+
+    async def subscription_details(self, chat_id: int) -> list[Subscription]:
+        """The chat's subscriptions with mode, schedule, topic and mute, sorted by rule id."""
+
+    async def due_digest_items(
+        self, chat_id: int, rule_ids: Sequence[str], since: datetime
+    ) -> list[StoredMatch]:
+        """Matches of ``rule_ids`` made after ``since``, oldest first, leaving out articles the
+        chat already has an instant alert for."""
+
+    # queries -----------------------------------------------------------------------------
+    async def recent_matches(
+        self, rule_id: str | None = None, chat_id: int | None = None, limit: int = 10
+    ) -> list[StoredMatch]:
+        """Newest matches first; for one rule and/or the rules one chat subscribes to."""
+
+    async def search_articles(self, query: str, limit: int = 10) -> list[ArticleHit]:
+        """Stored articles containing all words of ``query`` (stemmed), best first."""
+
+    async def match_counts_per_day(self, since: datetime) -> list[tuple[str, date, int]]:
+        """(rule id, UTC day, matches) from ``since`` on, sorted by rule then day."""
+
+    async def export_matches(
+        self,
+        out: TextIO,
+        fmt: ExportFormat,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        rule_ids: Sequence[str] | None = None,
+    ) -> int:
+        """Write matches with ``start <= matched_at < end`` as CSV or JSON Lines; returns rows."""
+
+    def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
+        """Every stored article with the ids of the rules that matched it, in storage order."""
+
+    # retention ---------------------------------------------------------------------------
+    async def prune(self, now: datetime, retention_days: int = 90, batch: int = 500) -> int:
+        """Delete articles first seen more than ``retention_days`` ago (with their sent or
+        failed deliveries and edit history), ``batch`` rows per transaction; returns articles
+        deleted. Articles with unsent deliveries are kept; matches are kept (see
+        ``SqlStorage.prune_matches``)."""

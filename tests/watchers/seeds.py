@@ -8,8 +8,8 @@ from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
-# A copy of /work/shared/seeds, so the suite runs on a clean checkout.
-SEEDS_DIR = Path(__file__).parent / "data" / "seeds"
+# tests/data/seeds is a copy of the shared seeds, so the suite runs on a clean checkout.
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "data" / "seeds"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,329 @@
+"""The running bot: builds every part from settings, starts them in order, stops them in reverse.
+
+Start: storage (migrations) -> feeds synced -> rules loaded -> fetcher -> Telegram (or the
+console) -> health endpoint -> outbox sender -> rules and feeds watchers -> scheduler (polls).
+Stop (SIGINT/SIGTERM): the scheduler takes no new polls, an in-flight poll gets a short grace
+period to store what it fetched, the sender is cancelled between requests (an interrupted send
+stays "sending" and is resent on the next start), Telegram polling stops, the database closes.
+Contains no business logic of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from core.clock import Clock, SystemClock
+from core.models import Chat
+from rules import RuleSet
+from storage.sql import SqlStorage
+from watchers.fetch import FeedFetcher
+from watchers.health import feeds_to_report, mark_reported
+from watchers.schedule import PollSettings
+
+from .admin_actions import AppAdminActions
+from .config import FeedsConfig, Settings, load_feeds_file
+from .console import CONSOLE_CHAT_ID, ConsoleSink
+from .feeds_reload import FeedsReloader
+from .health import HealthServer, flag_check, storage_check, telegram_check
+from .metrics import LoopLagMonitor, metrics
+from .outbox import OutboxSender
+from .pipeline import Pipeline
+from .rule_files import load_rules_dir
+from .rule_reload import RuleReloader
+from .services import AlertSink, RuleHolder, Services
+from .telegram_runtime import TelegramRuntime
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 5.0
+HEALTH_REPORT_INTERVAL_S = 600
+
+
+def poll_settings_from(settings: Settings, feeds: FeedsConfig) -> PollSettings:
+    """The watchers' polling policy, from the settings and the feeds file's defaults."""
+    return PollSettings(
+        default_interval_s=feeds.default_interval_s,
+        adaptive=feeds.adaptive,
+        min_interval_s=min(feeds.min_interval_s, feeds.default_interval_s),
+        max_interval_s=feeds.max_interval_s,
+        allow_private=settings.allow_private_feed_addresses,
+        alert_on_first_poll=settings.alert_on_first_poll,
+    )
+
+
+class App:
+    """One newswatch process. ``await app.start()``, later ``await app.stop()``.
+
+    ``background=False`` starts no scheduler, sender or file watchers: the caller drives
+    ``pipeline.run_cycle()`` and ``sender.drain_once()`` itself (the demo does).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        out: TextIO | None = None,
+        sink: AlertSink | None = None,
+        background: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._out = out or sys.stdout
+        self._sink_override = sink
+        self._background = background
+        self._tasks: list[asyncio.Task[None]] = []
+        self._scheduler: AsyncIOScheduler | None = None
+        self._fetcher: FeedFetcher | None = None
+        self._telegram: TelegramRuntime | None = None
+        self._health: HealthServer | None = None
+        self._loop_lag: LoopLagMonitor | None = None
+        self.services: Services | None = None
+        self.pipeline: Pipeline | None = None
+        self.sender: OutboxSender | None = None
+        self.reloader: RuleReloader | None = None
+        self.feeds_reloader: FeedsReloader | None = None
+
+    # ------------------------------------------------------------------------------- start
+    async def start(self) -> None:
+        settings = self.settings
+        feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
+        ruleset = load_rules_dir(settings.rules_dir)
+        storage = SqlStorage(settings.database_url)
+        await storage.open()
+        self.services = services = Services(
+            settings, feeds, storage, RuleHolder(ruleset), self.clock
+        )
+        try:
+            await storage.sync_feeds(feeds.feeds, self.clock.now())
+            self._fetcher = FeedFetcher(
+                user_agent=settings.user_agent,
+                allow_private=settings.allow_private_feed_addresses,
+            )
+            await self._fetcher.__aenter__()
+            self.reloader = RuleReloader(
+                settings.rules_dir,
+                services.rules,
+                on_error=self._rules_rejected,
+                on_reload=self._rules_swapped,
+            )
+            self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
+            sink = await self._start_alerts(services)
+            self.sender = OutboxSender(services, sink)
+            self.pipeline = Pipeline(
+                services,
+                self._fetcher,
+                poll_settings_from(settings, feeds),
+                on_deliveries_queued=self.sender.wake,
+            )
+            if self._background:
+                await self._start_health(services)
+                self._start_background(self.pipeline, self.sender)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "newswatch started: %d feeds, %d rules, database %s",
+            len(feeds.feeds),
+            len(ruleset.rules),
+            _redact_db(settings.database_url),
+        )
+
+    async def _start_alerts(self, services: Services) -> AlertSink:
+        if self.settings.telegram_bot_token is None:
+            await self._subscribe_console_to_all()
+            self._out.write(
+                "No TELEGRAM_BOT_TOKEN set: alerts are printed here, in this console.\n"
+            )
+            self._out.flush()
+            return self._sink_override or ConsoleSink(self.settings.tz, self._out)
+        assert self.reloader is not None
+        actions = AppAdminActions(services, reload_rules=self.reloader.reload_now)
+        self._telegram = TelegramRuntime(
+            services, admin_notifier=self.notify_admins, admin_actions=actions
+        )
+        sink = await self._telegram.start()
+        return self._sink_override or sink
+
+    async def _start_health(self, services: Services) -> None:
+        if not self.settings.health_addr:
+            return
+        health = HealthServer(self.settings.health_addr, metrics)
+        health.add_check("database", storage_check(services.storage))
+        health.add_check(
+            "scheduler",
+            flag_check(
+                lambda: self._scheduler is not None and self._scheduler.running,
+                "the poll scheduler is not running",
+            ),
+        )
+        if self._telegram is not None:
+            health.add_check("telegram", telegram_check(self._telegram.application.bot))
+        await health.start()
+        self._health = health
+        self._loop_lag = LoopLagMonitor(metrics)
+        self._loop_lag.start()
+
+    def _start_background(self, pipeline: Pipeline, sender: OutboxSender) -> None:
+        """The long-running parts: outbox sender, file watchers, scheduled jobs."""
+        assert self.reloader is not None
+        assert self.feeds_reloader is not None
+        self._spawn(sender.run(), "outbox")
+        self._spawn(self.reloader.run(), "rules-watch")
+        self._spawn(self.feeds_reloader.run(), "feeds-watch")
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            pipeline.run_cycle,
+            "interval",
+            seconds=self.settings.tick_s,
+            next_run_time=self.clock.now(),
+            max_instances=1,
+            coalesce=True,
+            id="poll",
+        )
+        scheduler.add_job(
+            self._prune, "interval", hours=6, max_instances=1, coalesce=True, id="prune"
+        )
+        scheduler.add_job(
+            self._report_feed_health,
+            "interval",
+            seconds=HEALTH_REPORT_INTERVAL_S,
+            max_instances=1,
+            coalesce=True,
+            id="feed-health",
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _subscribe_console_to_all(self) -> None:
+        assert self.services is not None
+        storage = self.services.storage
+        await storage.upsert_chat(Chat(id=CONSOLE_CHAT_ID, type="console", title="console"))
+        for rule in self.services.rules.current.rules:
+            await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                metrics.errors.inc(kind="internal")
+                log.exception("background task %s crashed", name)
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    # --------------------------------------------------------------------------- callbacks
+    async def notify_admins(self, text: str) -> None:
+        """Tell the operators something needs attention: Telegram admins, and always the log."""
+        log.warning("admin notice: %s", text)
+        if self._telegram is not None:
+            await self._telegram.notify_admins(text)
+
+    async def _rules_rejected(self, message: str) -> None:
+        metrics.errors.inc(kind="rules")
+        await self.notify_admins(
+            f"Rule change rejected; the previous rules stay in force.\n{message}"
+        )
+
+    async def _rules_swapped(self, new: RuleSet, old: RuleSet) -> None:
+        assert self.services is not None
+        log.info("rules reloaded: %d rules in force (were %d)", len(new.rules), len(old.rules))
+        if self.settings.telegram_bot_token is None:
+            await self._subscribe_console_to_all()
+        known = {r.id for r in new.rules}
+        subscribed = await self.services.storage.subscribed_rule_ids()
+        missing = sorted(set(subscribed) - known)
+        if missing:
+            await self.notify_admins(
+                "Chats are subscribed to rules that no longer exist (the subscriptions are "
+                "kept and resume if the rules come back): " + ", ".join(missing)
+            )
+
+    async def _prune(self) -> None:
+        assert self.services is not None
+        removed = await self.services.storage.prune(self.clock.now(), self.settings.retention_days)
+        if removed:
+            log.info("retention: pruned %d old rows", removed)
+
+    async def _report_feed_health(self) -> None:
+        """Tell admins, once per problem, about feeds that fail for a day or went silent."""
+        assert self.services is not None
+        storage, now = self.services.storage, self.clock.now()
+        for report in feeds_to_report(await storage.list_feeds(), now):
+            await self.notify_admins(report.message)
+            state = await storage.get_feed(report.url)
+            if state is not None:
+                await storage.save_feed_state(mark_reported(state, now))
+
+    # -------------------------------------------------------------------------------- stop
+    async def stop(self) -> None:
+        """Stop in reverse order of start. Safe to call twice, or after a failed start."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        if self.pipeline is not None:
+            # Let an in-flight poll store what it fetched (re-storing is harmless anyway).
+            await self.pipeline.wait_idle(SHUTDOWN_GRACE_S)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._loop_lag is not None:
+            await self._loop_lag.stop()
+            self._loop_lag = None
+        if self._health is not None:
+            await self._health.stop()
+            self._health = None
+        if self._telegram is not None:
+            await self._telegram.stop()
+            self._telegram = None
+        if self._fetcher is not None:
+            await self._fetcher.__aexit__(None, None, None)
+            self._fetcher = None
+        if self.services is not None:
+            await self.services.storage.close()
+            self.services = None
+
+
+def _redact_db(url: str) -> str:
+    """The database URL without its password, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+async def run_until_signalled(
+    settings: Settings, *, on_started: Callable[[App], None] | None = None
+) -> None:
+    """Run the bot until SIGINT or SIGTERM, then stop cleanly (within 10 seconds)."""
+    app = App(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    started = time.monotonic()
+    await app.start()
+    log.info("ready in %.1f s; Ctrl-C (or SIGTERM) stops", time.monotonic() - started)
+    if on_started is not None:
+        on_started(app)
+    try:
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await asyncio.wait_for(app.stop(), timeout=9.0)
+        log.info("stopped")

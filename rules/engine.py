@@ -1,0 +1,386 @@
+"""The compiled rule set and the matcher.
+
+Compilation puts every literal term of every rule into one Aho-Corasick automaton over
+normalised text (words joined by single spaces, with a space at both ends, so a pattern
+" strategic partnership " can only match whole words). Matching an article:
+
+1. normalise each field once (``normalize.fast_tokens``) and scan it once with the automaton,
+   collecting *all* overlapping hits ("strategic partnership" inside "comprehensive strategic
+   partnership" is found too);
+2. take as candidates only the rules one of whose trigger terms was seen (every rule has a set
+   of terms at least one of which must occur for it to match), plus the rare rules that cannot be
+   triggered by a literal (a regex is their only positive term);
+3. evaluate each candidate's expression on term positions (word indexes per field), and for the
+   rules that match, map the positions of their hits back to offsets in the original text.
+
+Offsets in the original text are computed lazily, only for fields that a matching rule (or an
+exact-case term) needs. Does no I/O; the rule files are read by ``bot.rule_files``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
+
+import ahocorasick
+
+from core.models import Article, Hit, RuleInfo, RuleMatch
+
+from .normalize import Token, case_key, case_matches, fast_tokens, tokens_with_spans
+
+FIELDS: tuple[str, ...] = ("title", "summary", "content")
+ALL_FIELDS_MASK = (1 << len(FIELDS)) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A literal term after normalisation. ``exact`` holds the case keys of the written words
+    when the exact-case marker was used."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+    exact: tuple[str, ...] | None = None
+    display: str = ""
+
+    @property
+    def pattern(self) -> str:
+        return " " + " ".join(self.words) + ("" if self.prefix else " ")
+
+
+# ---- compiled expressions ------------------------------------------------------------------
+# A position is (field index, first word index, end word index, hits); a hit is
+# (display, field index, first word index, end word index) or, for regexes, char offsets.
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    term: int  # index into RuleSet.terms
+    fields: int  # bit mask over FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class RegexLeaf:
+    regex: int  # index into RuleSet.regexes
+    fields: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    children: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    children: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    left: Expr  # Leaf, AnyOf of positional operands, or Near
+    right: Expr
+    distance: int
+
+
+Expr = Leaf | RegexLeaf | AllOf | AnyOf | Not | Near
+
+
+@dataclass(frozen=True, slots=True)
+class RegexSpec:
+    source: str  # as written, e.g. "/Vi[eệ]t ?Nam/i"
+    compiled: Any  # re2 pattern
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to evaluate. ``feeds`` / ``feed_tags`` empty means every feed."""
+
+    info: RuleInfo
+    expr: Expr
+    query: str = ""
+    feeds: frozenset[str] = frozenset()
+    feed_tags: frozenset[str] = frozenset()
+    source: str = ""  # "file:line" of the rule, for messages
+
+    def applies_to(self, article: Article, feed_tags: Sequence[str]) -> bool:
+        if not self.feeds and not self.feed_tags:
+            return True
+        if article.feed_url in self.feeds or (article.feed_name or "") in self.feeds:
+            return True
+        return any(tag in self.feed_tags for tag in feed_tags)
+
+
+def triggers(expr: Expr) -> frozenset[int] | None:
+    """Terms at least one of which must occur for ``expr`` to be true; None if no such set."""
+    if isinstance(expr, Leaf):
+        return frozenset((expr.term,))
+    if isinstance(expr, RegexLeaf | Not):
+        return None
+    if isinstance(expr, AnyOf):
+        out: set[int] = set()
+        for child in expr.children:
+            sub = triggers(child)
+            if sub is None:
+                return None
+            out |= sub
+        return frozenset(out)
+    if isinstance(expr, Near):
+        candidates = [triggers(expr.left), triggers(expr.right)]
+    else:
+        candidates = [triggers(child) for child in expr.children]
+    known = [c for c in candidates if c is not None]
+    return min(known, key=len) if known else None
+
+
+class _Doc:
+    """One article being matched: normalised fields, automaton hits, lazy positions."""
+
+    __slots__ = ("_occ", "_regex_hits", "_spans", "_starts", "raw", "rs", "texts", "words")
+
+    def __init__(self, rs: RuleSet, texts: list[str]) -> None:
+        self.rs = rs
+        self.texts = texts
+        self.words: list[list[str]] = []
+        self.raw: dict[int, list[tuple[int, int]]] = {}
+        automaton = rs._automaton
+        raw = self.raw
+        for f, text in enumerate(texts):
+            words = fast_tokens(text) if text else []
+            self.words.append(words)
+            if not words or automaton is None:
+                continue
+            for end, pid in automaton.iter(" " + " ".join(words) + " "):
+                hits = raw.get(pid)
+                if hits is None:
+                    raw[pid] = [(f, end)]
+                else:
+                    hits.append((f, end))
+        self._starts: list[list[int] | None] = [None] * len(texts)
+        self._spans: list[list[Token] | None] = [None] * len(texts)
+        self._occ: dict[int, list[tuple[int, int, int]]] = {}
+        self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
+
+    def spans(self, f: int) -> list[Token]:
+        spans = self._spans[f]
+        if spans is None:
+            spans = self._spans[f] = tokens_with_spans(self.texts[f])
+        return spans
+
+    def occurrences(self, term_id: int) -> list[tuple[int, int, int]]:
+        """(field, first word, end word) of every occurrence of a term, in text order."""
+        occ = self._occ.get(term_id)
+        if occ is not None:
+            return occ
+        rs = self.rs
+        term = rs.terms[term_id]
+        pid = rs._term_pattern[term_id]
+        occ = []
+        nwords = len(term.words)
+        plen = len(rs._patterns[pid])
+        for f, end in self.raw.get(pid, ()):
+            starts = self._starts[f]
+            if starts is None:
+                starts = [0, *accumulate(len(w) + 1 for w in self.words[f])]
+                self._starts[f] = starts
+            first = bisect_left(starts, end - plen + 1)
+            occ.append((f, first, first + nwords))
+        if term.exact is not None:
+            occ = [o for o in occ if self._case_ok(term, o)]
+        self._occ[term_id] = occ
+        return occ
+
+    def _case_ok(self, term: Term, occ: tuple[int, int, int]) -> bool:
+        assert term.exact is not None
+        f, first, _end = occ
+        spans = self.spans(f)
+        text = self.texts[f]
+        last = len(term.exact) - 1
+        for k, wanted in enumerate(term.exact):
+            tok = spans[first + k]
+            if not case_matches(
+                case_key(text[tok.start : tok.end]), wanted, term.prefix and k == last
+            ):
+                return False
+        return True
+
+    def regex_hits(self, regex_id: int) -> list[tuple[int, int, int]]:
+        """(field, start char, end char) of every regex match, non-overlapping, in order."""
+        hits = self._regex_hits.get(regex_id)
+        if hits is None:
+            pattern = self.rs.regexes[regex_id].compiled
+            hits = [
+                (f, m.start(), m.end())
+                for f, text in enumerate(self.texts)
+                if text
+                for m in pattern.finditer(text)
+                if m.end() > m.start()
+            ]
+            self._regex_hits[regex_id] = hits
+        return hits
+
+
+# ---- evaluation -----------------------------------------------------------------------------
+
+
+def _true(doc: _Doc, expr: Expr) -> bool:
+    if isinstance(expr, Leaf):
+        mask = expr.fields
+        return any((1 << f) & mask for f, _, _ in doc.occurrences(expr.term))
+    if isinstance(expr, AllOf):
+        return all(_true(doc, c) for c in expr.children)
+    if isinstance(expr, AnyOf):
+        return any(_true(doc, c) for c in expr.children)
+    if isinstance(expr, Not):
+        return not _true(doc, expr.child)
+    if isinstance(expr, Near):
+        return bool(_positions(doc, expr))
+    mask = expr.fields
+    return any((1 << f) & mask for f, _, _ in doc.regex_hits(expr.regex))
+
+
+_Pos = tuple[int, int, int, tuple[tuple[int, int, int, int], ...]]
+
+
+def _positions(doc: _Doc, expr: Expr) -> list[_Pos]:
+    """Word positions of a positional expression (a term, an OR of them, or a NEAR)."""
+    if isinstance(expr, Leaf):
+        mask = expr.fields
+        t = expr.term
+        return [(f, s, e, ((t, f, s, e),)) for f, s, e in doc.occurrences(t) if (1 << f) & mask]
+    if isinstance(expr, AnyOf):
+        return [p for c in expr.children for p in _positions(doc, c)]
+    if isinstance(expr, Near):
+        left = _positions(doc, expr.left)
+        if not left:
+            return []
+        right = _positions(doc, expr.right)
+        n = expr.distance
+        out: list[_Pos] = []
+        for fa, sa, ea, ha in left:
+            for fb, sb, eb, hb in right:
+                if fa == fb and max(sb - ea, sa - eb) <= n:
+                    out.append((fa, min(sa, sb), max(ea, eb), ha + hb))
+        return out
+    raise AssertionError(f"not a positional expression: {expr!r}")  # compile() forbids it
+
+
+def _collect(doc: _Doc, expr: Expr, words: set[tuple[int, int, int, int]], chars: set[Any]) -> None:
+    """Hits of every non-negated term that occurs (NEAR: only the occurrences that are near)."""
+    if isinstance(expr, Leaf | Near):
+        for _, _, _, hits in _positions(doc, expr):
+            words.update(hits)
+    elif isinstance(expr, AllOf | AnyOf):
+        for c in expr.children:
+            _collect(doc, c, words, chars)
+    elif isinstance(expr, RegexLeaf):
+        mask = expr.fields
+        for f, s, e in doc.regex_hits(expr.regex):
+            if (1 << f) & mask:
+                chars.add((expr.regex, f, s, e))
+
+
+class RuleSet:
+    """An immutable, compiled set of rules. Build it with ``rules.compile_ruleset``."""
+
+    def __init__(
+        self,
+        compiled: Iterable[CompiledRule] = (),
+        terms: Sequence[Term] = (),
+        regexes: Sequence[RegexSpec] = (),
+    ) -> None:
+        self._compiled: tuple[CompiledRule, ...] = tuple(compiled)
+        self.terms: tuple[Term, ...] = tuple(terms)
+        self.regexes: tuple[RegexSpec, ...] = tuple(regexes)
+        self._by_id = {r.info.id: r for r in self._compiled}
+        # one automaton pattern per distinct normalised string; several terms may share it
+        # ("US" and "=US" both scan for " us ")
+        patterns: dict[str, int] = {}
+        term_pattern: list[int] = []
+        for term in self.terms:
+            term_pattern.append(patterns.setdefault(term.pattern, len(patterns)))
+        self._patterns: list[str] = list(patterns)
+        self._term_pattern = term_pattern
+        pattern_rules: list[set[int]] = [set() for _ in self._patterns]
+        always: list[int] = []
+        for index, rule in enumerate(self._compiled):
+            trig = triggers(rule.expr)
+            if trig is None:
+                always.append(index)
+            else:
+                for t in trig:
+                    pattern_rules[term_pattern[t]].add(index)
+        self._pattern_rules: list[tuple[int, ...]] = [tuple(sorted(s)) for s in pattern_rules]
+        self._always: tuple[int, ...] = tuple(always)
+        self._automaton: Any = None
+        if self._patterns:
+            automaton = ahocorasick.Automaton()
+            for pid, pattern in enumerate(self._patterns):
+                automaton.add_word(pattern, pid)
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    @classmethod
+    def empty(cls) -> RuleSet:
+        return cls()
+
+    @property
+    def rules(self) -> tuple[RuleInfo, ...]:
+        """What users see of each rule, in file order."""
+        return tuple(r.info for r in self._compiled)
+
+    @property
+    def compiled_rules(self) -> tuple[CompiledRule, ...]:
+        return self._compiled
+
+    def get(self, rule_id: str) -> RuleInfo | None:
+        rule = self._by_id.get(rule_id)
+        return rule.info if rule else None
+
+    def compiled(self, rule_id: str) -> CompiledRule | None:
+        return self._by_id.get(rule_id)
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+    def match(self, article: Article, feed_tags: Sequence[str] = ()) -> list[RuleMatch]:
+        """The rules that fire on ``article``, in rule order, each with its hits.
+
+        ``feed_tags`` are the tags of the article's feed (for rules limited by ``feed_tags``).
+        Hits are sorted by field (title, summary, content), then offset.
+        """
+        if not self._compiled:
+            return []
+        fields = article.text_fields
+        doc = _Doc(self, [fields.get(name) or "" for name in FIELDS])
+        candidates: set[int] = set(self._always)
+        pattern_rules = self._pattern_rules
+        for pid in doc.raw:
+            candidates.update(pattern_rules[pid])
+        out: list[RuleMatch] = []
+        for index in sorted(candidates):
+            rule = self._compiled[index]
+            if not rule.applies_to(article, feed_tags) or not _true(doc, rule.expr):
+                continue
+            out.append(RuleMatch(rule.info.id, self._hits(doc, rule.expr)))
+        return out
+
+    def _hits(self, doc: _Doc, expr: Expr) -> tuple[Hit, ...]:
+        words: set[tuple[int, int, int, int]] = set()
+        chars: set[tuple[int, int, int, int]] = set()
+        _collect(doc, expr, words, chars)
+        hits: set[Hit] = set()
+        for term_id, f, first, end in words:
+            spans = doc.spans(f)
+            hits.add(
+                Hit(self.terms[term_id].display, FIELDS[f], spans[first].start, spans[end - 1].end)
+            )
+        for regex_id, f, start, stop in chars:
+            hits.add(Hit(self.regexes[regex_id].source, FIELDS[f], start, stop))
+        return tuple(sorted(hits, key=lambda h: (FIELDS.index(h.field), h.start, h.end, h.term)))

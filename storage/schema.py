@@ -1,0 +1,198 @@
+"""Table definitions the queries in ``storage.sql`` are written against.
+
+This module only describes tables; it creates nothing. The schema itself is created and changed
+by the Alembic migrations in ``storage/migrations`` (which spell out their DDL so that an old
+revision keeps meaning what it meant). Keep the two in step: a column added here needs a
+migration that adds it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time zones: values are converted to UTC and
+    stored naive (SQLAlchemy's fixed-width text format, so text order is time order), and read
+    back as aware UTC. Naive datetimes are refused: every time in newswatch is aware UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: newswatch stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("name", Text),
+    Column("tags", Text, nullable=False, default="[]"),  # JSON list
+    Column("interval_s", Float),
+    Column("full_text", Boolean, nullable=False, default=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("title", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("next_check_at", UtcDateTime),
+    Column("last_checked_at", UtcDateTime),
+    Column("last_success_at", UtcDateTime),
+    Column("last_new_item_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UtcDateTime),
+    Column("consecutive_errors", Integer, nullable=False, default=0),
+    Column("items_seen", Integer, nullable=False, default=0),
+    Column("avg_new_item_interval_s", Float),
+    Column("first_poll_done", Boolean, nullable=False, default=False),
+    Column("disabled_reason", Text),
+    Column("health_reported_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("identity", Text, nullable=False, unique=True),
+    Column("feed_url", Text, nullable=False),
+    Column("feed_name", Text),
+    Column("guid", Text),
+    Column("link", Text),
+    Column("link_key", Text),
+    Column("title_key", Text, nullable=False),  # normalised title, see storage.keys
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("content", Text, nullable=False, default=""),
+    Column("author", Text),
+    Column("published_at", UtcDateTime),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("edit_count", Integer, nullable=False, default=0),
+)
+
+article_edits = Table(
+    "article_edits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("edited_at", UtcDateTime, nullable=False),
+    # the version that the edit replaced
+    Column("old_title", Text, nullable=False),
+    Column("old_summary", Text, nullable=False),
+    Column("old_content", Text, nullable=False),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", Text, nullable=False),
+    # The article identity, not only its id, is the unique key: matches outlive pruned
+    # articles, and an old item that reappears in a feed must not alert a second time.
+    Column("article_identity", Text, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("hits", Text, nullable=False, default="[]"),  # JSON [{term, field, start, end}]
+    Column("title", Text, nullable=False),
+    Column("link", Text),
+    Column("feed_url", Text, nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("matched_at", UtcDateTime, nullable=False),
+)
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", Text, nullable=False, default="private"),
+    Column("title", Text),
+    Column("language", Text),
+    Column("status", Text, nullable=False, default="active"),  # active | blocked | migrated
+    Column("migrated_to", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "chat_id",
+        BigInteger,
+        ForeignKey("chats.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("rule_id", Text, primary_key=True),
+    Column("mode", Text, nullable=False, default="instant"),  # instant | digest
+    Column("digest_schedule", Text),  # e.g. "hourly", "daily 08:00"
+    Column("thread_id", BigInteger),  # forum topic the alerts go to
+    Column("muted_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("rule_ids", Text, nullable=False),  # JSON list, sorted
+    Column("thread_id", BigInteger),
+    Column("kind", Text, nullable=False, default="alert"),  # alert | edit
+    # pending | sending | sent | failed | cancelled
+    Column("state", Text, nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("sending_at", UtcDateTime),
+    Column("sending_owner", String(32)),  # which process marked it "sending"
+    Column("sent_at", UtcDateTime),
+    Column("message_id", BigInteger),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+UNFINISHED_STATES = ("pending", "sending")
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict (for readability where many columns are copied)."""
+    return dict(row._mapping)

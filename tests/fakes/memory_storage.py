@@ -1,0 +1,222 @@
+"""An in-memory stand-in for the chat-facing part of the ``Storage`` protocol.
+
+Honest and small: chats, subscriptions (mode, digest schedule, topic, mute), feeds, stored
+matches and articles, with the same return values and edge cases (False when already
+subscribed...) the protocol documents. Test helpers (``add_article``, ``add_match``,
+``add_pending``) put data in. The feed-polling and outbox methods are not implemented here: the
+Telegram handler tests do not need them (``NotImplementedError`` says so if one is called).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from core.models import Article, Chat, DeliveryMode, FeedState
+from storage.base import ArticleHit, StoredMatch, Subscription
+
+
+@dataclass(slots=True)
+class _Sub:
+    mode: DeliveryMode = DeliveryMode.INSTANT
+    digest_schedule: str | None = None
+    thread_id: int | None = None
+
+
+class MemoryStorage:
+    """Chats, subscriptions, feeds and matches in dicts. Not thread-safe; one event loop."""
+
+    def __init__(self) -> None:
+        self.chats: dict[int, Chat] = {}
+        self.subs: dict[int, dict[str, _Sub]] = {}
+        self.muted: dict[int, datetime | None] = {}
+        self.feeds: dict[str, FeedState] = {}
+        self.articles: dict[int, Article] = {}
+        self.matches: list[StoredMatch] = []
+        self.pending: dict[int, int] = {}
+        self.migrations: list[tuple[int, int]] = []
+
+    # lifecycle -----------------------------------------------------------------------------
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    # test helpers --------------------------------------------------------------------------
+    def add_article(self, article: Article) -> int:
+        article_id = len(self.articles) + 1
+        self.articles[article_id] = article
+        return article_id
+
+    def add_match(self, rule_id: str, article_id: int, matched_at: datetime) -> None:
+        a = self.articles[article_id]
+        self.matches.append(
+            StoredMatch(
+                rule_id=rule_id,
+                article_id=article_id,
+                title=a.title,
+                link=a.link,
+                feed_url=a.feed_url,
+                matched_at=matched_at,
+                published_at=a.published_at,
+            )
+        )
+
+    def add_feed(self, state: FeedState) -> None:
+        self.feeds[state.url] = state
+
+    # feeds ---------------------------------------------------------------------------------
+    async def list_feeds(self) -> list[FeedState]:
+        return [self.feeds[url] for url in sorted(self.feeds)]
+
+    async def get_feed(self, url: str) -> FeedState | None:
+        return self.feeds.get(url)
+
+    # chats ---------------------------------------------------------------------------------
+    async def upsert_chat(self, chat: Chat) -> None:
+        old = self.chats.get(chat.id)
+        if old is not None and old.migrated_to is not None and chat.migrated_to is None:
+            chat = replace(chat, migrated_to=old.migrated_to)
+        self.chats[chat.id] = chat
+
+    async def get_chat(self, chat_id: int) -> Chat | None:
+        return self.chats.get(chat_id)
+
+    async def set_chat_active(self, chat_id: int, active: bool) -> None:
+        chat = self.chats.get(chat_id) or Chat(id=chat_id)
+        self.chats[chat_id] = replace(chat, active=active)
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        self.migrations.append((old_chat_id, new_chat_id))
+        old = self.chats.get(old_chat_id) or Chat(id=old_chat_id, type="group")
+        self.chats[old_chat_id] = replace(old, active=False, migrated_to=new_chat_id)
+        self.chats.setdefault(new_chat_id, Chat(id=new_chat_id, type="supergroup", title=old.title))
+        moved = self.subs.pop(old_chat_id, {})
+        self.subs.setdefault(new_chat_id, {}).update(moved)
+        if old_chat_id in self.muted:
+            self.muted[new_chat_id] = self.muted.pop(old_chat_id)
+        self.pending[new_chat_id] = self.pending.get(new_chat_id, 0) + self.pending.pop(
+            old_chat_id, 0
+        )
+
+    async def mute_chat(self, chat_id: int, until: datetime | None) -> None:
+        self.muted[chat_id] = until
+
+    # subscriptions -------------------------------------------------------------------------
+    async def subscribe(self, chat_id: int, rule_id: str, thread_id: int | None = None) -> bool:
+        subs = self.subs.setdefault(chat_id, {})
+        if rule_id in subs:
+            return False
+        subs[rule_id] = _Sub(thread_id=thread_id)
+        return True
+
+    async def unsubscribe(self, chat_id: int, rule_id: str) -> bool:
+        return self.subs.get(chat_id, {}).pop(rule_id, None) is not None
+
+    async def subscriptions(self, chat_id: int) -> list[str]:
+        return sorted(self.subs.get(chat_id, {}))
+
+    async def set_subscription_mode(
+        self,
+        chat_id: int,
+        rule_id: str,
+        mode: DeliveryMode,
+        digest_schedule: str | None = None,
+    ) -> bool:
+        sub = self.subs.get(chat_id, {}).get(rule_id)
+        if sub is None:
+            return False
+        sub.mode = mode
+        sub.digest_schedule = digest_schedule if mode is DeliveryMode.DIGEST else None
+        return True
+
+    async def subscription_details(self, chat_id: int) -> list[Subscription]:
+        muted = self.muted.get(chat_id)
+        return [
+            Subscription(
+                chat_id=chat_id,
+                rule_id=rule_id,
+                mode=sub.mode,
+                digest_schedule=sub.digest_schedule,
+                thread_id=sub.thread_id,
+                muted_until=muted,
+            )
+            for rule_id, sub in sorted(self.subs.get(chat_id, {}).items())
+        ]
+
+    async def pending_count(self, chat_id: int | None = None) -> int:
+        if chat_id is None:
+            return sum(self.pending.values())
+        return self.pending.get(chat_id, 0)
+
+    # queries -------------------------------------------------------------------------------
+    async def recent_matches(
+        self, rule_id: str | None = None, chat_id: int | None = None, limit: int = 10
+    ) -> list[StoredMatch]:
+        rules: set[str] | None = None
+        if chat_id is not None:
+            rules = set(self.subs.get(chat_id, {}))
+        found = [
+            m
+            for m in self.matches
+            if (rule_id is None or m.rule_id == rule_id) and (rules is None or m.rule_id in rules)
+        ]
+        found.sort(key=lambda m: m.matched_at, reverse=True)
+        return found[:limit]
+
+    async def search_articles(self, query: str, limit: int = 10) -> list[ArticleHit]:
+        words = [w.casefold() for w in query.split() if w.strip()]
+        hits: list[ArticleHit] = []
+        for article_id, a in self.articles.items():
+            text = f"{a.title} {a.summary} {a.content}"
+            folded = text.casefold()
+            if words and all(w in folded for w in words):
+                at = folded.index(words[0])
+                hits.append(
+                    ArticleHit(
+                        article_id=article_id,
+                        title=a.title,
+                        link=a.link,
+                        feed_url=a.feed_url,
+                        published_at=a.published_at,
+                        snippet=text[max(0, at - 40) : at + 80],
+                        score=float(folded.count(words[0])),
+                    )
+                )
+        hits.sort(key=lambda h: -h.score)
+        return hits[:limit]
+
+    async def match_counts_per_day(self, since: datetime) -> list[tuple[str, date, int]]:
+        counts: dict[tuple[str, date], int] = {}
+        for m in self.matches:
+            if m.matched_at >= since:
+                key = (m.rule_id, m.matched_at.date())
+                counts[key] = counts.get(key, 0) + 1
+        return [(rule, day, n) for (rule, day), n in sorted(counts.items())]
+
+    async def due_digest_items(
+        self, chat_id: int, rule_ids: Sequence[str], since: datetime
+    ) -> list[StoredMatch]:
+        wanted = set(rule_ids)
+        found = [m for m in self.matches if m.rule_id in wanted and m.matched_at > since]
+        return sorted(found, key=lambda m: m.matched_at)
+
+    # not needed by the Telegram side ----------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"MemoryStorage does not implement {name}")
+
+    async def export_matches(
+        self,
+        out: TextIO,
+        fmt: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        rule_ids: Sequence[str] | None = None,
+    ) -> int:
+        raise NotImplementedError("MemoryStorage does not implement export_matches")
+
+    def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
+        raise NotImplementedError("MemoryStorage does not implement iter_articles")

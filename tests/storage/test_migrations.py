@@ -1,0 +1,105 @@
+"""Migrations: a database created at the first revision upgrades in place and keeps its data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from core.models import Chat
+from storage import SqlStorage
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.sql import create_engine
+
+from .helpers import T0, at, make_article, match
+
+FIRST_REVISION = "0001"
+
+
+async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, FIRST_REVISION)
+        assert await current_revision(engine) == FIRST_REVISION
+        # Rows written the way version 0001 of the schema had them.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO articles (identity, feed_url, link_key, title_key, title,"
+                    " summary, content, first_seen_at, updated_at, edit_count) VALUES ("
+                    " 'guid:old-1', 'http://127.0.0.1/feed.xml', 'news.example/story/1',"
+                    " 'vietnam and japan upgrade ties story 1',"
+                    " 'Vietnam and Japan upgrade ties, story 1',"
+                    " 'A comprehensive strategic partnership', '', :t, :t, 0)"
+                ),
+                {"t": T0},
+            )
+            article_id = (await conn.execute(text("SELECT id FROM articles"))).scalar_one()
+            await conn.execute(
+                text(
+                    "INSERT INTO matches (rule_id, article_identity, article_id, hits, title,"
+                    " feed_url, matched_at) VALUES ('csp', 'guid:old-1', :a, '[]',"
+                    " 'Vietnam and Japan upgrade ties, story 1', 'http://127.0.0.1/feed.xml', :t)"
+                ),
+                {"t": T0, "a": article_id},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO chats (id, type, status, created_at, updated_at)"
+                    " VALUES (42, 'private', 'active', :t, :t)"
+                ),
+                {"t": T0},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO subscriptions (chat_id, rule_id, mode, created_at)"
+                    " VALUES (42, 'csp', 'instant', :t)"
+                ),
+                {"t": T0},
+            )
+    finally:
+        await engine.dispose()
+
+    storage = SqlStorage(database_url)  # open() upgrades to head
+    await storage.open()
+    try:
+        assert await current_revision(storage.engine) == head_revision() != FIRST_REVISION
+        # Old rows survive, and the search index added later covers them.
+        assert [h.article_id for h in await storage.search_articles("strategic partnership")] == [
+            article_id
+        ]
+        assert [m.rule_id for m in await storage.recent_matches(chat_id=42)] == ["csp"]
+        assert await storage.subscriptions(42) == ["csp"]
+        assert await storage.get_chat(42) == Chat(id=42, type="private")
+        # The old article is still recognised: re-ingesting it alerts nobody.
+        again = await storage.ingest(make_article(1, identity="guid:old-1"), [match("csp")], at(1))
+        assert (again.article_id, again.new_matches, again.new_deliveries) == (article_id, 0, 0)
+        new = await storage.ingest(make_article(2), [match("csp")], at(2))
+        assert new.new_deliveries == 1
+    finally:
+        await storage.close()
+
+
+async def test_open_twice_is_idempotent_and_creates_the_sqlite_folder(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'deep' / 'er' / 'nw.db'}"
+    for _ in range(2):
+        storage = SqlStorage(url)
+        await storage.open()
+        assert await current_revision(storage.engine) == head_revision()
+        await storage.close()
+    assert (tmp_path / "deep" / "er" / "nw.db").exists()
+
+
+async def test_sqlite_pragmas_are_set(tmp_path: Path) -> None:
+    storage = SqlStorage(f"sqlite+aiosqlite:///{tmp_path / 'nw.db'}")
+    await storage.open()
+    try:
+        async with storage.engine.connect() as conn:
+            journal = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            fks = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+            busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+        assert (journal, fks) == ("wal", 1)
+        assert busy is not None
+        assert busy >= 5000
+    finally:
+        await storage.close()

@@ -1,0 +1,118 @@
+"""The whole path, for real: a local RSS feed -> the app -> the fake Telegram Bot API.
+
+The real python-telegram-bot talks HTTP to FakeTelegramServer through ``base_url``; a simulated
+user subscribes by typing ``/subscribe`` (delivered through ``getUpdates``); the test checks the
+exact alert that arrives, and that polling the same feed again sends nothing more.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.config import load_settings
+from bot.demo import SeedArticle, load_seed_articles, rss_xml
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
+from tests.watchers.feedserver import FeedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "tests" / "data" / "seeds"
+USER = 5001
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    server = FeedServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _config(tmp_path: Path, feed_url: str) -> Path:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config" / "rules", config / "rules")
+    (config / "feeds.yaml").write_text(
+        f'feeds:\n  - url: "{feed_url}"\n    name: Seed News\n    interval: 1s\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def test_subscribed_user_gets_the_exact_alert_once(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    seeds = {a.slug: a for a in load_seed_articles(SEEDS)}
+    old = SeedArticle(
+        "old-story",
+        "An older story about the weather",
+        "Rain in Hanoi.",
+        datetime(2025, 7, 10, 6, 0, tzinfo=UTC),
+    )
+    fresh = seeds["000_ff0bfc72080d8a84"]
+    items: list[SeedArticle] = [old]
+    base = feed_server.url("")
+
+    async def feed(_request: object) -> object:
+        from aiohttp import web
+
+        return web.Response(
+            body=rss_xml(items, base, "Seed News"), content_type="application/rss+xml"
+        )
+
+    feed_url = feed_server.route("/feed.xml", feed)  # type: ignore[arg-type]
+    async with FakeTelegramServer() as tg:
+        settings = load_settings(
+            {
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+                "NEWSWATCH_CONFIG_DIR": str(_config(tmp_path, feed_url)),
+                "NEWSWATCH_TICK_INTERVAL": "0.2",
+                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+                "NEWSWATCH_TIMEZONE": "Asia/Ho_Chi_Minh",
+                "NEWSWATCH_HEALTH_ADDR": "",
+            },
+            env_file=None,
+        )
+        app = App(settings)
+        await app.start()
+        try:
+            # The first poll records what the feed already has, without alerting.
+            await tg.wait_for(lambda: feed_server.hits["/feed.xml"] >= 1, 10, "first poll")
+            tg.user_sends("/subscribe csp", chat_id=USER, user_id=USER)
+            (reply,) = await tg.wait_for_messages(1, chat_id=USER, timeout=10)
+            assert reply.text == "✅ Subscribed this chat to Comprehensive Strategic Partnership."
+
+            items.append(fresh)  # a new story that the rule "csp" matches
+            alerts = await tg.wait_for_messages(2, chat_id=USER, timeout=15)
+            alert = alerts[1]
+            assert alert.parse_mode == "HTML"
+            assert alert.raw_text == EXPECTED_ALERT_HTML.format(base=base)
+            assert alert.disable_notification is False  # "csp" is a high-priority rule
+
+            # Two more polls of the unchanged feed: nothing more is sent.
+            polled = feed_server.hits["/feed.xml"]
+            await tg.wait_for(lambda: feed_server.hits["/feed.xml"] >= polled + 2, 10, "2 polls")
+            assert app.sender is not None
+            await app.sender.drain_once()
+            assert len(tg.messages(USER)) == 2
+        finally:
+            await app.stop()
+
+
+EXPECTED_ALERT_HTML = (
+    '<b><a href="{base}/articles/000_ff0bfc72080d8a84">Vietnamese Deputy PM, FM meets with US, EC, '
+    "UK officials in Malaysia</a></b>\n"
+    "Seed News · 11 Jul 2025 15:00 +07\n"
+    "❗ #csp\n"
+    "They reviewed extraordinary strides made in various areas over the past three decades, "
+    "especially since the upgrade of the bilateral relations to a <b>Comprehensive Strategic "
+    "Partnership</b> in 2023. Vietnamese Deputy Prime Minister and Minister of Foreign Affairs "
+    "Bui Thanh Son (L) and US Secretary of State Marco Rubio.\n"
+    '<a href="{base}/articles/000_ff0bfc72080d8a84">{base}/articles/000_ff0bfc72080d8a84</a>'
+)

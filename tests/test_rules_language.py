@@ -1,0 +1,240 @@
+"""The query language and matching semantics, one behaviour per case, on small texts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.models import Article, Hit
+from rules import RuleSet, compile_ruleset
+from rules.normalize import fast_tokens, fold_plural, tokens_with_spans
+
+
+def rules_of(*queries: str, extra: str = "", aliases: str = "") -> RuleSet:
+    lines = [aliases, "rules:"]
+    for i, q in enumerate(queries):
+        lines.append(f"  - id: r{i}\n    name: R{i}\n    query: {json.dumps(q)}\n{extra}")
+    return compile_ruleset({"t.yaml": "\n".join(lines)})
+
+
+def fires(query: str, title: str = "", content: str = "", summary: str = "") -> bool:
+    article = Article(
+        feed_url="http://127.0.0.1/f", identity="i", title=title, summary=summary, content=content
+    )
+    return bool(rules_of(query).match(article))
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        # words and phrases: case-insensitive, whole words only
+        ("son", "Bui Thanh Son met", True),
+        ("son", "a Sonata for piano", False),
+        ("sonata", "a Son", False),
+        ('"strategic partnership"', "a Comprehensive Strategic Partnership", True),
+        ('"strategic partnership"', "strategic, partnership", True),  # punctuation separates
+        ('"strategic partnership"', "partnership strategic", False),
+        # diacritics both ways, plurals, quotes, dashes, invisible characters
+        ('"Bùi Thanh Sơn"', "Bui Thanh Son", True),
+        ('"Bui Thanh Son"', "BÙI THANH SƠN", True),
+        ('"Đà Nẵng"', "Da Nang city", True),
+        ("partnership", "two partnerships", True),
+        ("policies", "the policy", True),
+        ("match", "two matches", True),
+        ("new", "the news", False),
+        ('"Foreign Affairs"', "Foreign Affair🧔s", True),
+        ('"Foreign Affairs"', "Foreign Affair\u200bs", True),
+        ('"Vietnam US"', "Vietnam–US ties", True),
+        ('"Vietnam-US"', "Vietnam — US", True),
+        ('"US\'s support"', "the US’s support", True),
+        ('"East Sea"', "East\n   Sea", True),
+        ("ﬁnance", "finance", True),  # NFKC
+        ("ＵＳＡ", "the USA", True),
+        # boolean operators, implicit AND, parentheses, precedence
+        ("sea AND east", "east sea", True),
+        ("sea east", "sea only", False),
+        ("sea OR east", "east only", True),
+        ('"East Sea" AND NOT football', "East Sea football final", False),
+        ('"East Sea" AND NOT football', "East Sea patrol", True),
+        ('"East Sea" NOT football', "East Sea patrol", True),
+        ("a1 OR b1 c1", "b1", False),  # AND binds tighter than OR: a1 OR (b1 AND c1)
+        ("a1 OR b1 c1", "b1 c1", True),
+        ("(a1 OR b1) c1", "a1", False),
+        ("and OR or", "this and that", True),  # lower-case operators are words
+        # NEAR/n: at most n words between, either order, same field
+        ("unclos NEAR/2 convention", "UNCLOS the 1982 convention", True),
+        ("unclos NEAR/1 convention", "UNCLOS the 1982 convention", False),
+        ("unclos NEAR/0 convention", "convention UNCLOS", True),
+        ('"law of the sea" NEAR/3 convention', "the Convention on the Law of the Sea", True),
+        ("(unclos OR law) NEAR/1 sea", "law and sea", True),
+        ("(a1 NEAR/1 b1) NEAR/1 c1", "a1 b1 x c1", True),
+        ("(a1 NEAR/1 b1) NEAR/0 c1", "a1 b1 x c1", False),
+        # prefix wildcards
+        ("partner*", "our partners", True),
+        ("partner*", "a partnership", True),
+        ("partner*", "apartner", False),
+        ('"strategic partner*"', "strategic partnerships", True),
+        # exact case
+        ("=US", "join us", False),
+        ("=US", "the US said", True),
+        ("=US", "the US’s aid", True),
+        ("=WHO", "who said", False),
+        ("=WHO", "the WHO said", True),
+        ("=NGO", "two NGOs", True),
+        ('="Bui Thanh Son"', "Bùi Thanh Sơn", True),  # diacritics still fold
+        ('="Bui Thanh Son"', "bui thanh son", False),
+        ("=Partner*", "Partnership", True),
+        ("=Partner*", "partnership", False),
+        # RE2 regular expressions, on the original text
+        ("/\\bEV(FTA|IPA)\\b/", "the EVFTA deal", True),
+        ("/evfta/", "the EVFTA deal", False),
+        ("/evfta/i", "the EVFTA deal", True),
+        ("/Sơn/", "Son", False),
+    ],
+)
+def test_language(query: str, text: str, expected: bool) -> None:
+    assert fires(query, content=text) is expected
+
+
+def test_field_scopes_and_rule_fields() -> None:
+    assert fires("title:sea", title="sea")
+    assert not fires("title:sea", content="sea")
+    assert fires('summary:"east sea"', summary="the East Sea")
+    assert fires("title:(sea OR land) AND content:unclos", title="land", content="UNCLOS")
+    assert not fires("title:(sea OR land) AND content:unclos", title="UNCLOS", content="land")
+    only_title = rules_of("sea", extra="    fields: [title]\n")
+    assert not only_title.match(Article(feed_url="f", identity="i", title="x", content="sea"))
+    assert only_title.match(Article(feed_url="f", identity="i", title="sea"))
+    # a scope in the query overrides the rule's fields
+    scoped = rules_of("content:sea", extra="    fields: [title]\n")
+    assert scoped.match(Article(feed_url="f", identity="i", title="x", content="sea"))
+
+
+def test_near_does_not_cross_fields() -> None:
+    assert not fires("east NEAR/0 sea", title="east", content="sea")
+
+
+def test_aliases_expand_to_any_of_their_entries() -> None:
+    aliases = (
+        "aliases:\n  unclos:\n    - UNCLOS\n"
+        "    - United Nations Convention on the Law of the Sea\n    - =LOS\n"
+    )
+    rs = rules_of("@unclos", "title:@unclos", "@UNCLOS NEAR/2 1982", aliases=aliases)
+    art = Article(
+        feed_url="f",
+        identity="i",
+        title="t",
+        content="the 1982 United Nations Convention on the Law of the Sea; los",
+    )
+    assert [m.rule_id for m in rs.match(art)] == ["r0", "r2"]
+    (hit,) = rs.match(art)[0].hits
+    assert hit == Hit("United Nations Convention on the Law of the Sea", "content", 9, 56)
+
+
+def test_feed_scoping_by_url_name_or_tag() -> None:
+    rs = compile_ruleset(
+        {
+            "t.yaml": "rules:\n"
+            "  - {id: a, name: A, query: sea, feeds: ['http://x/feed', VnExpress]}\n"
+            "  - {id: b, name: B, query: sea, feed_tags: [vietnam]}\n"
+            "  - {id: c, name: C, query: sea}\n"
+        }
+    )
+
+    def ids(feed_url: str, feed_name: str | None = None, tags: tuple[str, ...] = ()) -> list[str]:
+        art = Article(feed_url=feed_url, identity="i", title="sea", feed_name=feed_name)
+        return [m.rule_id for m in rs.match(art, tags)]
+
+    assert ids("http://x/feed") == ["a", "c"]
+    assert ids("http://y/feed", "VnExpress") == ["a", "c"]
+    assert ids("http://y/feed", tags=("vietnam",)) == ["b", "c"]
+    assert ids("http://y/feed", tags=("sports",)) == ["c"]
+
+
+def test_hits_give_original_offsets_and_why() -> None:
+    title = "Vietnam–EU: “Comprehensive Strategic Partnerships” and Sơn’s visit"
+    rs = rules_of('"comprehensive strategic partnership" OR "strategic partnership"', "son")
+    matches = rs.match(Article(feed_url="f", identity="i", title=title))
+    assert [m.rule_id for m in matches] == ["r0", "r1"]
+    spans = [(h.term, title[h.start : h.end]) for h in matches[0].hits]
+    # nested phrases are both found (all overlapping hits)
+    assert spans == [
+        ("comprehensive strategic partnership", "Comprehensive Strategic Partnerships"),
+        ("strategic partnership", "Strategic Partnerships"),
+    ]
+    assert [title[h.start : h.end] for h in matches[1].hits] == ["Sơn"]
+
+
+def test_negated_terms_give_no_hits_and_match_order_is_rule_order() -> None:
+    rs = rules_of("sea AND NOT land", "east")
+    (m0, m1) = rs.match(Article(feed_url="f", identity="i", title="east sea"))
+    assert (m0.rule_id, m1.rule_id) == ("r0", "r1")
+    assert [h.term for h in m0.hits] == ["sea"]
+
+
+def test_regex_hits_are_char_offsets_in_the_original_text() -> None:
+    rs = rules_of("/Sơn\\b/")
+    (m,) = rs.match(Article(feed_url="f", identity="i", title="Bùi Thanh Sơn"))
+    assert m.hits == (Hit("/Sơn\\b/", "title", 10, 13),)
+
+
+def test_empty_ruleset_matches_nothing() -> None:
+    assert RuleSet.empty().match(Article(feed_url="f", identity="i", title="sea")) == []
+    assert RuleSet.empty().rules == ()
+    assert RuleSet.empty().get("x") is None
+
+
+def test_rule_info_and_get() -> None:
+    rs = compile_ruleset(
+        {
+            "t.yaml": "rules:\n  - id: sea\n    name: Sea\n    description: The sea\n"
+            "    query: sea\n    priority: high\n    mode: digest\n    tags: [a, b]\n"
+        }
+    )
+    info = rs.get("sea")
+    assert info is not None
+    assert (info.name, info.description, info.priority, info.mode, info.tags) == (
+        "Sea",
+        "The sea",
+        "high",
+        "digest",
+        ("a", "b"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Foreign Affair🧔s", ["foreign", "affair"]),
+        ("US’s", ["us", "s"]),
+        ("Bùi Thanh Sơn", ["bui", "thanh", "son"]),
+        ("Đà Nẵng", ["da", "nang"]),
+        ("Straße", ["strasse"]),
+        ("hi-tech – 2021–2026", ["hi", "tech", "2021", "2026"]),
+        ("a\u00a0b\u2009c\nd", ["a", "b", "c", "d"]),
+        ("Москва́", ["москва"]),
+        ("東京", ["東京"]),
+        ("news policies classes boxes us bus", ["news", "policy", "class", "box", "us", "bus"]),
+    ],
+)
+def test_normalisation(text: str, words: list[str]) -> None:
+    assert fast_tokens(text) == words
+    assert [t.word for t in tokens_with_spans(text)] == words
+
+
+def test_offsets_cover_invisible_characters_inside_a_word() -> None:
+    text = "Minister of Foreign Affair🧔s Bui"
+    tokens = tokens_with_spans(text)
+    assert text[tokens[3].start : tokens[3].end] == "Affair🧔s"
+
+
+def test_plural_folding_leaves_non_plurals_alone() -> None:
+    assert [fold_plural(w) for w in ("us", "bus", "class", "crisis", "news", "sea")] == [
+        "us",
+        "bus",
+        "class",
+        "crisis",
+        "news",
+        "sea",
+    ]
