@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import multiprocessing as mp
 import os
@@ -24,7 +25,7 @@ import resource
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
@@ -43,7 +44,7 @@ from watchers.parsepool import ParsePool
 from watchers.poller import PollOutcome, poll_feed
 from watchers.schedule import PollSettings
 
-SEEDS = Path(__file__).resolve().parents[1] / "tests" / "watchers" / "data" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "seeds"
 PORTS = 8
 START = datetime(2025, 7, 1, tzinfo=UTC)
 
@@ -139,6 +140,7 @@ class CycleResult:
     cpu_s: float
     worst_lag_ms: float
     p99_lag_ms: float
+    worst_gc_ms: float
     parsed: int
     changed: int
     not_modified: int
@@ -146,6 +148,17 @@ class CycleResult:
     errors: int
     articles: int
     mode: str = "process"
+
+
+_gc_pauses: list[float] = []
+_gc_started = [0.0]
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        _gc_pauses.append(time.perf_counter() - _gc_started[0])
 
 
 def _cpu_s(parser: ParsePool) -> float:
@@ -200,8 +213,13 @@ async def run_cycle(
 
     async def one(state: FeedState) -> PollOutcome:
         async with sem:
-            return await poll_feed(state, fetcher, datetime.now(UTC), settings, parser=parser)
+            out = await poll_feed(state, fetcher, datetime.now(UTC), settings, parser=parser)
+        # Like the pipeline, hand the articles on and drop them: only a count is kept.
+        counts.append(len(out.articles))
+        return replace(out, articles=[])
 
+    counts: list[int] = []
+    gc_before = len(_gc_pauses)
     cpu0, t0 = _cpu_s(parser), time.perf_counter()
     outcomes = await asyncio.gather(*(one(s) for s in states))
     wall, cpu = time.perf_counter() - t0, _cpu_s(parser) - cpu0
@@ -213,13 +231,14 @@ async def run_cycle(
         cpu_per_poll_ms=cpu / len(states) * 1000,
         cpu_s=cpu,
         worst_lag_ms=max(lags) * 1000,
+        worst_gc_ms=max(_gc_pauses[gc_before:], default=0.0) * 1000,
         p99_lag_ms=_p99(lags) * 1000,
         parsed=sum(o.parsed for o in outcomes),
         changed=changed,
         not_modified=sum(o.not_modified for o in outcomes),
         identical=sum(1 for o in outcomes if not o.parsed and not o.not_modified and not o.error),
         errors=sum(1 for o in outcomes if o.error),
-        articles=sum(len(o.articles) for o in outcomes),
+        articles=sum(counts),
     )
     return res, [o.state for o in outcomes]
 
@@ -281,6 +300,7 @@ async def bench(args: argparse.Namespace, ports: list[int]) -> None:
     import aiohttp
 
     settings = PollSettings(jitter_fraction=0.1, allow_private=True)
+    gc.callbacks.append(_gc_timer)
     idle_worst, idle_p99 = await idle_lag(3.0)
     # The app's default (one worker process) and, as the in-run baseline, one parse thread.
     parsers = {"process": ParsePool(processes=1), "thread": ParsePool(processes=0)}
@@ -351,18 +371,18 @@ async def bench(args: argparse.Namespace, ports: list[int]) -> None:
         f"{args.per_host} per host; parse in one worker process (the default) or one thread\n"
     )
     print(
-        "| cycle | wall s | CPU s | CPU ms/poll | loop lag worst / p99 ms | parsed | changed | "
-        "304 | identical body | errors |"
+        "| cycle | wall s | CPU s | CPU ms/poll | loop lag worst / p99 ms | worst GC pause ms | "
+        "parsed | changed | 304 | identical body | errors |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(
         f"| idle loop, 3 s (baseline: machine noise) | | | | {idle_worst:.1f} / {idle_p99:.1f} "
-        "| | | | | |"
+        "| | | | | | |"
     )
     for r in results:
         print(
             f"| {r.name} | {r.wall_s:.2f} | {r.cpu_s:.1f} | {r.cpu_per_poll_ms:.2f} | "
-            f"{r.worst_lag_ms:.1f} / {r.p99_lag_ms:.1f} | "
+            f"{r.worst_lag_ms:.1f} / {r.p99_lag_ms:.1f} | {r.worst_gc_ms:.0f} | "
             f"{r.parsed} | {r.changed} | {r.not_modified} | {r.identical} | {r.errors} |"
         )
     steady = [r for r in results[1:] if r.mode == "process"] or results[1:]
