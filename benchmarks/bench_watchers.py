@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import multiprocessing as mp
 import os
@@ -24,7 +25,7 @@ import resource
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
@@ -43,7 +44,7 @@ from watchers.parsepool import ParsePool
 from watchers.poller import PollOutcome, poll_feed
 from watchers.schedule import PollSettings
 
-SEEDS = Path(__file__).resolve().parents[1] / "tests" / "watchers" / "data" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "seeds"
 PORTS = 8
 START = datetime(2025, 7, 1, tzinfo=UTC)
 
@@ -136,14 +137,28 @@ class CycleResult:
     name: str
     wall_s: float
     cpu_per_poll_ms: float
+    cpu_s: float
     worst_lag_ms: float
     p99_lag_ms: float
+    worst_gc_ms: float
     parsed: int
     changed: int
     not_modified: int
     identical: int
     errors: int
     articles: int
+    mode: str = "process"
+
+
+_gc_pauses: list[float] = []
+_gc_started = [0.0]
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        _gc_pauses.append(time.perf_counter() - _gc_started[0])
 
 
 def _cpu_s(parser: ParsePool) -> float:
@@ -198,8 +213,13 @@ async def run_cycle(
 
     async def one(state: FeedState) -> PollOutcome:
         async with sem:
-            return await poll_feed(state, fetcher, datetime.now(UTC), settings, parser=parser)
+            out = await poll_feed(state, fetcher, datetime.now(UTC), settings, parser=parser)
+        # Like the pipeline, hand the articles on and drop them: only a count is kept.
+        counts.append(len(out.articles))
+        return replace(out, articles=[])
 
+    counts: list[int] = []
+    gc_before = len(_gc_pauses)
     cpu0, t0 = _cpu_s(parser), time.perf_counter()
     outcomes = await asyncio.gather(*(one(s) for s in states))
     wall, cpu = time.perf_counter() - t0, _cpu_s(parser) - cpu0
@@ -209,14 +229,16 @@ async def run_cycle(
         name=name,
         wall_s=wall,
         cpu_per_poll_ms=cpu / len(states) * 1000,
+        cpu_s=cpu,
         worst_lag_ms=max(lags) * 1000,
+        worst_gc_ms=max(_gc_pauses[gc_before:], default=0.0) * 1000,
         p99_lag_ms=_p99(lags) * 1000,
         parsed=sum(o.parsed for o in outcomes),
         changed=changed,
         not_modified=sum(o.not_modified for o in outcomes),
         identical=sum(1 for o in outcomes if not o.parsed and not o.not_modified and not o.error),
         errors=sum(1 for o in outcomes if o.error),
-        articles=sum(len(o.articles) for o in outcomes),
+        articles=sum(counts),
     )
     return res, [o.state for o in outcomes]
 
@@ -278,10 +300,13 @@ async def bench(args: argparse.Namespace, ports: list[int]) -> None:
     import aiohttp
 
     settings = PollSettings(jitter_fraction=0.1, allow_private=True)
+    gc.callbacks.append(_gc_timer)
     idle_worst, idle_p99 = await idle_lag(3.0)
-    parser = ParsePool(processes=args.parse_processes)
-    # Start the workers before measuring, as the application does at start-up.
-    await parser.parse(feed_body(0, 0, _seed_texts()), "https://warm.example/", None, None)
+    # The app's default (one worker process) and, as the in-run baseline, one parse thread.
+    parsers = {"process": ParsePool(processes=1), "thread": ParsePool(processes=0)}
+    for pool in parsers.values():  # start workers before measuring, as the app does at start
+        await pool.parse(feed_body(0, 0, _seed_texts()), "https://warm.example/", None, None)
+    modes = [m for m in args.modes.split(",") if m]
     states = [
         FeedState(url=f"http://127.0.0.1:{ports[i % PORTS]}/f/{i}") for i in range(args.feeds)
     ]
@@ -296,37 +321,42 @@ async def bench(args: argparse.Namespace, ports: list[int]) -> None:
         ) as fetcher,
     ):
         res, states = await run_cycle(
-            "first poll (all new)",
+            f"first poll, all new ({modes[0]})",
             states,
             fetcher,
             settings,
             args.feeds,
             args.concurrency,
-            parser,
+            parsers[modes[0]],
         )
         results.append(res)
         rss_after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         changed_bodies: list[bytes] = []
-        for c in range(1, args.cycles + 1):
-            async with control.post(f"http://127.0.0.1:{ports[0]}/advance/{c}") as r:
-                changed = int((await r.json())["changed"])
-            res, states = await run_cycle(
-                f"cycle {c} ({changed} changed)",
-                states,
-                fetcher,
-                settings,
-                changed,
-                args.concurrency,
-                parser,
-            )
-            results.append(res)
+        c = 0
+        for _round in range(args.cycles):
+            for mode in modes:  # interleaved, so machine noise hits both modes alike
+                c += 1
+                async with control.post(f"http://127.0.0.1:{ports[0]}/advance/{c}") as r:
+                    changed = int((await r.json())["changed"])
+                res, states = await run_cycle(
+                    f"cycle {c}, {changed} changed ({mode})",
+                    states,
+                    fetcher,
+                    settings,
+                    changed,
+                    args.concurrency,
+                    parsers[mode],
+                )
+                res.mode = mode
+                results.append(res)
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        sample = [i for i in range(args.feeds) if changed_in_cycle(i, args.cycles, args.change)]
+        sample = [i for i in range(args.feeds) if changed_in_cycle(i, c, args.change)]
         for i in sample[: args.parse_sample]:
             async with control.get(f"http://127.0.0.1:{ports[i % PORTS]}/f/{i}") as r:
                 changed_bodies.append(await r.read())
 
-    parser.close()
+    for pool in parsers.values():
+        pool.close()
     default_ms, tuned_fp_ms, ours_ms = parse_costs(changed_bodies)
     inline_lag, thread_lag = await inline_vs_thread_lag(changed_bodies)
     avg_kib = statistics.mean(len(b) for b in changed_bodies) / 1024
@@ -338,24 +368,24 @@ async def bench(args: argparse.Namespace, ports: list[int]) -> None:
     )
     print(
         f"concurrency {args.concurrency}, connections {args.connections} total / "
-        f"{args.per_host} per host, parse processes: {args.parse_processes} (0 = one thread)\n"
+        f"{args.per_host} per host; parse in one worker process (the default) or one thread\n"
     )
     print(
-        "| cycle | wall s | CPU ms/poll | loop lag worst / p99 ms | parsed | changed | 304 | "
-        "identical body | errors |"
+        "| cycle | wall s | CPU s | CPU ms/poll | loop lag worst / p99 ms | worst GC pause ms | "
+        "parsed | changed | 304 | identical body | errors |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(
-        f"| idle loop, 3 s (baseline: machine noise) | | | {idle_worst:.1f} / {idle_p99:.1f} "
-        "| | | | | |"
+        f"| idle loop, 3 s (baseline: machine noise) | | | | {idle_worst:.1f} / {idle_p99:.1f} "
+        "| | | | | | |"
     )
     for r in results:
         print(
-            f"| {r.name} | {r.wall_s:.2f} | {r.cpu_per_poll_ms:.2f} | "
-            f"{r.worst_lag_ms:.1f} / {r.p99_lag_ms:.1f} | "
+            f"| {r.name} | {r.wall_s:.2f} | {r.cpu_s:.1f} | {r.cpu_per_poll_ms:.2f} | "
+            f"{r.worst_lag_ms:.1f} / {r.p99_lag_ms:.1f} | {r.worst_gc_ms:.0f} | "
             f"{r.parsed} | {r.changed} | {r.not_modified} | {r.identical} | {r.errors} |"
         )
-    steady = results[1:]
+    steady = [r for r in results[1:] if r.mode == "process"] or results[1:]
     print()
     print(f"peak RSS: {peak_rss:.0f} MiB (after the first poll: {rss_after_first:.0f} MiB)")
     print(f"changed feed: {avg_kib:.0f} KiB on average, {len(changed_bodies)} sampled\n")
@@ -392,27 +422,18 @@ async def bench(args: argparse.Namespace, ports: list[int]) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--feeds", type=int, default=2000)
-    p.add_argument("--cycles", type=int, default=3)
+    p.add_argument("--cycles", type=int, default=2, help="rounds; each runs one cycle per mode")
     p.add_argument("--change", type=float, default=0.1)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--per-host", type=int, default=8)
     p.add_argument("--parse-sample", type=int, default=40)
     p.add_argument(
-        "--switch-interval",
-        type=float,
-        default=None,
-        help="sys.setswitchinterval for the polling process (default: Python's 0.005 s)",
-    )
-    p.add_argument(
-        "--parse-processes",
-        type=int,
-        default=1,
-        help="ParsePool worker processes (default 1, as the app); 0 parses in one thread",
+        "--modes",
+        default="process,thread",
+        help="parse modes to alternate per cycle; targets are judged on 'process' (the default)",
     )
     args = p.parse_args()
-    if args.switch_interval is not None:
-        sys.setswitchinterval(args.switch_interval)
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=serve, args=(args.feeds, args.change, child), daemon=True)

@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TextIO
@@ -156,6 +157,58 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class AddFeedResult:
+    """What adding a feed did: ``ok`` (added or already listed) and a one-line message."""
+
+    ok: bool
+    message: str
+    feed_url: str | None = None
+
+
+async def add_feed(
+    url: str,
+    feeds_file: Path,
+    fetcher: FeedFetcher,
+    *,
+    allow_private: bool = False,
+    name: str | None = None,
+    default_interval_s: float = 300.0,
+) -> AddFeedResult:
+    """Check ``url`` (fetch once, parse; an HTML page leads to its feed) and append the feed to
+    ``feeds_file``. Shared by ``newswatch feeds add`` and the admin ``/addfeed`` command.
+
+    The file is only rewritten when the new text still parses as a valid feeds file.
+    """
+    url = url.strip()
+    try:
+        text = await asyncio.to_thread(_read_text, feeds_file)
+        existing = parse_feeds_yaml(text, str(feeds_file), default_interval_s)
+    except (ConfigError, OSError) as e:
+        return AddFeedResult(False, f"cannot add: {e}")
+    known = {f.url for f in existing.feeds}
+    if url in known:
+        return AddFeedResult(True, f"already listed in {feeds_file}: {url}", url)
+    probe = await inspect_feed_url(url, fetcher, allow_private)
+    if not probe.ok or probe.feed_url is None:
+        return AddFeedResult(False, f"cannot add {url}: {probe.problem}")
+    if probe.feed_url in known:
+        return AddFeedResult(True, f"already listed in {feeds_file}: {probe.feed_url}", url)
+    new_text = append_feed_entry(text, probe.feed_url, name or probe.title)
+    try:
+        parse_feeds_yaml(new_text, str(feeds_file), default_interval_s)
+        await asyncio.to_thread(_write_atomically, feeds_file, new_text)
+    except (ConfigError, OSError) as e:
+        return AddFeedResult(False, f"cannot add: {e}")
+    via = f" (found on {probe.discovered_from})" if probe.discovered_from else ""
+    return AddFeedResult(
+        True,
+        f"added {probe.title or probe.feed_url!r}: {probe.item_count} items, "
+        f"{probe.feed_url}{via} -> {feeds_file}",
+        probe.feed_url,
+    )
+
+
 async def cmd_feeds_add(
     url: str,
     feeds_file: Path,
@@ -166,39 +219,18 @@ async def cmd_feeds_add(
     name: str | None = None,
     default_interval_s: float = 300.0,
 ) -> int:
-    """Check ``url`` (fetch once, parse) and append the feed it leads to to ``feeds_file``.
+    """``newswatch feeds add URL``: ``add_feed`` with a fetcher of its own; prints one line.
 
-    Returns 0 when added (or already listed), 1 with a one-line reason otherwise. The file is
-    only rewritten when the new text still parses as a valid feeds file.
+    Returns 0 when added (or already listed), 1 otherwise.
     """
-    try:
-        text = await asyncio.to_thread(_read_text, feeds_file)
-        existing = parse_feeds_yaml(text, str(feeds_file), default_interval_s)
-    except (ConfigError, OSError) as e:
-        out.write(f"cannot add: {e}\n")
-        return 1
-    known = {f.url for f in existing.feeds}
-    if url.strip() in known:
-        out.write(f"already listed in {feeds_file}: {url.strip()}\n")
-        return 0
     async with fetcher_factory() as fetcher:
-        probe = await inspect_feed_url(url, fetcher, allow_private)
-    if not probe.ok or probe.feed_url is None:
-        out.write(f"cannot add {url.strip()}: {probe.problem}\n")
-        return 1
-    if probe.feed_url in known:
-        out.write(f"already listed in {feeds_file}: {probe.feed_url}\n")
-        return 0
-    new_text = append_feed_entry(text, probe.feed_url, name or probe.title)
-    try:
-        parse_feeds_yaml(new_text, str(feeds_file), default_interval_s)
-        await asyncio.to_thread(_write_atomically, feeds_file, new_text)
-    except (ConfigError, OSError) as e:
-        out.write(f"cannot add: {e}\n")
-        return 1
-    via = f" (found on {probe.discovered_from})" if probe.discovered_from else ""
-    out.write(
-        f"added {probe.title or probe.feed_url!r}: {probe.item_count} items, "
-        f"{probe.feed_url}{via} -> {feeds_file}\n"
-    )
-    return 0
+        result = await add_feed(
+            url,
+            feeds_file,
+            fetcher,
+            allow_private=allow_private,
+            name=name,
+            default_interval_s=default_interval_s,
+        )
+    out.write(result.message + "\n")
+    return 0 if result.ok else 1

@@ -22,6 +22,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from watchers.schedule import PollSettings
+
 DEFAULT_MAX_BODY_BYTES: Final = 10 * 1024 * 1024
 DEFAULT_USER_AGENT: Final = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
@@ -161,6 +163,19 @@ class FeedFetcher:
         )
         self._session: aiohttp.ClientSession | None = None
         self._dns: AbstractResolver | None = None
+
+    @classmethod
+    def from_poll_settings(
+        cls, settings: PollSettings, *, user_agent: str, **overrides: Any
+    ) -> FeedFetcher:
+        """A fetcher with the body cap and address policy of ``settings``."""
+        kwargs: dict[str, Any] = {
+            "user_agent": user_agent,
+            "max_body_bytes": settings.max_body_bytes,
+            "allow_private": settings.allow_private,
+        }
+        kwargs.update(overrides)
+        return cls(**kwargs)
 
     async def __aenter__(self) -> FeedFetcher:
         await self.start()

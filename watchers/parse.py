@@ -16,13 +16,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import urljoin
 
 import feedparser
 
 from core.errors import FeedError
 from core.models import Article
-from watchers.text import article_identity, html_to_text, link_key, plain_text, strip_tracking
+from watchers.text import article_identity, clean_link, html_to_text, plain_text, site_of
 
 _ROOT_RE: Final = re.compile(rb"<[A-Za-z_]")
 _HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
@@ -102,9 +101,10 @@ def parse_feed(
     if d.get("bozo"):
         exc = d.get("bozo_exception")
         bozo = " ".join(f"{type(exc).__name__}: {exc}".split())[:300] if exc else "ill-formed"
+    site = site_of(url)
     items = [
         a
-        for a in (_article(e, url, base, feed_name) for e in d.get("entries", []))
+        for a in (_article(e, url, base, site, feed_name) for e in d.get("entries", []))
         if a is not None
     ]
     title = _clean_title(feed.get("title"), feed.get("title_detail")) or None
@@ -152,7 +152,9 @@ def _published(entry: Any) -> datetime | None:
     return None
 
 
-def _article(entry: Any, feed_url: str, base_url: str, feed_name: str | None) -> Article | None:
+def _article(
+    entry: Any, feed_url: str, base_url: str, site: str, feed_name: str | None
+) -> Article | None:
     title = _clean_title(entry.get("title"), entry.get("title_detail"))
     summary = _clean(entry.get("summary"), entry.get("summary_detail"))
     contents = entry.get("content") or []
@@ -163,12 +165,13 @@ def _article(entry: Any, feed_url: str, base_url: str, feed_name: str | None) ->
         summary_out, content_out = summary, ""
     else:
         summary_out, content_out = summary, content
-    raw_link = entry.get("link")
-    link = strip_tracking(urljoin(base_url, raw_link)) if raw_link else None
+    link, key = clean_link(entry.get("link"), base_url)
     guid = entry.get("id") or None
     if not (title or summary_out or content_out or link):
         return None  # an empty <item/>: nothing to show or match
-    identity = article_identity(guid, link, title, content_out or summary_out, feed_url)
+    identity = article_identity(
+        guid, link, title, content_out or summary_out, feed_url, key=key, site=site
+    )
     author = entry.get("author")
     return Article(
         feed_url=feed_url,
@@ -180,6 +183,6 @@ def _article(entry: Any, feed_url: str, base_url: str, feed_name: str | None) ->
         author=plain_text(html_to_text(author)) or None if author else None,
         published_at=_published(entry),
         guid=guid,
-        link_key=link_key(link),
+        link_key=key,
         feed_name=feed_name,
     )

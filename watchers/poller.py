@@ -39,7 +39,8 @@ class PollOutcome:
 
     ``state`` is the feed's new state (validators, body hash, schedule, health) to save *after*
     the articles. ``first_poll`` is True when this was the feed's first successful poll (the
-    pipeline stores those items without alerting unless configured otherwise). ``parsed`` is
+    pipeline stores those items without alerting unless configured otherwise; ``alert`` is that
+    decision, from ``PollSettings.alert_on_first_poll``). ``parsed`` is
     False when nothing was parsed (304, identical body, error). ``redirected_to`` is set when a
     permanent redirect moved the feed this time (also recorded in ``state.redirected_to``).
     """
@@ -51,6 +52,7 @@ class PollOutcome:
     parsed: bool = False
     not_modified: bool = False
     first_poll: bool = False
+    alert: bool = True
     redirected_to: str | None = None
     bozo: str | None = None
 
@@ -135,6 +137,7 @@ async def poll_feed(
         status=result.status,
         parsed=True,
         first_poll=not state.first_poll_done,
+        alert=state.first_poll_done or settings.alert_on_first_poll,
         redirected_to=moved,
         bozo=parsed.bozo,
     )

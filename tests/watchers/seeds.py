@@ -41,7 +41,7 @@ def rss2(
 ) -> str:
     items = []
     for i, s in enumerate(seeds):
-        link = f"{base}/{s.slug}.html?utm_source=rss&utm_medium=feed&id={i}"
+        link = f"{base}/{s.slug}.html?utm_source=rss&utm_medium=feed&section=news"
         guid = f'<guid isPermaLink="false">{guid_prefix}{s.slug}</guid>' if guids else ""
         paras = "".join(f"<p>{escape(p)}</p>" for p in s.body.splitlines())
         content = f"<content:encoded><![CDATA[{paras}]]></content:encoded>" if with_content else ""

@@ -263,3 +263,41 @@ async def test_connection_refused_is_a_result(fetcher: FeedFetcher) -> None:
     assert result.status == 0
     assert result.error is not None
     assert result.error.startswith("cannot connect")
+
+
+class RebindingDNS(FakeDNS):
+    """Answers 127.0.0.1 first, then 127.0.0.2: a DNS-rebinding attacker in miniature."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.calls = 0
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.calls += 1
+        self.table[host] = "127.0.0.1" if self.calls == 1 else "127.0.0.2"
+        return await super().resolve(host, port, family)
+
+
+async def test_the_address_is_checked_again_at_connect_time(server: FeedServer) -> None:
+    server.static("/feed.xml", BODY)
+    dns = RebindingDNS()
+    async with FeedFetcher(address_policy=loopback_one_only, resolver=dns) as f:
+        result = await f.fetch(f"http://rebind.test:{server.port}/feed.xml")
+    assert dns.calls == 2  # once for the early check, once by the connector
+    assert (
+        result.error == "blocked address: rebind.test resolves to 127.0.0.2 is a loopback address"
+    )
+    assert server.hits["/feed.xml"] == 0
+
+
+async def test_fetcher_from_poll_settings_applies_cap_and_policy(server: FeedServer) -> None:
+    from watchers.schedule import PollSettings
+
+    url = server.static("/big.xml", b"z" * 5000)
+    settings = PollSettings(max_body_bytes=4096, allow_private=True)
+    async with FeedFetcher.from_poll_settings(settings, user_agent="ua/1") as f:
+        result = await f.fetch(url)
+    assert result.error == "body larger than 4 KiB (decompressed); not read"
+    assert server.seen[-1].headers["User-Agent"] == "ua/1"

@@ -192,3 +192,27 @@ def test_strip_tracking_and_link_key() -> None:
     assert article_identity(None, None, "t", "c", FEED) == article_identity(
         None, None, "t", "c", "x"
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://Ex.example/p?id=5&utm_source=a&keep=1#frag",
+        "http://www.ex.example:8080/a/b?b=2&a=1&fbclid=x",
+        "/relative/path?utm_medium=rss",
+        "https://ex.example",
+        "https://ex.example/p?flag&utm_campaign=z",
+    ],
+)
+def test_clean_link_agrees_with_link_key(raw: str) -> None:
+    from urllib.parse import urljoin
+
+    from watchers.text import clean_link
+
+    link, key = clean_link(raw, "https://base.example/feed.xml")
+    absolute = urljoin("https://base.example/feed.xml", raw)
+    assert key == link_key(absolute)
+    assert link is not None
+    assert "utm_" not in link
+    assert "fbclid" not in link
+    assert link_key(link) == key

@@ -25,9 +25,10 @@ async def test_first_poll_yields_clean_articles_then_304_parses_nothing(
     assert out.error is None
     assert out.parsed
     assert out.first_poll
+    assert not out.alert  # the feed's existing items are recorded, not alerted
     assert [a.title for a in out.articles] == [s.title for s in seeds]
     first = out.articles[0]
-    assert first.link == f"https://news.example.com/{seeds[0].slug}.html?id=0"
+    assert first.link == f"https://news.example.com/{seeds[0].slug}.html?section=news"
     assert first.summary == seeds[0].lead  # markup stripped, entities decoded
     assert "Foreign Affair🧔s" in first.content
     assert first.feed_name == "Seeds"
@@ -46,6 +47,11 @@ async def test_first_poll_yields_clean_articles_then_304_parses_nothing(
     assert not again.first_poll
     assert server.seen[-1].headers["If-None-Match"] == '"v1"'
     assert server.seen[-1].headers["User-Agent"] == "newswatch-test/1.0"
+    loud = await poll_feed(
+        FeedState(url=url), fetcher, NOW, replace(settings, alert_on_first_poll=True)
+    )
+    assert loud.first_poll
+    assert loud.alert
 
 
 async def test_identical_body_without_validators_is_not_parsed(
