@@ -101,16 +101,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return asyncio.run(run_demo(settings, seeds_dir=args.seeds, out=out))
         case "rules":
-            from . import rule_commands
+            from .rule_commands import cmd_backtest, cmd_check, cmd_test
 
             if args.rules_command == "check":
-                return rule_commands.cmd_check(settings.rules_dir, out)
+                return cmd_check(settings.rules_dir, out)
             if args.rules_command == "test":
-                return rule_commands.cmd_test(args.rule, settings.rules_dir, args.text, out)
+                return cmd_test(args.rule, settings.rules_dir, args.text, out)
             file = args.file
-            return asyncio.run(
-                _with_storage(settings, lambda st: rule_commands.cmd_backtest(file, st, out))
-            )
+            return asyncio.run(_with_storage(settings, lambda st: cmd_backtest(file, st, out)))
         case "feeds":
             if args.feeds_command == "add":
                 return asyncio.run(_feeds_add(settings, args.url))

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from core.models import Delivery, RuleInfo
 
-from .alerts import format_alert
+from .alerts import AlertMessage, format_alert
 from .services import SendOutcome, SendStatus
 
 CONSOLE_CHAT_ID = 0
@@ -38,10 +38,19 @@ class ConsoleSink:
             delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
         )
         kind = "UPDATED" if delivery.extra.get("kind") == "edit" else "ALERT"
+        return self._print(kind, [message])
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        return self._print("DIGEST", messages)
+
+    def _print(self, kind: str, messages: Sequence[AlertMessage]) -> SendOutcome:
         try:
-            self._out.write(f"{_RULE}\n{kind}\n{message.plain}\n")
+            for message in messages:
+                self._out.write(f"{_RULE}\n{kind}\n{message.plain}\n")
             self._out.flush()
         except (OSError, ValueError) as e:
             return SendOutcome(SendStatus.RETRY, error=f"console unavailable: {e}")
-        self._count += 1
+        self._count += len(messages)
         return SendOutcome(SendStatus.SENT, message_id=self._count)

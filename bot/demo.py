@@ -23,6 +23,7 @@ from aiohttp import web
 
 from core.models import Delivery, RuleInfo
 
+from .alerts import AlertMessage
 from .app import App
 from .config import Settings
 from .console import ConsoleSink
@@ -59,6 +60,11 @@ class _RecordingSink:
         if outcome.status is SendStatus.SENT and delivery.article.link:
             self.rules_by_link[delivery.article.link] = tuple(m.rule_id for m in delivery.matches)
         return outcome
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        return await self._inner.send_digest(chat_id, messages, thread_id)
 
 
 def load_seed_articles(seeds_dir: Path) -> list[SeedArticle]:

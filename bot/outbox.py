@@ -4,7 +4,9 @@ Exactly-once as far as Telegram allows: a delivery is marked "sending" before th
 "sent" only after the sink reports acceptance. A crash between the two leaves it "sending"; the
 next start resends it (at most one duplicate per crash, by policy: a lost alert is worse than a
 repeated one). Chats are served concurrently, each chat's deliveries in order; the sink paces
-itself to the platform's limits. Does not format messages or decide who gets what.
+itself to the platform's limits. When many alerts pile up for one chat at once (more than
+five within a minute, ``FoldPolicy``), they are folded into one digest message instead of a
+flood. Does not format single alerts or decide who gets what.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 
 from core.models import Delivery, RuleInfo
 
+from .folding import FoldPolicy, format_digest, items_from_deliveries, should_fold
 from .metrics import metrics
-from .services import AlertSink, SendStatus, Services
+from .services import AlertSink, SendOutcome, SendStatus, Services
 
 log = logging.getLogger(__name__)
 
+DEFAULT_FOLD_POLICY = FoldPolicy()  # more than 5 alerts for one chat within a minute
 MAX_ATTEMPTS = 12  # with the backoff below, about 3 days of retrying before giving up
 _BACKOFF_CAP_S = 6 * 3600.0
 
@@ -42,12 +47,14 @@ class OutboxSender:
         batch: int = 200,
         chat_concurrency: int = 30,
         idle_poll_s: float = 1.0,
+        fold_policy: FoldPolicy | None = DEFAULT_FOLD_POLICY,
     ) -> None:
         self._services = services
         self._sink = sink
         self._batch = batch
         self._chat_limit = asyncio.Semaphore(chat_concurrency)
         self._idle_poll_s = idle_poll_s
+        self._fold_policy = fold_policy
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -76,66 +83,109 @@ class OutboxSender:
         await asyncio.gather(*(self._send_chat(items) for items in per_chat.values()))
         return len(due)
 
-    def _rules_for(self, delivery: Delivery) -> list[RuleInfo]:
+    def _rules_for(self, deliveries: Sequence[Delivery]) -> list[RuleInfo]:
+        """The rules named by ``deliveries`` (a rule removed since is shown by its id)."""
         ruleset = self._services.rules.current
-        return [
-            ruleset.get(m.rule_id) or RuleInfo(id=m.rule_id, name=m.rule_id)
-            for m in delivery.matches
-        ]
+        ids = dict.fromkeys(m.rule_id for d in deliveries for m in d.matches)
+        return [ruleset.get(rule_id) or RuleInfo(id=rule_id, name=rule_id) for rule_id in ids]
 
     async def _send_chat(self, deliveries: list[Delivery]) -> None:
+        """One chat's due deliveries, topic by topic, in order; a flood becomes one digest."""
         async with self._chat_limit:
+            by_topic: dict[int | None, list[Delivery]] = defaultdict(list)
             for delivery in deliveries:
-                if not await self._send_one(delivery):
-                    break  # the chat is gone or throttled: leave the rest for later
+                by_topic[delivery.thread_id].append(delivery)
+            for thread_id, group in by_topic.items():
+                # Edits must edit their own message, so they are never folded.
+                fresh = [d for d in group if d.extra.get("kind") != "edit"]
+                if self._fold_policy is not None and should_fold(fresh, self._fold_policy):
+                    if not await self._send_folded(fresh, thread_id):
+                        return
+                    folded = {d.id for d in fresh}
+                    group = [d for d in group if d.id not in folded]
+                for delivery in group:
+                    if not await self._send_one(delivery):
+                        return  # the chat is gone or throttled: leave the rest for later
 
     async def _send_one(self, delivery: Delivery) -> bool:
         """Send one delivery and record the outcome. False: stop sending to this chat for now."""
-        storage, clock = self._services.storage, self._services.clock
-        await storage.mark_sending(delivery.id, clock.now())
+        await self._services.storage.mark_sending(delivery.id, self._services.clock.now())
         try:
-            outcome = await self._sink.deliver(delivery, self._rules_for(delivery))
+            outcome = await self._sink.deliver(delivery, self._rules_for([delivery]))
         except Exception as e:
-            # A sink bug must not kill the sender; treat as temporary and keep the alert.
-            log.exception("alert sink failed", extra={"chat": delivery.chat_id})
-            delay = retry_delay_s(delivery.attempts + 1)
-            await storage.mark_retry(
-                delivery.id,
-                f"internal error: {e}",
-                clock.now() + timedelta(seconds=delay),
-                clock.now(),
-            )
-            return False
-        now = clock.now()
+            outcome = self._sink_crashed(delivery.chat_id, e)
+        return await self._record([delivery], outcome)
+
+    async def _send_folded(self, deliveries: list[Delivery], thread_id: int | None) -> bool:
+        """Fold many alerts for one chat into one digest message (paged if long)."""
+        storage, clock = self._services.storage, self._services.clock
+        chat_id = deliveries[0].chat_id
+        for delivery in deliveries:
+            await storage.mark_sending(delivery.id, clock.now())
+        rules = {r.id: r for r in self._rules_for(deliveries)}
+        pages = format_digest(
+            items_from_deliveries(deliveries),
+            rules,
+            self._services.settings.tz,
+            heading=f"📰 {len(deliveries)} new matches at once, folded into one message",
+        )
+        log.info("folding %d alerts into a digest", len(deliveries), extra={"chat": chat_id})
+        try:
+            outcome = await self._sink.send_digest(chat_id, pages, thread_id)
+        except Exception as e:
+            outcome = self._sink_crashed(chat_id, e)
+        # The digest's message is not an alert of one article: nothing to edit later.
         if outcome.status is SendStatus.SENT:
-            await storage.mark_sent(delivery.id, outcome.message_id, now)
-            metrics.alerts_sent.inc()
-            if delivery.created_at is not None:
-                metrics.delivery_latency.observe((now - delivery.created_at).total_seconds())
+            outcome = SendOutcome(SendStatus.SENT)
+        return await self._record(deliveries, outcome)
+
+    def _sink_crashed(self, chat_id: int, error: Exception) -> SendOutcome:
+        # A sink bug must not kill the sender; treat it as temporary and keep the alert.
+        log.error("alert sink failed: %r", error, exc_info=error, extra={"chat": chat_id})
+        metrics.errors.inc(kind="internal")
+        return SendOutcome(SendStatus.RETRY, error=f"internal error: {error}")
+
+    async def _record(self, deliveries: Sequence[Delivery], outcome: SendOutcome) -> bool:
+        """Store what happened to ``deliveries`` (one chat's). False: pause this chat."""
+        storage = self._services.storage
+        now = self._services.clock.now()
+        chat_id = deliveries[0].chat_id
+        if outcome.status is SendStatus.SENT:
+            for delivery in deliveries:
+                await storage.mark_sent(delivery.id, outcome.message_id, now)
+                metrics.alerts_sent.inc()
+                if delivery.created_at is not None:
+                    metrics.delivery_latency.observe((now - delivery.created_at).total_seconds())
             return True
         error = outcome.error or outcome.status.value
-        if outcome.status is SendStatus.FAILED or delivery.attempts + 1 >= MAX_ATTEMPTS:
-            log.error("alert dropped: %s", error, extra={"chat": delivery.chat_id})
-            await storage.mark_failed(delivery.id, error, now)
+        if outcome.status is SendStatus.FAILED:
+            log.error("alert dropped: %s", error, extra={"chat": chat_id})
+            for delivery in deliveries:
+                await storage.mark_failed(delivery.id, error, now)
             return True
         if outcome.status is SendStatus.CHAT_GONE:
-            log.warning(
-                "chat unreachable, pausing its alerts: %s", error, extra={"chat": delivery.chat_id}
-            )
-            await storage.set_chat_active(delivery.chat_id, False)
-            await storage.mark_retry(delivery.id, error, now, now)
-            return False
-        if outcome.new_chat_id is not None:
-            log.info("chat migrated to %s", outcome.new_chat_id, extra={"chat": delivery.chat_id})
-            await storage.migrate_chat(delivery.chat_id, outcome.new_chat_id)
-            await storage.mark_retry(delivery.id, error, now, now)
-            return False
-        if outcome.retry_after_s is not None:
+            log.warning("chat unreachable, pausing its alerts: %s", error, extra={"chat": chat_id})
+            await storage.set_chat_active(chat_id, False)
+        elif outcome.new_chat_id is not None:
+            log.info("chat migrated to %s", outcome.new_chat_id, extra={"chat": chat_id})
+            await storage.migrate_chat(chat_id, outcome.new_chat_id)
+        elif outcome.retry_after_s is not None:
             metrics.telegram_429.inc()
-        delay = (
-            outcome.retry_after_s
-            if outcome.retry_after_s is not None
-            else retry_delay_s(delivery.attempts + 1)
-        )
-        await storage.mark_retry(delivery.id, error, now + timedelta(seconds=delay), now)
+        for delivery in deliveries:
+            if delivery.attempts + 1 >= MAX_ATTEMPTS:
+                log.error(
+                    "alert dropped after %d attempts: %s",
+                    MAX_ATTEMPTS,
+                    error,
+                    extra={"chat": chat_id},
+                )
+                await storage.mark_failed(delivery.id, error, now)
+                continue
+            if outcome.status is SendStatus.CHAT_GONE or outcome.new_chat_id is not None:
+                delay = 0.0  # held back by the chat's state, or due at once under the new id
+            elif outcome.retry_after_s is not None:
+                delay = outcome.retry_after_s
+            else:
+                delay = retry_delay_s(delivery.attempts + 1)
+            await storage.mark_retry(delivery.id, error, now + timedelta(seconds=delay), now)
         return False

@@ -21,6 +21,8 @@ from .config import FeedsConfig, Settings
 if TYPE_CHECKING:
     from rules import RuleSet
 
+    from .alerts import AlertMessage
+
 
 class RuleHolder:
     """Holds the rule set in force; a reload swaps it in one assignment (atomic for asyncio)."""
@@ -55,9 +57,15 @@ class SendOutcome:
 
 
 class AlertSink(Protocol):
-    """Something that shows one alert to one chat. Does not touch storage."""
+    """Something that shows alerts to chats. Does not touch storage."""
 
-    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome: ...
+    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        """Show one alert (or edit the message of an earlier one)."""
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        """Show a digest (several alerts folded into one message, maybe in pages), in order."""
 
 
 @dataclass(slots=True)
