@@ -166,6 +166,8 @@ subscriptions = Table(
     Column("thread_id", BigInteger),  # forum topic the alerts go to
     Column("muted_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    # Digest mode: the end of the last period a digest covered (0003); NULL in instant mode.
+    Column("digest_sent_at", UtcDateTime),
 )
 
 deliveries = Table(

@@ -475,15 +475,62 @@ class SqlStorage:
         rule_id: str,
         mode: DeliveryMode,
         digest_schedule: str | None = None,
+        *,
+        now: datetime | None = None,
     ) -> bool:
+        mode = DeliveryMode(mode)
         schedule = digest_schedule if mode is DeliveryMode.DIGEST else None
+        sent_at: Any = None
+        if mode is DeliveryMode.DIGEST:
+            started = literal(now or _wall_now(), UtcDateTime())
+            sent_at = case(
+                (
+                    subscriptions.c.mode == DeliveryMode.DIGEST.value,
+                    func.coalesce(subscriptions.c.digest_sent_at, started),
+                ),
+                else_=started,
+            )
         async with self._tx() as conn:
             result = await conn.execute(
                 update(subscriptions)
                 .where(subscriptions.c.chat_id == chat_id, subscriptions.c.rule_id == rule_id)
-                .values(mode=DeliveryMode(mode).value, digest_schedule=schedule)
+                .values(mode=mode.value, digest_schedule=schedule, digest_sent_at=sent_at)
             )
         return bool(result.rowcount)
+
+    async def digest_subscriptions(self) -> list[Subscription]:
+        query = (
+            select(subscriptions)
+            .join(chats, chats.c.id == subscriptions.c.chat_id)
+            .where(
+                subscriptions.c.mode == DeliveryMode.DIGEST.value,
+                chats.c.status == "active",
+            )
+            .order_by(subscriptions.c.chat_id, subscriptions.c.rule_id)
+        )
+        async with self._tx() as conn:
+            return [_subscription(row) for row in await conn.execute(query)]
+
+    async def mark_digest_sent(
+        self, chat_id: int, rule_ids: Sequence[str], sent_at: datetime
+    ) -> None:
+        if not rule_ids:
+            return
+        mark = sent_at.astimezone(UTC)
+        async with self._tx() as conn:
+            await conn.execute(
+                update(subscriptions)
+                .where(
+                    subscriptions.c.chat_id == chat_id,
+                    subscriptions.c.rule_id.in_(list(rule_ids)),
+                    subscriptions.c.mode == DeliveryMode.DIGEST.value,
+                    or_(
+                        subscriptions.c.digest_sent_at.is_(None),
+                        subscriptions.c.digest_sent_at < mark,
+                    ),
+                )
+                .values(digest_sent_at=mark)
+            )
 
     async def subscription_details(self, chat_id: int) -> list[Subscription]:
         async with self._tx() as conn:
@@ -492,17 +539,7 @@ class SqlStorage:
                 .where(subscriptions.c.chat_id == chat_id)
                 .order_by(subscriptions.c.rule_id)
             )
-            return [
-                Subscription(
-                    chat_id=row.chat_id,
-                    rule_id=row.rule_id,
-                    mode=DeliveryMode(row.mode),
-                    digest_schedule=row.digest_schedule,
-                    thread_id=row.thread_id,
-                    muted_until=row.muted_until,
-                )
-                for row in rows
-            ]
+            return [_subscription(row) for row in rows]
 
     # outbox ------------------------------------------------------------------------------
     async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
@@ -651,7 +688,11 @@ class SqlStorage:
             return [_stored_match(row) for row in await conn.execute(query)]
 
     async def due_digest_items(
-        self, chat_id: int, rule_ids: Sequence[str], since: datetime
+        self,
+        chat_id: int,
+        rule_ids: Sequence[str],
+        since: datetime,
+        until: datetime | None = None,
     ) -> list[StoredMatch]:
         if not rule_ids:
             return []
@@ -665,6 +706,8 @@ class SqlStorage:
             )
             .order_by(matches_tbl.c.matched_at, matches_tbl.c.id)
         )
+        if until is not None:
+            query = query.where(matches_tbl.c.matched_at <= until)
         async with self._tx() as conn:
             return [_stored_match(row) for row in await conn.execute(query)]
 
@@ -935,6 +978,18 @@ def _stored_match(row: Any) -> StoredMatch:
         matched_at=row.matched_at,
         published_at=row.published_at,
         hits=_hits_from_json(row.hits),
+    )
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        chat_id=row.chat_id,
+        rule_id=row.rule_id,
+        mode=DeliveryMode(row.mode),
+        digest_schedule=row.digest_schedule,
+        thread_id=row.thread_id,
+        muted_until=row.muted_until,
+        digest_sent_at=row.digest_sent_at,
     )
 
 
