@@ -31,7 +31,7 @@ async def _seed(url: str) -> None:
 async def test_db_upgrade_reports_revision(database_url: str) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert await cmd_db_upgrade(database_url, out, err) == 0
-    assert out.getvalue().startswith("database is at revision 0002 (latest: 0002)")
+    assert out.getvalue().startswith("database is at revision 0003 (latest: 0003)")
     assert await cmd_db_upgrade(database_url, out, err) == 0
 
 
