@@ -83,6 +83,8 @@ feeds = Table(
     Column("first_poll_done", Boolean, nullable=False, default=False),
     Column("disabled_reason", Text),
     Column("health_reported_at", UtcDateTime),
+    Column("redirected_to", Text),  # migration 0004
+    Column("failing_since", UtcDateTime),  # migration 0004
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

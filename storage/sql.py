@@ -110,6 +110,8 @@ _FEED_STATE_FIELDS = (
     "first_poll_done",
     "disabled_reason",
     "health_reported_at",
+    "redirected_to",
+    "failing_since",
 )
 
 EXPORT_COLUMNS = (

@@ -1,60 +1,108 @@
 """Where feed parsing runs: in worker processes, so the event loop never waits for it.
 
 feedparser is pure-Python CPU work. In a thread it shares the GIL with the event loop, and the
-benchmark measured the loop's 10 ms timer firing 150-300 ms late while changed feeds parsed;
-in one worker process the same cycle stayed near 25 ms. A worker process also contains the
-damage of a pathological feed: if it dies, the pool is rebuilt and only that poll fails.
+benchmark measured the loop's 10 ms timer firing two to three times later than with a worker
+process. A worker process also uses the second core and contains a pathological document: if it
+dies, only that poll fails and a fresh worker starts for the next one.
 
-``ParsePool`` does not fetch or decide anything; it only runs ``parse_feed`` elsewhere.
+Workers are plain ``python -m watchers.parse_worker`` processes speaking length-prefixed pickle
+over their stdin/stdout. Unlike ``multiprocessing``'s spawn and forkserver methods they never
+re-import the application's ``__main__`` (half a second and tens of MB per worker, and a
+disaster for any entry point without a ``__main__`` guard), and they exit by themselves when
+the bot dies, because their stdin closes. ``ParsePool`` does not fetch or decide anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-import multiprocessing
+import os
+import pickle
+import queue
+import subprocess
+import sys
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from core.errors import FeedError
 from watchers.parse import ParsedFeed, parse_feed
+from watchers.parse_worker import read_frame, write_frame
 
 log = logging.getLogger(__name__)
+
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+class _WorkerDiedError(Exception):
+    pass
+
+
+class _Worker:
+    """One worker process; used by one thread at a time."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "watchers.parse_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def call(self, payload: bytes) -> tuple[str, object]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        try:
+            write_frame(self.proc.stdin, payload)
+            frame = read_frame(self.proc.stdout)
+        except (OSError, ValueError) as e:
+            raise _WorkerDiedError(str(e)) from e
+        if frame is None:
+            raise _WorkerDiedError(f"exit code {self.proc.poll()}")
+        try:
+            answer: tuple[str, object] = pickle.loads(frame)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+            raise _WorkerDiedError(f"unreadable answer: {e}") from e
+        return answer
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 class ParsePool:
     """Runs ``parse_feed`` in ``processes`` worker processes (0: in one background thread).
 
-    Processes are started with the ``spawn`` method (never ``fork``: the parent has threads)
-    on first use. Create one per application and ``close()`` it at shutdown.
+    Workers start on first use and are replaced when they die. Create one per application and
+    ``close()`` it at shutdown (workers also exit on their own when the application dies).
     """
 
     def __init__(self, processes: int = 1) -> None:
         self.processes = processes
-        self._executor: Executor | None = None
+        self._threads = ThreadPoolExecutor(
+            max_workers=max(1, processes), thread_name_prefix="feed-parse"
+        )
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._all: list[_Worker] = []
         self._lock = threading.Lock()
-
-    def _get(self) -> Executor:
-        with self._lock:
-            if self._executor is None:
-                if self.processes > 0:
-                    self._executor = ProcessPoolExecutor(
-                        max_workers=self.processes,
-                        mp_context=multiprocessing.get_context("spawn"),
-                    )
-                else:
-                    self._executor = ThreadPoolExecutor(
-                        max_workers=1, thread_name_prefix="feed-parse"
-                    )
-            return self._executor
-
-    def _reset(self, broken: Executor) -> None:
-        with self._lock:
-            if self._executor is broken:
-                self._executor = None
-        broken.shutdown(wait=False, cancel_futures=True)
+        self._closed = False
 
     async def parse(
         self,
@@ -65,29 +113,65 @@ class ParsePool:
         base_url: str | None = None,
     ) -> ParsedFeed:
         """``parse_feed`` off the loop. Raises ``FeedError`` like ``parse_feed`` does, and when
-        the worker died on this document (the pool is rebuilt for the next call)."""
-        call = functools.partial(parse_feed, body, url, content_type, feed_name, base_url=base_url)
-        executor = self._get()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(executor, call)
-        except BrokenProcessPool as e:
-            log.warning("feed parser process died url=%s; restarting the pool", url)
-            self._reset(executor)
-            raise FeedError("the feed parser process died on this document") from e
+        the worker died on this document (a new worker serves the next call)."""
+        if self._closed:
+            raise FeedError("the feed parser pool is closed")
+        loop = asyncio.get_running_loop()
+        if self.processes <= 0:
+            call = functools.partial(
+                parse_feed, body, url, content_type, feed_name, base_url=base_url
+            )
+            return await loop.run_in_executor(self._threads, call)
+        payload = pickle.dumps(
+            (body, url, content_type, feed_name, base_url), protocol=pickle.HIGHEST_PROTOCOL
+        )
+        kind, value = await loop.run_in_executor(self._threads, self._call, payload, url)
+        if kind == "ok" and isinstance(value, ParsedFeed):
+            return value
+        raise FeedError(str(value))
 
-    def close(self) -> None:
+    def _call(self, payload: bytes, url: str) -> tuple[str, object]:
+        worker = self._checkout()
+        try:
+            answer = worker.call(payload)
+        except _WorkerDiedError as e:
+            log.warning("feed parser process died url=%s (%s); a new one will start", url, e)
+            self._discard(worker)
+            return ("error", "the feed parser process died on this document")
+        self._idle.put(worker)
+        return answer
+
+    def _checkout(self) -> _Worker:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        worker = _Worker()
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            self._all.append(worker)
+        return worker
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        with contextlib.suppress(OSError):
+            worker.proc.kill()
+        worker.stop(timeout_s=1.0)
 
     def worker_pids(self) -> list[int]:
-        """Process ids of the live workers (for measurements); empty in thread mode."""
-        executor = self._executor
-        if isinstance(executor, ProcessPoolExecutor):
-            procs = getattr(executor, "_processes", None) or {}
-            return [int(pid) for pid in procs]
-        return []
+        """Process ids of the live workers (for measurements and tests); empty in thread mode."""
+        with self._lock:
+            return [w.pid for w in self._all if w.proc.poll() is None]
+
+    def close(self) -> None:
+        """Stop the workers (each finishes its current document first). Idempotent."""
+        self._closed = True
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            workers, self._all = self._all, []
+        for w in workers:
+            w.stop()
 
 
 _default: ParsePool | None = None

@@ -469,6 +469,8 @@ async def test_sync_feeds_and_state_round_trip(store: SqlStorage) -> None:
         consecutive_errors=0,
         items_seen=12,
         first_poll_done=True,
+        redirected_to="http://127.0.0.1/moved.xml",
+        failing_since=at(-1),
     )
     await store.save_feed_state(polled)
     assert await store.get_feed("http://127.0.0.1/a.xml") == polled

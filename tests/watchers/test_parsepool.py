@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -50,3 +53,38 @@ async def test_refusals_cross_the_process_boundary_as_feed_errors() -> None:
             await pool.parse(bomb, "https://x.example/f", None, None)
     finally:
         pool.close()
+
+
+ORPHAN_SCRIPT = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from watchers.parsepool import ParsePool
+
+# Deliberately no __main__ guard: the worker must not re-run this script.
+async def main():
+    pool = ParsePool(processes=1)
+    feed = b"<rss version='2.0'><channel><title>x</title></channel></rss>"
+    await pool.parse(feed, "u", None, None)
+    print(pool.worker_pids()[0], flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_workers_die_with_a_killed_parent_and_never_rerun_main(tmp_path: Path) -> None:
+    script = tmp_path / "bot_like.py"
+    script.write_text(ORPHAN_SCRIPT.format(root=str(Path(__file__).resolve().parents[2])))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        worker = psutil.Process(int(line))
+        assert worker.ppid() == parent.pid
+        # Only one child: the worker did not execute the script again (which would fork more).
+        assert [c.pid for c in psutil.Process(parent.pid).children(recursive=True)] == [worker.pid]
+    finally:
+        parent.kill()
+        parent.wait()
+    worker.wait(timeout=10)  # stdin closed with the parent: the worker exits by itself
+    assert not worker.is_running()
