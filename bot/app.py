@@ -22,6 +22,7 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.clock import Clock, SystemClock
+from core.errors import DeliveryError
 from core.models import Chat
 from rules import RuleSet
 from storage.sql import SqlStorage
@@ -34,18 +35,19 @@ from .config import FeedsConfig, Settings, load_feeds_file
 from .console import CONSOLE_CHAT_ID, ConsoleSink
 from .digests import DigestScheduler
 from .feeds_reload import FeedsReloader
-from .health import HealthServer, flag_check, storage_check, telegram_check
+from .health import HealthServer, ReadinessCheck, flag_check, storage_check, telegram_check
 from .metrics import LoopLagMonitor, metrics
 from .outbox import OutboxSender
 from .pipeline import Pipeline
 from .rule_files import load_rules_dir
 from .rule_reload import RuleReloader
-from .services import AlertSink, RuleHolder, Services
+from .services import AlertSink, DeferredSink, RuleHolder, Services
 from .telegram_runtime import TelegramRuntime
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_S = 5.0
+SHUTDOWN_GRACE_S = 4.0  # for a poll in flight to store what it fetched
+SEND_GRACE_S = 3.0  # for an alert in flight to be accepted and marked sent
 HEALTH_REPORT_INTERVAL_S = 600
 DIGEST_CHECK_INTERVAL_S = 30
 
@@ -84,6 +86,7 @@ class App:
         self._sink_override = sink
         self._background = background
         self._tasks: list[asyncio.Task[None]] = []
+        self._outbox_task: asyncio.Task[None] | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._fetcher: FeedFetcher | None = None
         self._telegram: TelegramRuntime | None = None
@@ -158,8 +161,31 @@ class App:
         self._telegram = TelegramRuntime(
             services, admin_notifier=self.notify_admins, admin_actions=actions
         )
-        sink = await self._telegram.start()
-        return self._sink_override or sink
+        deferred = DeferredSink()
+        try:
+            deferred.target = await self._telegram.start()
+        except DeliveryError as e:
+            # Keep polling and queueing; alerts wait in the outbox until Telegram answers.
+            log.warning("%s; alerts wait in the outbox while newswatch keeps retrying", e)
+            self._spawn(self._connect_telegram_later(deferred), "telegram-connect")
+        return self._sink_override or deferred
+
+    async def _connect_telegram_later(self, deferred: DeferredSink) -> None:
+        """Retry Telegram's start-up with backoff (5 s doubling to 5 min) until it works."""
+        assert self._telegram is not None
+        delay = 5.0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                deferred.target = await self._telegram.start()
+            except DeliveryError as e:
+                log.warning("%s; retrying in %.0f s", e, min(delay * 2, 300.0))
+                delay = min(delay * 2, 300.0)
+                continue
+            log.info("Telegram connected; sending the alerts that waited")
+            if self.sender is not None:
+                self.sender.wake()
+            return
 
     async def _start_health(self, services: Services) -> None:
         if not self.settings.health_addr:
@@ -174,17 +200,32 @@ class App:
             ),
         )
         if self._telegram is not None:
-            health.add_check("telegram", telegram_check(self._telegram.application.bot))
+            health.add_check("telegram", self._telegram_ready_check())
         await health.start()
         self._health = health
         self._loop_lag = LoopLagMonitor(metrics)
         self._loop_lag.start()
 
+    def _telegram_ready_check(self) -> ReadinessCheck:
+        """Telegram answers getMe; fails while the bot has not connected yet."""
+        inner: ReadinessCheck | None = None
+
+        async def check() -> object:
+            nonlocal inner
+            telegram = self._telegram
+            if telegram is None or not telegram.started:
+                raise RuntimeError("not connected to Telegram yet (retrying)")
+            if inner is None:
+                inner = telegram_check(telegram.application.bot)
+            return await inner()
+
+        return check
+
     def _start_background(self, pipeline: Pipeline, sender: OutboxSender) -> None:
         """The long-running parts: outbox sender, file watchers, scheduled jobs."""
         assert self.reloader is not None
         assert self.feeds_reloader is not None
-        self._spawn(sender.run(), "outbox")
+        self._outbox_task = self._spawn(sender.run(), "outbox")
         self._spawn(self.reloader.run(), "rules-watch")
         self._spawn(self.feeds_reloader.run(), "feeds-watch")
         scheduler = AsyncIOScheduler(timezone="UTC")
@@ -227,7 +268,7 @@ class App:
         for rule in self.services.rules.current.rules:
             await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         async def guarded() -> None:
             try:
                 await coro
@@ -237,7 +278,9 @@ class App:
                 metrics.errors.inc(kind="internal")
                 log.exception("background task %s crashed", name)
 
-        self._tasks.append(asyncio.create_task(guarded(), name=name))
+        task = asyncio.create_task(guarded(), name=name)
+        self._tasks.append(task)
+        return task
 
     # --------------------------------------------------------------------------- callbacks
     async def notify_admins(self, text: str) -> None:
@@ -291,6 +334,10 @@ class App:
         if self.pipeline is not None:
             # Let an in-flight poll store what it fetched (re-storing is harmless anyway).
             await self.pipeline.wait_idle(SHUTDOWN_GRACE_S)
+        if self.sender is not None and self._outbox_task is not None:
+            # Let a send in flight finish and be marked sent, rather than resent next start.
+            self.sender.request_stop()
+            await asyncio.wait([self._outbox_task], timeout=SEND_GRACE_S)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -341,5 +388,10 @@ async def run_until_signalled(
         await stop.wait()
         log.info("stopping")
     finally:
-        await asyncio.wait_for(app.stop(), timeout=9.0)
-        log.info("stopped")
+        try:
+            await asyncio.wait_for(app.stop(), timeout=9.0)
+        except TimeoutError:
+            # Whatever was in flight is recorded as such and is resumed by the next start.
+            log.error("did not stop within 9 s; exiting anyway")
+        else:
+            log.info("stopped")

@@ -27,12 +27,16 @@ from .services import AlertSink, SendOutcome, SendStatus, Services
 log = logging.getLogger(__name__)
 
 DEFAULT_FOLD_POLICY = FoldPolicy()  # more than 5 alerts for one chat within a minute
-MAX_ATTEMPTS = 12  # with the backoff below, about 3 days of retrying before giving up
-_BACKOFF_CAP_S = 6 * 3600.0
+UNAVAILABLE_RETRY_S = 5.0  # the sink is not connected yet: look again soon
+_BACKOFF_CAP_S = 3600.0
 
 
 def retry_delay_s(attempts: int) -> float:
-    """Exponential backoff for network-type failures: 5 s, 10 s, 20 s ... capped at 6 h."""
+    """Exponential backoff for temporary failures: 5 s, 10 s, 20 s ... capped at 1 h.
+
+    Temporary failures are retried for as long as they last (an alert is never dropped for
+    being late); only a permanent refusal (``FAILED``) ends a delivery.
+    """
     return float(min(_BACKOFF_CAP_S, 5.0 * 2 ** max(0, attempts - 1)))
 
 
@@ -56,12 +60,18 @@ class OutboxSender:
         self._idle_poll_s = idle_poll_s
         self._fold_policy = fold_policy
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
 
+    def request_stop(self) -> None:
+        """Finish the send in flight, start no other, and let ``run()`` return."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             sent = await self.drain_once()
             if sent:
                 continue
@@ -104,8 +114,8 @@ class OutboxSender:
                     folded = {d.id for d in fresh}
                     group = [d for d in group if d.id not in folded]
                 for delivery in group:
-                    if not await self._send_one(delivery):
-                        return  # the chat is gone or throttled: leave the rest for later
+                    if self._stopping or not await self._send_one(delivery):
+                        return  # stopping, or the chat is gone or throttled: later
 
     async def _send_one(self, delivery: Delivery) -> bool:
         """Send one delivery and record the outcome. False: stop sending to this chat for now."""
@@ -172,16 +182,9 @@ class OutboxSender:
         elif outcome.retry_after_s is not None:
             metrics.telegram_429.inc()
         for delivery in deliveries:
-            if delivery.attempts + 1 >= MAX_ATTEMPTS:
-                log.error(
-                    "alert dropped after %d attempts: %s",
-                    MAX_ATTEMPTS,
-                    error,
-                    extra={"chat": chat_id},
-                )
-                await storage.mark_failed(delivery.id, error, now)
-                continue
-            if outcome.status is SendStatus.CHAT_GONE or outcome.new_chat_id is not None:
+            if outcome.status is SendStatus.UNAVAILABLE:
+                delay = UNAVAILABLE_RETRY_S
+            elif outcome.status is SendStatus.CHAT_GONE or outcome.new_chat_id is not None:
                 delay = 0.0  # held back by the chat's state, or due at once under the new id
             elif outcome.retry_after_s is not None:
                 delay = outcome.retry_after_s

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from core.models import FeedState
 from storage.base import IngestStatus
@@ -105,29 +105,29 @@ class Pipeline:
         """Poll one feed, ingest its items, then save its new state (in that order)."""
         services = self._services
         outcome = await poll_feed(state, self._fetcher, services.clock.now(), self._poll_settings)
-        alert = state.first_poll_done or services.settings.alert_on_first_poll
-        ruleset = services.rules.current
         metrics.polls.inc(feed=state.url)
-        metrics.items_seen.inc(len(outcome.articles), feed=state.url)
+        ruleset = services.rules.current
         new = updated = deliveries = 0
-        for article in outcome.articles:
-            matches = ruleset.match(article, feed_tags=state.tags)
-            result = await services.storage.ingest(
-                article, matches, services.clock.now(), alert=alert
+        if outcome.articles:
+            metrics.items_seen.inc(len(outcome.articles), feed=state.url)
+            items = [(a, ruleset.match(a, feed_tags=state.tags)) for a in outcome.articles]
+            # One transaction for the whole poll: fast, and all-or-nothing across a crash.
+            results = await services.storage.ingest_many(
+                items, services.clock.now(), alert=outcome.alert
             )
-            if result.status is IngestStatus.NEW:
-                for match in matches:
-                    metrics.matches.inc(rule=match.rule_id)
-            new += result.status is IngestStatus.NEW
-            updated += result.status is IngestStatus.UPDATED
-            deliveries += result.new_deliveries
-        new_state = record_new_items(outcome.state, new, services.clock.now())
-        if outcome.error is None:
-            new_state = replace(new_state, first_poll_done=True)
-        else:
+            for (_article, matches), result in zip(items, results, strict=True):
+                if result.status is IngestStatus.NEW:
+                    new += 1
+                    for match in matches:
+                        metrics.matches.inc(rule=match.rule_id)
+                updated += result.status is IngestStatus.UPDATED
+                deliveries += result.new_deliveries
+        if outcome.error is not None:
             metrics.errors.inc(kind="fetch")
             log.warning("feed poll failed: %s", outcome.error, extra={"feed": state.url})
-        await services.storage.save_feed_state(new_state)
+        await services.storage.save_feed_state(
+            record_new_items(outcome.state, new, services.clock.now())
+        )
         if new or updated:
             log.info(
                 "feed polled: %d new, %d updated, %d alerts queued",

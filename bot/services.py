@@ -42,7 +42,8 @@ class RuleHolder:
 
 class SendStatus(StrEnum):
     SENT = "sent"  # the platform accepted the message
-    RETRY = "retry"  # temporary failure: try again after ``retry_after_s``
+    RETRY = "retry"  # temporary failure: try again after ``retry_after_s`` (or a backoff)
+    UNAVAILABLE = "unavailable"  # the platform is not connected yet: try again shortly
     CHAT_GONE = "chat_gone"  # the chat blocked or removed the bot: stop sending to it
     FAILED = "failed"  # permanent failure for this one message
 
@@ -66,6 +67,26 @@ class AlertSink(Protocol):
         self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
     ) -> SendOutcome:
         """Show a digest (several alerts folded into one message, maybe in pages), in order."""
+
+
+class DeferredSink:
+    """Stands in for a sink that is not connected yet: every send is "retry later" until
+    ``target`` is set, so alerts wait safely in the outbox."""
+
+    def __init__(self) -> None:
+        self.target: AlertSink | None = None
+
+    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        if self.target is None:
+            return SendOutcome(SendStatus.UNAVAILABLE, error="not connected to Telegram yet")
+        return await self.target.deliver(delivery, rules)
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        if self.target is None:
+            return SendOutcome(SendStatus.UNAVAILABLE, error="not connected to Telegram yet")
+        return await self.target.send_digest(chat_id, messages, thread_id)
 
 
 @dataclass(slots=True)

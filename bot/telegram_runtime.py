@@ -7,6 +7,7 @@ because ``run_polling`` would own the loop. Does not decide what to send or to w
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -46,6 +47,11 @@ class TelegramRuntime:
         self._started = False
 
     @property
+    def started(self) -> bool:
+        """True once polling runs and alerts can be sent."""
+        return self._started
+
+    @property
     def application(self) -> Application:  # type: ignore[type-arg]
         assert self._application is not None
         return self._application
@@ -63,18 +69,21 @@ class TelegramRuntime:
             .build()
         )
         register_handlers(application, self._services, self._admin_actions)
-        self._application = application
         try:
             await application.initialize()
+            await application.bot.set_my_commands(BOT_COMMANDS)
         except InvalidToken:
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN: Telegram rejected the token (check it with @BotFather)"
             ) from None
         except NetworkError as e:
+            # Leave nothing half-started, so that start() can simply be called again later.
+            with contextlib.suppress(Exception):
+                await application.shutdown()
             raise DeliveryError(
                 f"Telegram is unreachable at {settings.telegram_api_base_url}: {e.message}"
             ) from None
-        await application.bot.set_my_commands(BOT_COMMANDS)
+        self._application = application
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
@@ -102,3 +111,4 @@ class TelegramRuntime:
             await application.stop()
         await application.shutdown()
         self._application = None
+        self._started = False

@@ -7,7 +7,9 @@ exact alert that arrives, and that polling the same feed again sends nothing mor
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from bot.app import App
 from bot.config import load_settings
 from bot.demo import SeedArticle, load_seed_articles, rss_xml
+from core.models import Chat
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 from tests.watchers.feedserver import FeedServer
 
@@ -116,3 +119,66 @@ EXPECTED_ALERT_HTML = (
     "Bui Thanh Son (L) and US Secretary of State Marco Rubio.\n"
     '<a href="{base}/articles/000_ff0bfc72080d8a84">{base}/articles/000_ff0bfc72080d8a84</a>'
 )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_telegram_down_at_start_delays_alerts_and_loses_none(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    seeds = load_seed_articles(SEEDS)
+    base = feed_server.url("")
+    items: list[SeedArticle] = []
+
+    async def feed(_request: object) -> object:
+        from aiohttp import web
+
+        body = rss_xml(items, base, "Seed News")
+        return web.Response(body=body, content_type="application/rss+xml")
+
+    feed_url = feed_server.route("/feed.xml", feed)  # type: ignore[arg-type]
+    port = _free_port()
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+            "NEWSWATCH_CONFIG_DIR": str(_config(tmp_path, feed_url)),
+            "NEWSWATCH_TICK_INTERVAL": "0.2",
+            "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+            "NEWSWATCH_HEALTH_ADDR": "",
+        },
+        env_file=None,
+    )
+    app = App(settings)
+    await app.start()  # Telegram is down: the bot starts anyway and keeps polling
+    try:
+        assert app.services is not None
+        await app.services.storage.upsert_chat(Chat(id=USER, type="private"))
+        await app.services.storage.subscribe(USER, "csp")
+        for _ in range(100):  # bounded: the first poll records the (empty) feed
+            if feed_server.hits["/feed.xml"] >= 1:
+                break
+            await asyncio.sleep(0.1)
+        items.append(seeds[0])
+        for _ in range(100):  # bounded: the story is stored and its alert queued, not sent
+            if await app.services.storage.pending_count() == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await app.services.storage.pending_count() == 1
+        async with FakeTelegramServer(port=port) as tg:  # Telegram comes back
+            tg.add_chat(USER)
+            (alert,) = await tg.wait_for_messages(1, chat_id=USER, timeout=20)
+            assert "Comprehensive Strategic Partnership" in alert.text
+            for _ in range(50):  # bounded: marked sent right after Telegram accepted it
+                if await app.services.storage.pending_count() == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert await app.services.storage.pending_count() == 0
+            await app.stop()
+    finally:
+        await app.stop()

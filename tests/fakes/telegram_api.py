@@ -148,6 +148,7 @@ class FakeTelegramServer:
         bot_username: str = "newswatch_test_bot",
         rate_limits: RateLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        port: int = 0,
     ) -> None:
         if not tokens:
             raise ValueError("at least one token is needed")
@@ -175,6 +176,7 @@ class FakeTelegramServer:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._wanted_port = port  # 0: any free port
 
     # lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -183,7 +185,7 @@ class FakeTelegramServer:
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._handle_file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._wanted_port)
         await site.start()
         server = site._server
         assert server is not None
