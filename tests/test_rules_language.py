@@ -265,6 +265,7 @@ def test_snippets_mark_hits_and_escape_only_the_text() -> None:
     (m,) = rs.match(Article(feed_url="f", identity="i", title="t", content=text))
     (snip,) = snippets(text, m.hits, width=30, mark=("<b>", "</b>"), escape=html.escape)
     assert snip.startswith(
-        "A &lt;b&gt;bold&lt;/b&gt; claim: the <b>Comprehensive Strategic Partnership</b> &amp; more."
+        "A &lt;b&gt;bold&lt;/b&gt; claim: the "
+        "<b>Comprehensive Strategic Partnership</b> &amp; more."
     )
     assert snip.endswith("…")
