@@ -426,13 +426,13 @@ class RuleSet:
         words: set[tuple[int, int, int, int]] = set()
         chars: set[tuple[int, int, int, int]] = set()
         _collect(doc, expr, words, chars)
-        hits: set[Hit] = set()
         terms = self.terms
-        # in text order, so each word is found by skipping forward from the previous one
-        for term_id, f, first, end in sorted(words, key=lambda w: (w[1], w[2])):
-            start = doc.span(f, first)[0]
-            stop = doc.span(f, end - 1)[1]
-            hits.add(Hit(terms[term_id].display, FIELDS[f], start, stop))
+        found: set[tuple[int, int, int, str]] = set()  # (field, start, end, term): sorts right
+        span = doc.span
+        for term_id, f, first, end in words:
+            start = span(f, first)[0]
+            stop = span(f, end - 1)[1] if end - first > 1 else span(f, first)[1]
+            found.add((f, start, stop, terms[term_id].display))
         for regex_id, f, start, stop in chars:
-            hits.add(Hit(self.regexes[regex_id].source, FIELDS[f], start, stop))
-        return tuple(sorted(hits, key=lambda h: (FIELDS.index(h.field), h.start, h.end, h.term)))
+            found.add((f, start, stop, self.regexes[regex_id].source))
+        return tuple(Hit(term, FIELDS[f], start, stop) for f, start, stop, term in sorted(found))

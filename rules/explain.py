@@ -6,7 +6,7 @@ article, returns values and text; prints nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.models import Article, Hit
@@ -93,11 +93,14 @@ def snippets(
     width: int = 60,
     mark: tuple[str, str] = ("[", "]"),
     limit: int = 3,
+    escape: Callable[[str], str] = str,
 ) -> list[str]:
     """Up to ``limit`` snippets of ``text`` around ``hits`` (one field's), words marked.
 
     Overlapping hits ("Strategic Partnership" inside "Comprehensive Strategic Partnership")
     are merged into one marked span. Whitespace is collapsed so each snippet is one line.
+    ``escape`` is applied to the article's text but not to the markers: pass ``html.escape``
+    with ``mark=("<b>", "</b>")`` for Telegram's HTML mode.
     """
     spans: list[list[int]] = []
     for h in sorted(hits, key=lambda h: (h.start, h.end)):
@@ -118,8 +121,8 @@ def snippets(
         parts: list[str] = ["…" if lo > 0 else ""]
         pos = lo
         for s, e in spans[first : last + 1]:
-            parts += [text[pos:s], mark[0], text[s:e], mark[1]]
+            parts += [escape(text[pos:s]), mark[0], escape(text[s:e]), mark[1]]
             pos = e
-        parts += [text[pos:hi], "…" if hi < len(text) else ""]
+        parts += [escape(text[pos:hi]), "…" if hi < len(text) else ""]
         out.append(" ".join("".join(parts).split()))
     return out

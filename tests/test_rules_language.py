@@ -253,3 +253,19 @@ def test_a_large_rule_set_is_packed_and_still_matches() -> None:
     matches = rs.match(art)
     assert [m.rule_id for m in matches] == ["r7", "r42"]
     assert matches[0].hits == (Hit("word7 sea", "title", 0, 10),)
+
+
+def test_snippets_mark_hits_and_escape_only_the_text() -> None:
+    import html
+
+    from rules.explain import snippets
+
+    text = "A <b>bold</b> claim: the Comprehensive Strategic Partnership & more. " + "x " * 60
+    rs = rules_of('"comprehensive strategic partnership" OR "strategic partnership"')
+    (m,) = rs.match(Article(feed_url="f", identity="i", title="t", content=text))
+    (snip,) = snippets(text, m.hits, width=30, mark=("<b>", "</b>"), escape=html.escape)
+    assert snip.startswith(
+        "A &lt;b&gt;bold&lt;/b&gt; claim: the "
+        "<b>Comprehensive Strategic Partnership</b> &amp; more."
+    )
+    assert snip.endswith("…")
