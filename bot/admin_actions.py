@@ -6,7 +6,6 @@ result before writing, and syncs storage. Does not talk to Telegram itself.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import re
 import time
@@ -16,7 +15,7 @@ from core.errors import ConfigError
 from watchers.fetch import FeedFetcher
 
 from .config import load_feeds_file, parse_feeds_yaml
-from .feed_commands import _write_atomically, cmd_feeds_add
+from .feed_commands import _write_atomically, add_feed
 from .services import Services
 
 _ITEM_RE = re.compile(r"^(?P<indent>\s*)-\s*(?:url:\s*)?(?P<value>.+?)\s*$")
@@ -66,10 +65,12 @@ class AppAdminActions:
         self,
         services: Services,
         *,
+        fetcher: FeedFetcher,
         reload_rules: Callable[[], Awaitable[bool]],
         started_monotonic: float | None = None,
     ) -> None:
         self._services = services
+        self._fetcher = fetcher
         self._reload_rules = reload_rules
         self._started = started_monotonic or time.monotonic()
         self._lock = asyncio.Lock()  # one feeds-file edit at a time
@@ -84,22 +85,17 @@ class AppAdminActions:
 
     async def add_feed(self, url: str) -> str:
         settings = self._services.settings
-        out = io.StringIO()
         async with self._lock:
-            status = await cmd_feeds_add(
+            result = await add_feed(
                 url,
                 settings.feeds_file,
-                lambda: FeedFetcher(
-                    user_agent=settings.user_agent,
-                    allow_private=settings.allow_private_feed_addresses,
-                ),
-                out,
+                self._fetcher,
                 allow_private=settings.allow_private_feed_addresses,
                 default_interval_s=settings.poll_interval_s,
             )
-            if status == 0:
+            if result.ok:
                 await self._sync_feeds_file()
-        return out.getvalue().strip() or ("Feed added." if status == 0 else "Feed not added.")
+        return result.message
 
     async def remove_feed(self, url: str) -> str:
         path = self._services.settings.feeds_file

@@ -32,6 +32,7 @@ from watchers.schedule import PollSettings
 from .admin_actions import AppAdminActions
 from .config import FeedsConfig, Settings, load_feeds_file
 from .console import CONSOLE_CHAT_ID, ConsoleSink
+from .digests import DigestScheduler
 from .feeds_reload import FeedsReloader
 from .health import HealthServer, flag_check, storage_check, telegram_check
 from .metrics import LoopLagMonitor, metrics
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 5.0
 HEALTH_REPORT_INTERVAL_S = 600
+DIGEST_CHECK_INTERVAL_S = 30
 
 
 def poll_settings_from(settings: Settings, feeds: FeedsConfig) -> PollSettings:
@@ -92,6 +94,7 @@ class App:
         self.sender: OutboxSender | None = None
         self.reloader: RuleReloader | None = None
         self.feeds_reloader: FeedsReloader | None = None
+        self.digests: DigestScheduler | None = None
 
     # ------------------------------------------------------------------------------- start
     async def start(self) -> None:
@@ -119,6 +122,7 @@ class App:
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
+            self.digests = DigestScheduler(services, sink)
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
@@ -147,7 +151,10 @@ class App:
             self._out.flush()
             return self._sink_override or ConsoleSink(self.settings.tz, self._out)
         assert self.reloader is not None
-        actions = AppAdminActions(services, reload_rules=self.reloader.reload_now)
+        assert self._fetcher is not None
+        actions = AppAdminActions(
+            services, fetcher=self._fetcher, reload_rules=self.reloader.reload_now
+        )
         self._telegram = TelegramRuntime(
             services, admin_notifier=self.notify_admins, admin_actions=actions
         )
@@ -192,6 +199,15 @@ class App:
         )
         scheduler.add_job(
             self._prune, "interval", hours=6, max_instances=1, coalesce=True, id="prune"
+        )
+        assert self.digests is not None
+        scheduler.add_job(
+            self.digests.run_once,
+            "interval",
+            seconds=DIGEST_CHECK_INTERVAL_S,
+            max_instances=1,
+            coalesce=True,
+            id="digests",
         )
         scheduler.add_job(
             self._report_feed_health,

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from core.errors import ConfigError
 
+from .logging_setup import Redactor
 from .metrics import Metrics
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ ReadinessCheck = Callable[[], Awaitable[object]]
 times out. The exception's message (first line) is shown in ``/readyz``."""
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_REDACT = Redactor(())  # token-shaped strings only; /readyz knows no configured secrets
 
 
 def parse_host_port(addr: str, setting: str = "NEWSWATCH_HEALTH_ADDR") -> tuple[str, int]:
@@ -70,7 +72,8 @@ async def _run_check(name: str, check: ReadinessCheck, timeout_s: float) -> Chec
         if isinstance(outcome, str) and outcome:
             detail = outcome
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return CheckResult(name, ok, detail, round(elapsed_ms, 1))
+    # A library error may quote a Bot API URL, token included: never show one.
+    return CheckResult(name, ok, _REDACT(detail), round(elapsed_ms, 1))
 
 
 class HealthServer:

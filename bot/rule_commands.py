@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
-import trafilatura
 import yaml
 
 from core.errors import RuleError
@@ -121,6 +120,8 @@ def _is_html(text: str) -> bool:
 def article_from_text(text: str, source: str) -> Article:
     """A text file (first line: title, the rest: content) or an HTML page, as an article."""
     if _is_html(text):
+        import trafilatura  # heavy (lxml); only `rules test` on a web page needs it
+
         content = trafilatura.extract(text, include_comments=False) or ""
         meta = trafilatura.extract_metadata(text)
         title = (meta.title if meta is not None else None) or ""

@@ -652,8 +652,11 @@ class _Handlers:
                 await self.usage(update, "digest", self.unknown_rule(args[0]))
                 return
             rule_ids = [rule.id]
+        now = self.services.clock.now()  # the first digest period starts here
         changed = [
-            r for r in rule_ids if await storage.set_subscription_mode(chat_id, r, mode, schedule)
+            r
+            for r in rule_ids
+            if await storage.set_subscription_mode(chat_id, r, mode, schedule, now=now)
         ]
         if not changed:
             await self.reply(

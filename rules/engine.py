@@ -19,19 +19,19 @@ exact-case term) needs. Does no I/O; the rule files are read by ``bot.rule_files
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 import ahocorasick
 
 from core.models import Article, Hit, RuleInfo, RuleMatch
 
-from .normalize import Token, case_key, case_matches, fast_tokens, tokens_with_spans
+from .normalize import Folded, SpanFinder, case_key, case_matches, fold_split
 
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
+_second = itemgetter(1)
 ALL_FIELDS_MASK = (1 << len(FIELDS)) - 1
 
 
@@ -49,6 +49,9 @@ class Term:
     def pattern(self) -> str:
         return " " + " ".join(self.words) + ("" if self.prefix else " ")
 
+    def __reduce__(self) -> tuple[type[Term], tuple[Any, ...]]:
+        return Term, (self.words, self.prefix, self.exact, self.display)
+
 
 # ---- compiled expressions ------------------------------------------------------------------
 # A position is (field index, first word index, end word index, hits); a hit is
@@ -60,26 +63,41 @@ class Leaf:
     term: int  # index into RuleSet.terms
     fields: int  # bit mask over FIELDS
 
+    def __reduce__(self) -> tuple[type[Leaf], tuple[Any, ...]]:
+        return Leaf, (self.term, self.fields)
+
 
 @dataclass(frozen=True, slots=True)
 class RegexLeaf:
     regex: int  # index into RuleSet.regexes
     fields: int
 
+    def __reduce__(self) -> tuple[type[RegexLeaf], tuple[Any, ...]]:
+        return RegexLeaf, (self.regex, self.fields)
+
 
 @dataclass(frozen=True, slots=True)
 class AllOf:
     children: tuple[Expr, ...]
+
+    def __reduce__(self) -> tuple[type[AllOf], tuple[Any, ...]]:
+        return AllOf, (self.children,)
 
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
     children: tuple[Expr, ...]
 
+    def __reduce__(self) -> tuple[type[AnyOf], tuple[Any, ...]]:
+        return AnyOf, (self.children,)
+
 
 @dataclass(frozen=True, slots=True)
 class Not:
     child: Expr
+
+    def __reduce__(self) -> tuple[type[Not], tuple[Any, ...]]:
+        return Not, (self.child,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +105,9 @@ class Near:
     left: Expr  # Leaf, AnyOf of positional operands, or Near
     right: Expr
     distance: int
+
+    def __reduce__(self) -> tuple[type[Near], tuple[Any, ...]]:
+        return Near, (self.left, self.right, self.distance)
 
 
 Expr = Leaf | RegexLeaf | AllOf | AnyOf | Not | Near
@@ -116,6 +137,16 @@ class CompiledRule:
             return True
         return any(tag in self.feed_tags for tag in feed_tags)
 
+    def __reduce__(self) -> tuple[type[CompiledRule], tuple[Any, ...]]:
+        return CompiledRule, (
+            self.info,
+            self.expr,
+            self.query,
+            self.feeds,
+            self.feed_tags,
+            self.source,
+        )
+
 
 def triggers(expr: Expr) -> frozenset[int] | None:
     """Terms at least one of which must occur for ``expr`` to be true; None if no such set."""
@@ -140,38 +171,42 @@ def triggers(expr: Expr) -> frozenset[int] | None:
 
 
 class _Doc:
-    """One article being matched: normalised fields, automaton hits, lazy positions."""
+    """One article being matched: normalised fields, the patterns seen, lazy positions.
 
-    __slots__ = ("_occ", "_regex_hits", "_spans", "_starts", "raw", "rs", "texts", "words")
+    The automaton scan only records *which* trigger patterns occur in each field (a set built
+    in C, no Python code per hit). Positions are recovered later, and only for the terms of
+    candidate rules, with ``str.find`` on the normalised text (all overlapping occurrences).
+    """
+
+    __slots__ = ("_occ", "_parts", "_regex_hits", "_spans", "norms", "rs", "seen", "texts")
 
     def __init__(self, rs: RuleSet, texts: list[str]) -> None:
         self.rs = rs
         self.texts = texts
-        self.words: list[list[str]] = []
-        self.raw: dict[int, list[tuple[int, int]]] = {}
+        self.norms: list[str] = []
+        self.seen: list[set[int]] = []
+        self._parts: list[Folded | None] = []
         automaton = rs._automaton
-        raw = self.raw
-        for f, text in enumerate(texts):
-            words = fast_tokens(text) if text else []
-            self.words.append(words)
-            if not words or automaton is None:
-                continue
-            for end, pid in automaton.iter(" " + " ".join(words) + " "):
-                hits = raw.get(pid)
-                if hits is None:
-                    raw[pid] = [(f, end)]
-                else:
-                    hits.append((f, end))
-        self._starts: list[list[int] | None] = [None] * len(texts)
-        self._spans: list[list[Token] | None] = [None] * len(texts)
+        for text in texts:
+            folded = fold_split(text) if text else None
+            self._parts.append(folded)
+            words = folded.words if folded is not None else []
+            norm = " " + " ".join(words) + " " if words else ""
+            self.norms.append(norm)
+            if norm and automaton is not None:
+                self.seen.append(set(map(_second, automaton.iter(norm))))
+            else:
+                self.seen.append(set())
+        self._spans: list[SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[tuple[int, int, int]]] = {}
         self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
 
-    def spans(self, f: int) -> list[Token]:
-        spans = self._spans[f]
-        if spans is None:
-            spans = self._spans[f] = tokens_with_spans(self.texts[f])
-        return spans
+    def span(self, f: int, i: int) -> tuple[int, int]:
+        """(start, end) in the original text of word ``i`` of field ``f``."""
+        finder = self._spans[f]
+        if finder is None:
+            finder = self._spans[f] = SpanFinder(self.texts[f], self._parts[f])
+        return finder.span(i)
 
     def occurrences(self, term_id: int) -> list[tuple[int, int, int]]:
         """(field, first word, end word) of every occurrence of a term, in text order."""
@@ -181,16 +216,24 @@ class _Doc:
         rs = self.rs
         term = rs.terms[term_id]
         pid = rs._term_pattern[term_id]
-        occ = []
+        pattern = rs._patterns[pid]
         nwords = len(term.words)
-        plen = len(rs._patterns[pid])
-        for f, end in self.raw.get(pid, ()):
-            starts = self._starts[f]
-            if starts is None:
-                starts = [0, *accumulate(len(w) + 1 for w in self.words[f])]
-                self._starts[f] = starts
-            first = bisect_left(starts, end - plen + 1)
-            occ.append((f, first, first + nwords))
+        occ = []
+        scanned = pid in rs._scanned
+        for f, seen in enumerate(self.seen):
+            if scanned and pid not in seen:
+                continue
+            norm = self.norms[f]
+            find = norm.find
+            count = norm.count
+            word = 0  # index of the word after position `last`
+            last = 0
+            at = find(pattern)
+            while at >= 0:
+                word += count(" ", last, at)  # the pattern's leading space precedes its word
+                last = at
+                occ.append((f, word, word + nwords))
+                at = find(pattern, at + 1)
         if term.exact is not None:
             occ = [o for o in occ if self._case_ok(term, o)]
         self._occ[term_id] = occ
@@ -199,14 +242,11 @@ class _Doc:
     def _case_ok(self, term: Term, occ: tuple[int, int, int]) -> bool:
         assert term.exact is not None
         f, first, _end = occ
-        spans = self.spans(f)
         text = self.texts[f]
         last = len(term.exact) - 1
         for k, wanted in enumerate(term.exact):
-            tok = spans[first + k]
-            if not case_matches(
-                case_key(text[tok.start : tok.end]), wanted, term.prefix and k == last
-            ):
+            start, end = self.span(f, first + k)
+            if not case_matches(case_key(text[start:end]), wanted, term.prefix and k == last):
                 return False
         return True
 
@@ -294,7 +334,10 @@ class RuleSet:
         compiled: Iterable[CompiledRule] = (),
         terms: Sequence[Term] = (),
         regexes: Sequence[RegexSpec] = (),
+        scan_all_terms: bool = False,
     ) -> None:
+        """``scan_all_terms``: put every term in the automaton, not only the trigger terms
+        (same results, slower on articles full of confirming terms; kept for comparison)."""
         self._compiled: tuple[CompiledRule, ...] = tuple(compiled)
         self.terms: tuple[Term, ...] = tuple(terms)
         self.regexes: tuple[RegexSpec, ...] = tuple(regexes)
@@ -317,12 +360,19 @@ class RuleSet:
                 for t in trig:
                     pattern_rules[term_pattern[t]].add(index)
         self._pattern_rules: list[tuple[int, ...]] = [tuple(sorted(s)) for s in pattern_rules]
+        self._trigger_patterns = frozenset(p for p, rules in enumerate(pattern_rules) if rules)
         self._always: tuple[int, ...] = tuple(always)
+        # The automaton holds the trigger terms: seeing one makes its rules candidates.
+        # Terms that only confirm a candidate (the other side of an AND or NEAR, NOT terms)
+        # are found with str.find in the candidate's article when it is evaluated, so their
+        # occurrences cost nothing on the many articles where no rule needs them.
+        scanned = range(len(self._patterns)) if scan_all_terms else sorted(self._trigger_patterns)
+        self._scanned = frozenset(scanned)
         self._automaton: Any = None
-        if self._patterns:
+        if self._scanned:
             automaton = ahocorasick.Automaton()
-            for pid, pattern in enumerate(self._patterns):
-                automaton.add_word(pattern, pid)
+            for pid in scanned:
+                automaton.add_word(self._patterns[pid], pid)
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -361,7 +411,8 @@ class RuleSet:
         doc = _Doc(self, [fields.get(name) or "" for name in FIELDS])
         candidates: set[int] = set(self._always)
         pattern_rules = self._pattern_rules
-        for pid in doc.raw:
+        seen = doc.seen
+        for pid in set().union(*seen) & self._trigger_patterns:
             candidates.update(pattern_rules[pid])
         out: list[RuleMatch] = []
         for index in sorted(candidates):
@@ -376,11 +427,12 @@ class RuleSet:
         chars: set[tuple[int, int, int, int]] = set()
         _collect(doc, expr, words, chars)
         hits: set[Hit] = set()
-        for term_id, f, first, end in words:
-            spans = doc.spans(f)
-            hits.add(
-                Hit(self.terms[term_id].display, FIELDS[f], spans[first].start, spans[end - 1].end)
-            )
+        terms = self.terms
+        # in text order, so each word is found by skipping forward from the previous one
+        for term_id, f, first, end in sorted(words, key=lambda w: (w[1], w[2])):
+            start = doc.span(f, first)[0]
+            stop = doc.span(f, end - 1)[1]
+            hits.add(Hit(terms[term_id].display, FIELDS[f], start, stop))
         for regex_id, f, start, stop in chars:
             hits.add(Hit(self.regexes[regex_id].source, FIELDS[f], start, stop))
         return tuple(sorted(hits, key=lambda h: (FIELDS.index(h.field), h.start, h.end, h.term)))

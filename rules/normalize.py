@@ -25,16 +25,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
+from itertools import accumulate, compress, repeat
+from operator import add
 from typing import NamedTuple
 
 __all__ = [
+    "Folded",
+    "SpanFinder",
     "Token",
     "case_key",
     "case_matches",
     "fast_tokens",
     "fold_char",
     "fold_plural",
+    "fold_split",
     "normalize_words",
+    "token_spans",
     "tokens_with_spans",
 ]
 
@@ -141,24 +148,69 @@ class _PluralCache(dict[str, str]):
 
 
 _PLURALS = _PluralCache()
-_RUN_CACHE: dict[str, str] = {}
 
 
-def _fold_run(m: re.Match[str]) -> str:
-    run = m.group()
-    folded = _RUN_CACHE.get(run)
-    if folded is None:
-        folded = "".join(map(fold_char, run))
+class _RunFold(NamedTuple):
+    folded: str
+    expands: bool  # some character folded to several characters ("ß" -> "ss")
+    drops: tuple[int, ...]  # offsets in the run of the characters folded to nothing
+
+
+_RUN_CACHE: dict[str, _RunFold] = {}
+
+
+def _fold_run_entry(run: str) -> _RunFold:
+    entry = _RUN_CACHE.get(run)
+    if entry is None:
+        folds = list(map(fold_char, run))
+        entry = _RunFold(
+            "".join(folds),
+            any(len(f) > 1 for f in folds),
+            tuple(i for i, f in enumerate(folds) if not f),
+        )
         if len(_RUN_CACHE) < 100_000:
-            _RUN_CACHE[run] = folded
-    return folded
+            _RUN_CACHE[run] = entry
+    return entry
+
+
+class Folded(NamedTuple):
+    """``fold_split``'s result: the words, and what ``SpanFinder`` needs to map them back."""
+
+    words: list[str]
+    parts: list[str] | None  # folded text split on " "; None if a character expanded
+    drops: list[int]  # original offsets of the characters the fold removed
+
+
+def fold_split(text: str) -> Folded:
+    """The normalised, plural-folded words of ``text``, plus the raw ``split(" ")`` parts and
+    the offsets of removed characters, from which ``SpanFinder`` computes offsets in the
+    original text without another pass over it. The hot path."""
+    if text.isascii():
+        parts = text.translate(_ASCII_TABLE).split(" ")
+        return Folded(list(map(_PLURALS.__getitem__, filter(None, parts))), parts, [])
+    expands = False
+    drops: list[int] = []
+
+    def fold(m: re.Match[str]) -> str:
+        nonlocal expands
+        entry = _fold_run_entry(m.group())
+        if entry.expands:
+            expands = True
+        elif entry.drops:
+            start = m.start()
+            drops.extend([start + i for i in entry.drops])
+        return entry.folded
+
+    parts = _NON_ASCII_RUN.sub(fold, text).translate(_ASCII_TABLE).split(" ")
+    words = list(map(_PLURALS.__getitem__, filter(None, parts)))
+    if expands:
+        return Folded(words, None, [])
+    return Folded(words, parts, drops)
 
 
 def fast_tokens(text: str) -> list[str]:
-    """The normalised, plural-folded words of ``text``, without offsets. The hot path."""
-    if not text.isascii():
-        text = _NON_ASCII_RUN.sub(_fold_run, text)
-    return list(map(_PLURALS.__getitem__, text.translate(_ASCII_TABLE).split()))
+    """The normalised, plural-folded words of ``text``, without offsets."""
+    return fold_split(text)[0]
 
 
 class Token(NamedTuple):
@@ -194,6 +246,97 @@ def tokens_with_spans(text: str) -> list[Token]:
     if buf:
         tokens.append(Token(plurals["".join(buf)], start, last + 1))
     return tokens
+
+
+# For offsets, each non-ASCII character is replaced by one mask character: "a" if it makes
+# word characters, " " if it separates, _DROP if it is dropped inside a word, _MIXED if it does
+# both (e.g. "½" -> "1 2": rare, handled the slow way). ASCII is kept, so tokens are the runs
+# of ``[A-Za-z0-9](_DROP*[A-Za-z0-9])*`` at the same offsets as in the original text.
+_DROP = "\ue000"
+_MIXED = "\ue001"
+_MASK_TOKEN = re.compile(f"[A-Za-z0-9](?:{_DROP}*[A-Za-z0-9])*")
+_MASK_RUN_CACHE: dict[str, str] = {}
+
+
+def _mask_char(c: str) -> str:
+    folded = fold_char(c)
+    if not folded:
+        return _DROP
+    if folded == " " * len(folded):
+        return " "
+    return _MIXED if " " in folded else "a"
+
+
+def _mask_run(m: re.Match[str]) -> str:
+    run = m.group()
+    masked = _MASK_RUN_CACHE.get(run)
+    if masked is None:
+        masked = "".join(map(_mask_char, run))
+        if len(_MASK_RUN_CACHE) < 100_000:
+            _MASK_RUN_CACHE[run] = masked
+    return masked
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """The ``[start, end)`` offsets in ``text`` of each word ``fast_tokens`` returns. Fast."""
+    if text.isascii():
+        return [m.span() for m in _ASCII_WORD.finditer(text)]
+    mask = _NON_ASCII_RUN.sub(_mask_run, text)
+    if _MIXED in mask:
+        return [(t.start, t.end) for t in tokens_with_spans(text)]
+    return [m.span() for m in _MASK_TOKEN.finditer(mask)]
+
+
+class SpanFinder:
+    """Offsets in the original text of the i-th word of ``fast_tokens(text)``.
+
+    Built with C-level passes only (translate, split, accumulate, compress): no Python code
+    runs per word. Text with a character dropped inside a word (an emoji, a zero-width joiner)
+    or one that folds to several words ("½") takes the per-word regex path instead.
+    """
+
+    __slots__ = ("_drops", "_lengths", "_spans", "_starts")
+
+    def __init__(self, text: str, folded: Folded | None = None) -> None:
+        """``folded``: ``fold_split(text)``, when the caller has it (saves a pass)."""
+        self._starts: list[int] = []
+        self._lengths: list[int] = []
+        self._spans: list[tuple[int, int]] | None = None
+        self._drops: list[int] = []
+        if folded is not None and folded.parts is not None:
+            self._from_parts(folded.parts)
+            # where each removed character would sit in the folded text
+            self._drops = [d - j for j, d in enumerate(folded.drops)]
+            return
+        mask = text if text.isascii() else _NON_ASCII_RUN.sub(_mask_run, text)
+        if _MIXED in mask:
+            self._spans = token_spans(text)
+            return
+        if _DROP in mask:
+            # work on the text without its dropped characters; _drops[j] is where the j-th
+            # dropped character would sit in that shorter text, to map offsets back
+            self._drops = [m.start() - j for j, m in enumerate(re.finditer(_DROP, mask))]
+            mask = mask.replace(_DROP, "")
+        self._from_parts(mask.translate(_ASCII_TABLE).split(" "))
+
+    def _from_parts(self, parts: list[str]) -> None:
+        # split(" ") keeps an empty string for each extra space, so the position of every
+        # part is the running sum of (length + 1); the non-empty parts are the words
+        positions = accumulate(map(add, map(len, parts), repeat(1)), initial=0)
+        self._starts = list(compress(positions, parts))
+        self._lengths = list(map(len, filter(None, parts)))
+
+    def span(self, i: int) -> tuple[int, int]:
+        if self._spans is not None:
+            return self._spans[i]
+        start = self._starts[i]
+        end = start + self._lengths[i]
+        drops = self._drops
+        if drops:  # dropped characters before a word's first / last character shift it
+            start += bisect_right(drops, start)
+            last = end - 1
+            end = last + bisect_right(drops, last) + 1
+        return start, end
 
 
 def normalize_words(text: str) -> list[str]:

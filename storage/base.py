@@ -77,6 +77,8 @@ class Subscription:
     digest_schedule: str | None
     thread_id: int | None
     muted_until: datetime | None
+    # Digest mode: the end of the last period a digest covered (None in instant mode).
+    digest_sent_at: datetime | None = None
 
 
 class Storage(Protocol):
@@ -174,17 +176,40 @@ class Storage(Protocol):
         rule_id: str,
         mode: DeliveryMode,
         digest_schedule: str | None = None,
+        *,
+        now: datetime | None = None,
     ) -> bool:
-        """Switch one subscription between instant and digest; False when not subscribed."""
+        """Switch one subscription between instant and digest; False when not subscribed.
+
+        Switching into digest mode starts the first period at ``now`` (default: the wall
+        clock), so the first digest covers matches from then on; changing the schedule of a
+        digest subscription keeps its last period end (nothing is skipped or repeated);
+        switching back to instant forgets it."""
 
     async def subscription_details(self, chat_id: int) -> list[Subscription]:
         """The chat's subscriptions with mode, schedule, topic and mute, sorted by rule id."""
 
     async def due_digest_items(
-        self, chat_id: int, rule_ids: Sequence[str], since: datetime
+        self,
+        chat_id: int,
+        rule_ids: Sequence[str],
+        since: datetime,
+        until: datetime | None = None,
     ) -> list[StoredMatch]:
-        """Matches of ``rule_ids`` made after ``since``, oldest first, leaving out articles the
-        chat already has an instant alert for."""
+        """Matches of ``rule_ids`` made after ``since`` (and at or before ``until``, when
+        given), oldest first, leaving out articles the chat already has an instant alert for."""
+
+    async def digest_subscriptions(self) -> list[Subscription]:
+        """Every digest-mode subscription of an active chat (blocked and migrated chats left
+        out), muted ones included with their ``muted_until``: the digest scheduler decides what
+        a mute means. Sorted by chat id, then rule id. Sends and marks nothing."""
+
+    async def mark_digest_sent(
+        self, chat_id: int, rule_ids: Sequence[str], sent_at: datetime
+    ) -> None:
+        """Record that the digests of ``rule_ids`` for the chat cover matches up to
+        ``sent_at``. Never moves a subscription's mark backwards; subscriptions that are not
+        (or no longer) in digest mode are left alone."""
 
     # queries -----------------------------------------------------------------------------
     async def recent_matches(

@@ -83,8 +83,8 @@ feeds = Table(
     Column("first_poll_done", Boolean, nullable=False, default=False),
     Column("disabled_reason", Text),
     Column("health_reported_at", UtcDateTime),
-    Column("redirected_to", Text),  # migration 0003
-    Column("failing_since", UtcDateTime),  # migration 0003
+    Column("redirected_to", Text),  # migration 0004
+    Column("failing_since", UtcDateTime),  # migration 0004
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -168,6 +168,8 @@ subscriptions = Table(
     Column("thread_id", BigInteger),  # forum topic the alerts go to
     Column("muted_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    # Digest mode: the end of the last period a digest covered (0003); NULL in instant mode.
+    Column("digest_sent_at", UtcDateTime),
 )
 
 deliveries = Table(

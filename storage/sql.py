@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from core.errors import StorageError
 from core.models import (
@@ -84,6 +85,9 @@ SQLITE_CACHE_KIB = 32 * 1024  # per connection; the default 2 MiB thrashes on FT
 # A "sending" row owned by this very process is in flight and must not be handed out again;
 # after this long it is treated as abandoned (a send that hung or an exception the sender lost).
 SENDING_LEASE = timedelta(minutes=5)
+# Search scores only the newest this-many articles that contain all the words: news search
+# wants recent stories, and it keeps a query over very common words fast.
+SEARCH_WINDOW = 200
 
 _FEED_STATE_FIELDS = (
     "name",
@@ -473,15 +477,62 @@ class SqlStorage:
         rule_id: str,
         mode: DeliveryMode,
         digest_schedule: str | None = None,
+        *,
+        now: datetime | None = None,
     ) -> bool:
+        mode = DeliveryMode(mode)
         schedule = digest_schedule if mode is DeliveryMode.DIGEST else None
+        sent_at: Any = None
+        if mode is DeliveryMode.DIGEST:
+            started = literal(now or _wall_now(), UtcDateTime())
+            sent_at = case(
+                (
+                    subscriptions.c.mode == DeliveryMode.DIGEST.value,
+                    func.coalesce(subscriptions.c.digest_sent_at, started),
+                ),
+                else_=started,
+            )
         async with self._tx() as conn:
             result = await conn.execute(
                 update(subscriptions)
                 .where(subscriptions.c.chat_id == chat_id, subscriptions.c.rule_id == rule_id)
-                .values(mode=DeliveryMode(mode).value, digest_schedule=schedule)
+                .values(mode=mode.value, digest_schedule=schedule, digest_sent_at=sent_at)
             )
         return bool(result.rowcount)
+
+    async def digest_subscriptions(self) -> list[Subscription]:
+        query = (
+            select(subscriptions)
+            .join(chats, chats.c.id == subscriptions.c.chat_id)
+            .where(
+                subscriptions.c.mode == DeliveryMode.DIGEST.value,
+                chats.c.status == "active",
+            )
+            .order_by(subscriptions.c.chat_id, subscriptions.c.rule_id)
+        )
+        async with self._tx() as conn:
+            return [_subscription(row) for row in await conn.execute(query)]
+
+    async def mark_digest_sent(
+        self, chat_id: int, rule_ids: Sequence[str], sent_at: datetime
+    ) -> None:
+        if not rule_ids:
+            return
+        mark = sent_at.astimezone(UTC)
+        async with self._tx() as conn:
+            await conn.execute(
+                update(subscriptions)
+                .where(
+                    subscriptions.c.chat_id == chat_id,
+                    subscriptions.c.rule_id.in_(list(rule_ids)),
+                    subscriptions.c.mode == DeliveryMode.DIGEST.value,
+                    or_(
+                        subscriptions.c.digest_sent_at.is_(None),
+                        subscriptions.c.digest_sent_at < mark,
+                    ),
+                )
+                .values(digest_sent_at=mark)
+            )
 
     async def subscription_details(self, chat_id: int) -> list[Subscription]:
         async with self._tx() as conn:
@@ -490,17 +541,7 @@ class SqlStorage:
                 .where(subscriptions.c.chat_id == chat_id)
                 .order_by(subscriptions.c.rule_id)
             )
-            return [
-                Subscription(
-                    chat_id=row.chat_id,
-                    rule_id=row.rule_id,
-                    mode=DeliveryMode(row.mode),
-                    digest_schedule=row.digest_schedule,
-                    thread_id=row.thread_id,
-                    muted_until=row.muted_until,
-                )
-                for row in rows
-            ]
+            return [_subscription(row) for row in rows]
 
     # outbox ------------------------------------------------------------------------------
     async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
@@ -649,7 +690,11 @@ class SqlStorage:
             return [_stored_match(row) for row in await conn.execute(query)]
 
     async def due_digest_items(
-        self, chat_id: int, rule_ids: Sequence[str], since: datetime
+        self,
+        chat_id: int,
+        rule_ids: Sequence[str],
+        since: datetime,
+        until: datetime | None = None,
     ) -> list[StoredMatch]:
         if not rule_ids:
             return []
@@ -663,6 +708,8 @@ class SqlStorage:
             )
             .order_by(matches_tbl.c.matched_at, matches_tbl.c.id)
         )
+        if until is not None:
+            query = query.where(matches_tbl.c.matched_at <= until)
         async with self._tx() as conn:
             return [_stored_match(row) for row in await conn.execute(query)]
 
@@ -683,21 +730,27 @@ class SqlStorage:
         if self.dialect == "sqlite":
             # Each word quoted: user text is never FTS5 syntax. Adjacent terms mean AND.
             fts_query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+            # The newest SEARCH_WINDOW matches come straight off the index in rowid order; only
+            # they are scored. This bounds the cost of very common words (see docs/storage.md).
             sql = text(
                 "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
-                " -bm25(articles_fts, 10.0, 3.0, 1.0) AS score"
-                " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-                " WHERE articles_fts MATCH :q ORDER BY score DESC, a.id DESC LIMIT :limit"
+                " c.score FROM ("
+                "  SELECT rowid, -bm25(articles_fts, 10.0, 3.0, 1.0) AS score FROM articles_fts"
+                "  WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :window"
+                " ) c JOIN articles a ON a.id = c.rowid"
+                " ORDER BY c.score DESC, a.id DESC LIMIT :limit"
             ).columns(**columns)
-            params: dict[str, Any] = {"q": fts_query, "limit": limit}
+            params: dict[str, Any] = {"q": fts_query, "limit": limit, "window": SEARCH_WINDOW}
         else:
             sql = text(
                 "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
-                " ts_rank_cd(a.search_vector, q) AS score"
-                " FROM articles a, plainto_tsquery('english', :q) q"
-                " WHERE a.search_vector @@ q ORDER BY score DESC, a.id DESC LIMIT :limit"
+                " ts_rank_cd(a.search_vector, c.q) AS score FROM ("
+                "  SELECT a2.id, q FROM articles a2, plainto_tsquery('english', :q) q"
+                "  WHERE a2.search_vector @@ q ORDER BY a2.id DESC LIMIT :window"
+                " ) c JOIN articles a ON a.id = c.id"
+                " ORDER BY score DESC, a.id DESC LIMIT :limit"
             ).columns(**columns)
-            params = {"q": " ".join(words), "limit": limit}
+            params = {"q": " ".join(words), "limit": limit, "window": SEARCH_WINDOW}
         async with self._tx() as conn:
             rows = (await conn.execute(sql, params)).all()
         return [
@@ -866,9 +919,14 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, pool_pre_ping=True)
     database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    if not database or database == ":memory:":
+        # One in-memory database lives in one connection: share it (tests, throwaway runs).
+        engine = create_async_engine(parsed, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        if not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, connect_args=connect_args)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -922,6 +980,18 @@ def _stored_match(row: Any) -> StoredMatch:
         matched_at=row.matched_at,
         published_at=row.published_at,
         hits=_hits_from_json(row.hits),
+    )
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        chat_id=row.chat_id,
+        rule_id=row.rule_id,
+        mode=DeliveryMode(row.mode),
+        digest_schedule=row.digest_schedule,
+        thread_id=row.thread_id,
+        muted_until=row.muted_until,
+        digest_sent_at=row.digest_sent_at,
     )
 
 

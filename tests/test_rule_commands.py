@@ -69,19 +69,20 @@ def test_rule_test_explains_a_miss_term_by_term() -> None:
     assert "vietnam-china — Vietnam and China: no match" in text
     assert "  Vietnam: found" in text
     assert "  China: not found" in text
-    assert "  NOT South China Sea: not found" in text
+    assert "  Beijing: not found" in text
 
 
 def test_rule_test_of_a_file_uses_aliases_from_the_folder(rules_dir: Path, tmp_path: Path) -> None:
     draft = tmp_path / "draft.yaml"
     draft.write_text(
         "rules:\n  - id: draft-sea\n    name: Draft\n    query: '@unclos OR \"East Sea\"'\n"
-        "  - id: draft-x\n    name: X\n    query: Narnia\n"
+        "  - id: draft-x\n    name: X\n    query: Narnia AND NOT football\n"
     )
     status, text = run_test(str(draft), rules_dir, str(SEED_US))
     assert status == 0
     assert "draft-sea — Draft: MATCHES" in text
     assert "draft-x — X: no match" in text
+    assert "  NOT football: not found" in text
     assert "csp" not in text  # only the file's own rules are tested
     assert text.rstrip().endswith("1 of 2 rules matched")
 

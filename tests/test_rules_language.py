@@ -238,3 +238,18 @@ def test_plural_folding_leaves_non_plurals_alone() -> None:
         "news",
         "sea",
     ]
+
+
+def test_a_large_rule_set_is_packed_and_still_matches() -> None:
+    from rules.compiler import PACK_FROM_RULES
+
+    n = PACK_FROM_RULES + 1
+    text = "rules:\n" + "".join(
+        f"  - id: r{i}\n    name: R{i}\n    query: '\"word{i} sea\" OR =US{i}'\n" for i in range(n)
+    )
+    rs = compile_ruleset({"big.yaml": text})
+    assert len(rs.rules) == n
+    art = Article(feed_url="f", identity="i", title="Word7 seas and US42, us43")
+    matches = rs.match(art)
+    assert [m.rule_id for m in matches] == ["r7", "r42"]
+    assert matches[0].hits == (Hit("word7 sea", "title", 0, 10),)

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.models import Article
-from rules import compile_ruleset
-from rules.normalize import fast_tokens, tokens_with_spans
+from rules import RuleSet, compile_ruleset
+from rules.normalize import SpanFinder, fast_tokens, fold_split, token_spans, tokens_with_spans
 
 from .rules_reference import reference_match
 
@@ -162,14 +162,24 @@ def test_engine_agrees_with_the_naive_reference(
         summary=summary,
         content=content,
     )
-    assert rules.match(article) == reference_match(rules, article)
+    expected = reference_match(rules, article)
+    assert rules.match(article) == expected
+    scan_all = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, scan_all_terms=True)
+    assert scan_all.match(article) == expected
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.one_of(text(), st.text(max_size=60)))
+@given(st.one_of(text(), st.text(max_size=60), st.text(st.characters(codec="utf-8"), max_size=30)))
 def test_fast_tokens_equal_the_offset_keeping_tokenizer(value: str) -> None:
     spans = tokens_with_spans(value)
     assert fast_tokens(value) == [t.word for t in spans]
+    assert token_spans(value) == [(t.start, t.end) for t in spans]
+    finder = SpanFinder(value)  # asked in a scrambled order, from cold and from warm
+    order = sorted(range(len(spans)), key=lambda i: (i * 7919) % (len(spans) or 1))
+    assert [finder.span(i) for i in order] == [(spans[i].start, spans[i].end) for i in order]
+    folded = fold_split(value)  # offsets straight from the fold's by-products
+    reused = SpanFinder(value, folded)
+    assert [reused.span(i) for i in range(len(folded.words))] == [(t.start, t.end) for t in spans]
     for t in spans:
         assert 0 <= t.start < t.end <= len(value)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 from core.models import Article, Chat, DeliveryMode, FeedState
@@ -23,6 +23,7 @@ class _Sub:
     mode: DeliveryMode = DeliveryMode.INSTANT
     digest_schedule: str | None = None
     thread_id: int | None = None
+    digest_sent_at: datetime | None = None
 
 
 class MemoryStorage:
@@ -125,10 +126,16 @@ class MemoryStorage:
         rule_id: str,
         mode: DeliveryMode,
         digest_schedule: str | None = None,
+        *,
+        now: datetime | None = None,
     ) -> bool:
         sub = self.subs.get(chat_id, {}).get(rule_id)
         if sub is None:
             return False
+        if mode is not DeliveryMode.DIGEST:
+            sub.digest_sent_at = None
+        elif sub.mode is not DeliveryMode.DIGEST or sub.digest_sent_at is None:
+            sub.digest_sent_at = now or datetime.now(UTC)
         sub.mode = mode
         sub.digest_schedule = digest_schedule if mode is DeliveryMode.DIGEST else None
         return True
@@ -143,6 +150,7 @@ class MemoryStorage:
                 digest_schedule=sub.digest_schedule,
                 thread_id=sub.thread_id,
                 muted_until=muted,
+                digest_sent_at=sub.digest_sent_at,
             )
             for rule_id, sub in sorted(self.subs.get(chat_id, {}).items())
         ]
@@ -198,10 +206,20 @@ class MemoryStorage:
         return [(rule, day, n) for (rule, day), n in sorted(counts.items())]
 
     async def due_digest_items(
-        self, chat_id: int, rule_ids: Sequence[str], since: datetime
+        self,
+        chat_id: int,
+        rule_ids: Sequence[str],
+        since: datetime,
+        until: datetime | None = None,
     ) -> list[StoredMatch]:
         wanted = set(rule_ids)
-        found = [m for m in self.matches if m.rule_id in wanted and m.matched_at > since]
+        found = [
+            m
+            for m in self.matches
+            if m.rule_id in wanted
+            and m.matched_at > since
+            and (until is None or m.matched_at <= until)
+        ]
         return sorted(found, key=lambda m: m.matched_at)
 
     # not needed by the Telegram side ----------------------------------------------------------

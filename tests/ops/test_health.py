@@ -120,6 +120,17 @@ async def test_readyz_is_503_and_names_the_failing_checks(server: HealthServer) 
     assert checks["telegram"]["detail"] == "no answer within 0.2 s"
 
 
+async def test_a_token_in_an_error_message_is_not_shown(server: HealthServer) -> None:
+    async def leaks() -> None:
+        raise ConnectionError(f"cannot reach https://api.telegram.org/bot{GOOD_TOKEN}/getMe")
+
+    server.add_check("telegram", leaks)
+    status, body = await _get_json(server, "/readyz")
+    assert status == 503
+    detail = body["checks"]["telegram"]["detail"]  # type: ignore[index]
+    assert detail == "ConnectionError: cannot reach https://api.telegram.org/bot<redacted>/getMe"
+
+
 async def test_a_check_returning_false_fails(server: HealthServer) -> None:
     async def says_no() -> bool:
         return False

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
 
-from core.models import Chat
+from core.models import Chat, DeliveryMode
 from storage import SqlStorage
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.sql import create_engine
@@ -57,9 +58,17 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
                 ),
                 {"t": T0},
             )
+            await conn.execute(
+                text(
+                    "INSERT INTO subscriptions (chat_id, rule_id, mode, digest_schedule,"
+                    " created_at) VALUES (42, 'sea', 'digest', 'daily 08:00', :t)"
+                ),
+                {"t": T0},
+            )
     finally:
         await engine.dispose()
 
+    upgraded_after = datetime.now(UTC)
     storage = SqlStorage(database_url)  # open() upgrades to head
     await storage.open()
     try:
@@ -69,7 +78,14 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
             article_id
         ]
         assert [m.rule_id for m in await storage.recent_matches(chat_id=42)] == ["csp"]
-        assert await storage.subscriptions(42) == ["csp"]
+        assert await storage.subscriptions(42) == ["csp", "sea"]
+        # 0003: digests already chosen start their first period at the upgrade
+        csp, sea = await storage.subscription_details(42)
+        assert (csp.mode, csp.digest_sent_at) == (DeliveryMode.INSTANT, None)
+        assert (sea.mode, sea.digest_schedule) == (DeliveryMode.DIGEST, "daily 08:00")
+        assert sea.digest_sent_at is not None
+        assert upgraded_after <= sea.digest_sent_at <= datetime.now(UTC)
+        assert [s.rule_id for s in await storage.digest_subscriptions()] == ["sea"]
         assert await storage.get_chat(42) == Chat(id=42, type="private")
         # The old article is still recognised: re-ingesting it alerts nobody.
         again = await storage.ingest(make_article(1, identity="guid:old-1"), [match("csp")], at(1))
@@ -101,5 +117,15 @@ async def test_sqlite_pragmas_are_set(tmp_path: Path) -> None:
         assert (journal, fks) == ("wal", 1)
         assert busy is not None
         assert busy >= 5000
+    finally:
+        await storage.close()
+
+
+async def test_in_memory_sqlite_works_for_throwaway_runs() -> None:
+    storage = SqlStorage("sqlite+aiosqlite://")
+    await storage.open()
+    try:
+        assert await storage.subscribe(1, "csp")
+        assert await storage.subscriptions(1) == ["csp"]
     finally:
         await storage.close()

@@ -373,6 +373,72 @@ async def test_due_digest_items_skip_articles_already_alerted(store: SqlStorage)
     assert [i.title for i in items] == ["Vietnam and Japan upgrade ties, story 3"]
     assert await store.due_digest_items(1, [], since=at(0)) == []
 
+    until = await store.due_digest_items(1, ["digest"], since=at(0), until=at(1))
+    assert [i.title for i in until] == ["Vietnam and Japan upgrade ties, story 1"]
+
+
+async def test_switching_to_digest_starts_the_period_and_a_new_schedule_keeps_it(
+    store: SqlStorage,
+) -> None:
+    await _subscribed(store, 1, "a", "b")
+    assert (await store.subscription_details(1))[0].digest_sent_at is None
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.DIGEST, "hourly", now=at(5))
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.DIGEST, "daily 08:00", now=at(9))
+    a, b = await store.subscription_details(1)
+    assert (a.mode, a.digest_schedule, a.digest_sent_at) == (
+        DeliveryMode.DIGEST,
+        "daily 08:00",
+        at(5),
+    )
+    assert b.digest_sent_at is None
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.INSTANT, now=at(10))
+    assert (await store.subscription_details(1))[0].digest_sent_at is None
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.DIGEST, "hourly", now=at(20))
+    assert (await store.subscription_details(1))[0].digest_sent_at == at(20)
+
+
+async def test_digest_subscriptions_of_active_chats_with_their_mute(store: SqlStorage) -> None:
+    await _subscribed(store, 1, "a", "b")
+    await _subscribed(store, 2, "a")
+    await _subscribed(store, 3, "a")
+    await store.set_subscription_mode(1, "b", DeliveryMode.DIGEST, "hourly", now=at(1))
+    await store.set_subscription_mode(2, "a", DeliveryMode.DIGEST, "daily 08:00", now=at(2))
+    await store.set_subscription_mode(3, "a", DeliveryMode.DIGEST, "hourly", now=at(3))
+    await store.mute_chat(2, at(60))
+    await store.set_chat_active(3, False)
+    subs = await store.digest_subscriptions()
+    assert [
+        (s.chat_id, s.rule_id, s.digest_schedule, s.muted_until, s.digest_sent_at) for s in subs
+    ] == [
+        (1, "b", "hourly", None, at(1)),
+        (2, "a", "daily 08:00", at(60), at(2)),
+    ]
+    await store.set_chat_active(3, True)
+    assert [s.chat_id for s in await store.digest_subscriptions()] == [1, 2, 3]
+
+
+async def test_mark_digest_sent_moves_forward_only_and_only_digest_rows(store: SqlStorage) -> None:
+    await _subscribed(store, 1, "a", "b", "c")
+    await _subscribed(store, 2, "a")
+    for rule_id in ("a", "b"):
+        await store.set_subscription_mode(1, rule_id, DeliveryMode.DIGEST, "hourly", now=at(0))
+    await store.set_subscription_mode(2, "a", DeliveryMode.DIGEST, "hourly", now=at(0))
+    await store.mark_digest_sent(1, ["a", "b", "c"], at(60))
+    await store.mark_digest_sent(1, ["a"], at(30))  # backwards: ignored
+    await store.mark_digest_sent(1, [], at(90))
+    sent = {s.rule_id: s.digest_sent_at for s in await store.subscription_details(1)}
+    assert sent == {"a": at(60), "b": at(60), "c": None}
+    assert (await store.subscription_details(2))[0].digest_sent_at == at(0)
+
+
+async def test_migrated_chat_keeps_its_digest_period(store: SqlStorage) -> None:
+    await store.upsert_chat(Chat(id=-100, type="group", title="Desk"))
+    await store.subscribe(-100, "a")
+    await store.set_subscription_mode(-100, "a", DeliveryMode.DIGEST, "hourly", now=at(7))
+    await store.migrate_chat(-100, -1001)
+    [sub] = await store.digest_subscriptions()
+    assert (sub.chat_id, sub.digest_schedule, sub.digest_sent_at) == (-1001, "hourly", at(7))
+
 
 # feeds ----------------------------------------------------------------------------------
 async def test_sync_feeds_and_state_round_trip(store: SqlStorage) -> None:
@@ -581,3 +647,15 @@ async def test_ingest_many_is_all_or_nothing(store: SqlStorage) -> None:
     assert [a async for a in store.iter_articles()] == []
     assert await store.pending_count() == 0
     assert await store.ingest_many([], at(0)) == []
+
+
+async def test_search_scores_only_the_newest_window(
+    store: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.sql
+
+    monkeypatch.setattr(storage.sql, "SEARCH_WINDOW", 2)
+    for n in range(4):
+        await store.ingest(make_article(n, title=f"Harbour story {n}", summary="x"), [], at(n))
+    hits = await store.search_articles("harbour", limit=10)
+    assert sorted(h.title for h in hits) == ["Harbour story 2", "Harbour story 3"]

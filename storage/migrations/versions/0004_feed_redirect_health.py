@@ -1,7 +1,7 @@
 """Feeds remember a permanent redirect and when their current failure began.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22
 
 ``redirected_to``: where a 301/308 chain moved the feed (polls use it; ``url`` stays the key).
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
