@@ -29,6 +29,7 @@ from rules import RuleSet
 from storage.sql import SqlStorage
 from watchers.fetch import FeedFetcher
 from watchers.health import feeds_to_report, mark_reported
+from watchers.parsepool import close_default_parse_pool
 from watchers.schedule import PollSettings
 
 from .admin_actions import AppAdminActions
@@ -360,6 +361,7 @@ class App:
         if self._fetcher is not None:
             await self._fetcher.__aexit__(None, None, None)
             self._fetcher = None
+        await asyncio.to_thread(close_default_parse_pool)
         if self.services is not None:
             await self.services.storage.close()
             self.services = None

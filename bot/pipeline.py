@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from core.models import FeedState
 from storage.base import IngestStatus
 from watchers.fetch import FeedFetcher
+from watchers.fulltext import FullTextExtractor
 from watchers.health import record_new_items
 from watchers.poller import PollSettings, poll_feed
 
@@ -58,6 +59,8 @@ class Pipeline:
         self._poll_settings = poll_settings
         self._limit = asyncio.Semaphore(concurrency)
         self._on_deliveries_queued = on_deliveries_queued
+        # Only feeds configured with ``full_text: true`` use it (the poller checks).
+        self._full_text = FullTextExtractor(fetcher)
         self._running = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -104,7 +107,13 @@ class Pipeline:
     async def poll_one(self, state: FeedState) -> CycleReport:
         """Poll one feed, ingest its items, then save its new state (in that order)."""
         services = self._services
-        outcome = await poll_feed(state, self._fetcher, services.clock.now(), self._poll_settings)
+        outcome = await poll_feed(
+            state,
+            self._fetcher,
+            services.clock.now(),
+            self._poll_settings,
+            full_text=self._full_text,
+        )
         metrics.polls.inc(feed=state.url)
         ruleset = services.rules.current
         new = updated = deliveries = 0
