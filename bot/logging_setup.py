@@ -128,47 +128,43 @@ def _kv_value(value: object) -> str:
     return '"' + escaped.replace("\r", "\\r").replace("\t", "\\t") + '"'
 
 
-class KeyValueFormatter(logging.Formatter):
+class _StructuredFormatter(logging.Formatter):
+    """Turns a record into named fields (``ts``, ``level``, ``logger``, ``msg``, the extras,
+    ``exc``); subclasses only render them as one line. The line is redacted last."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, object] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        fields.update(_extra_fields(record))
+        exc = _exception_text(self, record)
+        if exc:
+            fields["exc"] = exc
+        return self._redact(self.render(fields))
+
+    def render(self, fields: dict[str, object]) -> str:
+        raise NotImplementedError
+
+
+class KeyValueFormatter(_StructuredFormatter):
     """``ts=... level=info logger=bot.pipeline msg="..." feed=... exc="..."`` on one line."""
 
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__()
-        self._redact = redact
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, object] = {
-            "ts": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        fields.update(_extra_fields(record))
-        exc = _exception_text(self, record)
-        if exc:
-            fields["exc"] = exc
-        line = " ".join(f"{k}={_kv_value(v)}" for k, v in fields.items())
-        return self._redact(line)
+    def render(self, fields: dict[str, object]) -> str:
+        return " ".join(f"{k}={_kv_value(v)}" for k, v in fields.items())
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(_StructuredFormatter):
     """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg``, extras, ``exc``."""
 
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__()
-        self._redact = redact
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, object] = {
-            "ts": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        fields.update(_extra_fields(record))
-        exc = _exception_text(self, record)
-        if exc:
-            fields["exc"] = exc
-        return self._redact(json.dumps(fields, default=str, ensure_ascii=False))
+    def render(self, fields: dict[str, object]) -> str:
+        return json.dumps(fields, default=str, ensure_ascii=False)
 
 
 def _exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> str:
