@@ -113,9 +113,9 @@ class App:
         )
         try:
             await storage.sync_feeds(feeds.feeds, self.clock.now())
-            self._fetcher = FeedFetcher(
-                user_agent=settings.user_agent,
-                allow_private=settings.allow_private_feed_addresses,
+            poll_settings = poll_settings_from(settings, feeds)
+            self._fetcher = FeedFetcher.from_poll_settings(
+                poll_settings, user_agent=settings.user_agent
             )
             await self._fetcher.__aenter__()
             self.reloader = RuleReloader(
@@ -131,7 +131,7 @@ class App:
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
-                poll_settings_from(settings, feeds),
+                poll_settings,
                 on_deliveries_queued=self.sender.wake,
             )
             if self._background:
