@@ -15,7 +15,7 @@ from pathlib import Path
 from core.errors import NewswatchError
 from storage.base import Storage
 
-from .config import Settings, load_settings
+from .config import Settings, load_feeds_file, load_settings
 
 EXIT_USAGE = 2
 
@@ -108,7 +108,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             if args.rules_command == "test":
                 return cmd_test(args.rule, settings.rules_dir, args.text, out)
             file = args.file
-            return asyncio.run(_with_storage(settings, lambda st: cmd_backtest(file, st, out)))
+            feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
+            tags = {f.url: f.tags for f in feeds.feeds}  # so feed-tag-limited rules are judged
+            return asyncio.run(
+                _with_storage(settings, lambda st: cmd_backtest(file, st, out, feed_tags=tags))
+            )
         case "feeds":
             if args.feeds_command == "add":
                 return asyncio.run(_feeds_add(settings, args.url))
