@@ -438,4 +438,4 @@ class RuleSet:
             found.add((f, start, stop, terms[term_id].display))
         for regex_id, f, start, stop in chars:
             found.add((f, start, stop, self.regexes[regex_id].source))
-        return tuple(Hit(term, FIELDS[f], start, stop) for f, start, stop, term in sorted(found))
+        return tuple([Hit(term, FIELDS[f], start, stop) for f, start, stop, term in sorted(found)])

@@ -158,6 +158,8 @@ class _RunFold(NamedTuple):
 
 
 _RUN_CACHE: dict[str, _RunFold] = {}
+# The runs of _RUN_CACHE that neither expand nor drop a character: just their folded text.
+_PLAIN_RUNS: dict[str, str] = {}
 
 
 def _fold_run_entry(run: str) -> _RunFold:
@@ -171,6 +173,8 @@ def _fold_run_entry(run: str) -> _RunFold:
         )
         if len(_RUN_CACHE) < 100_000:
             _RUN_CACHE[run] = entry
+            if not entry.expands and not entry.drops:
+                _PLAIN_RUNS[run] = entry.folded
     return entry
 
 
@@ -193,10 +197,15 @@ def fold_split(text: str) -> Folded:
         return Folded(list(map(_PLURALS.__getitem__, filter(None, parts))), parts, [], folded)
     expands = False
     drops: list[int] = []
+    plain_run = _PLAIN_RUNS.get
 
     def fold(m: re.Match[str]) -> str:
         nonlocal expands
-        entry = _fold_run_entry(m.group())
+        run = m.group()
+        plain = plain_run(run)
+        if plain is not None:  # the common case: a quote, a dash, an accented letter
+            return plain
+        entry = _fold_run_entry(run)
         if entry.expands:
             expands = True
         elif entry.drops:
