@@ -203,10 +203,14 @@ class _Doc:
 
     def span(self, f: int, i: int) -> tuple[int, int]:
         """(start, end) in the original text of word ``i`` of field ``f``."""
+        return self.words_span(f, i, i + 1)
+
+    def words_span(self, f: int, first: int, end: int) -> tuple[int, int]:
+        """(start, end) in the original text of words ``first`` to ``end - 1`` of field ``f``."""
         finder = self._spans[f]
         if finder is None:
             finder = self._spans[f] = SpanFinder(self.texts[f], self._parts[f])
-        return finder.span(i)
+        return finder.words_span(first, end)
 
     def occurrences(self, term_id: int) -> list[tuple[int, int, int]]:
         """(field, first word, end word) of every occurrence of a term, in text order."""
@@ -428,11 +432,10 @@ class RuleSet:
         _collect(doc, expr, words, chars)
         terms = self.terms
         found: set[tuple[int, int, int, str]] = set()  # (field, start, end, term): sorts right
-        span = doc.span
+        words_span = doc.words_span
         for term_id, f, first, end in words:
-            start = span(f, first)[0]
-            stop = span(f, end - 1)[1] if end - first > 1 else span(f, first)[1]
+            start, stop = words_span(f, first, end)
             found.add((f, start, stop, terms[term_id].display))
         for regex_id, f, start, stop in chars:
             found.add((f, start, stop, self.regexes[regex_id].source))
-        return tuple(Hit(term, FIELDS[f], start, stop) for f, start, stop, term in sorted(found))
+        return tuple([Hit(term, FIELDS[f], start, stop) for f, start, stop, term in sorted(found)])

@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from itertools import accumulate, compress, repeat
+from collections.abc import Iterator
+from itertools import accumulate, compress, islice, repeat
 from operator import add
 from typing import NamedTuple
 
@@ -157,6 +158,8 @@ class _RunFold(NamedTuple):
 
 
 _RUN_CACHE: dict[str, _RunFold] = {}
+# The runs of _RUN_CACHE that neither expand nor drop a character: just their folded text.
+_PLAIN_RUNS: dict[str, str] = {}
 
 
 def _fold_run_entry(run: str) -> _RunFold:
@@ -170,6 +173,8 @@ def _fold_run_entry(run: str) -> _RunFold:
         )
         if len(_RUN_CACHE) < 100_000:
             _RUN_CACHE[run] = entry
+            if not entry.expands and not entry.drops:
+                _PLAIN_RUNS[run] = entry.folded
     return entry
 
 
@@ -179,6 +184,7 @@ class Folded(NamedTuple):
     words: list[str]
     parts: list[str] | None  # folded text split on " "; None if a character expanded
     drops: list[int]  # original offsets of the characters the fold removed
+    text: str = ""  # the folded text ``parts`` was split from ("" when ``parts`` is None)
 
 
 def fold_split(text: str) -> Folded:
@@ -186,14 +192,20 @@ def fold_split(text: str) -> Folded:
     the offsets of removed characters, from which ``SpanFinder`` computes offsets in the
     original text without another pass over it. The hot path."""
     if text.isascii():
-        parts = text.translate(_ASCII_TABLE).split(" ")
-        return Folded(list(map(_PLURALS.__getitem__, filter(None, parts))), parts, [])
+        folded = text.translate(_ASCII_TABLE)
+        parts = folded.split(" ")
+        return Folded(list(map(_PLURALS.__getitem__, filter(None, parts))), parts, [], folded)
     expands = False
     drops: list[int] = []
+    plain_run = _PLAIN_RUNS.get
 
     def fold(m: re.Match[str]) -> str:
         nonlocal expands
-        entry = _fold_run_entry(m.group())
+        run = m.group()
+        plain = plain_run(run)
+        if plain is not None:  # the common case: a quote, a dash, an accented letter
+            return plain
+        entry = _fold_run_entry(run)
         if entry.expands:
             expands = True
         elif entry.drops:
@@ -201,11 +213,12 @@ def fold_split(text: str) -> Folded:
             drops.extend([start + i for i in entry.drops])
         return entry.folded
 
-    parts = _NON_ASCII_RUN.sub(fold, text).translate(_ASCII_TABLE).split(" ")
+    folded = _NON_ASCII_RUN.sub(fold, text).translate(_ASCII_TABLE)
+    parts = folded.split(" ")
     words = list(map(_PLURALS.__getitem__, filter(None, parts)))
     if expands:
         return Folded(words, None, [])
-    return Folded(words, parts, drops)
+    return Folded(words, parts, drops, folded)
 
 
 def fast_tokens(text: str) -> list[str]:
@@ -291,20 +304,24 @@ class SpanFinder:
     """Offsets in the original text of the i-th word of ``fast_tokens(text)``.
 
     Built with C-level passes only (translate, split, accumulate, compress): no Python code
-    runs per word. Text with a character dropped inside a word (an emoji, a zero-width joiner)
-    or one that folds to several words ("½") takes the per-word regex path instead.
+    runs per word. Lazy: word starts are taken from that C iterator only up to the highest
+    word asked for, so a hit near the start of a long article costs little. Text with a
+    character dropped inside a word (an emoji, a zero-width joiner) is mapped back by
+    bisection; one where a character folds to several words ("½") takes the per-word regex
+    path instead.
     """
 
-    __slots__ = ("_drops", "_lengths", "_spans", "_starts")
+    __slots__ = ("_drops", "_next", "_spans", "_starts", "_text")
 
     def __init__(self, text: str, folded: Folded | None = None) -> None:
         """``folded``: ``fold_split(text)``, when the caller has it (saves a pass)."""
         self._starts: list[int] = []
-        self._lengths: list[int] = []
+        self._next: Iterator[int] = iter(())
+        self._text = ""  # folded text: words at ``_starts``, separated by spaces
         self._spans: list[tuple[int, int]] | None = None
         self._drops: list[int] = []
         if folded is not None and folded.parts is not None:
-            self._from_parts(folded.parts)
+            self._from_parts(folded.text, folded.parts)
             # where each removed character would sit in the folded text
             self._drops = [d - j for j, d in enumerate(folded.drops)]
             return
@@ -317,26 +334,42 @@ class SpanFinder:
             # dropped character would sit in that shorter text, to map offsets back
             self._drops = [m.start() - j for j, m in enumerate(re.finditer(_DROP, mask))]
             mask = mask.replace(_DROP, "")
-        self._from_parts(mask.translate(_ASCII_TABLE).split(" "))
+        folded_text = mask.translate(_ASCII_TABLE)
+        self._from_parts(folded_text, folded_text.split(" "))
 
-    def _from_parts(self, parts: list[str]) -> None:
+    def _from_parts(self, folded_text: str, parts: list[str]) -> None:
         # split(" ") keeps an empty string for each extra space, so the position of every
         # part is the running sum of (length + 1); the non-empty parts are the words
         positions = accumulate(map(add, map(len, parts), repeat(1)), initial=0)
-        self._starts = list(compress(positions, parts))
-        self._lengths = list(map(len, filter(None, parts)))
+        self._next = compress(positions, parts)
+        self._text = folded_text
+
+    def _start(self, i: int) -> int:
+        starts = self._starts
+        if i >= len(starts):
+            starts.extend(islice(self._next, i + 1 - len(starts)))
+        return starts[i]
+
+    def _end(self, start: int) -> int:
+        end = self._text.find(" ", start)
+        return len(self._text) if end < 0 else end
 
     def span(self, i: int) -> tuple[int, int]:
+        return self.words_span(i, i + 1)
+
+    def words_span(self, first: int, end: int) -> tuple[int, int]:
+        """``[start, end)`` in the original text of words ``first`` to ``end - 1`` together."""
         if self._spans is not None:
-            return self._spans[i]
-        start = self._starts[i]
-        end = start + self._lengths[i]
+            return self._spans[first][0], self._spans[end - 1][1]
+        last = end - 1
+        stop = self._end(self._start(last))
+        start = self._starts[first]  # taken by _start(last)
         drops = self._drops
         if drops:  # dropped characters before a word's first / last character shift it
             start += bisect_right(drops, start)
-            last = end - 1
-            end = last + bisect_right(drops, last) + 1
-        return start, end
+            stop -= 1
+            stop += bisect_right(drops, stop) + 1
+        return start, stop
 
 
 def normalize_words(text: str) -> list[str]:
