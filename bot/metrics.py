@@ -88,20 +88,16 @@ class _Metric:
 _M = TypeVar("_M", bound=_Metric)
 
 
-class Counter(_Metric):
-    """A value that only goes up (per label set). Name it ``*_total``."""
-
-    type_name = "counter"
+class _ValueMetric(_Metric):
+    """A metric that holds one number per label set (counters and gauges)."""
 
     def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
         super().__init__(name, help_text, labelnames)
         self._values: dict[LabelValues, float] = {}
         if not self.labelnames:
-            self._values[()] = 0.0  # an unlabelled counter shows 0 before its first event
+            self._values[()] = 0.0  # an unlabelled metric shows 0 before its first event
 
-    def inc(self, amount: float = 1.0, **labels: object) -> None:
-        if amount < 0:
-            raise ValueError(f"{self.name}: a counter cannot go down (inc by {amount})")
+    def _add(self, amount: float, labels: dict[str, object]) -> None:
         key = self._key(labels)
         self._values[key] = self._values.get(key, 0.0) + amount
 
@@ -117,37 +113,30 @@ class Counter(_Metric):
         return lines
 
 
-class Gauge(_Metric):
+class Counter(_ValueMetric):
+    """A value that only goes up (per label set). Name it ``*_total``."""
+
+    type_name = "counter"
+
+    def inc(self, amount: float = 1.0, **labels: object) -> None:
+        if amount < 0:
+            raise ValueError(f"{self.name}: a counter cannot go down (inc by {amount})")
+        self._add(amount, labels)
+
+
+class Gauge(_ValueMetric):
     """A value that goes up and down (per label set)."""
 
     type_name = "gauge"
-
-    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
-        super().__init__(name, help_text, labelnames)
-        self._values: dict[LabelValues, float] = {}
-        if not self.labelnames:
-            self._values[()] = 0.0
 
     def set(self, value: float, **labels: object) -> None:
         self._values[self._key(labels)] = float(value)
 
     def inc(self, amount: float = 1.0, **labels: object) -> None:
-        key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
+        self._add(amount, labels)
 
     def dec(self, amount: float = 1.0, **labels: object) -> None:
-        self.inc(-amount, **labels)
-
-    def value(self, **labels: object) -> float:
-        return self._values.get(self._key(labels), 0.0)
-
-    def render(self) -> list[str]:
-        lines = self._header()
-        for key, value in sorted(self._values.items()):
-            lines.append(
-                f"{self.name}{_format_labels(self.labelnames, key)} {_format_value(value)}"
-            )
-        return lines
+        self._add(-amount, labels)
 
 
 class _HistogramSeries:
