@@ -437,9 +437,14 @@ async def test_unknown_commands(rb: RunningBot) -> None:
     )
     rb.tg.add_chat(GROUP, "group")
     rb.tg.user_sends("/otherbots_command", GROUP, OTHER, "group")
+    rb.tg.user_sends("/frobnicate@some_other_bot", GROUP, OTHER, "group")
     reply = await rb.ask("/list", GROUP, user_id=OTHER, chat_type="group")
-    assert "no subscriptions" in reply.text  # and nothing was said about /otherbots_command
+    assert "no subscriptions" in reply.text  # and nothing was said about the others' commands
     assert len(rb.tg.messages(GROUP)) == 1
+    mine = await rb.ask(
+        f"/frobnicate@{rb.tg.bot_username}", GROUP, user_id=OTHER, chat_type="group"
+    )
+    assert mine.text.startswith("❌ I don't know /frobnicate@")
 
 
 class BrokenStorage(MemoryStorage):
