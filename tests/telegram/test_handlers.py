@@ -458,3 +458,12 @@ async def test_storage_failure_is_reported_not_swallowed() -> None:
         assert (
             reply.text == "⚠️ The database is unavailable right now; please try again in a minute."
         )
+
+
+async def test_no_rules_loaded_is_said_plainly() -> None:
+    async with running_bot(rules=()) as rb:
+        assert (await rb.ask("/rules")).text == (
+            "No rules are loaded yet. An administrator adds them in config/rules/."
+        )
+        assert "no rule called" in (await rb.ask("/subscribe csp")).text
+        assert "Nothing to change" in (await rb.ask("/subscribe all")).text
