@@ -939,8 +939,9 @@ class _Handlers:
         if message is None or chat is None or not message.text:
             return
         word = message.text.split()[0]
-        if chat.type != ChatType.PRIVATE and "@" not in word:
-            return  # probably another bot's command
+        addressed = word.lower().endswith(f"@{context.bot.username}".lower())
+        if chat.type != ChatType.PRIVATE and not addressed:
+            return  # another bot's command, or one not meant for us
         if not await self.gate(update):
             return
         await self.reply(update, f"❌ I don't know {_esc(word)}. /help lists what I can do.")

@@ -1,10 +1,11 @@
 """An in-memory stand-in for the chat-facing part of the ``Storage`` protocol.
 
-Honest and small: chats, subscriptions (mode, digest schedule, topic, mute), feeds, stored
-matches and articles, with the same return values and edge cases (False when already
-subscribed...) the protocol documents. Test helpers (``add_article``, ``add_match``,
-``add_pending``) put data in. The feed-polling and outbox methods are not implemented here: the
-Telegram handler tests do not need them (``NotImplementedError`` says so if one is called).
+Honest and small: chats, subscriptions (mode, digest schedule, topic, mute), feeds
+(``sync_feeds``, ``save_feed_state``), articles and matches (``ingest``, which also counts the
+deliveries it would queue), with the return values and edge cases the protocol documents (False
+when already subscribed...). Tests put data in through the protocol, so the same tests run
+against the real SqlStorage. The polling schedule and the outbox rows themselves are not kept
+here (``NotImplementedError`` says so if such a method is called).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from core.models import Article, Chat, DeliveryMode, FeedState
-from storage.base import ArticleHit, StoredMatch, Subscription
+from core.models import Article, Chat, DeliveryMode, FeedConfig, FeedState, RuleMatch
+from storage.base import ArticleHit, IngestResult, IngestStatus, StoredMatch, Subscription
 
 
 @dataclass(slots=True)
@@ -46,35 +47,70 @@ class MemoryStorage:
     async def close(self) -> None:
         return None
 
-    # test helpers --------------------------------------------------------------------------
-    def add_article(self, article: Article) -> int:
-        article_id = len(self.articles) + 1
-        self.articles[article_id] = article
-        return article_id
-
-    def add_match(self, rule_id: str, article_id: int, matched_at: datetime) -> None:
-        a = self.articles[article_id]
-        self.matches.append(
-            StoredMatch(
-                rule_id=rule_id,
-                article_id=article_id,
-                title=a.title,
-                link=a.link,
-                feed_url=a.feed_url,
-                matched_at=matched_at,
-                published_at=a.published_at,
+    # feeds ---------------------------------------------------------------------------------
+    async def sync_feeds(self, feeds: Sequence[FeedConfig], now: datetime) -> None:
+        wanted = {f.url: f for f in feeds}
+        for url in list(self.feeds):
+            if url not in wanted:
+                del self.feeds[url]
+        for url, f in wanted.items():
+            old = self.feeds.get(url) or FeedState(url=url, next_check_at=now)
+            self.feeds[url] = replace(
+                old,
+                name=f.name,
+                tags=f.tags,
+                interval_s=f.interval_s,
+                full_text=f.full_text,
+                enabled=f.enabled,
             )
-        )
 
-    def add_feed(self, state: FeedState) -> None:
+    async def save_feed_state(self, state: FeedState) -> None:
         self.feeds[state.url] = state
 
-    # feeds ---------------------------------------------------------------------------------
     async def list_feeds(self) -> list[FeedState]:
         return [self.feeds[url] for url in sorted(self.feeds)]
 
     async def get_feed(self, url: str) -> FeedState | None:
         return self.feeds.get(url)
+
+    # articles and matches -------------------------------------------------------------------
+    async def ingest(
+        self, article: Article, matches: Sequence[RuleMatch], now: datetime, *, alert: bool = True
+    ) -> IngestResult:
+        known = next((i for i, a in self.articles.items() if a.identity == article.identity), None)
+        if known is not None:
+            old = self.articles[known]
+            changed = old.text_fields != article.text_fields
+            self.articles[known] = article
+            status = IngestStatus.UPDATED if changed else IngestStatus.UNCHANGED
+            return IngestResult(known, status, 0, 0)
+        article_id = len(self.articles) + 1
+        self.articles[article_id] = article
+        rule_ids = list(dict.fromkeys(m.rule_id for m in matches))
+        for rule_id in rule_ids:
+            self.matches.append(
+                StoredMatch(
+                    rule_id=rule_id,
+                    article_id=article_id,
+                    title=article.title,
+                    link=article.link,
+                    feed_url=article.feed_url,
+                    matched_at=now,
+                    published_at=article.published_at,
+                    hits=next(m.hits for m in matches if m.rule_id == rule_id),
+                )
+            )
+        deliveries = 0
+        if alert:
+            for chat_id, subs in self.subs.items():
+                chat = self.chats.get(chat_id)
+                muted = self.muted.get(chat_id)
+                if (chat is not None and not chat.active) or (muted is not None and muted > now):
+                    continue
+                if any(r in subs and subs[r].mode is DeliveryMode.INSTANT for r in rule_ids):
+                    self.pending[chat_id] = self.pending.get(chat_id, 0) + 1
+                    deliveries += 1
+        return IngestResult(article_id, IngestStatus.NEW, len(rule_ids), deliveries)
 
     # chats ---------------------------------------------------------------------------------
     async def upsert_chat(self, chat: Chat) -> None:

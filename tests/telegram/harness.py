@@ -1,15 +1,20 @@
 """A running bot for handler tests: the real PTB Application polling the fake Bot API server.
 
-``running_bot(storage=...)`` starts everything and stops it cleanly (updater, application,
-server) in well under a second. Pass another ``Storage`` (the real SqlStorage) to run the same
-handler tests against it.
+``running_bot(storage=...)`` opens the storage, starts everything and stops it cleanly (updater,
+application, server, storage) in well under a second. ``STORAGE_FACTORIES`` lists the storages
+the handler tests run against: the in-memory fake, and the real SqlStorage on SQLite when the
+storage package provides it. Tests put data in and read it back only through the ``Storage``
+protocol, so every storage gets the same checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -20,10 +25,11 @@ from bot.services import RuleHolder, Services
 from bot.telegram_handlers import AdminActions, register_handlers
 from core.clock import FakeClock
 from core.errors import ConfigError
-from core.models import Priority, RuleInfo
+from core.models import Article, FeedConfig, Hit, Priority, RuleInfo, RuleMatch
 from tests.fakes.memory_storage import MemoryStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits, SentMessage
 
+PUBLISHED = datetime(2025, 7, 11, 10, 0, tzinfo=UTC)
 USER = 1001
 ADMIN = 9001
 OTHER = 1002
@@ -90,6 +96,19 @@ class RecordingAdminActions:
         return "Scheduler: 3 feeds due in the next minute."
 
 
+def _storage_factories() -> dict[str, Callable[[Path], Any]]:
+    factories: dict[str, Callable[[Path], Any]] = {"memory": lambda _tmp: MemoryStorage()}
+    try:
+        from storage.sql import SqlStorage
+    except ImportError:  # the storage package is not merged in yet
+        return factories
+    factories["sqlite"] = lambda tmp: SqlStorage(f"sqlite+aiosqlite:///{tmp / 'newswatch.db'}")
+    return factories
+
+
+STORAGE_FACTORIES = _storage_factories()
+
+
 @dataclass
 class RunningBot:
     tg: FakeTelegramServer
@@ -98,6 +117,32 @@ class RunningBot:
     application: Any
     clock: FakeClock
     admin_actions: RecordingAdminActions
+
+    feeds: list[FeedConfig] = field(default_factory=list)
+
+    async def ingest(self, title: str, rule_id: str, minutes: float = 0) -> None:
+        """Store an article matched by ``rule_id`` (queuing alerts for its subscribers)."""
+        identity = f"guid:{title}"
+        content = "The comprehensive strategic partnership was discussed at length."
+        article = Article(
+            feed_url="https://news.example/rss",
+            identity=identity,
+            title=title,
+            link="https://news.example/" + re.sub(r"\W+", "-", title.lower()).strip("-"),
+            content=content,
+            published_at=PUBLISHED,
+        )
+        match = RuleMatch(rule_id, (Hit("comprehensive", "content", 4, 17),))
+        now = self.clock.now() + timedelta(minutes=minutes)
+        await self.storage.ingest(article, [match], now)
+
+    async def add_feed(self, url: str, name: str | None = None, **state: Any) -> None:
+        """Configure a feed and give it the stored health ``state`` (FeedState fields)."""
+        self.feeds.append(FeedConfig(url=url, name=name))
+        await self.storage.sync_feeds(self.feeds, self.clock.now())
+        stored = await self.storage.get_feed(url)
+        assert stored is not None
+        await self.storage.save_feed_state(replace(stored, **state))
 
     async def say(
         self,
@@ -146,6 +191,7 @@ async def running_bot(
     with_admin_actions: bool = True,
 ) -> AsyncIterator[RunningBot]:
     store = storage if storage is not None else MemoryStorage()
+    await store.open()
     clock = FakeClock()
     settings = Settings(
         telegram_bot_token=DEFAULT_TOKEN,
@@ -183,3 +229,4 @@ async def running_bot(
             await application.updater.stop()
             await application.stop()
             await application.shutdown()
+            await store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,24 +16,42 @@ from bot.telegram_handlers import (
     parse_mute_duration,
 )
 from core.errors import StorageError
-from core.models import Article, DeliveryMode, FeedState
+from core.models import DeliveryMode
+from storage.base import Subscription
 from tests.fakes.memory_storage import MemoryStorage
-from tests.telegram.harness import ADMIN, OTHER, USER, RunningBot, running_bot
+from tests.telegram.harness import (
+    ADMIN,
+    OTHER,
+    STORAGE_FACTORIES,
+    USER,
+    RunningBot,
+    running_bot,
+)
 
 GROUP = -4001
 FORUM = -1004002
 CHANNEL = -1004003
 
 
-@pytest.fixture
-async def rb() -> AsyncIterator[RunningBot]:
-    async with running_bot() as running:
+@pytest.fixture(params=sorted(STORAGE_FACTORIES))
+async def rb(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """The bot over each storage: the in-memory fake, and SqlStorage once it is merged."""
+    async with running_bot(storage=STORAGE_FACTORIES[request.param](tmp_path)) as running:
         yield running
 
 
-def subs(rb: RunningBot, chat_id: int) -> dict[str, object]:
-    storage: MemoryStorage = rb.storage
-    return dict(storage.subs.get(chat_id, {}))
+async def subs(rb: RunningBot, chat_id: int) -> set[str]:
+    return set(await rb.storage.subscriptions(chat_id))
+
+
+async def is_active(rb: RunningBot, chat_id: int) -> bool:
+    chat = await rb.storage.get_chat(chat_id)
+    assert chat is not None
+    return chat.active
+
+
+async def details(rb: RunningBot, chat_id: int) -> dict[str, Subscription]:
+    return {s.rule_id: s for s in await rb.storage.subscription_details(chat_id)}
 
 
 # start, help, menu ----------------------------------------------------------------------------
@@ -43,7 +62,9 @@ async def test_start_says_what_the_bot_does_and_what_next(rb: RunningBot) -> Non
     lines = reply.text.split("\n")
     assert len([line for line in lines[:3] if line]) == 3
     assert lines[-1].startswith("Next: see the rules with /rules")
-    assert rb.storage.chats[USER].type == "private"
+    chat = await rb.storage.get_chat(USER)
+    assert chat is not None
+    assert chat.type == "private"
 
 
 async def test_help_lists_commands_and_admin_ones_only_for_admins(rb: RunningBot) -> None:
@@ -80,7 +101,7 @@ async def test_rules_are_paged_with_subscribe_buttons(rb: RunningBot) -> None:
 
     answer = await rb.press(page, "Subscribe A rule with a very long id")
     assert answer == "Subscribed to A rule with a very long id"
-    assert "x" * 70 in subs(rb, USER)
+    assert "x" * 70 in await subs(rb, USER)
     [page] = rb.tg.messages(USER)
     assert page.button("Unsubscribe A rule")  # the page was redrawn
     assert "✅ A rule with a very long id" in page.text
@@ -88,7 +109,7 @@ async def test_rules_are_paged_with_subscribe_buttons(rb: RunningBot) -> None:
     assert (
         await rb.press(page, "Unsubscribe A rule") == "Unsubscribed from A rule with a very long id"
     )
-    assert subs(rb, USER) == {}
+    assert await subs(rb, USER) == set()
 
 
 async def test_button_for_a_removed_rule_says_so(rb: RunningBot) -> None:
@@ -120,16 +141,16 @@ async def test_subscribe_unsubscribe_and_their_mistakes(rb: RunningBot) -> None:
         "✅ Unsubscribed this chat from Comprehensive Strategic Partnership."
     )
     assert (await rb.ask("/unsubscribe csp")).text.startswith("This chat was not subscribed")
-    assert subs(rb, USER) == {}
+    assert await subs(rb, USER) == set()
 
 
 async def test_subscribe_all_and_unsubscribe_all(rb: RunningBot) -> None:
     reply = (await rb.ask("/subscribe all")).text
     assert reply.startswith("✅ Subscribed this chat to 7 rules: #asean #csp")
-    assert len(subs(rb, USER)) == 7
+    assert len(await subs(rb, USER)) == 7
     assert "Nothing to change" in (await rb.ask("/subscribe all")).text
     assert (await rb.ask("/unsubscribe all")).text.startswith("✅ Unsubscribed this chat from 7")
-    assert subs(rb, USER) == {}
+    assert await subs(rb, USER) == set()
 
 
 async def test_list_shows_modes_topics_and_mute(rb: RunningBot) -> None:
@@ -148,28 +169,30 @@ async def test_list_shows_modes_topics_and_mute(rb: RunningBot) -> None:
 
 
 async def test_mute_and_unmute(rb: RunningBot) -> None:
+    await rb.ask("/subscribe csp")
     reply = (await rb.ask("/mute 1h30m")).text
     assert reply.startswith("🔕 Muted this chat until 11 Jul 2025 20:30 +07")
-    assert rb.storage.muted[USER] == rb.clock.now() + timedelta(minutes=90)
+    until = (await details(rb, USER))["csp"].muted_until
+    assert until == rb.clock.now() + timedelta(minutes=90)
     assert (await rb.ask("/mute soon")).text == (
         "❌ “soon” is not a duration. Give a number and a unit: 30m, 2h, 1d, 1w.\n"
         "Usage: /mute DURATION (e.g. 30m, 2h, 1d)"
     )
     assert "at most 365 days" in (await rb.ask("/mute 400d")).text
     assert (await rb.ask("/unmute")).text == "🔔 Alerts for this chat are on again."
-    assert rb.storage.muted[USER] is None
+    assert (await details(rb, USER))["csp"].muted_until is None
 
 
 async def test_digest_modes(rb: RunningBot) -> None:
     assert "Subscribe first" in (await rb.ask("/digest csp hourly")).text
     await rb.ask("/subscribe csp")
     assert "one digest every hour" in (await rb.ask("/digest csp hourly")).text
-    assert rb.storage.subs[USER]["csp"].digest_schedule == "hourly"
+    assert (await details(rb, USER))["csp"].digest_schedule == "hourly"
     reply = (await rb.ask("/digest all daily 7:30")).text
     assert "every day at 07:30 (Asia/Ho_Chi_Minh)" in reply
-    assert rb.storage.subs[USER]["csp"].mode is DeliveryMode.DIGEST
+    assert (await details(rb, USER))["csp"].mode is DeliveryMode.DIGEST
     assert "as stories appear" in (await rb.ask("/digest csp off")).text
-    assert rb.storage.subs[USER]["csp"].mode is DeliveryMode.INSTANT
+    assert (await details(rb, USER))["csp"].mode is DeliveryMode.INSTANT
     assert (await rb.ask("/digest csp weekly")).text.startswith("❌ “weekly” is not a schedule")
     assert "needs a time" in (await rb.ask("/digest csp daily")).text
     assert "not a time of day" in (await rb.ask("/digest csp daily 25:00")).text
@@ -192,31 +215,20 @@ def test_duration_and_schedule_parsers() -> None:
 # recent, search, status -----------------------------------------------------------------------
 
 
-def seed(storage: MemoryStorage) -> None:
-    when = datetime(2025, 7, 11, 10, 0, tzinfo=UTC)
-    for i, title in enumerate(["Vietnam <and> US deepen CSP", "East Sea & UNCLOS talks"]):
-        article_id = storage.add_article(
-            Article(
-                feed_url="https://news.example/rss",
-                identity=f"guid:{i}",
-                title=title,
-                link=f"https://news.example/{i}",
-                content="The comprehensive strategic partnership was discussed at length.",
-                published_at=when,
-            )
-        )
-        storage.add_match("csp" if i == 0 else "unclos", article_id, when + timedelta(minutes=i))
+async def seed(rb: RunningBot) -> None:
+    await rb.ingest("Vietnam <and> US deepen CSP", "csp")
+    await rb.ingest("East Sea & UNCLOS talks", "unclos", minutes=1)
 
 
 async def test_recent(rb: RunningBot) -> None:
-    seed(rb.storage)
+    await seed(rb)
     assert "no subscriptions" in (await rb.ask("/recent")).text
     reply = await rb.ask("/recent csp")
     assert (
         reply.text == "Latest matches for #csp\n• Vietnam <and> US deepen CSP — #csp · 11 Jul 17:00"
     )
     links = [e["url"] for e in reply.entities if e["type"] == "text_link"]
-    assert links == ["https://news.example/0"]
+    assert links == ["https://news.example/vietnam-and-us-deepen-csp"]
     await rb.ask("/subscribe unclos")
     assert "East Sea & UNCLOS talks" in (await rb.ask("/recent")).text
     assert "no rule called" in (await rb.ask("/recent nope")).text
@@ -225,7 +237,7 @@ async def test_recent(rb: RunningBot) -> None:
 
 
 async def test_search(rb: RunningBot) -> None:
-    seed(rb.storage)
+    await seed(rb)
     assert (await rb.ask("/search")).text.startswith("❌ Give at least one word")
     reply = (await rb.ask("/search strategic partnership")).text
     assert reply.startswith("Articles with “strategic partnership”")
@@ -234,10 +246,11 @@ async def test_search(rb: RunningBot) -> None:
 
 
 async def test_status(rb: RunningBot) -> None:
-    rb.storage.add_feed(FeedState(url="https://a.example/rss"))
-    rb.storage.add_feed(FeedState(url="https://b.example/rss", disabled_reason="410 Gone"))
-    rb.storage.pending[USER] = 3
+    await rb.add_feed("https://a.example/rss")
+    await rb.add_feed("https://b.example/rss", disabled_reason="410 Gone")
     await rb.ask("/subscribe csp")
+    for i in range(3):
+        await rb.ingest(f"Story {i}", "csp")
     text = (await rb.ask("/status")).text
     assert text == (
         "👀 Watching 1 feed with 7 rules.\nThis chat: 1 subscription, 3 alerts waiting to be sent."
@@ -262,18 +275,14 @@ async def test_admin_commands_refuse_non_admins(rb: RunningBot) -> None:
 
 async def test_feeds_lists_health(rb: RunningBot) -> None:
     assert "No feeds configured" in (await rb.ask("/feeds", chat_id=ADMIN)).text
-    rb.storage.add_feed(
-        FeedState(
-            url="https://a.example/rss",
-            name="A <News>",
-            last_success_at=datetime(2025, 7, 11, 11, 0, tzinfo=UTC),
-            items_seen=12,
-        )
+    await rb.add_feed(
+        "https://a.example/rss",
+        name="A <News>",
+        last_success_at=datetime(2025, 7, 11, 11, 0, tzinfo=UTC),
+        items_seen=12,
     )
-    rb.storage.add_feed(
-        FeedState(url="https://b.example/rss", consecutive_errors=3, last_error="HTTP 503")
-    )
-    rb.storage.add_feed(FeedState(url="https://c.example/rss", disabled_reason="410 Gone"))
+    await rb.add_feed("https://b.example/rss", consecutive_errors=3, last_error="HTTP 503")
+    await rb.add_feed("https://c.example/rss", disabled_reason="410 Gone")
     text = (await rb.ask("/feeds", chat_id=ADMIN)).text
     assert (
         "✅ A <News> — https://a.example/rss\n   last fetched 11 Jul 18:00, 12 items seen" in text
@@ -309,8 +318,8 @@ async def test_admin_actions_missing_is_said_plainly() -> None:
 
 
 async def test_stats(rb: RunningBot) -> None:
-    seed(rb.storage)
-    rb.storage.pending[USER] = 2
+    await rb.ask("/subscribe all")
+    await seed(rb)
     text = (await rb.ask("/stats", chat_id=ADMIN)).text
     assert "#csp: 1 (1)" in text
     assert "#unclos: 1 (1)" in text
@@ -325,7 +334,7 @@ async def test_group_subscriptions_need_a_group_admin(rb: RunningBot) -> None:
     bot = rb.tg.bot_username
     refused = await rb.ask(f"/subscribe@{bot} csp", GROUP, user_id=OTHER, chat_type="group")
     assert refused.text == "❌ Only this group's administrators can change its alerts."
-    assert subs(rb, GROUP) == {}
+    assert await subs(rb, GROUP) == set()
     ok = await rb.ask(f"/subscribe@{bot} csp", GROUP, user_id=ADMIN + 1, chat_type="group")
     assert ok.text.startswith("✅ Subscribed this chat to")
     # everyone may read
@@ -336,7 +345,7 @@ async def test_group_subscriptions_need_a_group_admin(rb: RunningBot) -> None:
     answer = await rb.press(page, "Subscribe Japan", user_id=OTHER)
     assert answer == "Only this group's administrators can change its alerts."
     assert await rb.press(page, "Subscribe Japan", user_id=ADMIN + 1) == "Subscribed to Japan"
-    assert set(subs(rb, GROUP)) == {"csp", "japan"}
+    assert await subs(rb, GROUP) == {"csp", "japan"}
 
 
 async def test_forum_topic_subscription_remembers_the_topic(rb: RunningBot) -> None:
@@ -344,7 +353,7 @@ async def test_forum_topic_subscription_remembers_the_topic(rb: RunningBot) -> N
     reply = await rb.ask("/subscribe unclos", FORUM, user_id=USER, thread_id=17)
     assert reply.message_thread_id == 17
     assert reply.text.endswith("(alerts go to this topic).")
-    assert rb.storage.subs[FORUM]["unclos"].thread_id == 17
+    assert (await details(rb, FORUM))["unclos"].thread_id == 17
     listed = await rb.ask("/list", FORUM, user_id=USER, thread_id=17)
     assert "#unclos — UNCLOS / East Sea · instant, topic 17" in listed.text
 
@@ -357,10 +366,12 @@ async def test_channel_is_managed_from_a_private_chat(rb: RunningBot) -> None:
     assert (await rb.ask("/subscribe csp @newsdesk")).text == (
         "✅ Subscribed News Desk to Comprehensive Strategic Partnership."
     )
-    assert set(subs(rb, CHANNEL)) == {"csp"}
-    assert rb.storage.chats[CHANNEL].type == "channel"
+    assert await subs(rb, CHANNEL) == {"csp"}
+    channel = await rb.storage.get_chat(CHANNEL)
+    assert channel is not None
+    assert channel.type == "channel"
     assert "#csp" in (await rb.ask("/list @newsdesk")).text
-    assert subs(rb, USER) == {}
+    assert await subs(rb, USER) == set()
     refused = await rb.ask("/subscribe csp @newsdesk", chat_id=OTHER)
     assert refused.text == "❌ Only administrators of @newsdesk can do that."
     unknown = (await rb.ask("/subscribe csp @nosuchchannel")).text
@@ -379,17 +390,20 @@ async def test_channel_is_managed_from_a_private_chat(rb: RunningBot) -> None:
 async def test_blocking_and_unblocking_pause_and_resume_the_chat(rb: RunningBot) -> None:
     await rb.ask("/start")
     rb.tg.user_blocks_bot(USER)
-    await rb.tg.wait_for(lambda: not rb.storage.chats[USER].active, what="chat inactive")
+    await rb.idle()  # updates are handled in order: the block was handled before /status
+    assert not await is_active(rb, USER)
     rb.tg.user_unblocks_bot(USER)
-    await rb.tg.wait_for(lambda: rb.storage.chats[USER].active, what="chat active again")
+    await rb.idle()
+    assert await is_active(rb, USER)
 
 
 async def test_group_migration_moves_the_subscriptions(rb: RunningBot) -> None:
     rb.tg.add_chat(GROUP, "group", title="Analysts", admins=[USER])
     await rb.ask("/subscribe csp", GROUP, user_id=USER, chat_type="group")
     rb.tg.group_migrates(GROUP, -1009999, user_id=USER)
-    await rb.tg.wait_for(lambda: rb.storage.migrations == [(GROUP, -1009999)], what="migration")
-    assert set(subs(rb, -1009999)) == {"csp"}
+    await rb.idle()
+    assert await subs(rb, -1009999) == {"csp"}
+    assert await subs(rb, GROUP) == set()
 
 
 # access control, unknown commands, errors -----------------------------------------------------
@@ -404,7 +418,7 @@ async def test_strangers_get_a_polite_refusal_and_no_data() -> None:
                 "Sorry, this is a private bot. If you should have access, ask its operator to "
                 f"add your Telegram ID ({OTHER}) to the allowlist."
             )
-        assert OTHER not in rb.storage.chats
+        assert await rb.storage.get_chat(OTHER) is None
         # an allowlisted group is open to its members
         rb.tg.add_chat(GROUP, "group", admins=[OTHER])
         member = await rb.ask("/list", GROUP, user_id=OTHER, chat_type="group")
@@ -413,7 +427,7 @@ async def test_strangers_get_a_polite_refusal_and_no_data() -> None:
         rb.tg.add_chat(-777, "group", admins=[OTHER + 1])
         page = await rb.ask("/rules", -777, user_id=ADMIN, chat_type="group")
         answer = await rb.press(page, "Subscribe Japan", user_id=OTHER + 1)
-        assert subs(rb, -777) == {}
+        assert await subs(rb, -777) == set()
         assert answer.startswith("Sorry, this is a private bot.")
 
 
@@ -423,9 +437,14 @@ async def test_unknown_commands(rb: RunningBot) -> None:
     )
     rb.tg.add_chat(GROUP, "group")
     rb.tg.user_sends("/otherbots_command", GROUP, OTHER, "group")
+    rb.tg.user_sends("/frobnicate@some_other_bot", GROUP, OTHER, "group")
     reply = await rb.ask("/list", GROUP, user_id=OTHER, chat_type="group")
-    assert "no subscriptions" in reply.text  # and nothing was said about /otherbots_command
+    assert "no subscriptions" in reply.text  # and nothing was said about the others' commands
     assert len(rb.tg.messages(GROUP)) == 1
+    mine = await rb.ask(
+        f"/frobnicate@{rb.tg.bot_username}", GROUP, user_id=OTHER, chat_type="group"
+    )
+    assert mine.text.startswith("❌ I don't know /frobnicate@")
 
 
 class BrokenStorage(MemoryStorage):
@@ -439,3 +458,12 @@ async def test_storage_failure_is_reported_not_swallowed() -> None:
         assert (
             reply.text == "⚠️ The database is unavailable right now; please try again in a minute."
         )
+
+
+async def test_no_rules_loaded_is_said_plainly() -> None:
+    async with running_bot(rules=()) as rb:
+        assert (await rb.ask("/rules")).text == (
+            "No rules are loaded yet. An administrator adds them in config/rules/."
+        )
+        assert "no rule called" in (await rb.ask("/subscribe csp")).text
+        assert "Nothing to change" in (await rb.ask("/subscribe all")).text
