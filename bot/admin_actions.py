@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from core.errors import ConfigError
 from watchers.fetch import FeedFetcher
 
-from .config import load_feeds_file, parse_feeds_yaml
+from .config import parse_feeds_yaml
 from .feed_commands import _write_atomically, add_feed
 from .services import Services
 
@@ -67,21 +67,15 @@ class AppAdminActions:
         *,
         fetcher: FeedFetcher,
         reload_rules: Callable[[], Awaitable[bool]],
+        reload_feeds: Callable[[], Awaitable[bool]],
         started_monotonic: float | None = None,
     ) -> None:
         self._services = services
         self._fetcher = fetcher
         self._reload_rules = reload_rules
+        self._reload_feeds = reload_feeds  # applies feeds.yaml to storage (FeedsReloader)
         self._started = started_monotonic or time.monotonic()
         self._lock = asyncio.Lock()  # one feeds-file edit at a time
-
-    async def _sync_feeds_file(self) -> None:
-        settings = self._services.settings
-        feeds = await asyncio.to_thread(
-            load_feeds_file, settings.feeds_file, settings.poll_interval_s
-        )
-        self._services.feeds = feeds
-        await self._services.storage.sync_feeds(feeds.feeds, self._services.clock.now())
 
     async def add_feed(self, url: str) -> str:
         settings = self._services.settings
@@ -94,7 +88,7 @@ class AppAdminActions:
                 default_interval_s=settings.poll_interval_s,
             )
             if result.ok:
-                await self._sync_feeds_file()
+                await self._reload_feeds()
         return result.message
 
     async def remove_feed(self, url: str) -> str:
@@ -109,7 +103,7 @@ class AppAdminActions:
             except ConfigError as e:
                 return f"Not removed: the file would become invalid ({e})."
             await asyncio.to_thread(_write_atomically, path, new_text)
-            await self._sync_feeds_file()
+            await self._reload_feeds()
         return f"Removed {url}. Its stored articles and matches are kept."
 
     async def reload_rules(self) -> str:

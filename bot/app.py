@@ -33,7 +33,7 @@ from watchers.parsepool import close_default_parse_pool
 from watchers.schedule import PollSettings
 
 from .admin_actions import AppAdminActions
-from .config import FeedsConfig, Settings, load_feeds_file
+from .config import FeedsConfig, Settings, load_feeds_file, safe_database_url
 from .console import CONSOLE_CHAT_ID, ConsoleSink
 from .digests import DigestScheduler
 from .feeds_reload import FeedsReloader
@@ -147,7 +147,7 @@ class App:
             "newswatch started: %d feeds, %d rules, database %s",
             len(feeds.feeds),
             len(ruleset.rules),
-            _redact_db(settings.database_url),
+            safe_database_url(settings.database_url),
         )
 
     async def _start_alerts(self, services: Services) -> AlertSink:
@@ -159,9 +159,13 @@ class App:
             self._out.flush()
             return self._sink_override or ConsoleSink(self.settings.tz, self._out)
         assert self.reloader is not None
+        assert self.feeds_reloader is not None
         assert self._fetcher is not None
         actions = AppAdminActions(
-            services, fetcher=self._fetcher, reload_rules=self.reloader.reload_now
+            services,
+            fetcher=self._fetcher,
+            reload_rules=self.reloader.reload_now,
+            reload_feeds=self.feeds_reloader.reload_now,
         )
         self._telegram = TelegramRuntime(
             services, admin_notifier=self.notify_admins, admin_actions=actions
@@ -365,15 +369,6 @@ class App:
         if self.services is not None:
             await self.services.storage.close()
             self.services = None
-
-
-def _redact_db(url: str) -> str:
-    """The database URL without its password, for logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
-    return url
 
 
 async def run_until_signalled(

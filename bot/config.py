@@ -305,3 +305,13 @@ def load_feeds_file(path: Path, default_interval_s: float) -> FeedsConfig:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read feeds file: {e.strerror}") from None
     return parse_feeds_yaml(text, str(path), default_interval_s)
+
+
+def safe_database_url(url: str) -> str:
+    """``url`` with its password shown as ``***``, for logs and reports."""
+    from sqlalchemy.engine import make_url  # only callers that show a URL pay for the import
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable DATABASE_URL)"

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from core.errors import NewswatchError
 
-from .config import Settings, load_feeds_file
+from .config import Settings, load_feeds_file, safe_database_url
 from .logging_setup import Redactor, secrets_from_settings
 from .rule_files import load_rules_dir, rule_files
 
@@ -112,15 +112,6 @@ def check_configuration(settings: Settings, in_container: bool | None = None) ->
 # database ---------------------------------------------------------------------------------------
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparseable DATABASE_URL)"
-
-
 def _database_hint(error: BaseException, url: str) -> tuple[str, str]:
     """A one-line description of a connection error and what to do about it."""
     original: BaseException = getattr(error, "orig", None) or error
@@ -185,7 +176,7 @@ async def check_database(settings: Settings) -> list[Finding]:
 
     area = "database"
     url = settings.database_url
-    shown = _safe_url(url)
+    shown = safe_database_url(url)
     if url.startswith("sqlite") and (early := _sqlite_precheck(url, shown)) is not None:
         return [early]
     engine = create_async_engine(url, connect_args=_connect_args(url))

@@ -66,14 +66,25 @@ async def parts(tmp_path: Path) -> AsyncIterator[tuple[Services, FeedServer, Fee
     await storage.close()
 
 
-async def _reload() -> bool:
-    return True
+def _actions(services: Services, fetcher: FeedFetcher) -> AppAdminActions:
+    async def no_rules_reload() -> bool:
+        return True
+
+    async def report(message: str) -> None:
+        raise AssertionError(f"unexpected feeds-file error: {message}")
+
+    return AppAdminActions(
+        services,
+        fetcher=fetcher,
+        reload_rules=no_rules_reload,
+        reload_feeds=FeedsReloader(services, report).reload_now,
+    )
 
 
 async def test_add_then_remove_a_feed(parts: tuple[Services, FeedServer, FeedFetcher]) -> None:
     services, server, fetcher = parts
     url = server.static("/news.xml", rss2(load_seeds(), title="Local News"))
-    actions = AppAdminActions(services, fetcher=fetcher, reload_rules=_reload)
+    actions = _actions(services, fetcher)
 
     reply = await actions.add_feed(url)
     assert "Local News" in reply
@@ -100,7 +111,7 @@ async def test_status_names_the_feeds_with_problems(
     await services.storage.save_feed_state(
         dataclasses.replace(state, consecutive_errors=3, last_error="HTTP 503")
     )
-    text = await AppAdminActions(services, fetcher=fetcher, reload_rules=_reload).status_text()
+    text = await _actions(services, fetcher).status_text()
     assert "3 feeds, 1 with problems" in text
     assert "https://b.example/feed.xml: HTTP 503 (3 in a row)" in text
 

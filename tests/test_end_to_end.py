@@ -10,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from bot.app import App
 from bot.config import load_settings
@@ -26,14 +23,6 @@ from tests.watchers.feedserver import FeedServer
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "seeds"
 USER = 5001
-
-
-@pytest.fixture
-async def feed_server() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def _config(tmp_path: Path, feed_url: str) -> Path:

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -110,14 +109,6 @@ class Feed:
             '<?xml version="1.0"?><rss version="2.0"><channel><title>Crash News</title>'
             f"<link>{base}</link><description>test</description>{entries}</channel></rss>"
         )
-
-
-@pytest.fixture
-async def feed_server() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def _start_bot(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:

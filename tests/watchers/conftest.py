@@ -15,11 +15,9 @@ NOW = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    srv = FeedServer()
-    await srv.start()
-    yield srv
-    await srv.stop()
+def server(feed_server: FeedServer) -> FeedServer:
+    """The shared feed server (tests/conftest.py), under the name these tests use."""
+    return feed_server
 
 
 @pytest.fixture
