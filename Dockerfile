@@ -12,6 +12,15 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 RUN python -m venv /opt/venv
 
+# A C compiler for the rule engine's two small extensions (rules/_fastfold.c,
+# rules/_wordscan.c); it stays in this stage. The official python images ship Python's
+# headers; a base without them (such as Debian's own python3) gets python3-dev.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && if [ ! -f "$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then \
+      apt-get install -y --no-install-recommends python3-dev; fi \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, from the hash-locked file alone: this layer is rebuilt only when the lock
 # changes, not on every code edit. Wheels only: a package that would need compiling fails here.
 COPY requirements/runtime.lock /tmp/runtime.lock
@@ -26,7 +35,10 @@ COPY watchers ./watchers
 COPY storage ./storage
 COPY bot ./bot
 # pip and setuptools are build tools: the running bot needs neither.
+# The import check fails the build if the extensions were skipped (they are optional for pip);
+# -I keeps /src (the sources, without the built modules) off the import path.
 RUN /opt/venv/bin/pip install --no-deps . \
+ && /opt/venv/bin/python -I -c "import rules._fastfold, rules._wordscan" \
  && /opt/venv/bin/pip uninstall -y -q setuptools pip
 
 FROM python:3.11-slim-bookworm

@@ -16,7 +16,9 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Installs are stamped with the lock file, so editing the lock re-installs on the next make.
-$(VENV)/.runtime-installed: $(BIN)/python requirements/runtime.lock pyproject.toml
+# The editable install also compiles the rule engine's C extensions into rules/ (when a C
+# compiler is present), so editing their sources re-installs too.
+$(VENV)/.runtime-installed: $(BIN)/python requirements/runtime.lock pyproject.toml rules/*.c
 	$(BIN)/pip install -q --require-hashes -r requirements/runtime.lock
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
@@ -49,4 +51,4 @@ bench: $(VENV)/.dev-installed ## run every benchmark and print its table
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## remove the virtual environment and caches (keeps ./data)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build rules/*.so

@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.models import Article  # noqa: E402
-from rules import RuleSet, compile_ruleset  # noqa: E402
-from rules.normalize import fast_tokens  # noqa: E402
+from rules import RuleSet, compile_ruleset, normalize  # noqa: E402
+from rules.normalize import fast_tokens, fold_split  # noqa: E402
 
 SEEDS = ROOT / "tests" / "data" / "seeds"
 DOC_BYTES = 5_000
@@ -249,6 +249,7 @@ def main() -> None:
     chunks = [texts[i : i + 100] for i in range(0, len(texts), 100)]
     t_plain = sum(timed(lambda c=c: [plain_normalise(t) for t in c], repeat=3) for c in chunks)
     t_ours = sum(timed(lambda c=c: [fast_tokens(t) for t in c], repeat=3) for c in chunks)
+    t_python = sum(timed(lambda c=c: [fold_split(t) for t in c], repeat=3) for c in chunks)
     print("| normalisation alone | docs/s | MB/s |")
     print("|---|---:|---:|")
     print(
@@ -256,15 +257,20 @@ def main() -> None:
         f"{total_mb / t_plain:.1f} |"
     )
     print(
-        f"| newswatch `fast_tokens` (full fold, words, plurals) | {n_docs / t_ours:,.0f} | "
-        f"{total_mb / t_ours:.1f} |\n"
+        f"| newswatch `fast_tokens` (full fold, words, plurals; C fold: "
+        f"{'yes' if normalize.FAST_FOLD else 'NOT BUILT'}) | {n_docs / t_ours:,.0f} | "
+        f"{total_mb / t_ours:.1f} |"
+    )
+    print(
+        f"| newswatch pure-Python fold (`fold_split`, the fallback) | {n_docs / t_python:,.0f} | "
+        f"{total_mb / t_python:.1f} |\n"
     )
 
     print(
-        "| rules | compile | memory | docs/s | MB/s | rules fired/doc | naive: regex per rule, "
-        "docs/s | engine / naive |"
+        "| rules | compile | memory | docs/s | MB/s | rules fired/doc | pure-Python fallback, "
+        "docs/s | naive: regex per rule, docs/s | engine / naive |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     results: dict[int, dict[str, float]] = {}
     for n in sizes:
         # each size in a fresh process: one rule set alive at a time, as in the bot
@@ -273,7 +279,8 @@ def main() -> None:
         r = results[n] = json.loads(out.strip().splitlines()[-1])
         print(
             f"| {n:,} | {r['compile_s']:.2f} s | {r['memory_mb']:,.0f} MB | {r['docs_s']:,.0f} | "
-            f"{r['docs_s'] * total_mb / n_docs:.1f} | {r['fired']:.1f} | {r['naive']:,.2f} | "
+            f"{r['docs_s'] * total_mb / n_docs:.1f} | {r['fired']:.1f} | {r['fallback']:,.0f} | "
+            f"{r['naive']:,.2f} | "
             f"{r['docs_s'] / r['naive']:,.0f}× |",
             flush=True,
         )
@@ -318,8 +325,22 @@ def measure_one_size(n: int, n_docs: int) -> dict[str, float]:
         timed(lambda chunk=docs[i : i + 100]: [rules.match(d) for d in chunk], repeat=3)
         for i in range(0, len(docs), 100)
     )
+    # the same rules on the pure-Python fold and the character automaton (pyahocorasick): what
+    # an install without a C compiler runs; chunks timed the same way
+    fallback = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, word_scanner=False)
+    saved, normalize._fast_fold = normalize._fast_fold, None
+    try:
+        for d in docs[:50]:
+            fallback.match(d)
+        t_fallback = sum(
+            timed(lambda chunk=docs[i : i + 100]: [fallback.match(d) for d in chunk], repeat=3)
+            for i in range(0, len(docs), 100)
+        )
+    finally:
+        normalize._fast_fold = saved
     return {
         "compile_s": compile_s,
+        "fallback": n_docs / t_fallback,
         "memory_mb": memory_mb,
         "docs_s": n_docs / t,
         "fired": fired / n_docs,

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import NewswatchError
+from rules.normalize import FAST_FOLD
+from rules.wordscan import WORD_SCANNER
 
 from .config import Settings, load_feeds_file, safe_database_url
 from .logging_setup import Redactor, secrets_from_settings
@@ -253,7 +255,24 @@ def check_rules(settings: Settings) -> list[Finding]:
                 "a running bot keeps its last good rules meanwhile",
             )
         ]
-    return [_ok(area, f"{rules_dir}: {len(ruleset.rules)} rules from {len(files)} files")]
+    return [
+        _ok(area, f"{rules_dir}: {len(ruleset.rules)} rules from {len(files)} files"),
+        _engine_finding(),
+    ]
+
+
+def _engine_finding() -> Finding:
+    """Whether the rule engine's C parts were built (they were not if no C compiler was
+    present at install time: same results, about half the speed)."""
+    if FAST_FOLD and WORD_SCANNER:
+        return _ok("rules", "rule engine: C fold and word automaton in use")
+    missing = [n for n, ok in (("_fastfold", FAST_FOLD), ("_wordscan", WORD_SCANNER)) if not ok]
+    return _warn(
+        "rules",
+        f"rule engine: pure-Python fallback in use (rules.{', rules.'.join(missing)} not built);"
+        " matching is correct but slower",
+        "install a C compiler (e.g. apt-get install gcc python3-dev) and reinstall newswatch",
+    )
 
 
 # telegram ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Compilation puts every literal term of every rule into one Aho-Corasick automato
 normalised text (words joined by single spaces, with a space at both ends, so a pattern
 " strategic partnership " can only match whole words). Matching an article:
 
-1. normalise each field once (``normalize.fast_tokens``) and scan it once with the automaton,
+1. normalise each field once (``normalize.scan_form``) and scan it once with the automaton,
    collecting *all* overlapping hits ("strategic partnership" inside "comprehensive strategic
    partnership" is found too);
 2. take as candidates only the rules one of whose trigger terms was seen (every rule has a set
@@ -21,17 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
-
-import ahocorasick
 
 from core.models import Article, Hit, RuleInfo, RuleMatch
 
-from .normalize import Folded, SpanFinder, case_key, case_matches, fold_split
+from .normalize import (
+    OffsetSource,
+    SpanFinder,
+    WordOffsets,
+    case_key,
+    case_matches,
+    scan_form,
+    word_offsets,
+)
+from .wordscan import build_scanner
 
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
-_second = itemgetter(1)
 ALL_FIELDS_MASK = (1 << len(FIELDS)) - 1
 
 
@@ -185,19 +190,14 @@ class _Doc:
         self.texts = texts
         self.norms: list[str] = []
         self.seen: list[set[int]] = []
-        self._parts: list[Folded | None] = []
-        automaton = rs._automaton
+        self._parts: list[OffsetSource] = []
+        scan = rs._scanner.scan
         for text in texts:
-            folded = fold_split(text) if text else None
-            self._parts.append(folded)
-            words = folded.words if folded is not None else []
-            norm = " " + " ".join(words) + " " if words else ""
+            norm, offsets = scan_form(text)
+            self._parts.append(offsets)
             self.norms.append(norm)
-            if norm and automaton is not None:
-                self.seen.append(set(map(_second, automaton.iter(norm))))
-            else:
-                self.seen.append(set())
-        self._spans: list[SpanFinder | None] = [None] * len(texts)
+            self.seen.append(scan(norm))
+        self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[tuple[int, int, int]]] = {}
         self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
 
@@ -209,7 +209,7 @@ class _Doc:
         """(start, end) in the original text of words ``first`` to ``end - 1`` of field ``f``."""
         finder = self._spans[f]
         if finder is None:
-            finder = self._spans[f] = SpanFinder(self.texts[f], self._parts[f])
+            finder = self._spans[f] = word_offsets(self.texts[f], self._parts[f])
         return finder.words_span(first, end)
 
     def occurrences(self, term_id: int) -> list[tuple[int, int, int]]:
@@ -339,9 +339,11 @@ class RuleSet:
         terms: Sequence[Term] = (),
         regexes: Sequence[RegexSpec] = (),
         scan_all_terms: bool = False,
+        word_scanner: bool | None = None,
     ) -> None:
         """``scan_all_terms``: put every term in the automaton, not only the trigger terms
-        (same results, slower on articles full of confirming terms; kept for comparison)."""
+        (same results, slower on articles full of confirming terms; kept for comparison).
+        ``word_scanner``: see ``wordscan.build_scanner`` (None: the fastest available)."""
         self._compiled: tuple[CompiledRule, ...] = tuple(compiled)
         self.terms: tuple[Term, ...] = tuple(terms)
         self.regexes: tuple[RegexSpec, ...] = tuple(regexes)
@@ -372,13 +374,9 @@ class RuleSet:
         # occurrences cost nothing on the many articles where no rule needs them.
         scanned = range(len(self._patterns)) if scan_all_terms else sorted(self._trigger_patterns)
         self._scanned = frozenset(scanned)
-        self._automaton: Any = None
-        if self._scanned:
-            automaton = ahocorasick.Automaton()
-            for pid in scanned:
-                automaton.add_word(self._patterns[pid], pid)
-            automaton.make_automaton()
-            self._automaton = automaton
+        self._scanner = build_scanner(
+            {pid: self._patterns[pid] for pid in scanned}, words=word_scanner
+        )
 
     @classmethod
     def empty(cls) -> RuleSet:

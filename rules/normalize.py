@@ -13,10 +13,13 @@ Both sides go through the same per-character fold, so matching is symmetric:
 * A simple plural folds to its singular ("partnerships" -> "partnership", "policies" ->
   "policy", "matches" -> "match"), with a short list of words that only look plural ("news").
 
-Two implementations of the same fold live here and must agree token for token (a property
-test checks it): ``fast_tokens`` for scanning (ASCII fast path, str.translate, non-ASCII runs
-folded through a cache) and ``tokens_with_spans`` which also returns each token's offsets in
-the original text (used only for the few fields whose hits must be reported).
+The fold is applied by three implementations that must agree token for token and offset for
+offset (property tests check it): the C extension ``rules._fastfold`` (one pass giving the
+scan text and every word's offsets; built by ``pip install`` when a C compiler is present),
+``fold_split`` + ``SpanFinder`` in Python (used when the extension is not built), and
+``tokens_with_spans``, the plain per-character reference. What a character or a plural folds
+to is defined only here, in ``fold_char`` and ``fold_plural``; the extension calls them.
+``scan_form`` and ``word_offsets`` pick the fastest available path.
 
 Does no I/O and knows nothing about rules.
 """
@@ -26,12 +29,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate, compress, islice, repeat
 from operator import add
 from typing import NamedTuple
 
 __all__ = [
+    "FAST_FOLD",
     "Folded",
     "SpanFinder",
     "Token",
@@ -42,8 +46,10 @@ __all__ = [
     "fold_plural",
     "fold_split",
     "normalize_words",
+    "scan_form",
     "token_spans",
     "tokens_with_spans",
+    "word_offsets",
 ]
 
 # Letters without a combining mark that readers still consider "the same letter".
@@ -223,6 +229,9 @@ def fold_split(text: str) -> Folded:
 
 def fast_tokens(text: str) -> list[str]:
     """The normalised, plural-folded words of ``text``, without offsets."""
+    if _fast_fold is not None:
+        norm = _fast_fold(text)[0]
+        return norm[1:-1].split(" ") if norm else []
     return fold_split(text)[0]
 
 
@@ -404,3 +413,54 @@ def case_matches(original: str, wanted: str, prefix: bool) -> bool:
     return original == wanted or (
         original.startswith(wanted) and original[len(wanted) :] in ("s", "es")
     )
+
+
+class WordOffsets:
+    """Offsets in the original text of each word, from the C fold's int32 (start, end) pairs."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: bytes) -> None:
+        self._pairs = memoryview(pairs).cast("i")
+
+    def span(self, i: int) -> tuple[int, int]:
+        return self.words_span(i, i + 1)
+
+    def words_span(self, first: int, end: int) -> tuple[int, int]:
+        """``[start, end)`` in the original text of words ``first`` to ``end - 1`` together."""
+        pairs = self._pairs
+        return pairs[2 * first], pairs[2 * end - 1]
+
+
+OffsetSource = bytes | Folded
+
+
+def scan_form(text: str) -> tuple[str, OffsetSource]:
+    """The text the automaton scans (" w1 w2 ... wn ", or "" without words) and what
+    ``word_offsets`` needs to map its words back to ``text`` (kept until a hit needs it)."""
+    if _fast_fold is not None:
+        return _fast_fold(text)
+    folded = fold_split(text)
+    words = folded.words
+    return (" " + " ".join(words) + " " if words else ""), folded
+
+
+def word_offsets(text: str, source: OffsetSource) -> WordOffsets | SpanFinder:
+    """Offsets in ``text`` of the words of ``scan_form(text)``; ``source`` is its second part."""
+    if isinstance(source, bytes):
+        return WordOffsets(source)
+    return SpanFinder(text, source)
+
+
+_fast_fold: Callable[[str], tuple[str, bytes]] | None
+try:
+    from rules._fastfold import configure as _configure_fast_fold
+    from rules._fastfold import fold as _c_fold
+except ImportError:  # built without a C compiler: the Python fold above does the same, slower
+    _fast_fold = None
+else:
+    _configure_fast_fold(fold_char, _PLURALS)
+    _fast_fold = _c_fold
+
+FAST_FOLD = _fast_fold is not None
+"""Whether the C fold is in use (``newswatch doctor`` reports it)."""

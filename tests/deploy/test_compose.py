@@ -46,7 +46,7 @@ RULE_ID = "deploytest"
 T = TypeVar("T")
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "data", ".env", "__pycache__", ".mypy_cache", ".ruff_cache",
-    ".pytest_cache", ".hypothesis", "*.egg-info", "build", "dist",
+    ".pytest_cache", ".hypothesis", "*.egg-info", "build", "dist", "*.so",
 )  # fmt: skip
 
 

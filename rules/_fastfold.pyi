@@ -1,0 +1,6 @@
+"""The C fold of ``rules.normalize`` (rules/_fastfold.c)."""
+
+from collections.abc import Callable, Mapping
+
+def fold(text: str, /) -> tuple[str, bytes]: ...
+def configure(fold_char: Callable[[str], str], plurals: Mapping[str, str], /) -> None: ...

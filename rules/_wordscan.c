@@ -1,0 +1,508 @@
+/*
+ * rules._wordscan: an Aho-Corasick automaton over words, for the rule engine's scan.
+ *
+ * WordAutomaton(words, goto, fail, out_pid, out_next, prefixes, prefix_link)
+ *   The automaton is built in Python (rules/wordscan.py); this type only holds it in flat
+ *   C arrays and hash tables and runs it. Its alphabet is words: `words` lists the
+ *   vocabulary (word id = index); `goto` is a flat int32 array of (parent, word id, child)
+ *   triples; `fail`, `out_pid` (the pattern ending at a node, or -1), `out_next` (the nearest
+ *   proper failure ancestor with an output, or -1) and `prefix_link` (the nearest node in the
+ *   failure chain, itself included, that has prefix entries, or -1) are int32 arrays indexed
+ *   by node; `prefixes` lists (node, prefix, pattern id): a pattern whose last word is a
+ *   prefix ("strategic partner*") hangs off the node of its other words.
+ *
+ * scan(norm) -> set of pattern ids seen in norm (words separated by spaces, as produced by
+ *   rules.normalize.scan_form), all overlapping occurrences considered. Cost per word: one
+ *   vocabulary probe, amortised O(1) transitions, the outputs found; plus a few probes per
+ *   word at nodes with prefix entries. It does not grow with the number of patterns the way a
+ *   character automaton does (one random memory access per character once it outgrows the
+ *   cache).
+ *
+ * Does no I/O.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+static inline uint64_t fnv_step(uint64_t h, Py_UCS4 c)
+{
+    return (h ^ (uint64_t)c) * FNV_PRIME;
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+typedef struct {
+    uint64_t key; /* UINT64_MAX when empty */
+    int32_t value;
+} Slot;
+
+typedef struct {
+    int32_t node, off, len, pid;
+    uint64_t hash;
+} PrefixEntry;
+
+typedef struct {
+    PyObject_HEAD
+    Py_UCS4 *pool; /* characters of the vocabulary, then of the prefixes */
+    Py_ssize_t pool_len;
+    int32_t *word_off, *word_len;
+    uint64_t *word_hash;
+    int32_t *vocab;            /* open addressing: word id or -1 */
+    uint64_t vocab_mask;
+    Slot *go;                  /* (parent << 32 | word id) -> child */
+    uint64_t go_mask;
+    int32_t *fail, *out_pid, *out_next, *prefix_link;
+    Py_ssize_t n_nodes;
+    PrefixEntry *prefixes;
+    Slot *prefix_table;        /* mix(node, hash) -> index into prefixes */
+    uint64_t prefix_mask;
+    int32_t min_prefix, max_prefix;
+} WordAutomaton;
+
+static uint64_t table_size(Py_ssize_t n)
+{
+    uint64_t size = 16;
+    while (size < (uint64_t)n * 2)
+        size <<= 1;
+    return size;
+}
+
+static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
+                          Py_ssize_t len, uint64_t h)
+{
+    uint64_t i = mix64(h) & a->vocab_mask;
+    for (;;) {
+        int32_t id = a->vocab[i];
+        if (id < 0)
+            return -1;
+        if (a->word_hash[id] == h && a->word_len[id] == len) {
+            const Py_UCS4 *w = a->pool + a->word_off[id];
+            Py_ssize_t k = 0;
+            while (k < len && w[k] == PyUnicode_READ(kind, data, start + k))
+                k++;
+            if (k == len)
+                return id;
+        }
+        i = (i + 1) & a->vocab_mask;
+    }
+}
+
+static int32_t go_find(const WordAutomaton *a, int32_t node, int32_t word)
+{
+    uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)word;
+    uint64_t i = mix64(key) & a->go_mask;
+    for (;;) {
+        const Slot *s = &a->go[i];
+        if (s->key == key)
+            return s->value;
+        if (s->key == UINT64_MAX)
+            return -1;
+        i = (i + 1) & a->go_mask;
+    }
+}
+
+static int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int kind,
+                           const void *data, Py_ssize_t start, Py_ssize_t len)
+{
+    uint64_t key = mix64(h ^ mix64((uint64_t)(uint32_t)node + 1));
+    if (key == UINT64_MAX)
+        key = 0;
+    uint64_t i = key & a->prefix_mask;
+    for (;;) {
+        const Slot *s = &a->prefix_table[i];
+        if (s->key == UINT64_MAX)
+            return -1;
+        if (s->key == key) {
+            const PrefixEntry *e = &a->prefixes[s->value];
+            if (e->node == node && e->len == len && e->hash == h) {
+                const Py_UCS4 *p = a->pool + e->off;
+                Py_ssize_t k = 0;
+                while (k < len && p[k] == PyUnicode_READ(kind, data, start + k))
+                    k++;
+                if (k == len)
+                    return e->pid;
+            }
+        }
+        i = (i + 1) & a->prefix_mask;
+    }
+}
+
+static void wa_dealloc(WordAutomaton *a)
+{
+    PyMem_Free(a->pool);
+    PyMem_Free(a->word_off);
+    PyMem_Free(a->word_len);
+    PyMem_Free(a->word_hash);
+    PyMem_Free(a->vocab);
+    PyMem_Free(a->go);
+    PyMem_Free(a->fail);
+    PyMem_Free(a->out_pid);
+    PyMem_Free(a->out_next);
+    PyMem_Free(a->prefix_link);
+    PyMem_Free(a->prefixes);
+    PyMem_Free(a->prefix_table);
+    Py_TYPE(a)->tp_free((PyObject *)a);
+}
+
+/* A copy of an int32 buffer of exactly `count` items (count < 0: any multiple of 1). */
+static int32_t *int_array(PyObject *obj, Py_ssize_t count, Py_ssize_t *got, const char *what)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (view.len % 4 || (count >= 0 && view.len != count * 4)) {
+        PyBuffer_Release(&view);
+        PyErr_Format(PyExc_ValueError, "%s: wrong size", what);
+        return NULL;
+    }
+    int32_t *out = PyMem_Malloc(view.len ? (size_t)view.len : 1);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    memcpy(out, view.buf, (size_t)view.len);
+    if (got)
+        *got = view.len / 4;
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static int check_nodes(const int32_t *values, Py_ssize_t n, Py_ssize_t n_nodes, int allow_none,
+                       const char *what)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (values[i] >= n_nodes || values[i] < (allow_none ? -1 : 0)) {
+            PyErr_Format(PyExc_ValueError, "%s: node out of range", what);
+            return -1;
+        }
+    return 0;
+}
+
+static Py_ssize_t pool_add(WordAutomaton *a, PyObject *s, Py_ssize_t *cap)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (a->pool_len + n > *cap) {
+        Py_ssize_t want = (*cap * 2 > a->pool_len + n) ? *cap * 2 : a->pool_len + n + 64;
+        Py_UCS4 *pool = PyMem_Realloc(a->pool, (size_t)want * sizeof(Py_UCS4));
+        if (pool == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        a->pool = pool;
+        *cap = want;
+    }
+    Py_ssize_t off = a->pool_len;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t k = 0; k < n; k++)
+        a->pool[a->pool_len++] = PyUnicode_READ(kind, data, k);
+    return off;
+}
+
+static uint64_t hash_ucs4(const Py_UCS4 *w, Py_ssize_t n)
+{
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < n; k++)
+        h = fnv_step(h, w[k]);
+    return h;
+}
+
+static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
+{
+    PyObject *words, *go, *fail, *out_pid, *out_next, *prefixes, *prefix_link;
+    static char *names[] = {"words", "goto", "fail", "out_pid", "out_next", "prefixes",
+                            "prefix_link", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OOOOO!O:WordAutomaton", names, &PyList_Type,
+                                     &words, &go, &fail, &out_pid, &out_next, &PyList_Type,
+                                     &prefixes, &prefix_link))
+        return -1;
+    if (a->pool != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton is immutable");
+        return -1;
+    }
+    Py_ssize_t n_words = PyList_GET_SIZE(words);
+    Py_ssize_t n_prefixes = PyList_GET_SIZE(prefixes);
+    Py_ssize_t pool_cap = 1024;
+    a->pool = PyMem_Malloc(pool_cap * sizeof(Py_UCS4));
+    if (a->pool == NULL)
+        goto nomem;
+
+    /* nodes */
+    a->fail = int_array(fail, -1, &a->n_nodes, "fail");
+    if (a->fail == NULL)
+        return -1;
+    if (a->n_nodes < 1 || a->n_nodes >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "fail: need the root node");
+        return -1;
+    }
+    a->out_pid = int_array(out_pid, a->n_nodes, NULL, "out_pid");
+    if (a->out_pid == NULL)
+        return -1;
+    a->out_next = int_array(out_next, a->n_nodes, NULL, "out_next");
+    if (a->out_next == NULL)
+        return -1;
+    a->prefix_link = int_array(prefix_link, a->n_nodes, NULL, "prefix_link");
+    if (a->prefix_link == NULL)
+        return -1;
+    if (check_nodes(a->fail, a->n_nodes, a->n_nodes, 0, "fail") < 0 ||
+        check_nodes(a->out_next, a->n_nodes, a->n_nodes, 1, "out_next") < 0 ||
+        check_nodes(a->prefix_link, a->n_nodes, a->n_nodes, 1, "prefix_link") < 0)
+        return -1;
+
+    /* vocabulary */
+    a->word_off = PyMem_Malloc((n_words ? n_words : 1) * sizeof(int32_t));
+    a->word_len = PyMem_Malloc((n_words ? n_words : 1) * sizeof(int32_t));
+    a->word_hash = PyMem_Malloc((n_words ? n_words : 1) * sizeof(uint64_t));
+    uint64_t vsize = table_size(n_words);
+    a->vocab = PyMem_Malloc(vsize * sizeof(int32_t));
+    if (!a->word_off || !a->word_len || !a->word_hash || !a->vocab)
+        goto nomem;
+    a->vocab_mask = vsize - 1;
+    for (uint64_t i = 0; i < vsize; i++)
+        a->vocab[i] = -1;
+    for (Py_ssize_t id = 0; id < n_words; id++) {
+        PyObject *w = PyList_GET_ITEM(words, id);
+        if (!PyUnicode_Check(w) || PyUnicode_GET_LENGTH(w) == 0) {
+            PyErr_SetString(PyExc_TypeError, "words: non-empty str expected");
+            return -1;
+        }
+        Py_ssize_t off = pool_add(a, w, &pool_cap);
+        if (off < 0)
+            return -1;
+        a->word_off[id] = (int32_t)off;
+        a->word_len[id] = (int32_t)PyUnicode_GET_LENGTH(w);
+        a->word_hash[id] = hash_ucs4(a->pool + off, a->word_len[id]);
+        uint64_t i = mix64(a->word_hash[id]) & a->vocab_mask;
+        while (a->vocab[i] >= 0)
+            i = (i + 1) & a->vocab_mask;
+        a->vocab[i] = (int32_t)id;
+    }
+
+    /* transitions */
+    Py_ssize_t n_go;
+    int32_t *triples = int_array(go, -1, &n_go, "goto");
+    if (triples == NULL)
+        return -1;
+    if (n_go % 3) {
+        PyMem_Free(triples);
+        PyErr_SetString(PyExc_ValueError, "goto: (parent, word, child) triples expected");
+        return -1;
+    }
+    uint64_t gsize = table_size(n_go / 3);
+    a->go = PyMem_Malloc(gsize * sizeof(Slot));
+    if (a->go == NULL) {
+        PyMem_Free(triples);
+        goto nomem;
+    }
+    a->go_mask = gsize - 1;
+    for (uint64_t i = 0; i < gsize; i++)
+        a->go[i].key = UINT64_MAX;
+    for (Py_ssize_t t = 0; t < n_go; t += 3) {
+        int32_t parent = triples[t], word = triples[t + 1], child = triples[t + 2];
+        if (parent < 0 || parent >= a->n_nodes || child <= 0 || child >= a->n_nodes ||
+            word < 0 || word >= n_words) {
+            PyMem_Free(triples);
+            PyErr_SetString(PyExc_ValueError, "goto: value out of range");
+            return -1;
+        }
+        uint64_t key = ((uint64_t)(uint32_t)parent << 32) | (uint32_t)word;
+        uint64_t i = mix64(key) & a->go_mask;
+        while (a->go[i].key != UINT64_MAX && a->go[i].key != key)
+            i = (i + 1) & a->go_mask;
+        a->go[i].key = key;
+        a->go[i].value = child;
+    }
+    PyMem_Free(triples);
+
+    /* prefix entries */
+    a->prefixes = PyMem_Malloc((n_prefixes ? n_prefixes : 1) * sizeof(PrefixEntry));
+    uint64_t psize = table_size(n_prefixes);
+    a->prefix_table = PyMem_Malloc(psize * sizeof(Slot));
+    if (!a->prefixes || !a->prefix_table)
+        goto nomem;
+    a->prefix_mask = psize - 1;
+    for (uint64_t i = 0; i < psize; i++)
+        a->prefix_table[i].key = UINT64_MAX;
+    a->min_prefix = INT32_MAX;
+    a->max_prefix = 0;
+    for (Py_ssize_t p = 0; p < n_prefixes; p++) {
+        int node, pid;
+        PyObject *text;
+        PyObject *item = PyList_GET_ITEM(prefixes, p);
+        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "iUi", &node, &text, &pid))
+            return -1;
+        if (node < 0 || node >= a->n_nodes || PyUnicode_GET_LENGTH(text) == 0) {
+            PyErr_SetString(PyExc_ValueError, "prefixes: bad entry");
+            return -1;
+        }
+        Py_ssize_t off = pool_add(a, text, &pool_cap);
+        if (off < 0)
+            return -1;
+        PrefixEntry *e = &a->prefixes[p];
+        e->node = node;
+        e->off = (int32_t)off;
+        e->len = (int32_t)PyUnicode_GET_LENGTH(text);
+        e->pid = pid;
+        e->hash = hash_ucs4(a->pool + off, e->len);
+        if (e->len < a->min_prefix)
+            a->min_prefix = e->len;
+        if (e->len > a->max_prefix)
+            a->max_prefix = e->len;
+        uint64_t key = mix64(e->hash ^ mix64((uint64_t)(uint32_t)node + 1));
+        if (key == UINT64_MAX)
+            key = 0;
+        uint64_t i = key & a->prefix_mask;
+        while (a->prefix_table[i].key != UINT64_MAX)
+            i = (i + 1) & a->prefix_mask;
+        a->prefix_table[i].key = key;
+        a->prefix_table[i].value = (int32_t)p;
+    }
+    return 0;
+nomem:
+    PyErr_NoMemory();
+    return -1;
+}
+
+static int add_pid(PyObject *seen, int32_t pid)
+{
+    PyObject *value = PyLong_FromLong(pid);
+    if (value == NULL)
+        return -1;
+    int rc = PySet_Add(seen, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
+{
+    if (!PyUnicode_Check(norm)) {
+        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
+        return NULL;
+    }
+    if (a->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
+        return NULL;
+    }
+    PyObject *seen = PySet_New(NULL);
+    if (seen == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(norm);
+    const void *data = PyUnicode_DATA(norm);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+    int32_t state = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (PyUnicode_READ(kind, data, i) == ' ') {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        uint64_t h = FNV_OFFSET;
+        while (i < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c == ' ')
+                break;
+            h = fnv_step(h, c);
+            i++;
+        }
+        Py_ssize_t len = i - start;
+        /* patterns whose last word is a prefix of this word, after the words read so far */
+        for (int32_t node = a->prefix_link[state]; node >= 0;
+             node = node ? a->prefix_link[a->fail[node]] : -1) {
+            uint64_t ph = FNV_OFFSET;
+            Py_ssize_t top = len < a->max_prefix ? len : a->max_prefix;
+            for (Py_ssize_t k = 0; k < top; k++) {
+                ph = fnv_step(ph, PyUnicode_READ(kind, data, start + k));
+                if (k + 1 < a->min_prefix)
+                    continue;
+                int32_t pid = prefix_find(a, node, ph, kind, data, start, k + 1);
+                if (pid >= 0 && add_pid(seen, pid) < 0)
+                    goto error;
+            }
+        }
+        int32_t word = vocab_find(a, kind, data, start, len, h);
+        for (;;) {
+            if (word >= 0) {
+                int32_t next = go_find(a, state, word);
+                if (next >= 0) {
+                    state = next;
+                    break;
+                }
+            }
+            if (state == 0)
+                break;
+            state = a->fail[state];
+        }
+        for (int32_t node = a->out_pid[state] >= 0 ? state : a->out_next[state]; node >= 0;
+             node = a->out_next[node]) {
+            if (add_pid(seen, a->out_pid[node]) < 0)
+                goto error;
+        }
+    }
+    return seen;
+error:
+    Py_DECREF(seen);
+    return NULL;
+}
+
+static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
+{
+    size_t size = sizeof(WordAutomaton) + (size_t)a->pool_len * sizeof(Py_UCS4) +
+                  (a->vocab ? (a->vocab_mask + 1) * sizeof(int32_t) : 0) +
+                  (a->go ? (a->go_mask + 1) * sizeof(Slot) : 0) +
+                  (size_t)a->n_nodes * 4 * sizeof(int32_t) +
+                  (a->prefix_table ? (a->prefix_mask + 1) * sizeof(Slot) : 0);
+    return PyLong_FromSize_t(size);
+}
+
+static PyMethodDef wa_methods[] = {
+    {"scan", (PyCFunction)wa_scan, METH_O,
+     "scan(norm) -> set of the ids of the patterns that occur in norm."},
+    {"__sizeof__", (PyCFunction)wa_sizeof, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject WordAutomatonType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "rules._wordscan.WordAutomaton",
+    .tp_basicsize = sizeof(WordAutomaton),
+    .tp_dealloc = (destructor)wa_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An Aho-Corasick automaton over words, built by rules.wordscan.",
+    .tp_methods = wa_methods,
+    .tp_init = (initproc)wa_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef wordscan_module = {
+    PyModuleDef_HEAD_INIT, "rules._wordscan",
+    "An Aho-Corasick automaton over words (see rules/_wordscan.c).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__wordscan(void)
+{
+    if (PyType_Ready(&WordAutomatonType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&wordscan_module);
+    if (module == NULL)
+        return NULL;
+    Py_INCREF(&WordAutomatonType);
+    if (PyModule_AddObject(module, "WordAutomaton", (PyObject *)&WordAutomatonType) < 0) {
+        Py_DECREF(&WordAutomatonType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
