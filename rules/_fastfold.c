@@ -259,9 +259,11 @@ static PyMethodDef fastfold_methods[] = {
 };
 
 static struct PyModuleDef fastfold_module = {
-    PyModuleDef_HEAD_INIT, "rules._fastfold",
-    "The article-text fold of rules.normalize in one C pass (see rules/_fastfold.c).", -1,
-    fastfold_methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "rules._fastfold",
+    .m_doc = "The article-text fold of rules.normalize in one C pass (see rules/_fastfold.c).",
+    .m_size = -1,
+    .m_methods = fastfold_methods,
 };
 
 PyMODINIT_FUNC PyInit__fastfold(void)

@@ -191,6 +191,36 @@ static int check_nodes(const int32_t *values, Py_ssize_t n, Py_ssize_t n_nodes, 
     return 0;
 }
 
+/* Every failure, output and prefix chain must end (at the root or -1): scan() follows them
+ * without a bound, so a cycle in hand-made tables would hang it. Valid chains are as long as
+ * the longest pattern, so this costs little. */
+static int check_chains(const WordAutomaton *a)
+{
+    Py_ssize_t n = a->n_nodes;
+    for (Py_ssize_t node = 0; node < n; node++) {
+        Py_ssize_t steps = 0;
+        for (int32_t v = (int32_t)node; v != 0; v = a->fail[v])
+            if (++steps > n)
+                goto cycle;
+        steps = 0;
+        for (int32_t v = a->out_next[node]; v >= 0; v = a->out_next[v])
+            if (++steps > n)
+                goto cycle;
+        steps = 0;
+        for (int32_t v = a->prefix_link[node]; v > 0; v = a->prefix_link[a->fail[v]])
+            if (++steps > n)
+                goto cycle;
+    }
+    if (a->fail[0] != 0) {
+        PyErr_SetString(PyExc_ValueError, "fail: the root must fail to itself");
+        return -1;
+    }
+    return 0;
+cycle:
+    PyErr_SetString(PyExc_ValueError, "automaton tables hold a cycle");
+    return -1;
+}
+
 static Py_ssize_t pool_add(WordAutomaton *a, PyObject *s, Py_ssize_t *cap)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
@@ -259,7 +289,8 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         return -1;
     if (check_nodes(a->fail, a->n_nodes, a->n_nodes, 0, "fail") < 0 ||
         check_nodes(a->out_next, a->n_nodes, a->n_nodes, 1, "out_next") < 0 ||
-        check_nodes(a->prefix_link, a->n_nodes, a->n_nodes, 1, "prefix_link") < 0)
+        check_nodes(a->prefix_link, a->n_nodes, a->n_nodes, 1, "prefix_link") < 0 ||
+        check_chains(a) < 0)
         return -1;
 
     /* vocabulary */
@@ -434,17 +465,13 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
             }
         }
         int32_t word = vocab_find(a, kind, data, start, len, h);
-        for (;;) {
-            if (word >= 0) {
-                int32_t next = go_find(a, state, word);
-                if (next >= 0) {
-                    state = next;
-                    break;
-                }
-            }
-            if (state == 0)
-                break;
-            state = a->fail[state];
+        if (word < 0) {
+            state = 0; /* no pattern has this word: nothing continues through it */
+        } else {
+            int32_t next;
+            while ((next = go_find(a, state, word)) < 0 && state != 0)
+                state = a->fail[state];
+            state = next >= 0 ? next : 0;
         }
         for (int32_t node = a->out_pid[state] >= 0 ? state : a->out_next[state]; node >= 0;
              node = a->out_next[node]) {
@@ -487,8 +514,11 @@ static PyTypeObject WordAutomatonType = {
 };
 
 static struct PyModuleDef wordscan_module = {
-    PyModuleDef_HEAD_INIT, "rules._wordscan",
-    "An Aho-Corasick automaton over words (see rules/_wordscan.c).", -1, NULL,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "rules._wordscan",
+    .m_doc = "An Aho-Corasick automaton over words (see rules/_wordscan.c).",
+    .m_size = -1,
+    .m_methods = NULL,
 };
 
 PyMODINIT_FUNC PyInit__wordscan(void)

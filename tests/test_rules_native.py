@@ -124,7 +124,11 @@ def test_word_automaton_reports_nested_and_overlapping_phrases() -> None:
 @native
 @pytest.mark.parametrize(
     ("fail", "message"),
-    [(array("i", [0, 5]), "fail: node out of range"), (array("i", []), "fail: need the root")],
+    [
+        (array("i", [0, 5]), "fail: node out of range"),
+        (array("i", []), "fail: need the root"),
+        (array("i", [0, 2, 1]), "cycle"),  # 1 -> 2 -> 1 would hang a scan
+    ],
 )
 def test_word_automaton_refuses_inconsistent_tables(fail: array[int], message: str) -> None:
     from rules._wordscan import WordAutomaton
