@@ -18,6 +18,11 @@
  *   character automaton does (one random memory access per character once it outgrows the
  *   cache).
  *
+ * Layout is for cache misses, which dominate once 100,000 rules outgrow the cache: a
+ * vocabulary slot holds the word's hash, length and pool offset together; a node's failure,
+ * output and prefix links sit in one 16-byte record; so a word costs about four cache lines
+ * (vocabulary slot, its characters, transition slot, node record).
+ *
  * Does no I/O.
  */
 #define PY_SSIZE_T_CLEAN
@@ -54,21 +59,32 @@ typedef struct {
 } PrefixEntry;
 
 typedef struct {
+    uint64_t hash;
+    int32_t id; /* -1 when empty */
+    int32_t len;
+    int64_t off; /* into pool */
+} VocabSlot;
+
+typedef struct {
+    int32_t fail, out_pid, out_next, prefix_link;
+} Node;
+
+typedef struct {
     PyObject_HEAD
     Py_UCS4 *pool; /* characters of the vocabulary, then of the prefixes */
     Py_ssize_t pool_len;
-    int32_t *word_off, *word_len;
-    uint64_t *word_hash;
-    int32_t *vocab;            /* open addressing: word id or -1 */
+    VocabSlot *vocab; /* open addressing on the word's hash */
     uint64_t vocab_mask;
-    Slot *go;                  /* (parent << 32 | word id) -> child */
+    Py_ssize_t n_words;
+    Slot *go;         /* (parent << 32 | word id) -> child */
     uint64_t go_mask;
-    int32_t *fail, *out_pid, *out_next, *prefix_link;
+    Node *nodes;
     Py_ssize_t n_nodes;
     PrefixEntry *prefixes;
-    Slot *prefix_table;        /* mix(node, hash) -> index into prefixes */
+    Slot *prefix_table; /* mix(node, hash) -> index into prefixes */
     uint64_t prefix_mask;
     int32_t min_prefix, max_prefix;
+    int ready; /* set by a successful __init__ only: a failed one leaves the object unusable */
 } WordAutomaton;
 
 static uint64_t table_size(Py_ssize_t n)
@@ -84,16 +100,16 @@ static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py
 {
     uint64_t i = mix64(h) & a->vocab_mask;
     for (;;) {
-        int32_t id = a->vocab[i];
-        if (id < 0)
+        const VocabSlot *v = &a->vocab[i];
+        if (v->id < 0)
             return -1;
-        if (a->word_hash[id] == h && a->word_len[id] == len) {
-            const Py_UCS4 *w = a->pool + a->word_off[id];
+        if (v->hash == h && v->len == len) {
+            const Py_UCS4 *w = a->pool + v->off;
             Py_ssize_t k = 0;
             while (k < len && w[k] == PyUnicode_READ(kind, data, start + k))
                 k++;
             if (k == len)
-                return id;
+                return v->id;
         }
         i = (i + 1) & a->vocab_mask;
     }
@@ -142,15 +158,9 @@ static int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int
 static void wa_dealloc(WordAutomaton *a)
 {
     PyMem_Free(a->pool);
-    PyMem_Free(a->word_off);
-    PyMem_Free(a->word_len);
-    PyMem_Free(a->word_hash);
     PyMem_Free(a->vocab);
     PyMem_Free(a->go);
-    PyMem_Free(a->fail);
-    PyMem_Free(a->out_pid);
-    PyMem_Free(a->out_next);
-    PyMem_Free(a->prefix_link);
+    PyMem_Free(a->nodes);
     PyMem_Free(a->prefixes);
     PyMem_Free(a->prefix_table);
     Py_TYPE(a)->tp_free((PyObject *)a);
@@ -180,14 +190,25 @@ static int32_t *int_array(PyObject *obj, Py_ssize_t count, Py_ssize_t *got, cons
     return out;
 }
 
-static int check_nodes(const int32_t *values, Py_ssize_t n, Py_ssize_t n_nodes, int allow_none,
-                       const char *what)
+enum { ANY_VALUE, NODE_OR_NONE, NODE };
+
+/* Copy one int32 array of n_nodes items into field `field` of every node record. */
+static int node_field(WordAutomaton *a, PyObject *obj, size_t field, int values_are,
+                      const char *what)
 {
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (values[i] >= n_nodes || values[i] < (allow_none ? -1 : 0)) {
+    int32_t *values = int_array(obj, a->n_nodes, NULL, what);
+    if (values == NULL)
+        return -1;
+    for (Py_ssize_t i = 0; i < a->n_nodes; i++) {
+        if (values_are != ANY_VALUE &&
+            (values[i] >= a->n_nodes || values[i] < (values_are == NODE_OR_NONE ? -1 : 0))) {
+            PyMem_Free(values);
             PyErr_Format(PyExc_ValueError, "%s: node out of range", what);
             return -1;
         }
+        ((int32_t *)&a->nodes[i])[field] = values[i];
+    }
+    PyMem_Free(values);
     return 0;
 }
 
@@ -197,21 +218,22 @@ static int check_nodes(const int32_t *values, Py_ssize_t n, Py_ssize_t n_nodes, 
 static int check_chains(const WordAutomaton *a)
 {
     Py_ssize_t n = a->n_nodes;
+    const Node *nodes = a->nodes;
     for (Py_ssize_t node = 0; node < n; node++) {
         Py_ssize_t steps = 0;
-        for (int32_t v = (int32_t)node; v != 0; v = a->fail[v])
+        for (int32_t v = (int32_t)node; v != 0; v = nodes[v].fail)
             if (++steps > n)
                 goto cycle;
         steps = 0;
-        for (int32_t v = a->out_next[node]; v >= 0; v = a->out_next[v])
+        for (int32_t v = nodes[node].out_next; v >= 0; v = nodes[v].out_next)
             if (++steps > n)
                 goto cycle;
         steps = 0;
-        for (int32_t v = a->prefix_link[node]; v > 0; v = a->prefix_link[a->fail[v]])
+        for (int32_t v = nodes[node].prefix_link; v > 0; v = nodes[nodes[v].fail].prefix_link)
             if (++steps > n)
                 goto cycle;
     }
-    if (a->fail[0] != 0) {
+    if (nodes[0].fail != 0) {
         PyErr_SetString(PyExc_ValueError, "fail: the root must fail to itself");
         return -1;
     }
@@ -270,40 +292,33 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
     if (a->pool == NULL)
         goto nomem;
 
-    /* nodes */
-    a->fail = int_array(fail, -1, &a->n_nodes, "fail");
-    if (a->fail == NULL)
+    /* nodes: `fail` gives their number */
+    int32_t *fails = int_array(fail, -1, &a->n_nodes, "fail");
+    if (fails == NULL)
         return -1;
+    PyMem_Free(fails);
     if (a->n_nodes < 1 || a->n_nodes >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "fail: need the root node");
         return -1;
     }
-    a->out_pid = int_array(out_pid, a->n_nodes, NULL, "out_pid");
-    if (a->out_pid == NULL)
-        return -1;
-    a->out_next = int_array(out_next, a->n_nodes, NULL, "out_next");
-    if (a->out_next == NULL)
-        return -1;
-    a->prefix_link = int_array(prefix_link, a->n_nodes, NULL, "prefix_link");
-    if (a->prefix_link == NULL)
-        return -1;
-    if (check_nodes(a->fail, a->n_nodes, a->n_nodes, 0, "fail") < 0 ||
-        check_nodes(a->out_next, a->n_nodes, a->n_nodes, 1, "out_next") < 0 ||
-        check_nodes(a->prefix_link, a->n_nodes, a->n_nodes, 1, "prefix_link") < 0 ||
-        check_chains(a) < 0)
+    a->nodes = PyMem_Malloc((size_t)a->n_nodes * sizeof(Node));
+    if (a->nodes == NULL)
+        goto nomem;
+    if (node_field(a, fail, 0, NODE, "fail") < 0 ||
+        node_field(a, out_pid, 1, ANY_VALUE, "out_pid") < 0 ||
+        node_field(a, out_next, 2, NODE_OR_NONE, "out_next") < 0 ||
+        node_field(a, prefix_link, 3, NODE_OR_NONE, "prefix_link") < 0 || check_chains(a) < 0)
         return -1;
 
     /* vocabulary */
-    a->word_off = PyMem_Malloc((n_words ? n_words : 1) * sizeof(int32_t));
-    a->word_len = PyMem_Malloc((n_words ? n_words : 1) * sizeof(int32_t));
-    a->word_hash = PyMem_Malloc((n_words ? n_words : 1) * sizeof(uint64_t));
+    a->n_words = n_words;
     uint64_t vsize = table_size(n_words);
-    a->vocab = PyMem_Malloc(vsize * sizeof(int32_t));
-    if (!a->word_off || !a->word_len || !a->word_hash || !a->vocab)
+    a->vocab = PyMem_Malloc(vsize * sizeof(VocabSlot));
+    if (a->vocab == NULL)
         goto nomem;
     a->vocab_mask = vsize - 1;
     for (uint64_t i = 0; i < vsize; i++)
-        a->vocab[i] = -1;
+        a->vocab[i].id = -1;
     for (Py_ssize_t id = 0; id < n_words; id++) {
         PyObject *w = PyList_GET_ITEM(words, id);
         if (!PyUnicode_Check(w) || PyUnicode_GET_LENGTH(w) == 0) {
@@ -313,13 +328,12 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         Py_ssize_t off = pool_add(a, w, &pool_cap);
         if (off < 0)
             return -1;
-        a->word_off[id] = (int32_t)off;
-        a->word_len[id] = (int32_t)PyUnicode_GET_LENGTH(w);
-        a->word_hash[id] = hash_ucs4(a->pool + off, a->word_len[id]);
-        uint64_t i = mix64(a->word_hash[id]) & a->vocab_mask;
-        while (a->vocab[i] >= 0)
+        Py_ssize_t len = PyUnicode_GET_LENGTH(w);
+        uint64_t h = hash_ucs4(a->pool + off, len);
+        uint64_t i = mix64(h) & a->vocab_mask;
+        while (a->vocab[i].id >= 0)
             i = (i + 1) & a->vocab_mask;
-        a->vocab[i] = (int32_t)id;
+        a->vocab[i] = (VocabSlot){.hash = h, .id = (int32_t)id, .len = (int32_t)len, .off = off};
     }
 
     /* transitions */
@@ -344,7 +358,7 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
     for (Py_ssize_t t = 0; t < n_go; t += 3) {
         int32_t parent = triples[t], word = triples[t + 1], child = triples[t + 2];
         if (parent < 0 || parent >= a->n_nodes || child <= 0 || child >= a->n_nodes ||
-            word < 0 || word >= n_words) {
+            word < 0 || word >= a->n_words) {
             PyMem_Free(triples);
             PyErr_SetString(PyExc_ValueError, "goto: value out of range");
             return -1;
@@ -401,6 +415,7 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         a->prefix_table[i].key = key;
         a->prefix_table[i].value = (int32_t)p;
     }
+    a->ready = 1;
     return 0;
 nomem:
     PyErr_NoMemory();
@@ -423,7 +438,7 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
         PyErr_SetString(PyExc_TypeError, "scan() needs a str");
         return NULL;
     }
-    if (a->pool == NULL) {
+    if (!a->ready) {
         PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
         return NULL;
     }
@@ -451,8 +466,9 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
         }
         Py_ssize_t len = i - start;
         /* patterns whose last word is a prefix of this word, after the words read so far */
-        for (int32_t node = a->prefix_link[state]; node >= 0;
-             node = node ? a->prefix_link[a->fail[node]] : -1) {
+        const Node *nodes = a->nodes;
+        for (int32_t node = nodes[state].prefix_link; node >= 0;
+             node = node ? nodes[nodes[node].fail].prefix_link : -1) {
             uint64_t ph = FNV_OFFSET;
             Py_ssize_t top = len < a->max_prefix ? len : a->max_prefix;
             for (Py_ssize_t k = 0; k < top; k++) {
@@ -470,12 +486,12 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
         } else {
             int32_t next;
             while ((next = go_find(a, state, word)) < 0 && state != 0)
-                state = a->fail[state];
+                state = nodes[state].fail;
             state = next >= 0 ? next : 0;
         }
-        for (int32_t node = a->out_pid[state] >= 0 ? state : a->out_next[state]; node >= 0;
-             node = a->out_next[node]) {
-            if (add_pid(seen, a->out_pid[node]) < 0)
+        for (int32_t node = nodes[state].out_pid >= 0 ? state : nodes[state].out_next; node >= 0;
+             node = nodes[node].out_next) {
+            if (add_pid(seen, nodes[node].out_pid) < 0)
                 goto error;
         }
     }
@@ -488,9 +504,9 @@ error:
 static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
 {
     size_t size = sizeof(WordAutomaton) + (size_t)a->pool_len * sizeof(Py_UCS4) +
-                  (a->vocab ? (a->vocab_mask + 1) * sizeof(int32_t) : 0) +
+                  (a->vocab ? (a->vocab_mask + 1) * sizeof(VocabSlot) : 0) +
                   (a->go ? (a->go_mask + 1) * sizeof(Slot) : 0) +
-                  (size_t)a->n_nodes * 4 * sizeof(int32_t) +
+                  (size_t)a->n_nodes * sizeof(Node) +
                   (a->prefix_table ? (a->prefix_mask + 1) * sizeof(Slot) : 0);
     return PyLong_FromSize_t(size);
 }
