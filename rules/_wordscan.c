@@ -18,10 +18,10 @@
  *   character automaton does (one random memory access per character once it outgrows the
  *   cache).
  *
- * Layout is for cache misses, which dominate once 100,000 rules outgrow the cache: a
- * vocabulary slot holds the word's hash, length and pool offset together; a node's failure,
- * output and prefix links sit in one 16-byte record; so a word costs about four cache lines
- * (vocabulary slot, its characters, transition slot, node record).
+ * Layout is for cache misses, which dominate once 100,000 rules outgrow the cache: a 16-byte
+ * vocabulary slot holds a tag of the word's hash, its length and pool offset; a transition is
+ * a 12-byte slot; a node's failure, output and prefix links share one 16-byte record. So a
+ * word costs about four cache lines (vocabulary slot, its characters, transition, node).
  *
  * Does no I/O.
  */
@@ -59,11 +59,15 @@ typedef struct {
 } PrefixEntry;
 
 typedef struct {
-    uint64_t hash;
-    int32_t id; /* -1 when empty */
+    uint32_t tag; /* high half of the word's hash: most mismatches end here */
+    int32_t id;   /* -1 when empty */
     int32_t len;
-    int64_t off; /* into pool */
-} VocabSlot;
+    int32_t off;  /* into pool */} VocabSlot; /* 16 bytes: four to a cache line */
+
+typedef struct {
+    uint32_t parent, word;
+    int32_t child; /* 0 when empty (the root is nobody's child) */
+} GoSlot;      /* 12 bytes */
 
 typedef struct {
     int32_t fail, out_pid, out_next, prefix_link;
@@ -76,7 +80,7 @@ typedef struct {
     VocabSlot *vocab; /* open addressing on the word's hash */
     uint64_t vocab_mask;
     Py_ssize_t n_words;
-    Slot *go;         /* (parent << 32 | word id) -> child */
+    GoSlot *go;       /* (parent, word id) -> child */
     uint64_t go_mask;
     Node *nodes;
     Py_ssize_t n_nodes;
@@ -103,7 +107,7 @@ static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py
         const VocabSlot *v = &a->vocab[i];
         if (v->id < 0)
             return -1;
-        if (v->hash == h && v->len == len) {
+        if (v->tag == (uint32_t)(h >> 32) && v->len == len) {
             const Py_UCS4 *w = a->pool + v->off;
             Py_ssize_t k = 0;
             while (k < len && w[k] == PyUnicode_READ(kind, data, start + k))
@@ -115,16 +119,20 @@ static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py
     }
 }
 
+static inline uint64_t go_index(uint32_t node, uint32_t word)
+{
+    return mix64(((uint64_t)node << 32) | word);
+}
+
 static int32_t go_find(const WordAutomaton *a, int32_t node, int32_t word)
 {
-    uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)word;
-    uint64_t i = mix64(key) & a->go_mask;
+    uint64_t i = go_index((uint32_t)node, (uint32_t)word) & a->go_mask;
     for (;;) {
-        const Slot *s = &a->go[i];
-        if (s->key == key)
-            return s->value;
-        if (s->key == UINT64_MAX)
+        const GoSlot *s = &a->go[i];
+        if (s->child == 0)
             return -1;
+        if (s->parent == (uint32_t)node && s->word == (uint32_t)word)
+            return s->child;
         i = (i + 1) & a->go_mask;
     }
 }
@@ -246,6 +254,10 @@ cycle:
 static Py_ssize_t pool_add(WordAutomaton *a, PyObject *s, Py_ssize_t *cap)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (a->pool_len + n >= INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "too many characters in the patterns");
+        return -1;
+    }
     if (a->pool_len + n > *cap) {
         Py_ssize_t want = (*cap * 2 > a->pool_len + n) ? *cap * 2 : a->pool_len + n + 64;
         Py_UCS4 *pool = PyMem_Realloc(a->pool, (size_t)want * sizeof(Py_UCS4));
@@ -333,7 +345,8 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         uint64_t i = mix64(h) & a->vocab_mask;
         while (a->vocab[i].id >= 0)
             i = (i + 1) & a->vocab_mask;
-        a->vocab[i] = (VocabSlot){.hash = h, .id = (int32_t)id, .len = (int32_t)len, .off = off};
+        a->vocab[i] = (VocabSlot){
+            .tag = (uint32_t)(h >> 32), .id = (int32_t)id, .len = (int32_t)len, .off = (int32_t)off};
     }
 
     /* transitions */
@@ -347,14 +360,14 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         return -1;
     }
     uint64_t gsize = table_size(n_go / 3);
-    a->go = PyMem_Malloc(gsize * sizeof(Slot));
+    a->go = PyMem_Malloc(gsize * sizeof(GoSlot));
     if (a->go == NULL) {
         PyMem_Free(triples);
         goto nomem;
     }
     a->go_mask = gsize - 1;
     for (uint64_t i = 0; i < gsize; i++)
-        a->go[i].key = UINT64_MAX;
+        a->go[i].child = 0;
     for (Py_ssize_t t = 0; t < n_go; t += 3) {
         int32_t parent = triples[t], word = triples[t + 1], child = triples[t + 2];
         if (parent < 0 || parent >= a->n_nodes || child <= 0 || child >= a->n_nodes ||
@@ -363,12 +376,11 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
             PyErr_SetString(PyExc_ValueError, "goto: value out of range");
             return -1;
         }
-        uint64_t key = ((uint64_t)(uint32_t)parent << 32) | (uint32_t)word;
-        uint64_t i = mix64(key) & a->go_mask;
-        while (a->go[i].key != UINT64_MAX && a->go[i].key != key)
+        uint64_t i = go_index((uint32_t)parent, (uint32_t)word) & a->go_mask;
+        while (a->go[i].child != 0 &&
+               !(a->go[i].parent == (uint32_t)parent && a->go[i].word == (uint32_t)word))
             i = (i + 1) & a->go_mask;
-        a->go[i].key = key;
-        a->go[i].value = child;
+        a->go[i] = (GoSlot){.parent = (uint32_t)parent, .word = (uint32_t)word, .child = child};
     }
     PyMem_Free(triples);
 
@@ -505,7 +517,7 @@ static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
 {
     size_t size = sizeof(WordAutomaton) + (size_t)a->pool_len * sizeof(Py_UCS4) +
                   (a->vocab ? (a->vocab_mask + 1) * sizeof(VocabSlot) : 0) +
-                  (a->go ? (a->go_mask + 1) * sizeof(Slot) : 0) +
+                  (a->go ? (a->go_mask + 1) * sizeof(GoSlot) : 0) +
                   (size_t)a->n_nodes * sizeof(Node) +
                   (a->prefix_table ? (a->prefix_mask + 1) * sizeof(Slot) : 0);
     return PyLong_FromSize_t(size);
