@@ -81,7 +81,7 @@ def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
     if _word_automaton is None:
         raise RuntimeError("rules._wordscan is not built (no C compiler at install time)")
     vocab: dict[str, int] = {}
-    goto: dict[tuple[int, int], int] = {}
+    goto: dict[int, int] = {}  # node << 32 | word id -> child (an int key hashes fastest)
     children: list[list[tuple[int, int]]] = [[]]
     out_pid = [-1]
     prefixes: list[tuple[int, str, int]] = []
@@ -91,9 +91,10 @@ def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
         node = 0
         for word in words[:-1] if is_prefix else words:
             wid = vocab.setdefault(word, len(vocab))
-            child = goto.get((node, wid))
+            key = node << 32 | wid
+            child = goto.get(key)
             if child is None:
-                child = goto[node, wid] = len(out_pid)
+                child = goto[key] = len(out_pid)
                 out_pid.append(-1)
                 children.append([])
                 children[node].append((wid, child))
@@ -115,16 +116,16 @@ def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
         node = queue.popleft()
         for wid, child in children[node]:
             f = fail[node]
-            while f and (f, wid) not in goto:
+            while f and (f << 32 | wid) not in goto:
                 f = fail[f]
-            target = goto.get((f, wid), 0)
+            target = goto.get(f << 32 | wid, 0)
             fail[child] = target
             out_next[child] = target if out_pid[target] >= 0 else out_next[target]
             prefix_link[child] = child if child in with_prefix else prefix_link[target]
             queue.append(child)
     triples = array("i")
-    for (parent, wid), child in goto.items():
-        triples.extend((parent, wid, child))
+    for key, child in goto.items():
+        triples.extend((key >> 32, key & 0xFFFFFFFF, child))
     return _word_automaton(
         list(vocab),
         triples,
