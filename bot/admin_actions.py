@@ -15,7 +15,7 @@ from core.errors import ConfigError
 from watchers.fetch import FeedFetcher
 
 from .config import parse_feeds_yaml
-from .feed_commands import _write_atomically, add_feed
+from .feed_commands import add_feed, write_file_atomically
 from .services import Services
 
 _ITEM_RE = re.compile(r"^(?P<indent>\s*)-\s*(?:url:\s*)?(?P<value>.+?)\s*$")
@@ -102,7 +102,7 @@ class AppAdminActions:
                 parse_feeds_yaml(new_text, str(path), self._services.settings.poll_interval_s)
             except ConfigError as e:
                 return f"Not removed: the file would become invalid ({e})."
-            await asyncio.to_thread(_write_atomically, path, new_text)
+            await asyncio.to_thread(write_file_atomically, path, new_text)
             await self._reload_feeds()
         return f"Removed {url}. Its stored articles and matches are kept."
 

@@ -143,7 +143,10 @@ def _read_text(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_file_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that readers (the file watchers) see the old file or
+    the new one, never a half-written one; keeps the file's permissions. Blocking: call it
+    through ``asyncio.to_thread``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -197,7 +200,7 @@ async def add_feed(
     new_text = append_feed_entry(text, probe.feed_url, name or probe.title)
     try:
         parse_feeds_yaml(new_text, str(feeds_file), default_interval_s)
-        await asyncio.to_thread(_write_atomically, feeds_file, new_text)
+        await asyncio.to_thread(write_file_atomically, feeds_file, new_text)
     except (ConfigError, OSError) as e:
         return AddFeedResult(False, f"cannot add: {e}")
     via = f" (found on {probe.discovered_from})" if probe.discovered_from else ""
