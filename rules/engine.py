@@ -205,16 +205,12 @@ class _Doc:
         """(start, end) in the original text of word ``i`` of field ``f``."""
         return self.words_span(f, i, i + 1)
 
-    def offsets(self, f: int) -> WordOffsets | SpanFinder:
-        """Offsets of the words of field ``f`` in its original text (made on first use)."""
+    def words_span(self, f: int, first: int, end: int) -> tuple[int, int]:
+        """(start, end) in the original text of words ``first`` to ``end - 1`` of field ``f``."""
         finder = self._spans[f]
         if finder is None:
             finder = self._spans[f] = word_offsets(self.texts[f], self._parts[f])
-        return finder
-
-    def words_span(self, f: int, first: int, end: int) -> tuple[int, int]:
-        """(start, end) in the original text of words ``first`` to ``end - 1`` of field ``f``."""
-        return self.offsets(f).words_span(first, end)
+        return finder.words_span(first, end)
 
     def occurrences(self, term_id: int) -> list[tuple[int, int, int]]:
         """(field, first word, end word) of every occurrence of a term, in text order."""
@@ -321,14 +317,7 @@ def _positions(doc: _Doc, expr: Expr) -> list[_Pos]:
 
 def _collect(doc: _Doc, expr: Expr, words: set[tuple[int, int, int, int]], chars: set[Any]) -> None:
     """Hits of every non-negated term that occurs (NEAR: only the occurrences that are near)."""
-    if isinstance(expr, Leaf):  # the common case, without _positions' per-occurrence tuples
-        mask = expr.fields
-        t = expr.term
-        add = words.add
-        for f, s, e in doc.occurrences(t):
-            if (1 << f) & mask:
-                add((t, f, s, e))
-    elif isinstance(expr, Near):
+    if isinstance(expr, Leaf | Near):
         for _, _, _, hits in _positions(doc, expr):
             words.update(hits)
     elif isinstance(expr, AllOf | AnyOf):
@@ -441,15 +430,10 @@ class RuleSet:
         _collect(doc, expr, words, chars)
         terms = self.terms
         found: set[tuple[int, int, int, str]] = set()  # (field, start, end, term): sorts right
-        add = found.add
+        words_span = doc.words_span
         for term_id, f, first, end in words:
-            finder = doc.offsets(f)
-            if type(finder) is WordOffsets:  # the C fold's pairs, read without two calls a hit
-                pairs = finder.pairs
-                add((f, pairs[2 * first], pairs[2 * end - 1], terms[term_id].display))
-            else:
-                start, stop = finder.words_span(first, end)
-                add((f, start, stop, terms[term_id].display))
+            start, stop = words_span(f, first, end)
+            found.add((f, start, stop, terms[term_id].display))
         for regex_id, f, start, stop in chars:
             found.add((f, start, stop, self.regexes[regex_id].source))
         return tuple([Hit(term, FIELDS[f], start, stop) for f, start, stop, term in sorted(found)])

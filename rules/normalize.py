@@ -418,18 +418,17 @@ def case_matches(original: str, wanted: str, prefix: bool) -> bool:
 class WordOffsets:
     """Offsets in the original text of each word, from the C fold's int32 (start, end) pairs."""
 
-    __slots__ = ("pairs",)
+    __slots__ = ("_pairs",)
 
     def __init__(self, pairs: bytes) -> None:
-        self.pairs = memoryview(pairs).cast("i")
-        """start of word i at ``pairs[2 * i]``, its end at ``pairs[2 * i + 1]``"""
+        self._pairs = memoryview(pairs).cast("i")  # word i: start at 2 * i, end at 2 * i + 1
 
     def span(self, i: int) -> tuple[int, int]:
         return self.words_span(i, i + 1)
 
     def words_span(self, first: int, end: int) -> tuple[int, int]:
         """``[start, end)`` in the original text of words ``first`` to ``end - 1`` together."""
-        pairs = self.pairs
+        pairs = self._pairs
         return pairs[2 * first], pairs[2 * end - 1]
 
 
