@@ -99,6 +99,24 @@ static uint64_t table_size(Py_ssize_t n)
     return size;
 }
 
+/* Whether the pooled characters at `pooled` equal text[start:start + len]. */
+static inline int same_chars(const Py_UCS4 *pooled, int kind, const void *data,
+                             Py_ssize_t start, Py_ssize_t len)
+{
+    for (Py_ssize_t k = 0; k < len; k++)
+        if (pooled[k] != PyUnicode_READ(kind, data, start + k))
+            return 0;
+    return 1;
+}
+
+/* Where a prefix entry of `node` with hash `h` lives in the prefix table (never the empty
+ * marker). */
+static inline uint64_t prefix_key(int32_t node, uint64_t h)
+{
+    uint64_t key = mix64(h ^ mix64((uint64_t)(uint32_t)node + 1));
+    return key == UINT64_MAX ? 0 : key;
+}
+
 static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
                           Py_ssize_t len, uint64_t h)
 {
@@ -107,14 +125,9 @@ static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py
         const VocabSlot *v = &a->vocab[i];
         if (v->id < 0)
             return -1;
-        if (v->tag == (uint32_t)(h >> 32) && v->len == len) {
-            const Py_UCS4 *w = a->pool + v->off;
-            Py_ssize_t k = 0;
-            while (k < len && w[k] == PyUnicode_READ(kind, data, start + k))
-                k++;
-            if (k == len)
-                return v->id;
-        }
+        if (v->tag == (uint32_t)(h >> 32) && v->len == len &&
+            same_chars(a->pool + v->off, kind, data, start, len))
+            return v->id;
         i = (i + 1) & a->vocab_mask;
     }
 }
@@ -140,9 +153,7 @@ static int32_t go_find(const WordAutomaton *a, int32_t node, int32_t word)
 static int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int kind,
                            const void *data, Py_ssize_t start, Py_ssize_t len)
 {
-    uint64_t key = mix64(h ^ mix64((uint64_t)(uint32_t)node + 1));
-    if (key == UINT64_MAX)
-        key = 0;
+    uint64_t key = prefix_key(node, h);
     uint64_t i = key & a->prefix_mask;
     for (;;) {
         const Slot *s = &a->prefix_table[i];
@@ -150,14 +161,9 @@ static int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int
             return -1;
         if (s->key == key) {
             const PrefixEntry *e = &a->prefixes[s->value];
-            if (e->node == node && e->len == len && e->hash == h) {
-                const Py_UCS4 *p = a->pool + e->off;
-                Py_ssize_t k = 0;
-                while (k < len && p[k] == PyUnicode_READ(kind, data, start + k))
-                    k++;
-                if (k == len)
-                    return e->pid;
-            }
+            if (e->node == node && e->len == len && e->hash == h &&
+                same_chars(a->pool + e->off, kind, data, start, len))
+                return e->pid;
         }
         i = (i + 1) & a->prefix_mask;
     }
@@ -418,9 +424,7 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
             a->min_prefix = e->len;
         if (e->len > a->max_prefix)
             a->max_prefix = e->len;
-        uint64_t key = mix64(e->hash ^ mix64((uint64_t)(uint32_t)node + 1));
-        if (key == UINT64_MAX)
-            key = 0;
+        uint64_t key = prefix_key(node, e->hash);
         uint64_t i = key & a->prefix_mask;
         while (a->prefix_table[i].key != UINT64_MAX)
             i = (i + 1) & a->prefix_mask;
