@@ -181,6 +181,32 @@ def timed(fn: Callable[[], object], repeat: int = 1) -> float:
     return best
 
 
+def pin_one_core() -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+CHUNK = 100
+
+
+def chunk_seconds(rules: RuleSet, chunk: list[Article]) -> float:
+    """CPU time to match ``chunk``, best of 3. The machine is shared: timing chunks of 100
+    documents and adding them up keeps a burst of another process's work from counting
+    against one whole pass."""
+    return timed(lambda: [rules.match(d) for d in chunk], repeat=3)
+
+
+def warm(rules: RuleSet, docs: list[Article]) -> None:
+    """Warm the caches the way a running bot has them warm."""
+    for d in docs[:50]:
+        rules.match(d)
+
+
+def match_seconds(rules: RuleSet, docs: list[Article]) -> float:
+    warm(rules, docs)
+    return sum(chunk_seconds(rules, docs[i : i + CHUNK]) for i in range(0, len(docs), CHUNK))
+
+
 def plain_normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
@@ -237,8 +263,7 @@ def main() -> None:
         small, large = (int(x) for x in args.pair.split(","))
         print(json.dumps(measure_pair(small, large, args.docs)))
         return
-    with contextlib.suppress(AttributeError, OSError):  # one core
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    pin_one_core()
     rnd = random.Random(20251122)
     n_docs = 200 if args.quick else args.docs
     sizes = [100, 1_000, 10_000] if args.quick else [100, 1_000, 10_000, 100_000]
@@ -323,8 +348,7 @@ def main() -> None:
 
 def measure_one_size(n: int, n_docs: int) -> dict[str, float]:
     """Compile ``n`` rules and match the corpus; runs in its own process."""
-    with contextlib.suppress(AttributeError, OSError):  # one core
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    pin_one_core()
     docs = make_docs(n_docs, random.Random(20251122))
     source, phrases = make_rules(n, random.Random(n))
     before = rss_mb()
@@ -333,26 +357,14 @@ def measure_one_size(n: int, n_docs: int) -> dict[str, float]:
     compile_s = time.process_time() - t0
     del source
     memory_mb = rss_mb() - before
-    for d in docs[:50]:  # warm the caches the way a running bot has them warm
-        rules.match(d)
+    t = match_seconds(rules, docs)
     fired = sum(len(rules.match(d)) for d in docs)
-    # the machine is shared: time chunks of 100 documents, best of 3 each, and add them up,
-    # so a burst of another process's work does not count against one whole pass
-    t = sum(
-        timed(lambda chunk=docs[i : i + 100]: [rules.match(d) for d in chunk], repeat=3)
-        for i in range(0, len(docs), 100)
-    )
     # the same rules on the pure-Python fold and the character automaton (pyahocorasick): what
-    # an install without a C compiler runs; chunks timed the same way
+    # an install without a C compiler runs; timed the same way
     fallback = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, word_scanner=False)
     saved, normalize._fast_fold = normalize._fast_fold, None
     try:
-        for d in docs[:50]:
-            fallback.match(d)
-        t_fallback = sum(
-            timed(lambda chunk=docs[i : i + 100]: [fallback.match(d) for d in chunk], repeat=3)
-            for i in range(0, len(docs), 100)
-        )
+        t_fallback = match_seconds(fallback, docs)
     finally:
         normalize._fast_fold = saved
     return {
@@ -369,21 +381,18 @@ def measure_one_size(n: int, n_docs: int) -> dict[str, float]:
 def measure_pair(small: int, large: int, n_docs: int) -> dict[str, float]:
     """Docs/s of two rule-set sizes in one process, each 100-document chunk timed (best of 3)
     on one set and then the other, so both see the same machine conditions."""
-    with contextlib.suppress(AttributeError, OSError):  # one core
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    pin_one_core()
     docs = make_docs(n_docs, random.Random(20251122))
     sets = [
         compile_ruleset({"bench.yaml": make_rules(n, random.Random(n))[0]}) for n in (small, large)
     ]
     rss_mb()  # collect the compile's garbage, as measure_one_size does
     for rules in sets:
-        for d in docs[:50]:
-            rules.match(d)
+        warm(rules, docs)
     totals = [0.0, 0.0]
-    for i in range(0, len(docs), 100):
-        chunk = docs[i : i + 100]
+    for i in range(0, len(docs), CHUNK):
         for k, rules in enumerate(sets):
-            totals[k] += timed(lambda r=rules, c=chunk: [r.match(d) for d in c], repeat=3)
+            totals[k] += chunk_seconds(rules, docs[i : i + CHUNK])
     return {"small": n_docs / totals[0], "large": n_docs / totals[1]}
 
 
