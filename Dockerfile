@@ -68,9 +68,9 @@ USER newswatch
 VOLUME ["/data"]
 EXPOSE 8080
 
-# slim images have no curl: the probe is a few lines of python's urllib (bot/health_probe.py).
+# slim images have no curl: the probe is a few lines of python's urllib (bot/ops/health_probe.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-m", "bot.health_probe"]
+  CMD ["python", "-m", "bot.ops.health_probe"]
 
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["newswatch"]

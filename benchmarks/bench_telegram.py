@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.folding import format_digest, items_from_deliveries, should_fold
-from bot.pacing import PaceLimits, SendPacer
-from bot.services import SendStatus
-from bot.telegram_sink import TelegramSink
+from bot.delivery.folding import format_digest, items_from_deliveries, should_fold
+from bot.delivery.pacing import PaceLimits, SendPacer
+from bot.delivery.telegram_sink import TelegramSink
+from bot.runtime.services import SendStatus
 from core.models import Article, Delivery, Hit, RuleInfo, RuleMatch
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 

@@ -2,7 +2,7 @@
 
 ``compile_ruleset({name: yaml_text})`` builds a ``RuleSet``; ``RuleSet.match(article)`` returns
 the rules that fire, each with the hits that explain why. Reading rule files from disk is
-``bot.rule_files``'s job, not this package's.
+``bot.config.rule_files``'s job, not this package's.
 """
 
 from .compiler import compile_ruleset, format_problems

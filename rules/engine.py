@@ -14,7 +14,7 @@ normalised text (words joined by single spaces, with a space at both ends, so a 
    rules that match, map the positions of their hits back to offsets in the original text.
 
 Offsets in the original text are computed lazily, only for fields that a matching rule (or an
-exact-case term) needs. Does no I/O; the rule files are read by ``bot.rule_files``.
+exact-case term) needs. Does no I/O; the rule files are read by ``bot.config.rule_files``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Fixtures shared across test folders."""
+"""Fixtures shared across test folders. The database fixtures (``database_url`` runs a test
+once per database: SQLite and a real PostgreSQL) come from tests/support/postgres.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.watchers.feedserver import FeedServer
+from tests.fakes.feed_server import FeedServer
+from tests.support.postgres import database_url, postgres_server, postgres_url
+from tests.support.seeds import Seed, load_seeds
+
+__all__ = ["database_url", "postgres_server", "postgres_url"]
 
 
 @pytest.fixture
@@ -16,3 +21,9 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(scope="session")
+def seeds() -> list[Seed]:
+    """The sample articles (tests/data/seeds), parsed once per session."""
+    return load_seeds()

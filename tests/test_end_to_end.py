@@ -13,12 +13,12 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import App
-from bot.config import load_settings
-from bot.demo import SeedArticle, load_seed_articles, rss_xml
+from bot.cli.demo import SeedArticle, load_seed_articles, rss_xml
+from bot.config.settings import load_settings
+from bot.runtime.app import App
 from core.models import Chat
+from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
-from tests.watchers.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "seeds"

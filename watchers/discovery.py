@@ -4,7 +4,7 @@
 link-local or metadata addresses refused unless allowed, on every redirect hop too), fetches it
 once, parses it, and when it is a web page follows its ``<link rel="alternate">`` to the feed.
 It reports the outcome in a ``FeedProbe`` and never raises for bad input. It does not write the
-feeds file (``bot/feed_commands.py`` does).
+feeds file (``bot/cli/feed_commands.py`` does).
 """
 
 from __future__ import annotations

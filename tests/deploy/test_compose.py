@@ -397,7 +397,7 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     assert d.messages() == d.alerts_for("[F1]"), d.messages()
     assert len(d.alerts_for("[F1]")) == 1
 
-    # 6. The container health check (python -m bot.health_probe) reports healthy.
+    # 6. The container health check (python -m bot.ops.health_probe) reports healthy.
     def healthy() -> bool:
         ps = d.compose("ps", "bot").stdout
         return "(healthy)" in ps

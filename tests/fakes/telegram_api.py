@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from .telegram_html import MAX_MESSAGE_LENGTH, HtmlParseError, parse_html, utf16_len
+from tests.fakes.telegram_html import MAX_MESSAGE_LENGTH, HtmlParseError, parse_html, utf16_len
 
 DEFAULT_TOKEN = "123456789:AAtest-token-for-the-fake-bot-api-server"
 JSON = dict[str, Any]

@@ -1,14 +1,12 @@
 """Crash test: the bot as a subprocess, SIGKILLed again and again, loses no alert.
 
-A local RSS feed gains matching items while the bot (``python -m bot.cli run``, SQLite, the real
-python-telegram-bot talking to the fake Bot API) is killed with SIGKILL at random moments and
+A local RSS feed gains matching items while the bot (``python -m bot.cli.main run``, SQLite, the
+real python-telegram-bot talking to the fake Bot API) is killed with SIGKILL at random moments and
 restarted, at least 20 times. Some kills are aimed at the worst instant: right after the fake
 Telegram accepted a message and before the bot heard back (so before it could mark the delivery
-sent). At the end every expected alert must have arrived; the only duplicates allowed are
-messages that were in flight at a kill, i.e. the last message(s) a killed process got accepted
-(a folded digest may span pages).
-The counts are printed (run with ``-s`` to see them).
-"""
+sent). At the end every expected alert must have arrived; the only duplicates allowed are messages
+that were in flight at a kill, i.e. the last message(s) a killed process got accepted (a folded
+digest may span pages). The counts are printed (run with ``-s`` to see them)."""
 
 from __future__ import annotations
 
@@ -31,8 +29,8 @@ from aiohttp import web
 
 from core.models import Chat
 from storage import SqlStorage
+from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
-from tests.watchers.feedserver import FeedServer
 
 # About a minute on a quiet machine; the bound leaves room for a loaded CI runner.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -114,7 +112,7 @@ class Feed:
 def _start_bot(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
+            [sys.executable, "-m", "bot.cli.main", "run"],
             cwd=cwd,
             env=env,
             stdout=out,

@@ -11,8 +11,7 @@ from core.models import Chat, DeliveryMode
 from storage import SqlStorage
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.sql import create_engine
-
-from .helpers import T0, at, make_article, match
+from tests.support.storage_helpers import T0, at, make_article, match
 
 FIRST_REVISION = "0001"
 

@@ -15,8 +15,7 @@ from core.errors import StorageError
 from core.models import Chat, DeliveryMode, FeedConfig, FeedState, Hit
 from storage import SqlStorage
 from storage.base import IngestStatus, Storage
-
-from .helpers import T0, at, make_article, match
+from tests.support.storage_helpers import T0, at, make_article, match
 
 
 @pytest.fixture

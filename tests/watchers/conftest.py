@@ -5,11 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.fakes.feed_server import FeedServer
 from watchers.fetch import FeedFetcher
 from watchers.schedule import PollSettings
-
-from .feedserver import FeedServer
-from .seeds import Seed, load_seeds
 
 NOW = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
 
@@ -35,8 +33,3 @@ async def fetcher() -> AsyncIterator[FeedFetcher]:
 @pytest.fixture
 def settings() -> PollSettings:
     return PollSettings(default_interval_s=300.0, jitter_fraction=0.0, allow_private=True)
-
-
-@pytest.fixture(scope="session")
-def seeds() -> list[Seed]:
-    return load_seeds()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tests.fakes.feed_server import FeedServer
+from tests.support.seeds import Seed, rss2
 from watchers.discovery import check_url_syntax, feed_links_in_html, inspect_feed_url
 from watchers.fetch import FeedFetcher
-
-from .feedserver import FeedServer
-from .seeds import Seed, rss2
 
 
 async def test_a_feed_reports_title_and_item_count(

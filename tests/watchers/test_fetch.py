@@ -13,9 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from tests.fakes.feed_server import FeedServer
 from watchers.fetch import FeedFetcher, blocked_reason
-
-from .feedserver import FeedServer
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>" * 50
 

@@ -8,10 +8,9 @@ import time
 import pytest
 
 from core.errors import FeedError
+from tests.support.seeds import Seed, rss2
 from watchers.parse import parse_feed
 from watchers.text import article_identity, html_to_text, link_key, strip_tracking
-
-from .seeds import Seed, rss2
 
 FEED = "https://news.example.com/feed.xml"
 

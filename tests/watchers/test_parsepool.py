@@ -12,9 +12,8 @@ import psutil
 import pytest
 
 from core.errors import FeedError
+from tests.support.seeds import Seed, rss2
 from watchers.parsepool import ParsePool
-
-from .seeds import Seed, rss2
 
 
 @pytest.mark.parametrize("processes", [0, 1])

@@ -8,13 +8,12 @@ from datetime import timedelta
 from aiohttp import web
 
 from core.models import FeedState
+from tests.fakes.feed_server import FeedServer
+from tests.support.seeds import Seed, rss2
+from tests.watchers.conftest import NOW
 from watchers.fetch import FeedFetcher
 from watchers.poller import poll_feed
 from watchers.schedule import PollSettings
-
-from .conftest import NOW
-from .feedserver import FeedServer
-from .seeds import Seed, rss2
 
 
 async def test_first_poll_yields_clean_articles_then_304_parses_nothing(

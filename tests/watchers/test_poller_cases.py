@@ -8,15 +8,14 @@ from datetime import timedelta
 from aiohttp import web
 
 from core.models import Article, FeedState
+from tests.fakes.feed_server import FeedServer
+from tests.support.seeds import Seed, rss2
+from tests.watchers.conftest import NOW
+from tests.watchers.test_parse import BILLION_LAUGHS
 from watchers.fetch import FeedFetcher
 from watchers.fulltext import FullTextExtractor
 from watchers.poller import poll_feed
 from watchers.schedule import PollSettings
-
-from .conftest import NOW
-from .feedserver import FeedServer
-from .seeds import Seed, rss2
-from .test_parse import BILLION_LAUGHS
 
 
 async def test_429_with_retry_after_is_honoured(

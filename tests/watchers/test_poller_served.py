@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 
 from core.models import FeedState
+from tests.fakes.feed_server import FeedServer
+from tests.support.seeds import Seed, rss2
+from tests.watchers.conftest import NOW
+from tests.watchers.test_parse_golden import CONTENT_TYPES
 from watchers.fetch import FeedFetcher
 from watchers.poller import poll_feed
 from watchers.schedule import PollSettings
-
-from .conftest import NOW
-from .feedserver import FeedServer
-from .seeds import Seed, rss2
-from .test_parse_golden import CONTENT_TYPES
 
 GOLDEN = Path(__file__).parent / "golden"
 

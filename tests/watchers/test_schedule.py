@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.watchers.conftest import NOW
 from watchers.schedule import (
     PollSettings,
     adaptive_interval_s,
@@ -18,8 +19,6 @@ from watchers.schedule import (
     server_hint_s,
     with_jitter,
 )
-
-from .conftest import NOW
 
 S = PollSettings(default_interval_s=300, jitter_fraction=0.0)
 

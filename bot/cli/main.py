@@ -1,0 +1,181 @@
+"""The ``newswatch`` command line. Parses arguments, loads settings, calls one command.
+
+Every expected failure (bad setting, bad rule file, unreachable database) ends with one line
+on stderr naming the problem and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bot.config.settings import Settings, load_feeds_file, load_settings
+from core.errors import NewswatchError
+from storage.base import Storage
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="Watch news feeds and alert Telegram chats when a story matches your rules.",
+    )
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default: .env)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="run the bot (console alerts when no TELEGRAM_BOT_TOKEN is set)")
+    demo = sub.add_parser(
+        "demo", help="serve the seed articles as a local feed and print the alerts they raise"
+    )
+    demo.add_argument("--seeds", type=Path, default=None, help="folder of seed .txt articles")
+
+    rules = sub.add_parser("rules", help="check, try and backtest rule files")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rules_sub.add_parser("check", help="validate every rule file; exit 1 if any is invalid")
+    test = rules_sub.add_parser("test", help="show whether and why a rule matches a text")
+    test.add_argument("rule", help="a rule id, or a rule file")
+    test.add_argument("text", help="a text file, or an http(s) URL")
+    backtest = rules_sub.add_parser(
+        "backtest", help="replay a rule file over stored articles: what would have fired"
+    )
+    backtest.add_argument("file", type=Path)
+
+    feeds = sub.add_parser("feeds", help="feed health, and adding feeds")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION")
+    feeds_sub.add_parser("list", help="show every feed and its health (the default)")
+    add = feeds_sub.add_parser("add", help="validate a feed URL and add it to feeds.yaml")
+    add.add_argument("url")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply database migrations (also done at start-up)")
+
+    search = sub.add_parser("search", help="full-text search over stored articles")
+    search.add_argument("words", nargs="+")
+    search.add_argument("--limit", type=int, default=10)
+
+    export = sub.add_parser("export", help="export matches as CSV or JSON Lines")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("--from", dest="start", help="start date, YYYY-MM-DD (inclusive)")
+    export.add_argument("--to", dest="end", help="end date, YYYY-MM-DD (inclusive)")
+    export.add_argument("--rule", action="append", default=[], help="only this rule (repeatable)")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+    sub.add_parser("doctor", help="check configuration, database, rules and Telegram")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(env_file=args.env_file)
+        return _dispatch(args, settings)
+    except NewswatchError as e:
+        print(f"newswatch: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    # Imports are local so that `newswatch --help` and config errors stay fast.
+    from bot.ops.logging_setup import secrets_from_settings, setup_logging
+
+    setup_logging(settings.log_level, settings.log_format, secrets_from_settings(settings))
+    out = sys.stdout
+    match args.command:
+        case "run":
+            from bot.runtime.app import run_until_signalled
+
+            asyncio.run(run_until_signalled(settings))
+            return 0
+        case "demo":
+            from bot.cli.demo import run_demo
+
+            return asyncio.run(run_demo(settings, seeds_dir=args.seeds, out=out))
+        case "rules":
+            from bot.cli.rule_commands import cmd_backtest, cmd_check, cmd_test
+
+            if args.rules_command == "check":
+                return cmd_check(settings.rules_dir, out)
+            if args.rules_command == "test":
+                return cmd_test(args.rule, settings.rules_dir, args.text, out)
+            file = args.file
+            feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
+            tags = {f.url: f.tags for f in feeds.feeds}  # so feed-tag-limited rules are judged
+            return asyncio.run(
+                _with_storage(settings, lambda st: cmd_backtest(file, st, out, feed_tags=tags))
+            )
+        case "feeds":
+            if args.feeds_command == "add":
+                return asyncio.run(_feeds_add(settings, args.url))
+            from bot.cli.feed_commands import cmd_feeds_list
+
+            return asyncio.run(
+                _with_storage(settings, lambda st: cmd_feeds_list(st, out, settings.tz))
+            )
+        case "db":
+            from bot.cli.storage_commands import cmd_db_upgrade
+
+            return asyncio.run(cmd_db_upgrade(settings.database_url, out))
+        case "search":
+            from bot.cli.storage_commands import cmd_search
+
+            return asyncio.run(cmd_search(settings.database_url, args.words, out, args.limit))
+        case "export":
+            from bot.cli.storage_commands import cmd_export
+
+            if args.output is None:
+                return asyncio.run(
+                    cmd_export(
+                        settings.database_url, out, args.format, args.start, args.end, args.rule
+                    )
+                )
+            with args.output.open("w", encoding="utf-8", newline="") as target:
+                return asyncio.run(
+                    cmd_export(
+                        settings.database_url, target, args.format, args.start, args.end, args.rule
+                    )
+                )
+        case "doctor":
+            from bot.ops.doctor import run_doctor
+
+            return asyncio.run(run_doctor(settings, out))
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+async def _with_storage(settings: Settings, command: Callable[[Storage], Awaitable[int]]) -> int:
+    from storage.sql import SqlStorage
+
+    storage = SqlStorage(settings.database_url)
+    await storage.open()
+    try:
+        return await command(storage)
+    finally:
+        await storage.close()
+
+
+async def _feeds_add(settings: Settings, url: str) -> int:
+    from bot.cli.feed_commands import cmd_feeds_add
+    from watchers.fetch import FeedFetcher
+
+    return await cmd_feeds_add(
+        url,
+        settings.feeds_file,
+        lambda: FeedFetcher(
+            user_agent=settings.user_agent, allow_private=settings.allow_private_feed_addresses
+        ),
+        sys.stdout,
+        allow_private=settings.allow_private_feed_addresses,
+        default_interval_s=settings.poll_interval_s,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,263 @@
+"""``newswatch rules check | test | backtest``: the rule commands, as plain functions.
+
+Each writes a human-readable report to ``out`` and returns the process exit status. The CLI
+parses arguments and calls them; these do not parse arguments or exit.
+
+* ``cmd_check`` — validate every rule file: 0 all valid, 1 a problem (printed with its place).
+* ``cmd_test`` — does a rule (or every rule of a file) match a text file or a web page, and why:
+  0 at least one rule matched, 1 none matched, 2 the rules or the text could not be read.
+* ``cmd_backtest`` — replay the rules of a file over the stored articles and compare with what
+  fired then: 0 done, 2 the file is invalid.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol, TextIO
+
+import yaml
+
+from bot.config.rule_files import read_rule_sources, rule_files
+from core.errors import RuleError
+from core.models import Article, Hit
+from rules import RuleSet, compile_ruleset
+from rules.explain import Explanation, explain, snippets
+
+MAX_PAGE_BYTES = 5_000_000
+FETCH_TIMEOUT_S = 20.0
+
+
+class ArticleArchive(Protocol):
+    """What backtest needs from storage (``storage.base.Storage`` provides it)."""
+
+    def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]: ...
+
+
+# ---- check -----------------------------------------------------------------------------------
+
+
+def cmd_check(rules_dir: Path, out: TextIO) -> int:
+    """Validate every rule file in ``rules_dir``; print a summary or every problem."""
+    try:
+        files = rule_files(rules_dir)
+        rules = compile_ruleset(read_rule_sources(rules_dir))
+    except RuleError as e:
+        out.write(f"{e}\n")
+        return 1
+    out.write(f"OK: {len(rules.rules)} rules in {len(files)} files in {rules_dir}\n")
+    for rule in rules.compiled_rules:
+        out.write(f"  {rule.info.id:<24} {rule.info.name}  ({rule.source})\n")
+    return 0
+
+
+# ---- test ------------------------------------------------------------------------------------
+
+
+def _alias_names(text: str) -> set[str]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return set()  # compiling the file reports it, with its place
+    if isinstance(data, dict) and isinstance(data.get("aliases"), dict):
+        return {str(k).lower() for k in data["aliases"]}
+    return set()
+
+
+def _with_folder_aliases(file: Path, rules_dir: Path | None) -> dict[str, str]:
+    """The file's text, plus the aliases (only) of the other rule files next to it or in
+    ``rules_dir``, so a rule under test can use @aliases defined elsewhere. Aliases the file
+    defines itself win (a copy of a rule file can be tested next to the original)."""
+    try:
+        own_text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RuleError(f"{file}: cannot read: {e}") from e
+    taken = _alias_names(own_text)
+    sources: dict[str, str] = {}
+    folders = {file.resolve().parent}
+    if rules_dir is not None and rules_dir.is_dir():
+        folders.add(rules_dir.resolve())
+    for folder in sorted(folders):
+        for other in rule_files(folder):
+            if other.resolve() == file.resolve():
+                continue
+            try:
+                data = yaml.safe_load(other.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue  # a broken neighbour is `rules check`'s business, not this test's
+            if not (isinstance(data, dict) and isinstance(data.get("aliases"), dict)):
+                continue
+            extra = {k: v for k, v in data["aliases"].items() if str(k).lower() not in taken}
+            taken.update(str(k).lower() for k in extra)
+            if extra:
+                sources[f"{other} (aliases)"] = yaml.safe_dump({"aliases": extra})
+    sources[str(file)] = own_text
+    return sources
+
+
+def _rules_under_test(rule_or_file: str, rules_dir: Path) -> tuple[RuleSet, list[str]]:
+    path = Path(rule_or_file)
+    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+        sources = _with_folder_aliases(path, rules_dir)
+        rules = compile_ruleset(sources)
+        file_rules = [r.info.id for r in rules.compiled_rules if r.source.startswith(f"{path}:")]
+        return rules, file_rules
+    rules = compile_ruleset(read_rule_sources(rules_dir))
+    if rules.get(rule_or_file) is None:
+        known = ", ".join(r.id for r in rules.rules) or "none"
+        raise RuleError(f"no rule {rule_or_file!r} in {rules_dir} (rules: {known})")
+    return rules, [rule_or_file]
+
+
+def _is_html(text: str) -> bool:
+    head = text.lstrip()[:500].lower()
+    return head.startswith(("<!doctype html", "<html")) or "<body" in head or "<head" in head
+
+
+def article_from_text(text: str, source: str) -> Article:
+    """A text file (first line: title, the rest: content) or an HTML page, as an article."""
+    if _is_html(text):
+        import trafilatura  # heavy (lxml); only `rules test` on a web page needs it
+
+        content = trafilatura.extract(text, include_comments=False) or ""
+        meta = trafilatura.extract_metadata(text)
+        title = (meta.title if meta is not None else None) or ""
+        if content.startswith(title):
+            content = content[len(title) :].lstrip("\n")
+        return Article(feed_url=source, identity=source, title=title, content=content)
+    title, _, content = text.strip("\ufeff").partition("\n")
+    return Article(feed_url=source, identity=source, title=title.strip(), content=content)
+
+
+def load_text(source: str) -> Article:
+    """Read ``source`` (a file path or an http(s) URL) into an article; RuleError if unreadable."""
+    if source.startswith(("http://", "https://")):
+        request = urllib.request.Request(source, headers={"User-Agent": "newswatch rules test"})
+        try:
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
+                body = response.read(MAX_PAGE_BYTES + 1)
+                charset = response.headers.get_content_charset() or "utf-8"
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise RuleError(f"{source}: cannot fetch: {getattr(e, 'reason', e)}") from e
+        if len(body) > MAX_PAGE_BYTES:
+            raise RuleError(f"{source}: page larger than {MAX_PAGE_BYTES} bytes")
+        return article_from_text(body.decode(charset, errors="replace"), source)
+    try:
+        text = Path(source).read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise RuleError(f"{source}: cannot read: {e.strerror or e}") from e
+    return article_from_text(text, source)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def format_explanation(ex: Explanation, article: Article) -> str:
+    info = ex.rule.info
+    verdict = "MATCHES" if ex.fired else "no match"
+    lines = [f"{info.id} — {info.name}: {verdict}", f"  query: {ex.rule.query}"]
+    if not ex.feed_ok:
+        lines.append("  not applied: the rule is limited to other feeds or feed tags")
+    for t in ex.terms:
+        label = ("NOT " if t.negated else "") + t.term
+        scope = "" if len(t.fields) == 3 else f" (in {', '.join(t.fields)})"
+        if t.found:
+            where = ", ".join(f"{n}× {f}" for f, n in t.found)
+            lines.append(f"  {label}{scope}: found {where}")
+        else:
+            lines.append(f"  {label}{scope}: not found")
+    by_field: dict[str, list[Hit]] = {}
+    for h in ex.hits:
+        by_field.setdefault(h.field, []).append(h)
+    for field, hits in by_field.items():
+        for snip in snippets(article.text_fields[field], hits):
+            lines.append(f"    {field}: {snip}")
+    return "\n".join(lines)
+
+
+def cmd_test(rule_or_file: str, rules_dir: Path, text_source: str, out: TextIO) -> int:
+    """Show whether and why a rule (an id in ``rules_dir``, or every rule of a YAML file)
+    matches a text file or web page, with the matched words in [brackets]."""
+    try:
+        rules, ids = _rules_under_test(rule_or_file, rules_dir)
+        article = load_text(text_source)
+    except RuleError as e:
+        out.write(f"{e}\n")
+        return 2
+    size = sum(len(v) for v in article.text_fields.values())
+    out.write(f"text: {text_source} — {article.title[:80]!r}, {size:,} characters\n\n")
+    fired = 0
+    for rule_id in ids:
+        ex = explain(rules, rule_id, article)
+        fired += ex.fired
+        out.write(format_explanation(ex, article) + "\n\n")
+    out.write(f"{fired} of {_plural(len(ids), 'rule')} matched\n")
+    return 0 if fired else 1
+
+
+# ---- backtest --------------------------------------------------------------------------------
+
+
+async def cmd_backtest(
+    file: Path,
+    storage: ArticleArchive,
+    out: TextIO,
+    feed_tags: Mapping[str, Sequence[str]] | None = None,
+    examples: int = 5,
+) -> int:
+    """Replay the rules in ``file`` over every stored article; compare with what fired then.
+
+    ``feed_tags`` (feed url -> tags) lets rules limited by ``feed_tags`` be judged; without it
+    such rules only match feeds they name. Prints one line per rule (would fire / did fire /
+    new / gone) and a few example titles of the differences.
+    """
+    try:
+        rules = compile_ruleset(_with_folder_aliases(file, None))
+    except RuleError as e:
+        out.write(f"{e}\n")
+        return 2
+    ids = [r.id for r in rules.rules]
+    would = dict.fromkeys(ids, 0)
+    did = dict.fromkeys(ids, 0)
+    new: dict[str, list[str]] = {i: [] for i in ids}
+    gone: dict[str, list[str]] = {i: [] for i in ids}
+    new_n = dict.fromkeys(ids, 0)
+    gone_n = dict.fromkeys(ids, 0)
+    total = 0
+    tags = feed_tags or {}
+    async for article, matched in storage.iter_articles():
+        total += 1
+        now = {m.rule_id for m in rules.match(article, tags.get(article.feed_url, ()))}
+        then = set(matched)
+        for rule_id in ids:
+            a, b = rule_id in now, rule_id in then
+            would[rule_id] += a
+            did[rule_id] += b
+            if a and not b:
+                new_n[rule_id] += 1
+                if len(new[rule_id]) < examples:
+                    new[rule_id].append(article.title)
+            elif b and not a:
+                gone_n[rule_id] += 1
+                if len(gone[rule_id]) < examples:
+                    gone[rule_id].append(article.title)
+    out.write(f"backtest of {file} over {_plural(total, 'stored article')}\n\n")
+    width = max([len(i) for i in ids] + [4])
+    out.write(f"{'rule':<{width}}  {'would fire':>10}  {'did fire':>8}  {'new':>5}  {'gone':>5}\n")
+    for rule_id in ids:
+        out.write(
+            f"{rule_id:<{width}}  {would[rule_id]:>10}  {did[rule_id]:>8}  "
+            f"{new_n[rule_id]:>5}  {gone_n[rule_id]:>5}\n"
+        )
+    for label, table in (("new (would fire now, did not then)", new), ("gone", gone)):
+        if any(table.values()):
+            out.write(f"\n{label}:\n")
+            for rule_id, titles in table.items():
+                for title in titles:
+                    out.write(f"  {rule_id}: {title}\n")
+    if any(r.feed_tags for r in rules.compiled_rules) and feed_tags is None:
+        out.write("\nnote: rules limited by feed_tags were judged without the feeds' tags\n")
+    return 0

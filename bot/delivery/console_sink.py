@@ -1,0 +1,55 @@
+"""Alerts printed to a terminal: the offline stand-in for Telegram (no token set).
+
+The console is modelled as one chat (``CONSOLE_CHAT_ID``) subscribed to every rule, so alerts
+go through the same outbox, with the same exactly-once bookkeeping, as Telegram alerts do.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.delivery.alert_format import AlertMessage, format_alert
+from bot.runtime.services import SendOutcome, SendStatus
+from core.models import Delivery, RuleInfo
+
+CONSOLE_CHAT_ID = 0
+_RULE = "─" * 72
+
+
+class ConsoleSink:
+    """Prints each alert as plain text. Never fails a delivery unless the stream is closed."""
+
+    def __init__(self, tz: ZoneInfo, out: TextIO | None = None) -> None:
+        self._tz = tz
+        self._out = out or sys.stdout
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        """Alerts printed so far."""
+        return self._count
+
+    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        message = format_alert(
+            delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
+        )
+        kind = "UPDATED" if delivery.extra.get("kind") == "edit" else "ALERT"
+        return self._print(kind, [message])
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        return self._print("DIGEST", messages)
+
+    def _print(self, kind: str, messages: Sequence[AlertMessage]) -> SendOutcome:
+        try:
+            for message in messages:
+                self._out.write(f"{_RULE}\n{kind}\n{message.plain}\n")
+            self._out.flush()
+        except (OSError, ValueError) as e:
+            return SendOutcome(SendStatus.RETRY, error=f"console unavailable: {e}")
+        self._count += len(messages)
+        return SendOutcome(SendStatus.SENT, message_id=self._count)

@@ -1,0 +1,222 @@
+"""Telegram as an ``AlertSink``: one delivery in, one message out (or an edit), one outcome back.
+
+Formats with ``bot.delivery.alert_format.format_alert``, paces with
+``bot.delivery.pacing.SendPacer`` and maps python-telegram-bot's errors to ``SendOutcome`` in one
+place:
+
+===============================  ===========================================================
+``RetryAfter``                   RETRY after exactly ``retry_after`` (and the pacer holds
+                                 the chat that long)
+``Forbidden``                    CHAT_GONE (blocked, kicked, no right to post)
+``ChatMigrated``                 RETRY with ``new_chat_id``
+``BadRequest`` can't parse ...   logged as a bug, resent once as plain text
+``BadRequest`` thread not found  resent once to the chat itself (the topic was deleted)
+``BadRequest`` edit impossible   sent as a new message instead (an edit is never lost)
+``BadRequest`` chat not found    CHAT_GONE
+other ``BadRequest``             FAILED (permanent for this message)
+``TimedOut`` / ``NetworkError``  RETRY; the outbox applies its backoff
+===============================  ===========================================================
+
+Does not touch storage, choose recipients or retry later by itself: the outbox does that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import warnings
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.delivery.alert_format import AlertMessage, format_alert
+from bot.delivery.pacing import SendPacer
+from bot.runtime.services import SendOutcome, SendStatus
+from core.models import Delivery, RuleInfo
+
+log = logging.getLogger(__name__)
+
+_UTC = ZoneInfo("UTC")
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """``RetryAfter.retry_after`` in seconds, whether PTB gives an int or a timedelta."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that the attribute becomes a timedelta in its next major version.
+        warnings.simplefilter("ignore")
+        value: object = error.retry_after
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, int | float):
+        return float(value)
+    return 1.0
+
+
+class TelegramSink:
+    """Sends alerts through a python-telegram-bot ``Bot``; paced to Telegram's limits."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        tz: ZoneInfo = _UTC,
+        pacer: SendPacer | None = None,
+        link_preview: bool = False,
+    ) -> None:
+        self._bot = bot
+        self._tz = tz
+        self._pacer = pacer or SendPacer()
+        self._preview = LinkPreviewOptions(is_disabled=not link_preview)
+
+    @property
+    def pacer(self) -> SendPacer:
+        return self._pacer
+
+    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        message = format_alert(
+            delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
+        )
+        return await self.send_alert(delivery, message)
+
+    async def send_alert(self, delivery: Delivery, message: AlertMessage) -> SendOutcome:
+        """Send (or, for ``extra["kind"] == "edit"``, edit) an already formatted alert."""
+        edit_of = delivery.message_id if delivery.extra.get("kind") == "edit" else None
+        return await self._send_with_fallbacks(
+            delivery.chat_id, delivery.thread_id, message, edit_of, delivery.id
+        )
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        """Send the pages of a digest (``bot.delivery.folding.format_digest``) in order.
+
+        SENT (with the last page's id) when every page went; otherwise the first failure's
+        outcome. Pages sent before a failure are not repeated by this call: the caller decides
+        (a retry of the whole digest repeats them, which beats losing the rest).
+        """
+        outcome = SendOutcome(SendStatus.SENT)
+        for page in messages:
+            outcome = await self._send_with_fallbacks(chat_id, thread_id, page, None, None)
+            if outcome.status is not SendStatus.SENT:
+                return outcome
+        return outcome
+
+    async def _send_with_fallbacks(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        message: AlertMessage,
+        edit_of: int | None,
+        delivery_id: int | None,
+    ) -> SendOutcome:
+        where = {"chat": chat_id, "delivery": delivery_id}
+        plain = False
+        for _ in range(4):  # first try, plain text, without the topic, as a new message
+            try:
+                sent = await self._send(chat_id, message, plain, thread_id, edit_of)
+            except BadRequest as e:
+                text = e.message.lower()
+                if "can't parse entities" in text and not plain:
+                    log.error(
+                        "BUG: Telegram refused our alert HTML (%s); resending as plain text",
+                        e.message,
+                        extra=where,
+                    )
+                    plain = True
+                    continue
+                if "thread not found" in text and thread_id is not None:
+                    log.warning(
+                        "forum topic %s is gone; sending to the chat itself", thread_id, extra=where
+                    )
+                    thread_id = None
+                    continue
+                if edit_of is not None and "not modified" in text:
+                    return SendOutcome(SendStatus.SENT, message_id=edit_of)
+                if edit_of is not None and (
+                    "message to edit not found" in text or "can't be edited" in text
+                ):
+                    edit_of = None  # the old alert was deleted: send the update as a new one
+                    continue
+                return self._bad_request_outcome(chat_id, e)
+            except TelegramError as e:
+                return self._error_outcome(chat_id, e)
+            return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
+        return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
+
+    async def _send(
+        self,
+        chat_id: int,
+        message: AlertMessage,
+        plain: bool,
+        thread_id: int | None,
+        edit_of: int | None,
+    ) -> Message:
+        async with self._pacer.slot(chat_id):
+            return await self._request(chat_id, message, plain, thread_id, edit_of)
+
+    async def _request(
+        self,
+        chat_id: int,
+        message: AlertMessage,
+        plain: bool,
+        thread_id: int | None,
+        edit_of: int | None,
+    ) -> Message:
+        text = message.plain if plain else message.html
+        parse_mode = None if plain else ParseMode.HTML
+        if edit_of is not None:
+            edited = await self._bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=edit_of,
+                parse_mode=parse_mode,
+                link_preview_options=self._preview,
+            )
+            if isinstance(edited, Message):
+                return edited
+            raise BadRequest("message to edit not found")  # inline messages only; not ours
+        return await self._bot.send_message(
+            chat_id,
+            text,
+            parse_mode=parse_mode,
+            disable_notification=message.disable_notification,
+            message_thread_id=thread_id,
+            link_preview_options=self._preview,
+        )
+
+    def _bad_request_outcome(self, chat_id: int, e: BadRequest) -> SendOutcome:
+        text = e.message.lower()
+        if "chat not found" in text or "peer_id_invalid" in text:
+            return SendOutcome(SendStatus.CHAT_GONE, error=e.message)
+        log.error("Telegram refused an alert: %s", e.message, extra={"chat": chat_id})
+        return SendOutcome(SendStatus.FAILED, error=e.message)
+
+    def _error_outcome(self, chat_id: int, e: TelegramError) -> SendOutcome:
+        if isinstance(e, RetryAfter):
+            seconds = retry_after_seconds(e)
+            self._pacer.hold(chat_id, seconds)
+            return SendOutcome(SendStatus.RETRY, retry_after_s=seconds, error=e.message)
+        if isinstance(e, Forbidden):
+            return SendOutcome(SendStatus.CHAT_GONE, error=e.message)
+        if isinstance(e, ChatMigrated):
+            return SendOutcome(
+                SendStatus.RETRY, retry_after_s=0.0, new_chat_id=e.new_chat_id, error=e.message
+            )
+        if isinstance(e, TimedOut):
+            # Ambiguous: Telegram may have delivered it. A duplicate beats a lost alert.
+            return SendOutcome(SendStatus.RETRY, error=f"timed out: {e.message}")
+        if isinstance(e, NetworkError):
+            return SendOutcome(SendStatus.RETRY, error=f"network error: {e.message}")
+        # InvalidToken, Conflict, EndPointNotFound...: not this message's fault; keep it.
+        return SendOutcome(SendStatus.RETRY, error=f"{type(e).__name__}: {e.message}")

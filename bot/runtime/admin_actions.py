@@ -1,0 +1,130 @@
+"""What the Telegram admin commands ask of the running app: add or remove a feed, reload the
+rules, and a status summary. Edits ``feeds.yaml`` as text (comments survive), validates the
+result before writing, and syncs storage. Does not talk to Telegram itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.cli.feed_commands import add_feed, write_file_atomically
+from bot.config.settings import parse_feeds_yaml
+from bot.runtime.services import Services
+from core.errors import ConfigError
+from watchers.fetch import FeedFetcher
+
+_ITEM_RE = re.compile(r"^(?P<indent>\s*)-\s*(?:url:\s*)?(?P<value>.+?)\s*$")
+_URL_RE = re.compile(r"^\s*url:\s*(?P<value>.+?)\s*$")
+
+
+def _yaml_scalar(value: str) -> str:
+    value = value.split(" #", 1)[0].strip()
+    if value[:1] in {'"', "'"}:
+        try:
+            return str(json.loads(value)) if value[0] == '"' else value[1:-1]
+        except json.JSONDecodeError:
+            return value.strip("\"'")
+    return value
+
+
+def remove_feed_entry(text: str, url: str) -> str | None:
+    """``text`` without the feed item whose url is ``url``; None when no such item exists.
+
+    The item runs from its ``-`` line to the next line at the same or a smaller indentation.
+    """
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        item = _ITEM_RE.match(line)
+        if item is None:
+            continue
+        indent = len(item.group("indent"))
+        end = i + 1
+        while end < len(lines):
+            nxt = lines[end]
+            if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
+                break
+            end += 1
+        block = lines[i:end]
+        values = [_yaml_scalar(item.group("value"))]
+        values += [_yaml_scalar(m.group("value")) for ln in block[1:] if (m := _URL_RE.match(ln))]
+        if url in values:
+            del lines[i:end]
+            return "\n".join(lines) + "\n"
+    return None
+
+
+class AppAdminActions:
+    """Implements the Telegram handlers' ``AdminActions`` over the running app's parts."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        fetcher: FeedFetcher,
+        reload_rules: Callable[[], Awaitable[bool]],
+        reload_feeds: Callable[[], Awaitable[bool]],
+        started_monotonic: float | None = None,
+    ) -> None:
+        self._services = services
+        self._fetcher = fetcher
+        self._reload_rules = reload_rules
+        self._reload_feeds = reload_feeds  # applies feeds.yaml to storage (FeedsReloader)
+        self._started = started_monotonic or time.monotonic()
+        self._lock = asyncio.Lock()  # one feeds-file edit at a time
+
+    async def add_feed(self, url: str) -> str:
+        settings = self._services.settings
+        async with self._lock:
+            result = await add_feed(
+                url,
+                settings.feeds_file,
+                self._fetcher,
+                allow_private=settings.allow_private_feed_addresses,
+                default_interval_s=settings.poll_interval_s,
+            )
+            if result.ok:
+                await self._reload_feeds()
+        return result.message
+
+    async def remove_feed(self, url: str) -> str:
+        path = self._services.settings.feeds_file
+        async with self._lock:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            new_text = remove_feed_entry(text, url)
+            if new_text is None:
+                return f"No feed with the URL {url} in {path.name}. /feeds lists them."
+            try:
+                parse_feeds_yaml(new_text, str(path), self._services.settings.poll_interval_s)
+            except ConfigError as e:
+                return f"Not removed: the file would become invalid ({e})."
+            await asyncio.to_thread(write_file_atomically, path, new_text)
+            await self._reload_feeds()
+        return f"Removed {url}. Its stored articles and matches are kept."
+
+    async def reload_rules(self) -> str:
+        ok = await self._reload_rules()
+        count = len(self._services.rules.current.rules)
+        if ok:
+            return f"Rules reloaded: {count} rules in force."
+        return f"The rule files have errors (details sent to admins); {count} rules stay in force."
+
+    async def status_text(self) -> str:
+        services = self._services
+        now = services.clock.now()
+        feeds = await services.storage.list_feeds()
+        failing = [f for f in feeds if f.consecutive_errors > 0 or f.disabled_reason]
+        pending = await services.storage.pending_count()
+        uptime_min = int((time.monotonic() - self._started) // 60)
+        lines = [
+            f"Up {uptime_min // 60}h{uptime_min % 60:02d}m at {now:%Y-%m-%d %H:%M} UTC.",
+            f"{len(feeds)} feeds, {len(failing)} with problems; "
+            f"{len(services.rules.current.rules)} rules; {pending} alerts waiting to be sent.",
+        ]
+        for f in failing[:10]:
+            reason = f.disabled_reason or f.last_error or "error"
+            lines.append(f"• {f.name or f.url}: {reason} ({f.consecutive_errors} in a row)")
+        return "\n".join(lines)

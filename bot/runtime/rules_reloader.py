@@ -1,0 +1,146 @@
+"""Hot reload of the rules folder while the bot runs.
+
+``RuleReloader.run`` watches the folder (watchfiles) and, after a saved change settles for
+``debounce_ms``, reads and compiles every rule file. Valid: the new rule set is swapped in
+atomically through ``RuleHolder.swap`` and ``on_reload(new, old)`` is awaited. Invalid:
+``on_error(message)`` is awaited with the exact error (file:line:col, caret, hint) and the last
+good rules stay in force. A change that leaves the files as they were does nothing.
+
+Compiling runs in a worker thread so a large rule set does not stall the event loop. Does not
+log or message anyone itself: the callbacks decide where errors and changes are reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import watchfiles
+
+from bot.config.rule_files import read_rule_sources
+from bot.runtime.services import RuleHolder
+from core.errors import RuleError
+from rules import RuleSet, compile_ruleset
+
+log = logging.getLogger(__name__)
+
+OnError = Callable[[str], Awaitable[None]]
+OnReload = Callable[[RuleSet, RuleSet], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChanges:
+    """What a reload changed, by rule id (for the log and the admins' message)."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]  # same id, different query, scope or description
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def summary(self) -> str:
+        parts = [
+            f"{label}: {', '.join(ids)}"
+            for label, ids in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("changed", self.changed),
+            )
+            if ids
+        ]
+        return "; ".join(parts) or "no rule changed"
+
+
+def rule_changes(new: RuleSet, old: RuleSet) -> RuleChanges:
+    """Rules added, removed and changed between two rule sets, in rule order.
+
+    Subscriptions to a removed rule are kept by storage; this only names the rules so the
+    caller can report them (and a rule that comes back is simply "added" again).
+    """
+    old_rules = {r.info.id: r for r in old.compiled_rules}
+    new_rules = {r.info.id: r for r in new.compiled_rules}
+    added = tuple(i for i in new_rules if i not in old_rules)
+    removed = tuple(i for i in old_rules if i not in new_rules)
+    changed = tuple(
+        i
+        for i, rule in new_rules.items()
+        if i in old_rules
+        and (rule.info, rule.query, rule.feeds, rule.feed_tags)
+        != (old_rules[i].info, old_rules[i].query, old_rules[i].feeds, old_rules[i].feed_tags)
+    )
+    return RuleChanges(added, removed, changed)
+
+
+class RuleReloader:
+    """Watches ``rules_dir`` and keeps ``holder`` on the newest valid rules."""
+
+    def __init__(
+        self,
+        rules_dir: Path,
+        holder: RuleHolder,
+        on_error: OnError,
+        on_reload: OnReload | None = None,
+        debounce_ms: int = 300,
+    ) -> None:
+        self.rules_dir = rules_dir
+        self.holder = holder
+        self.on_error = on_error
+        self.on_reload = on_reload
+        self.debounce_ms = debounce_ms
+        self._last_sources: dict[str, str] | None = None
+        self._last_error: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def reload_now(self) -> bool:
+        """Read and compile the folder now. True when the rules in force match the files."""
+        async with self._lock:  # two saves in a row must not swap out of order
+            try:
+                sources = await asyncio.to_thread(read_rule_sources, self.rules_dir)
+                if sources == self._last_sources:
+                    return True
+                new = await asyncio.to_thread(compile_ruleset, sources)
+            except RuleError as e:
+                message = str(e)
+                self._last_error = message
+                log.warning("rules rejected, the previous rules stay in force:\n%s", message)
+                await self.on_error(message)
+                return False
+            old = self.holder.swap(new)
+            self._last_sources = sources
+            self._last_error = None
+            log.info(
+                "rules reloaded: %d rules (%s)", len(new.rules), rule_changes(new, old).summary()
+            )
+            if self.on_reload is not None:
+                await self.on_reload(new, old)
+            return True
+
+    def mark_loaded(self, sources: dict[str, str]) -> None:
+        """Tell the reloader which file contents the rules in force came from (start-up)."""
+        self._last_sources = dict(sources)
+
+    async def run(self) -> None:
+        """Watch the folder until cancelled; each settled change triggers ``reload_now``."""
+        while True:
+            if not self.rules_dir.is_dir():
+                await self.on_error(f"{self.rules_dir}: rules folder not found; watching for it")
+                # nothing signals a folder's creation in a parent we do not watch: poll
+                while not self.rules_dir.is_dir():  # noqa: ASYNC110
+                    await asyncio.sleep(2.0)
+                await self.reload_now()
+            try:
+                async for _changes in watchfiles.awatch(
+                    self.rules_dir,
+                    debounce=self.debounce_ms,
+                    step=50,
+                    recursive=False,
+                    ignore_permission_denied=True,
+                ):
+                    await self.reload_now()
+            except FileNotFoundError:
+                pass  # the folder went away: report it and wait for it to come back
+            await asyncio.sleep(1.0)

@@ -1,0 +1,113 @@
+"""The Telegram side's lifecycle: build python-telegram-bot's Application, start long polling,
+register the commands, hand out the alert sink, and stop it all again.
+
+Runs PTB inside our own event loop (initialize/start/updater.start_polling, and the reverse),
+because ``run_polling`` would own the loop. Does not decide what to send or to whom.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.delivery.telegram_sink import TelegramSink
+from bot.runtime.services import AlertSink, Services
+from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
+from core.errors import ConfigError, DeliveryError
+
+log = logging.getLogger(__name__)
+
+
+def file_base_url(api_base_url: str) -> str:
+    """PTB wants the file-download base too: ``.../bot`` -> ``.../file/bot``."""
+    if api_base_url.rstrip("/").endswith("/bot"):
+        return api_base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
+    return api_base_url.rstrip("/") + "/file/bot"
+
+
+class TelegramRuntime:
+    """Owns the PTB Application for one process (only one process may poll a token)."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        admin_notifier: Callable[[str], Awaitable[None]],
+        admin_actions: AdminActions,
+    ) -> None:
+        self._services = services
+        self._admin_actions = admin_actions
+        self._application: Application | None = None  # type: ignore[type-arg]
+        self._started = False
+
+    @property
+    def started(self) -> bool:
+        """True once polling runs and alerts can be sent."""
+        return self._started
+
+    @property
+    def application(self) -> Application:  # type: ignore[type-arg]
+        assert self._application is not None
+        return self._application
+
+    async def start(self) -> AlertSink:
+        settings = self._services.settings
+        token = settings.telegram_bot_token
+        if token is None:
+            raise ConfigError("TELEGRAM_BOT_TOKEN: not set")
+        application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(settings.telegram_api_base_url)
+            .base_file_url(file_base_url(settings.telegram_api_base_url))
+            .build()
+        )
+        register_handlers(application, self._services, self._admin_actions)
+        try:
+            await application.initialize()
+            await application.bot.set_my_commands(BOT_COMMANDS)
+        except InvalidToken:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN: Telegram rejected the token (check it with @BotFather)"
+            ) from None
+        except NetworkError as e:
+            # Leave nothing half-started, so that start() can simply be called again later.
+            with contextlib.suppress(Exception):
+                await application.shutdown()
+            raise DeliveryError(
+                f"Telegram is unreachable at {settings.telegram_api_base_url}: {e.message}"
+            ) from None
+        self._application = application
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        self._started = True
+        log.info("Telegram: polling as @%s", application.bot.username)
+        return TelegramSink(application.bot, tz=settings.tz)
+
+    async def notify_admins(self, text: str) -> None:
+        """Send a notice to every configured admin; failures are logged, never raised."""
+        if self._application is None:
+            return
+        for admin_id in sorted(self._services.settings.admin_ids):
+            try:
+                await self._application.bot.send_message(admin_id, text[:4000])
+            except TelegramError as e:
+                log.warning("could not notify admin: %s", e.message, extra={"chat": admin_id})
+
+    async def stop(self) -> None:
+        application = self._application
+        if application is None:
+            return
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        self._application = None
+        self._started = False

@@ -1,0 +1,153 @@
+"""`newswatch feeds` and `newswatch feeds add`: the table and the feeds-file edit."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.cli.feed_commands import (
+    append_feed_entry,
+    cmd_feeds_add,
+    cmd_feeds_list,
+    render_feed_table,
+)
+from bot.config.settings import parse_feeds_yaml
+from core.models import FeedState
+from tests.fakes.feed_server import FeedServer
+from tests.support.seeds import Seed, rss2
+from watchers.fetch import FeedFetcher
+
+FEEDS = """\
+# my feeds
+defaults:
+  interval: 5m
+
+feeds:
+  # Vietnam
+  - url: https://a.example/rss
+    name: A   # trusted
+
+  - url: https://b.example/rss
+# trailing comment stays
+"""
+
+NOW = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
+
+
+def test_append_keeps_comments_and_indentation() -> None:
+    out = append_feed_entry(FEEDS, "https://c.example/rss?x=1&y=2", 'C "quoted" #1')
+    assert out.startswith(FEEDS.split("# trailing")[0].rstrip("\n"))
+    assert '  - url: "https://c.example/rss?x=1&y=2"\n    name: "C \\"quoted\\" #1"\n' in out
+    assert out.endswith("# trailing comment stays\n")
+    cfg = parse_feeds_yaml(out, "feeds.yaml", 300)
+    assert [f.url for f in cfg.feeds][-1] == "https://c.example/rss?x=1&y=2"
+    assert cfg.feeds[-1].name == 'C "quoted" #1'
+
+
+def test_append_before_a_following_key_and_into_empty_files() -> None:
+    text = "feeds:\n- url: https://a.example/rss\ndefaults:\n  interval: 10m\n"
+    out = append_feed_entry(text, "https://n.example/", None)
+    assert out == (
+        'feeds:\n- url: https://a.example/rss\n- url: "https://n.example/"\n'
+        "defaults:\n  interval: 10m\n"
+    )
+    assert append_feed_entry("", "https://n.example/", "N") == (
+        'feeds:\n  - url: "https://n.example/"\n    name: "N"\n'
+    )
+    assert append_feed_entry("feeds: []\n", "https://n.example/", None) == (
+        'feeds:\n  - url: "https://n.example/"\n'
+    )
+
+
+async def test_feeds_add_validates_then_appends(
+    feed_server: FeedServer, seeds: list[Seed], tmp_path: Path
+) -> None:
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(FEEDS, encoding="utf-8")
+    url = feed_server.static("/rss", rss2(seeds, title="Local Seeds"))
+    out = io.StringIO()
+
+    def factory() -> FeedFetcher:
+        return FeedFetcher(allow_private=True)
+
+    code = await cmd_feeds_add(url, feeds_file, factory, out, allow_private=True)
+    assert code == 0
+    assert out.getvalue() == f"added 'Local Seeds': {len(seeds)} items, {url} -> {feeds_file}\n"
+    cfg = parse_feeds_yaml(feeds_file.read_text(), "f", 300)
+    assert cfg.feeds[-1].url == url
+    assert cfg.feeds[-1].name == "Local Seeds"
+    assert "# trailing comment stays" in feeds_file.read_text()
+
+    again = io.StringIO()
+    assert await cmd_feeds_add(url, feeds_file, factory, again, allow_private=True) == 0
+    assert again.getvalue().startswith("already listed")
+
+    before = feeds_file.read_text()
+    bad = io.StringIO()
+    missing = feed_server.url("/missing")
+    assert await cmd_feeds_add(missing, feeds_file, factory, bad) == 1
+    assert bad.getvalue() == (
+        f"cannot add {missing}: blocked address: 127.0.0.1 is a loopback address\n"
+    )
+    assert await cmd_feeds_add(missing, feeds_file, factory, bad, allow_private=True) == 1
+    assert bad.getvalue().endswith(": HTTP 404 Not Found\n")
+    assert feeds_file.read_text() == before
+
+
+class ListOnlyStorage:
+    """The one Storage method the table needs; any other call would fail loudly."""
+
+    def __init__(self, states: list[FeedState]) -> None:
+        self.states = states
+
+    async def list_feeds(self) -> list[FeedState]:
+        return self.states
+
+
+async def test_feeds_list_prints_problems_first() -> None:
+    states = [
+        FeedState(
+            url="https://ok.example/rss",
+            name="Okay",
+            last_success_at=NOW - timedelta(minutes=3),
+            next_check_at=NOW + timedelta(minutes=2),
+            items_seen=120,
+            avg_new_item_interval_s=1800,
+        ),
+        FeedState(
+            url="https://bad.example/rss",
+            consecutive_errors=3,
+            failing_since=NOW - timedelta(hours=2),
+            last_error="HTTP 503 Service Unavailable",
+            next_check_at=NOW + timedelta(minutes=20),
+        ),
+    ]
+    out = io.StringIO()
+    code = await cmd_feeds_list(ListOnlyStorage(states), out, ZoneInfo("Asia/Ho_Chi_Minh"), NOW)  # type: ignore[arg-type]
+    assert code == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == [
+        "STATUS",
+        "FEED",
+        "LAST",
+        "OK",
+        "ITEMS",
+        "RHYTHM",
+        "NEXT",
+        "CHECK",
+        "LAST",
+        "ERROR",
+    ]
+    assert lines[1].startswith("failing x3  https://bad.example/rss  -")
+    assert lines[1].endswith("HTTP 503 Service Unavailable")
+    assert "2025-07-11 18:57 (3m ago)" in lines[2]
+    assert "30m" in lines[2]
+    assert lines[-1] == "2 feeds, 1 need attention"
+
+
+def test_empty_table_says_how_to_add() -> None:
+    assert (
+        render_feed_table([], NOW, UTC) == "No feeds yet. Add one with: newswatch feeds add URL\n"
+    )

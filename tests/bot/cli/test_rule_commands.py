@@ -1,0 +1,191 @@
+"""The rule commands: check, test (file and URL) and backtest, on real files and a local server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.cli.rule_commands import cmd_backtest, cmd_check, cmd_test
+from core.models import Article
+
+ROOT = Path(__file__).resolve().parents[3]
+SHIPPED = ROOT / "config" / "rules"
+SEED_US = ROOT / "tests" / "data" / "seeds" / "004_6250e1a77f292923.txt"
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    shutil.copytree(SHIPPED, folder)
+    return folder
+
+
+def run_check(folder: Path) -> tuple[int, str]:
+    out = io.StringIO()
+    return cmd_check(folder, out), out.getvalue()
+
+
+def test_check_passes_on_the_shipped_rules() -> None:
+    status, text = run_check(SHIPPED)
+    assert status == 0
+    assert text.startswith("OK: 8 rules in 1 files")
+    assert "csp" in text
+    assert "Comprehensive Strategic Partnership" in text
+
+
+def test_check_fails_with_the_place_of_the_problem(rules_dir: Path) -> None:
+    (rules_dir / "bad.yaml").write_text("rules:\n  - id: csp\n    name: X\n    query: x\n")
+    status, text = run_check(rules_dir)
+    assert status == 1
+    assert text.startswith(f"{rules_dir / 'vietnam.yaml'}:") or text.startswith(
+        f"{rules_dir / 'bad.yaml'}:2:9: duplicate rule id 'csp'"
+    )
+    assert "duplicate rule id 'csp'" in text
+
+
+def run_test(rule: str, folder: Path, source: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return cmd_test(rule, folder, source, out), out.getvalue()
+
+
+def test_rule_test_explains_a_match_with_highlights() -> None:
+    status, text = run_test("csp", SHIPPED, str(SEED_US))
+    assert status == 0
+    assert "csp — Comprehensive Strategic Partnership: MATCHES" in text
+    assert "Comprehensive Strategic Partnership: found 6× content" in text
+    assert "[Comprehensive Strategic Partnership]" in text
+    assert text.rstrip().endswith("1 of 1 rule matched")
+
+
+def test_rule_test_explains_a_miss_term_by_term() -> None:
+    status, text = run_test("vietnam-china", SHIPPED, str(SEED_US))
+    assert status == 1
+    assert "vietnam-china — Vietnam and China: no match" in text
+    assert "  Vietnam: found" in text
+    assert "  China: not found" in text
+    assert "  Beijing: not found" in text
+
+
+def test_rule_test_of_a_file_uses_aliases_from_the_folder(rules_dir: Path, tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(
+        "rules:\n  - id: draft-sea\n    name: Draft\n    query: '@unclos OR \"East Sea\"'\n"
+        "  - id: draft-x\n    name: X\n    query: Narnia AND NOT football\n"
+    )
+    status, text = run_test(str(draft), rules_dir, str(SEED_US))
+    assert status == 0
+    assert "draft-sea — Draft: MATCHES" in text
+    assert "draft-x — X: no match" in text
+    assert "  NOT football: not found" in text
+    assert "csp" not in text  # only the file's own rules are tested
+    assert text.rstrip().endswith("1 of 2 rules matched")
+
+
+def test_rule_test_errors(rules_dir: Path, tmp_path: Path) -> None:
+    status, text = run_test("nope", rules_dir, str(SEED_US))
+    assert status == 2
+    assert "no rule 'nope'" in text
+    status, text = run_test("csp", rules_dir, str(tmp_path / "missing.txt"))
+    assert status == 2
+    assert "missing.txt: cannot read" in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - id: b\n    name: B\n    query: '(x'\n")
+    status, text = run_test(str(bad), rules_dir, str(SEED_US))
+    assert status == 2
+    assert f"{bad}:4:13: unclosed '('" in text
+
+
+async def test_rule_test_fetches_a_web_page() -> None:
+    html = (
+        "<html><head><title>Hanoi and Washington talk</title></head><body><article>"
+        "<h1>Hanoi and Washington talk</h1>"
+        + "<p>Vietnam and the US discussed the East Sea and UNCLOS in Hanoi on Monday, "
+        "agreeing to work on their Comprehensive Strategic Partnership.</p>"
+        * 3
+        + "</article></body></html>"
+    )
+
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/story", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        url = f"http://127.0.0.1:{port}/story"
+        status, text = await asyncio.to_thread(run_test, "east-sea", SHIPPED, url)
+        assert status == 0, text
+        assert "'Hanoi and Washington talk'" in text
+        assert "[East Sea]" in text
+        assert "[UNCLOS]" in text
+        status, text = await asyncio.to_thread(
+            run_test, "east-sea", SHIPPED, f"http://127.0.0.1:{port}/missing"
+        )
+        assert status == 2
+        assert "cannot fetch" in text
+    finally:
+        await runner.cleanup()
+
+
+class FakeArchive:
+    """Implements only what backtest uses of storage."""
+
+    def __init__(self, stored: list[tuple[Article, tuple[str, ...]]]) -> None:
+        self.stored = stored
+
+    async def iter_articles(
+        self, batch: int = 500
+    ) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
+        for item in self.stored:
+            yield item
+
+
+async def test_backtest_compares_would_fire_with_did_fire(tmp_path: Path) -> None:
+    file = tmp_path / "new.yaml"
+    file.write_text(
+        "rules:\n  - id: sea\n    name: Sea\n    query: '\"East Sea\"'\n"
+        "  - id: us\n    name: US\n    query: =US\n"
+    )
+
+    def art(i: int, title: str) -> Article:
+        return Article(feed_url="http://127.0.0.1/f", identity=str(i), title=title)
+
+    archive = FakeArchive(
+        [
+            (art(1, "East Sea patrol"), ("sea",)),  # both
+            (art(2, "East Sea talks with the US"), ("sea",)),  # us is new
+            (art(3, "Join us"), ("us",)),  # us is gone: exact case now
+            (art(4, "Weather"), ()),
+        ]
+    )
+    out = io.StringIO()
+    assert await cmd_backtest(file, archive, out) == 0
+    text = out.getvalue()
+    assert f"backtest of {file} over 4 stored articles" in text
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in text.splitlines()
+        if line[:3] in ("sea", "us ")
+    }
+    assert rows["sea"] == ["2", "2", "0", "0"]
+    assert rows["us"] == ["1", "1", "1", "1"]
+    assert "  us: East Sea talks with the US" in text
+    assert "  us: Join us" in text
+
+
+async def test_backtest_rejects_an_invalid_file(tmp_path: Path) -> None:
+    file = tmp_path / "new.yaml"
+    file.write_text("rules:\n  - id: x\n    name: X\n    query: '@nope'\n")
+    out = io.StringIO()
+    assert await cmd_backtest(file, FakeArchive([]), out) == 2
+    assert "unknown alias @nope" in out.getvalue()

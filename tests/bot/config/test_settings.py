@@ -1,0 +1,137 @@
+"""Settings and feeds-file validation: good values load, bad ones name the setting in one line."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config.settings import (
+    DEFAULT_DATABASE_URL,
+    load_feeds_file,
+    load_settings,
+    parse_duration,
+    parse_feeds_yaml,
+)
+from core.errors import ConfigError
+
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+
+
+def test_defaults_use_sqlite_under_data_and_console_mode() -> None:
+    settings = load_settings({}, env_file=None)
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert not settings.telegram_enabled
+    assert settings.feeds_file == Path("config/feeds.yaml")
+    assert settings.rules_dir == Path("config/rules")
+
+
+def test_environment_values_are_parsed_into_types() -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot",
+            "DATABASE_URL": "postgres://nw:secret@db/newswatch",
+            "ADMIN_IDS": "42, 7",
+            "NEWSWATCH_TIMEZONE": "Asia/Ho_Chi_Minh",
+            "NEWSWATCH_POLL_INTERVAL": "10m",
+            "NEWSWATCH_ALERT_ON_FIRST_POLL": "yes",
+        },
+        env_file=None,
+    )
+    assert settings.telegram_bot_token == TOKEN
+    assert settings.database_url == "postgresql+asyncpg://nw:secret@db/newswatch"
+    assert settings.admin_ids == frozenset({42, 7})
+    assert settings.poll_interval_s == 600
+    assert settings.alert_on_first_poll is True
+    assert str(settings.tz) == "Asia/Ho_Chi_Minh"
+
+
+def test_env_file_is_read_and_real_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ADMIN_IDS=1\nNEWSWATCH_TIMEZONE=Europe/Paris\n", encoding="utf-8")
+    settings = load_settings({"ADMIN_IDS": "2"}, env_file=env_file)
+    assert settings.admin_ids == frozenset({2})
+    assert settings.timezone == "Europe/Paris"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({"ADMIN_IDS": "42,bob"}, "ADMIN_IDS"),
+        ({"NEWSWATCH_TIMEZONE": "Mars/Olympus"}, "NEWSWATCH_TIMEZONE"),
+        ({"NEWSWATCH_POLL_INTERVAL": "soon"}, "NEWSWATCH_POLL_INTERVAL"),
+        ({"NEWSWATCH_POLL_INTERVAL": "0"}, "NEWSWATCH_POLL_INTERVAL"),
+        ({"NEWSWATCH_ALERT_ON_FIRST_POLL": "maybe"}, "NEWSWATCH_ALERT_ON_FIRST_POLL"),
+        ({"NEWSWATCH_LOG_FORMAT": "xml"}, "NEWSWATCH_LOG_FORMAT"),
+        ({"NEWSWATCH_HEALTH_ADDR": "nowhere"}, "NEWSWATCH_HEALTH_ADDR"),
+        ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL"),
+    ],
+)
+def test_bad_values_raise_one_line_naming_the_setting(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env, env_file=None)
+    message = str(err.value)
+    assert message.startswith(names + ":")
+    assert "\n" not in message
+
+
+def test_a_malformed_token_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({"TELEGRAM_BOT_TOKEN": "12345:short-secret"}, env_file=None)
+    assert "short-secret" not in str(err.value)
+
+
+def test_durations() -> None:
+    assert parse_duration("90", "x") == 90
+    assert parse_duration("5m", "x") == 300
+    assert parse_duration("1.5h", "x") == 5400
+    assert parse_duration(2, "x") == 2
+    with pytest.raises(ConfigError, match=r"^x: "):
+        parse_duration(True, "x")
+
+
+def test_feeds_file_with_defaults_and_per_feed_settings() -> None:
+    text = """
+defaults:
+  interval: 10m
+feeds:
+  - https://example.org/rss
+  - url: https://news.example.com/feed.xml
+    name: Example News
+    tags: [vietnam, official]
+    interval: 2m
+    full_text: true
+"""
+    config = parse_feeds_yaml(text, "feeds.yaml", 300)
+    assert config.default_interval_s == 600
+    first, second = config.feeds
+    assert first.url == "https://example.org/rss"
+    assert first.interval_s is None
+    assert second.name == "Example News"
+    assert second.tags == ("vietnam", "official")
+    assert second.interval_s == 120
+    assert second.full_text is True
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("feeds: [\n", "feeds.yaml:2:1: not valid YAML"),
+        ("- just a list", "expected a mapping"),
+        ("feeds:\n  - url: ftp://x/feed", "feeds[1]: url must be an http"),
+        ("feeds:\n  - name: no url", "feeds[1]: each feed needs a 'url'"),
+        ("feeds:\n  - https://a.example/f\n  - https://a.example/f", "feeds[2]: duplicate"),
+        ("feeds:\n  - url: https://a.example/f\n    intervall: 5m", "unknown key(s) intervall"),
+        ("feeds:\n  - url: https://a.example/f\n    interval: never", "feeds[1].interval"),
+    ],
+)
+def test_bad_feeds_files_name_the_place(text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_feeds_yaml(text, "feeds.yaml", 300)
+    assert fragment in str(err.value)
+
+
+def test_missing_feeds_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="feeds file not found"):
+        load_feeds_file(tmp_path / "feeds.yaml", 300)

@@ -1,0 +1,137 @@
+"""Admin actions (/addfeed, /removefeed, /reload, /status) and the live feeds-file reload, over
+the real SqlStorage and a real feed server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config.settings import Settings, load_feeds_file
+from bot.runtime.admin_actions import AppAdminActions, remove_feed_entry
+from bot.runtime.feeds_reloader import FeedsReloader
+from bot.runtime.services import RuleHolder, Services
+from core.clock import FakeClock
+from rules import RuleSet
+from storage.sql import SqlStorage
+from tests.fakes.feed_server import FeedServer
+from tests.support.seeds import load_seeds, rss2
+from watchers.fetch import FeedFetcher
+
+FEEDS = """\
+# my feeds
+defaults:
+  interval: 5m
+feeds:
+  - url: "https://a.example/rss"   # the first one
+    name: A
+    tags: [vn]
+  - https://b.example/feed.xml
+  - url: https://c.example/atom
+"""
+
+
+def test_remove_feed_entry_keeps_the_rest_and_the_comments() -> None:
+    text = remove_feed_entry(FEEDS, "https://a.example/rss")
+    assert text is not None
+    assert "a.example" not in text
+    assert "# my feeds" in text
+    assert "https://b.example/feed.xml" in text
+    assert "https://c.example/atom" in text
+    assert remove_feed_entry(text, "https://b.example/feed.xml") == (
+        "# my feeds\ndefaults:\n  interval: 5m\nfeeds:\n  - url: https://c.example/atom\n"
+    )
+    assert remove_feed_entry(FEEDS, "https://nowhere.example/") is None
+
+
+@pytest.fixture
+async def parts(tmp_path: Path) -> AsyncIterator[tuple[Services, FeedServer, FeedFetcher]]:
+    config = tmp_path / "config"
+    (config / "rules").mkdir(parents=True)
+    (config / "feeds.yaml").write_text(FEEDS, encoding="utf-8")
+    settings = Settings(config_dir=config, allow_private_feed_addresses=True)
+    storage = SqlStorage(f"sqlite+aiosqlite:///{tmp_path / 'nw.db'}")
+    await storage.open()
+    feeds = load_feeds_file(settings.feeds_file, 300)
+    clock = FakeClock()
+    await storage.sync_feeds(feeds.feeds, clock.now())
+    services = Services(settings, feeds, storage, RuleHolder(RuleSet.empty()), clock)
+    server = FeedServer()
+    await server.start()
+    async with FeedFetcher(allow_private=True) as fetcher:
+        yield services, server, fetcher
+    await server.stop()
+    await storage.close()
+
+
+def _actions(services: Services, fetcher: FeedFetcher) -> AppAdminActions:
+    async def no_rules_reload() -> bool:
+        return True
+
+    async def report(message: str) -> None:
+        raise AssertionError(f"unexpected feeds-file error: {message}")
+
+    return AppAdminActions(
+        services,
+        fetcher=fetcher,
+        reload_rules=no_rules_reload,
+        reload_feeds=FeedsReloader(services, report).reload_now,
+    )
+
+
+async def test_add_then_remove_a_feed(parts: tuple[Services, FeedServer, FeedFetcher]) -> None:
+    services, server, fetcher = parts
+    url = server.static("/news.xml", rss2(load_seeds(), title="Local News"))
+    actions = _actions(services, fetcher)
+
+    reply = await actions.add_feed(url)
+    assert "Local News" in reply
+    assert url in {f.url for f in await services.storage.list_feeds()}
+    assert url in services.settings.feeds_file.read_text(encoding="utf-8")
+
+    bad = await actions.add_feed(server.url("/missing.xml"))
+    assert bad.startswith("cannot add")
+    assert len(await services.storage.list_feeds()) == 4
+
+    reply = await actions.remove_feed(url)
+    assert reply.startswith("Removed")
+    assert url not in {f.url for f in await services.storage.list_feeds()}
+    assert "# my feeds" in services.settings.feeds_file.read_text(encoding="utf-8")
+    assert "No feed with the URL" in await actions.remove_feed(url)
+
+
+async def test_status_names_the_feeds_with_problems(
+    parts: tuple[Services, FeedServer, FeedFetcher],
+) -> None:
+    services, _server, fetcher = parts
+    state = await services.storage.get_feed("https://b.example/feed.xml")
+    assert state is not None
+    await services.storage.save_feed_state(
+        dataclasses.replace(state, consecutive_errors=3, last_error="HTTP 503")
+    )
+    text = await _actions(services, fetcher).status_text()
+    assert "3 feeds, 1 with problems" in text
+    assert "https://b.example/feed.xml: HTTP 503 (3 in a row)" in text
+
+
+async def test_feeds_file_reload_applies_valid_changes_and_keeps_the_last_good(
+    parts: tuple[Services, FeedServer, FeedFetcher],
+) -> None:
+    services, _server, _fetcher = parts
+    errors: list[str] = []
+
+    async def on_error(message: str) -> None:
+        errors.append(message)
+
+    reloader = FeedsReloader(services, on_error)
+    path = services.settings.feeds_file
+    path.write_text("feeds:\n  - https://d.example/rss\n", encoding="utf-8")
+    assert await reloader.reload_now()
+    assert [f.url for f in await services.storage.list_feeds()] == ["https://d.example/rss"]
+
+    path.write_text("feeds:\n  - url: ftp://broken\n", encoding="utf-8")
+    assert not await reloader.reload_now()
+    assert "feeds[1]: url must be an http" in errors[0]
+    assert [f.url for f in await services.storage.list_feeds()] == ["https://d.example/rss"]

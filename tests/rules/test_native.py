@@ -1,0 +1,185 @@
+"""The rule engine's C parts (rules/_fastfold.c, rules/_wordscan.c) against their Python
+equivalents: same words, same offsets, same patterns found, on generated input; plus the
+checks that they are built at all and that bad input is refused, not crashed on."""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+from array import array
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from core.models import Article
+from rules import RuleSet, compile_ruleset, normalize, wordscan
+from rules.normalize import Folded, fold_split, scan_form, tokens_with_spans, word_offsets
+from tests.rules.reference import reference_match
+from tests.rules.test_property import query, ruleset_yaml, text
+
+HAVE_COMPILER = (
+    shutil.which("cc") is not None
+    and (Path(sysconfig.get_paths()["include"]) / "Python.h").exists()
+)
+native = pytest.mark.skipif(
+    not (normalize.FAST_FOLD and wordscan.WORD_SCANNER), reason="C extensions not built"
+)
+
+
+def test_the_c_extensions_are_built_where_a_compiler_exists() -> None:
+    if not HAVE_COMPILER:
+        pytest.skip("no C compiler and Python headers: the pure-Python fallback is expected")
+    assert normalize.FAST_FOLD, "rules._fastfold was not built: reinstall (pip install -e .)"
+    assert wordscan.WORD_SCANNER, "rules._wordscan was not built: reinstall (pip install -e .)"
+
+
+TEXTS = st.one_of(text(), st.text(max_size=80), st.text(st.characters(codec="utf-8"), max_size=40))
+
+
+@native
+@settings(max_examples=500, deadline=None)
+@given(TEXTS)
+def test_c_fold_equals_the_python_fold_and_the_reference(value: str) -> None:
+    spans = tokens_with_spans(value)
+    words = [t.word for t in spans]
+    norm, source = scan_form(value)
+    assert isinstance(source, bytes)
+    assert norm == (" " + " ".join(words) + " " if words else "")
+    offsets = word_offsets(value, source)
+    assert [offsets.span(i) for i in range(len(words))] == [(t.start, t.end) for t in spans]
+    if len(words) > 1:  # a phrase's span runs from its first word's start to its last's end
+        assert offsets.words_span(0, len(words)) == (spans[0].start, spans[-1].end)
+    python = fold_split(value)
+    assert python.words == words
+
+
+def test_python_scan_form_gives_the_same_norm_and_offsets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(normalize, "_fast_fold", None)
+    value = "Bùi Thanh Sơn’s Affair🧔s — ½ “Comprehensive Strategic Partnerships”"
+    norm, source = scan_form(value)
+    assert isinstance(source, Folded)
+    spans = tokens_with_spans(value)
+    assert norm == " " + " ".join(t.word for t in spans) + " "
+    offsets = word_offsets(value, source)
+    assert [offsets.span(i) for i in range(len(spans))] == [(t.start, t.end) for t in spans]
+
+
+# ---- the word automaton ----------------------------------------------------------------------
+
+# Few words, so patterns share prefixes and suffixes and the failure links get exercised
+# ("a b c" then "b c d" in "a b c d" needs the link from "a b c" to "b c").
+WORDS = ["a", "b", "c", "ab", "abc", "partner", "partnership"]
+
+
+@st.composite
+def pattern(draw: st.DrawFn) -> str:
+    vocab = WORDS[:3] if draw(st.booleans()) else WORDS
+    words = draw(st.lists(st.sampled_from(vocab), min_size=1, max_size=4))
+    if draw(st.booleans()):  # the last word is a prefix: " a b" matches " a bc "
+        last = words[-1]
+        words[-1] = last[: draw(st.integers(1, len(last)))]
+        return " " + " ".join(words)
+    return " " + " ".join(words) + " "
+
+
+@native
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    patterns=st.lists(pattern(), min_size=1, max_size=25, unique=True),
+    words=st.one_of(
+        st.lists(st.sampled_from(WORDS[:3]), max_size=30),
+        st.lists(st.sampled_from([*WORDS, "zz", "partners", "abcd"]), max_size=40),
+    ),
+)
+@example(patterns=[" a b c ", " b c d "], words=["a", "b", "c", "d"])
+def test_word_automaton_finds_what_the_character_automaton_finds(
+    patterns: list[str], words: list[str]
+) -> None:
+    by_id = {10_000 + 7 * i: p for i, p in enumerate(patterns)}  # ids are not node numbers
+    norm = " " + " ".join(words) + " " if words else ""
+    expected = wordscan.build_scanner(by_id, words=False).scan(norm)
+    assert wordscan.build_scanner(by_id, words=True).scan(norm) == expected
+
+
+@native
+def test_word_automaton_reports_nested_and_overlapping_phrases() -> None:
+    patterns = {
+        1: " comprehensive strategic partnership ",
+        2: " strategic partnership ",
+        3: " partnership ",
+        4: " strategic partner",
+        5: " partnership summit ",
+        6: " law of the sea ",
+    }
+    scanner = wordscan.build_scanner(patterns, words=True)
+    norm = " a comprehensive strategic partnership summit on the law of sea "
+    assert scanner.scan(norm) == {1, 2, 3, 4, 5}
+    assert scanner.scan("") == set()
+    assert scanner.scan(" strategic partners ") == {4}
+
+
+@native
+@pytest.mark.parametrize(
+    ("fail", "message"),
+    [
+        (array("i", [0, 5]), "fail: node out of range"),
+        (array("i", []), "fail: need the root"),
+        (array("i", [0, 2, 1]), "cycle"),  # 1 -> 2 -> 1 would hang a scan
+    ],
+)
+def test_word_automaton_refuses_inconsistent_tables(fail: array[int], message: str) -> None:
+    from rules._wordscan import WordAutomaton
+
+    n = len(fail)
+    with pytest.raises(ValueError, match=message):
+        WordAutomaton(
+            ["a"],
+            array("i", [0, 0, 1]),
+            fail,
+            array("i", [-1] * n),
+            array("i", [-1] * n),
+            [],
+            array("i", [-1] * n),
+        )
+
+
+@native
+def test_c_fold_refuses_what_is_not_text() -> None:
+    from rules._fastfold import fold
+
+    with pytest.raises(TypeError):
+        fold(b"bytes")  # type: ignore[arg-type]
+
+
+# ---- the whole engine on the fallbacks --------------------------------------------------------
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    queries=st.lists(query(), min_size=1, max_size=5),
+    title=text(max_words=8),
+    content=text(max_words=40),
+)
+def test_engine_on_the_python_fold_and_character_automaton_agrees_with_the_reference(
+    queries: list[str], title: str, content: str
+) -> None:
+    source = ruleset_yaml(queries, [[] for _ in queries])
+    article = Article(
+        feed_url="http://127.0.0.1/f", identity="x", title=title, summary="", content=content
+    )
+    saved = normalize._fast_fold
+    normalize._fast_fold = None  # as on an install without a C compiler
+    try:
+        rules = compile_ruleset({"gen.yaml": source})
+        python = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, word_scanner=False)
+        expected = reference_match(rules, article)
+        assert python.match(article) == expected
+    finally:
+        normalize._fast_fold = saved
+    assert rules.match(article) == expected
