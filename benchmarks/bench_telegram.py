@@ -30,8 +30,8 @@ from telegram.request import HTTPXRequest
 
 from bot.delivery.folding import format_digest, items_from_deliveries, should_fold
 from bot.delivery.pacing import PaceLimits, SendPacer
+from bot.delivery.sink import SendStatus
 from bot.delivery.telegram_sink import TelegramSink
-from bot.runtime.services import SendStatus
 from core.models import Article, Delivery, Hit, RuleInfo, RuleMatch
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 

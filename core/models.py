@@ -7,7 +7,7 @@ these types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
@@ -18,6 +18,48 @@ class DeliveryMode(StrEnum):
 
     INSTANT = "instant"
     DIGEST = "digest"
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox row sends: one alert, the edit of an earlier alert's message, a scheduled
+    digest, or a notice to an admin."""
+
+    ALERT = "alert"
+    EDIT = "edit"
+    DIGEST = "digest"
+    NOTICE = "notice"
+
+
+class DeliveryState(StrEnum):
+    """Where an outbox row is: waiting, in flight (recorded before the request), or done."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good
+    CANCELLED = "cancelled"  # no longer wanted (the chat unsubscribed, or the row was replaced)
+
+    @property
+    def unfinished(self) -> bool:
+        return self in (DeliveryState.PENDING, DeliveryState.SENDING)
+
+
+class ChatType(StrEnum):
+    """Telegram's chat types, plus the console that stands in for a chat without a token."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+    CONSOLE = "console"
+
+    @classmethod
+    def parse(cls, value: str) -> ChatType:
+        """The type for Telegram's (or storage's) spelling; unknown spellings count as private."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.PRIVATE
 
 
 class Priority(StrEnum):
@@ -137,7 +179,7 @@ class Chat:
     """A Telegram chat the bot talks to."""
 
     id: int
-    type: str = "private"  # private | group | supergroup | channel | console
+    type: ChatType = ChatType.PRIVATE
     title: str | None = None
     language: str | None = None
     active: bool = True
@@ -146,7 +188,8 @@ class Chat:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One alert in the outbox: one chat, one article, the rules that matched it."""
+    """One alert (or the edit of one) in the outbox: one chat, one article, the rules that
+    matched it."""
 
     id: int
     chat_id: int
@@ -154,7 +197,7 @@ class Delivery:
     matches: tuple[RuleMatch, ...]
     thread_id: int | None = None
     attempts: int = 0
-    state: str = "pending"  # pending | sending | sent | failed | cancelled
+    state: DeliveryState = DeliveryState.PENDING
     created_at: datetime | None = None
-    message_id: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    message_id: int | None = None  # for an EDIT: the message to edit
+    kind: DeliveryKind = DeliveryKind.ALERT

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import StorageError
-from core.models import Article, DeliveryMode, Hit, RuleMatch
+from core.models import Article, DeliveryKind, DeliveryMode, DeliveryState, Hit, RuleMatch
 
 from .base import IngestResult, IngestStatus
 from .keys import title_key
@@ -314,8 +314,8 @@ async def _queue_deliveries(
             "article_id": article_id,
             "rule_ids": json.dumps(sorted(rules)),
             "thread_id": thread,
-            "kind": "alert",
-            "state": "pending",
+            "kind": DeliveryKind.ALERT.value,
+            "state": DeliveryState.PENDING.value,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -343,7 +343,7 @@ async def _merge_rules_into_pending(
             select(deliveries.c.id, deliveries.c.rule_ids).where(
                 deliveries.c.chat_id == chat_id,
                 deliveries.c.article_id == article_id,
-                deliveries.c.state == "pending",
+                deliveries.c.state == DeliveryState.PENDING.value,
             )
         )
     ).first()
@@ -364,13 +364,13 @@ async def _queue_edits(conn: AsyncConnection, article_ids: list[int], now: datet
         .where(
             and_(
                 deliveries.c.article_id.in_(article_ids),
-                deliveries.c.state == "sent",
+                deliveries.c.state == DeliveryState.SENT.value,
                 deliveries.c.message_id.is_not(None),
             )
         )
         .values(
-            state="pending",
-            kind="edit",
+            state=DeliveryState.PENDING.value,
+            kind=DeliveryKind.EDIT.value,
             attempts=0,
             next_attempt_at=now,
             last_error=None,

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from core.models import DeliveryState
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases.
@@ -194,7 +196,7 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-UNFINISHED_STATES = ("pending", "sending")
+UNFINISHED_STATES = tuple(s.value for s in DeliveryState if s.unfinished)
 
 
 def row_dict(row: Any) -> dict[str, Any]:

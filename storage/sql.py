@@ -49,8 +49,11 @@ from core.errors import StorageError
 from core.models import (
     Article,
     Chat,
+    ChatType,
     Delivery,
+    DeliveryKind,
     DeliveryMode,
+    DeliveryState,
     FeedConfig,
     FeedState,
     Hit,
@@ -331,7 +334,7 @@ class SqlStorage:
             return None
         return Chat(
             id=row.id,
-            type=row.type,
+            type=ChatType.parse(row.type),
             title=row.title,
             language=row.language,
             active=row.status == "active",
@@ -365,7 +368,7 @@ class SqlStorage:
             await self._ensure_chat(
                 conn,
                 new_chat_id,
-                type="supergroup",
+                type=ChatType.SUPERGROUP.value,
                 title=old.title if old is not None else None,
                 language=old.language if old is not None else None,
                 status="active",
@@ -395,7 +398,12 @@ class SqlStorage:
             await conn.execute(
                 update(deliveries)
                 .where(unsent)
-                .values(chat_id=new_chat_id, state="pending", sending_owner=None, updated_at=now)
+                .values(
+                    chat_id=new_chat_id,
+                    state=DeliveryState.PENDING.value,
+                    sending_owner=None,
+                    updated_at=now,
+                )
             )
             await conn.execute(
                 update(chats)
@@ -549,14 +557,16 @@ class SqlStorage:
         have in flight (left by a crashed predecessor: the policy is to resend them, see
         docs/storage.md), oldest first. Rows of inactive chats wait."""
         abandoned = and_(
-            deliveries.c.state == "sending",
+            deliveries.c.state == DeliveryState.SENDING.value,
             or_(
                 deliveries.c.sending_owner.is_(None),
                 deliveries.c.sending_owner != self._owner,
                 deliveries.c.sending_at <= now - SENDING_LEASE,
             ),
         )
-        due = and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+        due = and_(
+            deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
+        )
         query = (
             select(deliveries)
             .join(chats, chats.c.id == deliveries.c.chat_id)
@@ -594,10 +604,10 @@ class SqlStorage:
                 ),
                 thread_id=row.thread_id,
                 attempts=row.attempts,
-                state=row.state,
+                state=DeliveryState(row.state),
                 created_at=row.created_at,
                 message_id=row.message_id,
-                extra={"kind": row.kind},
+                kind=DeliveryKind(row.kind),
             )
             for row in rows
         ]
@@ -613,7 +623,7 @@ class SqlStorage:
     async def mark_sending(self, delivery_id: int, now: datetime) -> None:
         await self._set_delivery(
             delivery_id,
-            state="sending",
+            state=DeliveryState.SENDING.value,
             attempts=deliveries.c.attempts + 1,
             sending_at=now,
             sending_owner=self._owner,
@@ -623,7 +633,7 @@ class SqlStorage:
     async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
         await self._set_delivery(
             delivery_id,
-            state="sent",
+            state=DeliveryState.SENT.value,
             sent_at=now,
             message_id=func.coalesce(message_id, deliveries.c.message_id)
             if message_id is None
@@ -647,7 +657,11 @@ class SqlStorage:
 
     async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
         await self._set_delivery(
-            delivery_id, state="failed", last_error=error, sending_owner=None, updated_at=now
+            delivery_id,
+            state=DeliveryState.FAILED.value,
+            last_error=error,
+            sending_owner=None,
+            updated_at=now,
         )
 
     async def pending_count(self, chat_id: int | None = None) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.cli.demo import SeedArticle, load_seed_articles, rss_xml
 from bot.config.settings import load_settings
 from bot.runtime.app import App
-from core.models import Chat
+from core.models import Chat, ChatType
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 
@@ -147,7 +147,7 @@ async def test_telegram_down_at_start_delays_alerts_and_loses_none(
     await app.start()  # Telegram is down: the bot starts anyway and keeps polling
     try:
         assert app.services is not None
-        await app.services.storage.upsert_chat(Chat(id=USER, type="private"))
+        await app.services.storage.upsert_chat(Chat(id=USER, type=ChatType.PRIVATE))
         await app.services.storage.subscribe(USER, "csp")
         for _ in range(100):  # bounded: the first poll records the (empty) feed
             if feed_server.hits["/feed.xml"] >= 1:

@@ -24,8 +24,8 @@ from aiohttp import web
 from bot.config.settings import Settings
 from bot.delivery.alert_format import AlertMessage
 from bot.delivery.console_sink import ConsoleSink
+from bot.delivery.sink import SendOutcome, SendStatus
 from bot.runtime.app import App
-from bot.runtime.services import SendOutcome, SendStatus
 from core.models import Delivery, RuleInfo
 
 DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "tests" / "data" / "seeds"

@@ -12,8 +12,8 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.delivery.alert_format import AlertMessage, format_alert
-from bot.runtime.services import SendOutcome, SendStatus
-from core.models import Delivery, RuleInfo
+from bot.delivery.sink import SendOutcome, SendStatus
+from core.models import Delivery, DeliveryKind, RuleInfo
 
 CONSOLE_CHAT_ID = 0
 _RULE = "─" * 72
@@ -36,7 +36,7 @@ class ConsoleSink:
         message = format_alert(
             delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
         )
-        kind = "UPDATED" if delivery.extra.get("kind") == "edit" else "ALERT"
+        kind = "UPDATED" if delivery.kind is DeliveryKind.EDIT else "ALERT"
         return self._print(kind, [message])
 
     async def send_digest(

@@ -47,7 +47,8 @@ from zoneinfo import ZoneInfo
 
 from bot.delivery.alert_format import AlertMessage
 from bot.delivery.folding import format_digest, items_from_matches, next_digest_at
-from bot.runtime.services import SendOutcome, SendStatus, Services
+from bot.delivery.sink import SendOutcome, SendStatus
+from bot.runtime.services import Services
 from core.models import RuleInfo
 from storage.base import StoredMatch, Subscription
 

@@ -29,7 +29,7 @@ from bot.delivery.alert_format import (
     source_name,
 )
 from bot.delivery.alert_format import utf16_len as _utf16_len
-from core.models import Delivery, Priority, RuleInfo
+from core.models import Delivery, DeliveryKind, Priority, RuleInfo
 from storage.base import StoredMatch
 
 DIGEST_PAGE_MAX = 4000  # visible characters per digest message (Telegram allows 4,096)
@@ -91,7 +91,7 @@ def items_from_deliveries(deliveries: Sequence[Delivery]) -> list[DigestItem]:
                 link=d.article.link,
                 source=source_name(d.article),
                 published_at=d.article.published_at,
-                updated=d.extra.get("kind") == "edit",
+                updated=d.kind is DeliveryKind.EDIT,
             )
         )
     return items

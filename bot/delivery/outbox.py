@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.delivery.folding import FoldPolicy, format_digest, items_from_deliveries, should_fold
+from bot.delivery.sink import AlertSink, SendOutcome, SendStatus
 from bot.ops.metrics import metrics
-from bot.runtime.services import AlertSink, SendOutcome, SendStatus, Services
-from core.models import Delivery, RuleInfo
+from bot.runtime.services import Services
+from core.models import Delivery, DeliveryKind, RuleInfo
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class OutboxSender:
                 by_topic[delivery.thread_id].append(delivery)
             for thread_id, group in by_topic.items():
                 # Edits must edit their own message, so they are never folded.
-                fresh = [d for d in group if d.extra.get("kind") != "edit"]
+                fresh = [d for d in group if d.kind is not DeliveryKind.EDIT]
                 if self._fold_policy is not None and should_fold(fresh, self._fold_policy):
                     if not await self._send_folded(fresh, thread_id):
                         return

@@ -42,8 +42,8 @@ from telegram.error import (
 
 from bot.delivery.alert_format import AlertMessage, format_alert
 from bot.delivery.pacing import SendPacer
-from bot.runtime.services import SendOutcome, SendStatus
-from core.models import Delivery, RuleInfo
+from bot.delivery.sink import SendOutcome, SendStatus
+from core.models import Delivery, DeliveryKind, RuleInfo
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,8 @@ class TelegramSink:
         return await self.send_alert(delivery, message)
 
     async def send_alert(self, delivery: Delivery, message: AlertMessage) -> SendOutcome:
-        """Send (or, for ``extra["kind"] == "edit"``, edit) an already formatted alert."""
-        edit_of = delivery.message_id if delivery.extra.get("kind") == "edit" else None
+        """Send (or, for an ``EDIT``, edit) an already formatted alert."""
+        edit_of = delivery.message_id if delivery.kind is DeliveryKind.EDIT else None
         return await self._send_with_fallbacks(
             delivery.chat_id, delivery.thread_id, message, edit_of, delivery.id
         )

@@ -27,6 +27,7 @@ from bot.config.settings import FeedsConfig, Settings, load_feeds_file, safe_dat
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.sink import AlertSink, DeferredSink
 from bot.ops.http_health import (
     HealthServer,
     ReadinessCheck,
@@ -39,11 +40,11 @@ from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
-from bot.runtime.services import AlertSink, DeferredSink, RuleHolder, Services
+from bot.runtime.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
 from core.clock import Clock, SystemClock
 from core.errors import DeliveryError
-from core.models import Chat
+from core.models import Chat, ChatType
 from rules import RuleSet
 from storage.sql import SqlStorage
 from watchers.feed_health import feeds_to_report, mark_reported
@@ -278,7 +279,7 @@ class App:
     async def _subscribe_console_to_all(self) -> None:
         assert self.services is not None
         storage = self.services.storage
-        await storage.upsert_chat(Chat(id=CONSOLE_CHAT_ID, type="console", title="console"))
+        await storage.upsert_chat(Chat(id=CONSOLE_CHAT_ID, type=ChatType.CONSOLE, title="console"))
         for rule in self.services.rules.current.rules:
             await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
 

@@ -36,7 +36,7 @@ from telegram import (
     Update,
 )
 from telegram import Chat as TgChat
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -52,7 +52,7 @@ from bot.config.settings import Settings
 from bot.delivery.alert_format import clean_text, rule_tags, safe_link, shorten
 from bot.runtime.services import Services
 from core.errors import NewswatchError
-from core.models import Chat, DeliveryMode, FeedState, Priority, RuleInfo
+from core.models import Chat, ChatType, DeliveryMode, FeedState, Priority, RuleInfo
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,12 @@ class _Handlers:
 
     async def remember_chat(self, chat: TgChat) -> None:
         await self.services.storage.upsert_chat(
-            Chat(id=chat.id, type=str(chat.type), title=chat.title or chat.username, active=True)
+            Chat(
+                id=chat.id,
+                type=ChatType.parse(str(chat.type)),
+                title=chat.title or chat.username,
+                active=True,
+            )
         )
 
     # rules ------------------------------------------------------------------------------------
@@ -377,7 +382,7 @@ class _Handlers:
             await self.services.storage.upsert_chat(
                 Chat(
                     id=target_chat.id,
-                    type=str(target_chat.type),
+                    type=ChatType.parse(str(target_chat.type)),
                     title=target_chat.title or target_chat.username,
                 )
             )

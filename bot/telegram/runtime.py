@@ -15,8 +15,9 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
-from bot.runtime.services import AlertSink, Services
+from bot.runtime.services import Services
 from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
 from core.errors import ConfigError, DeliveryError
 

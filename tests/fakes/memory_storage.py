@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from core.models import Article, Chat, DeliveryMode, FeedConfig, FeedState, RuleMatch
+from core.models import Article, Chat, ChatType, DeliveryMode, FeedConfig, FeedState, RuleMatch
 from storage.base import ArticleHit, IngestResult, IngestStatus, StoredMatch, Subscription
 
 
@@ -128,9 +128,11 @@ class MemoryStorage:
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         self.migrations.append((old_chat_id, new_chat_id))
-        old = self.chats.get(old_chat_id) or Chat(id=old_chat_id, type="group")
+        old = self.chats.get(old_chat_id) or Chat(id=old_chat_id, type=ChatType.GROUP)
         self.chats[old_chat_id] = replace(old, active=False, migrated_to=new_chat_id)
-        self.chats.setdefault(new_chat_id, Chat(id=new_chat_id, type="supergroup", title=old.title))
+        self.chats.setdefault(
+            new_chat_id, Chat(id=new_chat_id, type=ChatType.SUPERGROUP, title=old.title)
+        )
         moved = self.subs.pop(old_chat_id, {})
         self.subs.setdefault(new_chat_id, {}).update(moved)
         if old_chat_id in self.muted:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import pytest
 from aiohttp import web
 
-from core.models import Chat
+from core.models import Chat, ChatType
 from storage import SqlStorage
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
@@ -160,7 +160,7 @@ async def test_sigkill_at_random_moments_loses_nothing(
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'nw.db'}"
     storage = SqlStorage(db_url)
     await storage.open()
-    await storage.upsert_chat(Chat(id=CHAT, type="private", title="analyst"))
+    await storage.upsert_chat(Chat(id=CHAT, type=ChatType.PRIVATE, title="analyst"))
     await storage.subscribe(CHAT, "crash")
     await storage.close()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from core.models import Chat, DeliveryMode
+from core.models import Chat, ChatType, DeliveryMode
 from storage import SqlStorage
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.sql import create_engine
@@ -85,7 +85,7 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
         assert sea.digest_sent_at is not None
         assert upgraded_after <= sea.digest_sent_at <= datetime.now(UTC)
         assert [s.rule_id for s in await storage.digest_subscriptions()] == ["sea"]
-        assert await storage.get_chat(42) == Chat(id=42, type="private")
+        assert await storage.get_chat(42) == Chat(id=42, type=ChatType.PRIVATE)
         # The old article is still recognised: re-ingesting it alerts nobody.
         again = await storage.ingest(make_article(1, identity="guid:old-1"), [match("csp")], at(1))
         assert (again.article_id, again.new_matches, again.new_deliveries) == (article_id, 0, 0)

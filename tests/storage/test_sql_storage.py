@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from core.errors import StorageError
-from core.models import Chat, DeliveryMode, FeedConfig, FeedState, Hit
+from core.models import Chat, ChatType, DeliveryKind, DeliveryMode, FeedConfig, FeedState, Hit
 from storage import SqlStorage
 from storage.base import IngestStatus, Storage
 from tests.support.storage_helpers import T0, at, make_article, match
@@ -29,7 +29,7 @@ async def store(database_url: str) -> AsyncIterator[SqlStorage]:
 
 
 async def _subscribed(store: SqlStorage, chat_id: int, *rule_ids: str) -> None:
-    await store.upsert_chat(Chat(id=chat_id, type="private", title=f"chat {chat_id}"))
+    await store.upsert_chat(Chat(id=chat_id, type=ChatType.PRIVATE, title=f"chat {chat_id}"))
     for rule_id in rule_ids:
         assert await store.subscribe(chat_id, rule_id)
 
@@ -120,7 +120,7 @@ async def test_three_matching_rules_give_one_delivery_naming_them(store: SqlStor
     assert [m.rule_id for m in due[2].matches] == ["b"]
     assert due[1].matches[0].hits == (Hit("partnership", "summary", 3, 14),)
     assert due[1].article.title == "Vietnam and Japan upgrade ties, story 1"
-    assert due[1].extra["kind"] == "alert"
+    assert due[1].kind is DeliveryKind.ALERT
 
 
 async def test_alert_false_stores_matches_but_queues_nothing(store: SqlStorage) -> None:
@@ -180,7 +180,7 @@ async def test_edit_after_sent_alert_queues_an_edit_of_that_message(store: SqlSt
     await store.ingest(make_article(1, summary="Corrected summary."), [match("csp")], at(2))
     (edit,) = await store.due_deliveries(at(2))
     assert edit.id == delivery.id
-    assert edit.extra["kind"] == "edit"
+    assert edit.kind is DeliveryKind.EDIT
     assert edit.message_id == 555
     assert edit.article.summary == "Corrected summary."
     await store.mark_sending(edit.id, at(2))
@@ -292,8 +292,8 @@ async def test_blocked_chat_waits_and_resumes(store: SqlStorage) -> None:
 
 async def test_upsert_and_get_chat(store: SqlStorage) -> None:
     assert await store.get_chat(7) is None
-    await store.upsert_chat(Chat(id=7, type="group", title="Desk", language="en"))
-    await store.upsert_chat(Chat(id=7, type="group", title="Desk renamed", language="vi"))
+    await store.upsert_chat(Chat(id=7, type=ChatType.GROUP, title="Desk", language="en"))
+    await store.upsert_chat(Chat(id=7, type=ChatType.GROUP, title="Desk renamed", language="vi"))
     assert await store.get_chat(7) == Chat(
         id=7, type="group", title="Desk renamed", language="vi", active=True
     )
@@ -302,7 +302,7 @@ async def test_upsert_and_get_chat(store: SqlStorage) -> None:
 async def test_migrate_chat_moves_subscriptions_and_unsent_deliveries(
     store: SqlStorage,
 ) -> None:
-    await store.upsert_chat(Chat(id=-100, type="group", title="Desk"))
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
     await store.subscribe(-100, "a", None)
     await store.subscribe(-100, "b", None)
     await store.ingest(make_article(1), [match("a")], at(0))
@@ -324,14 +324,14 @@ async def test_migrate_chat_moves_subscriptions_and_unsent_deliveries(
     assert new.title == "Desk"
     due = await store.due_deliveries(at(1))
     assert [(d.chat_id, d.article.identity) for d in due] == [(-1001, "guid:item-2")]
-    await store.upsert_chat(Chat(id=-100, type="group", title="Desk"))
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
     still = await store.get_chat(-100)
     assert still is not None
     assert not still.active
 
 
 async def test_subscription_details_modes_and_mute(store: SqlStorage) -> None:
-    await store.upsert_chat(Chat(id=-5, type="supergroup", title="Forum"))
+    await store.upsert_chat(Chat(id=-5, type=ChatType.SUPERGROUP, title="Forum"))
     assert await store.subscribe(-5, "b", thread_id=77)
     assert await store.subscribe(-5, "a")
     assert not await store.subscribe(-5, "a")
@@ -355,7 +355,7 @@ async def test_subscription_details_modes_and_mute(store: SqlStorage) -> None:
 
 
 async def test_delivery_goes_to_the_forum_topic(store: SqlStorage) -> None:
-    await store.upsert_chat(Chat(id=-5, type="supergroup"))
+    await store.upsert_chat(Chat(id=-5, type=ChatType.SUPERGROUP))
     await store.subscribe(-5, "csp", thread_id=77)
     await store.ingest(make_article(1), [match("csp")], at(0))
     (delivery,) = await store.due_deliveries(at(0))
@@ -431,7 +431,7 @@ async def test_mark_digest_sent_moves_forward_only_and_only_digest_rows(store: S
 
 
 async def test_migrated_chat_keeps_its_digest_period(store: SqlStorage) -> None:
-    await store.upsert_chat(Chat(id=-100, type="group", title="Desk"))
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
     await store.subscribe(-100, "a")
     await store.set_subscription_mode(-100, "a", DeliveryMode.DIGEST, "hourly", now=at(7))
     await store.migrate_chat(-100, -1001)

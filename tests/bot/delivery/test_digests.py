@@ -18,7 +18,7 @@ from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.telegram_sink import TelegramSink
 from bot.runtime.services import RuleHolder, Services
 from core.clock import FakeClock
-from core.models import Chat, DeliveryMode
+from core.models import Chat, ChatType, DeliveryMode
 from storage import SqlStorage
 from tests.bot.telegram.harness import RULES, USER, FakeRuleSet, running_bot
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits, SentMessage
@@ -242,7 +242,7 @@ async def test_blocked_chat_is_paused_and_gets_its_digest_when_back(env: Env) ->
 async def test_digests_go_to_the_forum_topic_one_per_topic_and_schedule(env: Env) -> None:
     forum = -100777
     env.tg.add_chat(forum, "supergroup", title="Desk", is_forum=True)
-    await env.storage.upsert_chat(Chat(id=forum, type="supergroup"))
+    await env.storage.upsert_chat(Chat(id=forum, type=ChatType.SUPERGROUP))
     await env.storage.subscribe(forum, "csp", thread_id=5)
     await env.storage.subscribe(forum, "japan", thread_id=9)
     await env.storage.subscribe(forum, "us", thread_id=9)

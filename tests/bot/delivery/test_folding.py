@@ -12,7 +12,7 @@ from bot.delivery.folding import (
     items_from_matches,
     should_fold,
 )
-from core.models import Article, Delivery, Priority, RuleInfo, RuleMatch
+from core.models import Article, Delivery, DeliveryKind, Priority, RuleInfo, RuleMatch
 from storage.base import StoredMatch
 from tests.fakes.telegram_html import parse_html, utf16_len
 
@@ -24,7 +24,12 @@ RULES = {
 }
 
 
-def delivery(i: int, seconds: float, rules: tuple[str, ...] = ("csp",), **extra: str) -> Delivery:
+def delivery(
+    i: int,
+    seconds: float,
+    rules: tuple[str, ...] = ("csp",),
+    kind: DeliveryKind = DeliveryKind.ALERT,
+) -> Delivery:
     article = Article(
         feed_url="https://news.example/rss",
         identity=f"guid:{i}",
@@ -39,7 +44,7 @@ def delivery(i: int, seconds: float, rules: tuple[str, ...] = ("csp",), **extra:
         article=article,
         matches=tuple(RuleMatch(r) for r in rules),
         created_at=T0 + timedelta(seconds=seconds),
-        extra=dict(extra),
+        kind=kind,
     )
 
 
@@ -67,7 +72,7 @@ def test_digest_groups_by_rule_and_escapes_everything() -> None:
         [
             delivery(1, 0, ("csp",)),
             delivery(2, 60, ("sea", "csp")),
-            delivery(3, 120, ("csp",), kind="edit"),
+            delivery(3, 120, ("csp",), kind=DeliveryKind.EDIT),
             delivery(1, 130, ("csp",)),  # the same article again: listed once
         ]
     )

@@ -12,9 +12,10 @@ import pytest
 from bot.config.settings import FeedsConfig, Settings
 from bot.delivery.alert_format import AlertMessage
 from bot.delivery.outbox import OutboxSender
-from bot.runtime.services import RuleHolder, SendOutcome, SendStatus, Services
+from bot.delivery.sink import SendOutcome, SendStatus
+from bot.runtime.services import RuleHolder, Services
 from core.clock import FakeClock
-from core.models import Chat, Delivery, RuleInfo
+from core.models import Chat, ChatType, Delivery, RuleInfo
 from rules import RuleSet
 from storage.sql import SqlStorage
 from tests.support.storage_helpers import T0, make_article, match
@@ -51,7 +52,7 @@ class ScriptedSink:
 async def storage(tmp_path: Path) -> AsyncIterator[SqlStorage]:
     store = SqlStorage(f"sqlite+aiosqlite:///{tmp_path / 'nw.db'}")
     await store.open()
-    await store.upsert_chat(Chat(id=CHAT, type="private"))
+    await store.upsert_chat(Chat(id=CHAT, type=ChatType.PRIVATE))
     await store.subscribe(CHAT, "csp")
     yield store
     await store.close()

@@ -12,9 +12,9 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.delivery.pacing import PaceLimits, SendPacer
+from bot.delivery.sink import SendStatus
 from bot.delivery.telegram_sink import TelegramSink
-from bot.runtime.services import SendStatus
-from core.models import Article, Delivery, Hit, Priority, RuleInfo, RuleMatch
+from core.models import Article, Delivery, DeliveryKind, Hit, Priority, RuleInfo, RuleMatch
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
 NO_PACING = PaceLimits(global_count=10_000, private_window_s=0.0, group_count=10_000)
@@ -28,7 +28,7 @@ def delivery(
     rule: str = "csp",
     title: str = "Vietnam and partners <upgrade> ties",
     thread_id: int | None = None,
-    extra: dict[str, str] | None = None,
+    kind: DeliveryKind = DeliveryKind.ALERT,
     message_id: int | None = None,
 ) -> Delivery:
     summary = "Officials met. The Comprehensive Strategic Partnership grew & deepened."
@@ -49,7 +49,7 @@ def delivery(
         article=article,
         matches=(RuleMatch(rule, (hit,)),),
         thread_id=thread_id,
-        extra=extra or {},
+        kind=kind,
         message_id=message_id,
     )
 
@@ -102,7 +102,7 @@ async def test_edit_delivery_edits_the_earlier_alert(
     sink: TelegramSink, tg: FakeTelegramServer
 ) -> None:
     first = await sink.deliver(delivery(), RULES)
-    edit = delivery(title="Vietnam and partners upgrade ties (updated)", extra={"kind": "edit"})
+    edit = delivery(title="Vietnam and partners upgrade ties (updated)", kind=DeliveryKind.EDIT)
     edit = Delivery(**{**_fields(edit), "message_id": first.message_id})
     outcome = await sink.deliver(edit, RULES)
     [sent] = tg.messages(42)
@@ -119,7 +119,7 @@ async def test_edit_delivery_edits_the_earlier_alert(
 async def test_edit_of_a_deleted_alert_is_sent_as_a_new_message(
     sink: TelegramSink, tg: FakeTelegramServer
 ) -> None:
-    outcome = await sink.deliver(delivery(extra={"kind": "edit"}, message_id=999), RULES)
+    outcome = await sink.deliver(delivery(kind=DeliveryKind.EDIT, message_id=999), RULES)
     assert outcome.status is SendStatus.SENT
     [sent] = tg.messages(42)
     assert sent.message_id == outcome.message_id

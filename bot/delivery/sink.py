@@ -1,0 +1,68 @@
+"""The seam between the sender and whatever shows a message (Telegram, or the console).
+
+``AlertSink`` sends one message and reports one ``SendOutcome``; what to do with the outcome
+(mark sent, retry later, pause a gone chat, follow a migration, drop a refused message) is the
+outbox's policy, not the sink's. ``DeferredSink`` stands in until Telegram is connected.
+Does not touch storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from core.models import Delivery, RuleInfo
+
+if TYPE_CHECKING:
+    from bot.delivery.alert_format import AlertMessage
+
+
+class SendStatus(StrEnum):
+    SENT = "sent"  # the platform accepted the message
+    RETRY = "retry"  # temporary failure: try again after ``retry_after_s`` (or a backoff)
+    UNAVAILABLE = "unavailable"  # the platform is not connected yet: try again shortly
+    CHAT_GONE = "chat_gone"  # the chat blocked or removed the bot: stop sending to it
+    FAILED = "failed"  # permanent failure for this one message
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    status: SendStatus
+    message_id: int | None = None
+    retry_after_s: float | None = None
+    error: str | None = None
+    new_chat_id: int | None = None  # set when a group migrated to a supergroup
+
+
+class AlertSink(Protocol):
+    """Something that shows alerts to chats. Does not touch storage."""
+
+    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        """Show one alert (or edit the message of an earlier one)."""
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        """Show a digest (several alerts folded into one message, maybe in pages), in order."""
+
+
+class DeferredSink:
+    """Stands in for a sink that is not connected yet: every send is "retry later" until
+    ``target`` is set, so alerts wait safely in the outbox."""
+
+    def __init__(self) -> None:
+        self.target: AlertSink | None = None
+
+    async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        if self.target is None:
+            return SendOutcome(SendStatus.UNAVAILABLE, error="not connected to Telegram yet")
+        return await self.target.deliver(delivery, rules)
+
+    async def send_digest(
+        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+    ) -> SendOutcome:
+        if self.target is None:
+            return SendOutcome(SendStatus.UNAVAILABLE, error="not connected to Telegram yet")
+        return await self.target.send_digest(chat_id, messages, thread_id)
