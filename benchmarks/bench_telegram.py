@@ -25,13 +25,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.delivery.folding import format_digest, items_from_deliveries, should_fold
 from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.sink import SendStatus
 from bot.delivery.telegram_sink import TelegramSink
+from bot.telegram.rate_limiter import paced_bot
 from core.models import Article, Delivery, Hit, RuleInfo, RuleMatch
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
@@ -80,8 +80,11 @@ async def fan_out(chats: int, paced: bool) -> FanOut:
         for chat_id in ids:
             tg.add_chat(chat_id)
         request = HTTPXRequest(connection_pool_size=32)
-        async with Bot(DEFAULT_TOKEN, base_url=tg.base_url, request=request) as bot:
-            sink = TelegramSink(bot, pacer=SendPacer() if paced else SendPacer(UNPACED))
+        pacer = SendPacer() if paced else SendPacer(UNPACED)
+        async with paced_bot(
+            DEFAULT_TOKEN, base_url=tg.base_url, pacer=pacer, request=request
+        ) as bot:
+            sink = TelegramSink(bot)
             queue: asyncio.Queue[int] = asyncio.Queue()
             for chat_id in ids:
                 queue.put_nowait(chat_id)
@@ -129,7 +132,7 @@ async def burst_folded(matches: int) -> Burst:
     chat_id = 555
     async with FakeTelegramServer(rate_limits=RateLimits()) as tg:
         tg.add_chat(chat_id)
-        async with Bot(DEFAULT_TOKEN, base_url=tg.base_url) as bot:
+        async with paced_bot(DEFAULT_TOKEN, base_url=tg.base_url) as bot:
             sink = TelegramSink(bot)
             pending = [make_delivery(i, chat_id, created_s=i * 0.05) for i in range(matches)]
             start = time.perf_counter()
@@ -149,7 +152,7 @@ async def burst_unfolded_sample(sample: int) -> Burst:
     chat_id = 556
     async with FakeTelegramServer(rate_limits=RateLimits()) as tg:
         tg.add_chat(chat_id)
-        async with Bot(DEFAULT_TOKEN, base_url=tg.base_url) as bot:
+        async with paced_bot(DEFAULT_TOKEN, base_url=tg.base_url) as bot:
             sink = TelegramSink(bot)
             start = time.perf_counter()
             for i in range(sample):

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.delivery.folding import FoldPolicy, format_digest, items_from_deliveries, should_fold
+from bot.delivery.outcomes import apply_to_chat, retry_delay_s
 from bot.delivery.sink import AlertSink, SendOutcome, SendStatus
 from bot.ops.metrics import metrics
 from bot.runtime.services import Services
@@ -27,17 +28,6 @@ from core.models import Delivery, DeliveryKind, RuleInfo
 log = logging.getLogger(__name__)
 
 DEFAULT_FOLD_POLICY = FoldPolicy()  # more than 5 alerts for one chat within a minute
-UNAVAILABLE_RETRY_S = 5.0  # the sink is not connected yet: look again soon
-_BACKOFF_CAP_S = 3600.0
-
-
-def retry_delay_s(attempts: int) -> float:
-    """Exponential backoff for temporary failures: 5 s, 10 s, 20 s ... capped at 1 h.
-
-    Temporary failures are retried for as long as they last (an alert is never dropped for
-    being late); only a permanent refusal (``FAILED``) ends a delivery.
-    """
-    return float(min(_BACKOFF_CAP_S, 5.0 * 2 ** max(0, attempts - 1)))
 
 
 class OutboxSender:
@@ -173,22 +163,10 @@ class OutboxSender:
             for delivery in deliveries:
                 await storage.mark_failed(delivery.id, error, now)
             return True
-        if outcome.status is SendStatus.CHAT_GONE:
-            log.warning("chat unreachable, pausing its alerts: %s", error, extra={"chat": chat_id})
-            await storage.set_chat_active(chat_id, False)
-        elif outcome.new_chat_id is not None:
-            log.info("chat migrated to %s", outcome.new_chat_id, extra={"chat": chat_id})
-            await storage.migrate_chat(chat_id, outcome.new_chat_id)
-        elif outcome.retry_after_s is not None:
+        await apply_to_chat(storage, chat_id, outcome)
+        if outcome.retry_after_s is not None and outcome.new_chat_id is None:
             metrics.telegram_429.inc()
         for delivery in deliveries:
-            if outcome.status is SendStatus.UNAVAILABLE:
-                delay = UNAVAILABLE_RETRY_S
-            elif outcome.status is SendStatus.CHAT_GONE or outcome.new_chat_id is not None:
-                delay = 0.0  # held back by the chat's state, or due at once under the new id
-            elif outcome.retry_after_s is not None:
-                delay = outcome.retry_after_s
-            else:
-                delay = retry_delay_s(delivery.attempts + 1)
+            delay = retry_delay_s(outcome, delivery.attempts + 1)
             await storage.mark_retry(delivery.id, error, now + timedelta(seconds=delay), now)
         return False

@@ -74,14 +74,23 @@ class _Window:
         )
 
 
+ChatKey = int | str
+"""A chat as the Bot API names it: its numeric id, or ``@username`` (supergroups and channels)."""
+
+
+def is_group_key(chat_id: ChatKey) -> bool:
+    """Negative ids are groups, supergroups and channels; so is every ``@username``."""
+    return isinstance(chat_id, str) or chat_id < 0
+
+
 @dataclass(frozen=True, slots=True)
 class _Ticket:
-    chat_id: int
+    chat_id: ChatKey
     started: float
 
 
 class SendPacer:
-    """Paces sends per bot, per chat and per group. Negative ids are groups and channels."""
+    """Paces sends per bot, per chat and per group (``is_group_key``)."""
 
     def __init__(
         self,
@@ -94,22 +103,22 @@ class SendPacer:
         self._clock = clock
         self._sleep = sleep
         self._global = _Window(self.limits.global_count, self.limits.global_window_s)
-        self._chats: dict[int, _Window] = {}
-        self._held_until: dict[int, float] = {}
+        self._chats: dict[ChatKey, _Window] = {}
+        self._held_until: dict[ChatKey, float] = {}
         self._global_held_until = float("-inf")
         self._finished = asyncio.Event()
 
-    def _chat_window(self, chat_id: int) -> _Window:
+    def _chat_window(self, chat_id: ChatKey) -> _Window:
         window = self._chats.get(chat_id)
         if window is None:
-            if chat_id < 0:
+            if is_group_key(chat_id):
                 window = _Window(self.limits.group_count, self.limits.group_window_s)
             else:
                 window = _Window(self.limits.private_count, self.limits.private_window_s)
             self._chats[chat_id] = window
         return window
 
-    def earliest(self, chat_id: int) -> float | None:
+    def earliest(self, chat_id: ChatKey) -> float | None:
         """When a send to ``chat_id`` could start (pacer clock), or None: after a completion."""
         now = self._clock()
         times = [
@@ -124,7 +133,7 @@ class SendPacer:
         return max(t for t in times if t is not None)
 
     @contextlib.asynccontextmanager
-    async def slot(self, chat_id: int) -> AsyncIterator[float]:
+    async def slot(self, chat_id: ChatKey) -> AsyncIterator[float]:
         """``async with pacer.slot(chat_id) as waited: <send>``. Yields the seconds waited."""
         ticket = await self.acquire(chat_id)
         try:
@@ -132,7 +141,7 @@ class SendPacer:
         finally:
             self.release(ticket)
 
-    async def acquire(self, chat_id: int) -> _Ticket:
+    async def acquire(self, chat_id: ChatKey) -> _Ticket:
         """Wait until a send to ``chat_id`` fits every limit; ``release`` the ticket after the
         request. Between the last check and taking the slot there is no await, so concurrent
         callers on one event loop never overbook a window."""
@@ -167,7 +176,20 @@ class SendPacer:
             for w in waits:
                 w.cancel()
 
-    def hold(self, chat_id: int | None, seconds: float) -> None:
+    async def wait_until_released(self, chat_id: ChatKey | None) -> None:
+        """Wait while a hold (``hold``) covers ``chat_id`` or the whole bot; takes no slot.
+        For requests that are not messages: they count against no limit, but must not be
+        made while Telegram asked us to wait."""
+        for _ in range(1000):  # each round ends a hold or sleeps until it ends; bounded anyway
+            now = self._clock()
+            until = self._global_held_until
+            if chat_id is not None:
+                until = max(until, self._held_until.get(chat_id, until))
+            if until <= now:
+                return
+            await self._sleep(until - now)
+
+    def hold(self, chat_id: ChatKey | None, seconds: float) -> None:
         """After a 429: send nothing to ``chat_id`` (or at all, for None) for ``seconds``."""
         until = self._clock() + seconds
         if chat_id is None:

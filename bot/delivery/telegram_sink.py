@@ -1,17 +1,20 @@
-"""Telegram as an ``AlertSink``: one delivery in, one message out (or an edit), one outcome back.
+"""Telegram as an ``AlertSink``: one message in, one message out (or an edit), one outcome back.
 
-Formats with ``bot.delivery.alert_format.format_alert``, paces with
-``bot.delivery.pacing.SendPacer`` and maps python-telegram-bot's errors to ``SendOutcome`` in one
-place:
+This is the only code that calls the Bot API's send and edit methods (a test holds that): alerts,
+edits, digests and notices from the outbox, and command replies (``bot.delivery.replies``).
+Formats alerts with ``bot.delivery.alert_format.format_alert``; pacing is the bot's rate
+limiter (``bot.telegram.rate_limiter``). Maps python-telegram-bot's errors to ``SendOutcome`` in
+one place:
 
 ===============================  ===========================================================
-``RetryAfter``                   RETRY after exactly ``retry_after`` (and the pacer holds
+``RetryAfter``                   RETRY after exactly ``retry_after`` (the rate limiter holds
                                  the chat that long)
 ``Forbidden``                    CHAT_GONE (blocked, kicked, no right to post)
 ``ChatMigrated``                 RETRY with ``new_chat_id``
 ``BadRequest`` can't parse ...   logged as a bug, resent once as plain text
 ``BadRequest`` thread not found  resent once to the chat itself (the topic was deleted)
 ``BadRequest`` edit impossible   sent as a new message instead (an edit is never lost)
+``BadRequest`` reply-to is gone   resent once without the reply
 ``BadRequest`` chat not found    CHAT_GONE
 other ``BadRequest``             FAILED (permanent for this message)
 ``TimedOut`` / ``NetworkError``  RETRY; the outbox applies its backoff
@@ -28,7 +31,7 @@ import warnings
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -41,7 +44,6 @@ from telegram.error import (
 )
 
 from bot.delivery.alert_format import AlertMessage, format_alert
-from bot.delivery.pacing import SendPacer
 from bot.delivery.sink import SendOutcome, SendStatus
 from core.models import Delivery, DeliveryKind, RuleInfo
 
@@ -64,36 +66,30 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 
 class TelegramSink:
-    """Sends alerts through a python-telegram-bot ``Bot``; paced to Telegram's limits."""
+    """Sends alerts, digests and replies through a python-telegram-bot ``Bot``.
 
-    def __init__(
-        self,
-        bot: Bot,
-        *,
-        tz: ZoneInfo = _UTC,
-        pacer: SendPacer | None = None,
-        link_preview: bool = False,
-    ) -> None:
+    Pacing is not done here but by the bot's rate limiter (``bot.telegram.rate_limiter``), so
+    that every request the process makes shares one budget. Give it the Application's bot.
+    """
+
+    def __init__(self, bot: Bot, *, tz: ZoneInfo = _UTC, link_preview: bool = False) -> None:
         self._bot = bot
         self._tz = tz
-        self._pacer = pacer or SendPacer()
         self._preview = LinkPreviewOptions(is_disabled=not link_preview)
 
-    @property
-    def pacer(self) -> SendPacer:
-        return self._pacer
-
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        """Send one alert, or for an ``EDIT`` delivery edit the message of the earlier one."""
+        assert delivery.article is not None, "an alert delivery carries its article"
         message = format_alert(
             delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
         )
-        return await self.send_alert(delivery, message)
-
-    async def send_alert(self, delivery: Delivery, message: AlertMessage) -> SendOutcome:
-        """Send (or, for an ``EDIT``, edit) an already formatted alert."""
         edit_of = delivery.message_id if delivery.kind is DeliveryKind.EDIT else None
-        return await self._send_with_fallbacks(
-            delivery.chat_id, delivery.thread_id, message, edit_of, delivery.id
+        return await self.send(
+            delivery.chat_id,
+            message,
+            thread_id=delivery.thread_id,
+            edit_of=edit_of,
+            delivery_id=delivery.id,
         )
 
     async def send_digest(
@@ -107,29 +103,36 @@ class TelegramSink:
         """
         outcome = SendOutcome(SendStatus.SENT)
         for page in messages:
-            outcome = await self._send_with_fallbacks(chat_id, thread_id, page, None, None)
+            outcome = await self.send(chat_id, page, thread_id=thread_id)
             if outcome.status is not SendStatus.SENT:
                 return outcome
         return outcome
 
-    async def _send_with_fallbacks(
+    async def send(
         self,
         chat_id: int,
-        thread_id: int | None,
         message: AlertMessage,
-        edit_of: int | None,
-        delivery_id: int | None,
+        *,
+        thread_id: int | None = None,
+        edit_of: int | None = None,
+        reply_to: int | None = None,
+        buttons: InlineKeyboardMarkup | None = None,
+        delivery_id: int | None = None,
     ) -> SendOutcome:
+        """Send ``message`` (or edit message ``edit_of``) with the fallbacks in the table above,
+        and say what happened. Never raises for a Telegram error."""
         where = {"chat": chat_id, "delivery": delivery_id}
         plain = False
         for _ in range(4):  # first try, plain text, without the topic, as a new message
             try:
-                sent = await self._send(chat_id, message, plain, thread_id, edit_of)
+                sent = await self._request(
+                    chat_id, message, plain, thread_id, edit_of, reply_to, buttons
+                )
             except BadRequest as e:
                 text = e.message.lower()
                 if "can't parse entities" in text and not plain:
                     log.error(
-                        "BUG: Telegram refused our alert HTML (%s); resending as plain text",
+                        "BUG: Telegram refused our HTML (%s); resending as plain text",
                         e.message,
                         extra=where,
                     )
@@ -146,24 +149,16 @@ class TelegramSink:
                 if edit_of is not None and (
                     "message to edit not found" in text or "can't be edited" in text
                 ):
-                    edit_of = None  # the old alert was deleted: send the update as a new one
+                    edit_of = None  # the old message was deleted: send the update as a new one
+                    continue
+                if reply_to is not None and "message to be replied not found" in text:
+                    reply_to = None
                     continue
                 return self._bad_request_outcome(chat_id, e)
             except TelegramError as e:
-                return self._error_outcome(chat_id, e)
+                return self._error_outcome(e)
             return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
         return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
-
-    async def _send(
-        self,
-        chat_id: int,
-        message: AlertMessage,
-        plain: bool,
-        thread_id: int | None,
-        edit_of: int | None,
-    ) -> Message:
-        async with self._pacer.slot(chat_id):
-            return await self._request(chat_id, message, plain, thread_id, edit_of)
 
     async def _request(
         self,
@@ -172,6 +167,8 @@ class TelegramSink:
         plain: bool,
         thread_id: int | None,
         edit_of: int | None,
+        reply_to: int | None,
+        buttons: InlineKeyboardMarkup | None,
     ) -> Message:
         text = message.plain if plain else message.html
         parse_mode = None if plain else ParseMode.HTML
@@ -182,6 +179,7 @@ class TelegramSink:
                 message_id=edit_of,
                 parse_mode=parse_mode,
                 link_preview_options=self._preview,
+                reply_markup=buttons,
             )
             if isinstance(edited, Message):
                 return edited
@@ -193,6 +191,8 @@ class TelegramSink:
             disable_notification=message.disable_notification,
             message_thread_id=thread_id,
             link_preview_options=self._preview,
+            reply_parameters=ReplyParameters(reply_to) if reply_to is not None else None,
+            reply_markup=buttons,
         )
 
     def _bad_request_outcome(self, chat_id: int, e: BadRequest) -> SendOutcome:
@@ -202,11 +202,12 @@ class TelegramSink:
         log.error("Telegram refused an alert: %s", e.message, extra={"chat": chat_id})
         return SendOutcome(SendStatus.FAILED, error=e.message)
 
-    def _error_outcome(self, chat_id: int, e: TelegramError) -> SendOutcome:
+    def _error_outcome(self, e: TelegramError) -> SendOutcome:
         if isinstance(e, RetryAfter):
-            seconds = retry_after_seconds(e)
-            self._pacer.hold(chat_id, seconds)
-            return SendOutcome(SendStatus.RETRY, retry_after_s=seconds, error=e.message)
+            # The rate limiter has already held the chat in the pacer for this long.
+            return SendOutcome(
+                SendStatus.RETRY, retry_after_s=retry_after_seconds(e), error=e.message
+            )
         if isinstance(e, Forbidden):
             return SendOutcome(SendStatus.CHAT_GONE, error=e.message)
         if isinstance(e, ChatMigrated):

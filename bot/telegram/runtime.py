@@ -15,10 +15,12 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.delivery.pacing import SendPacer
 from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
 from bot.runtime.services import Services
 from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
+from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,12 @@ class TelegramRuntime:
         *,
         admin_notifier: Callable[[str], Awaitable[None]],
         admin_actions: AdminActions,
+        pacer: SendPacer | None = None,
     ) -> None:
         self._services = services
         self._admin_actions = admin_actions
+        # One pacer for the process, kept across reconnects: it remembers Telegram's holds.
+        self._pacer = pacer or SendPacer()
         self._application: Application | None = None  # type: ignore[type-arg]
         self._started = False
 
@@ -66,6 +71,7 @@ class TelegramRuntime:
             .token(token)
             .base_url(settings.telegram_api_base_url)
             .base_file_url(file_base_url(settings.telegram_api_base_url))
+            .rate_limiter(PacedRateLimiter(self._pacer))
             .build()
         )
         register_handlers(application, self._services, self._admin_actions)

@@ -92,6 +92,7 @@ class ApiCall:
     method: str
     params: JSON
     status: int
+    received_at: float = 0.0  # time.monotonic() when the request arrived
 
 
 @dataclass(slots=True)
@@ -515,6 +516,7 @@ class FakeTelegramServer:
         if bot is None:
             return _error_response(ApiError(401, "Unauthorized"))
         params = await _read_params(request)
+        received_at = time.monotonic()
         status = 200
         try:
             injected = self._injected.get(method)
@@ -531,7 +533,7 @@ class FakeTelegramServer:
         except ApiError as e:
             status = e.code
             response = _error_response(e)
-        self.calls.append(ApiCall(method, params, status))
+        self.calls.append(ApiCall(method, params, status, received_at))
         self._notify()
         return response
 

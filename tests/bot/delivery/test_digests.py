@@ -10,13 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram import Bot
 
 from bot.config.settings import FeedsConfig, Settings
 from bot.delivery.digests import DIGEST_SETTLE_S, DigestScheduler, last_period_end
 from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.telegram_sink import TelegramSink
 from bot.runtime.services import RuleHolder, Services
+from bot.telegram.rate_limiter import paced_bot
 from core.clock import FakeClock
 from core.models import Chat, ChatType, DeliveryMode
 from storage import SqlStorage
@@ -84,14 +84,14 @@ async def env(database_url: str) -> AsyncIterator[Env]:
         clock=clock,
     )
     try:
+        # The pacer runs on the same fake time, so a 429's hold ends when the clock says.
+        pacer = SendPacer(NO_PACING, clock=lambda: clock.now().timestamp())
         async with (
             FakeTelegramServer(rate_limits=RateLimits(enabled=False)) as tg,
-            Bot(DEFAULT_TOKEN, base_url=tg.base_url) as bot,
+            paced_bot(DEFAULT_TOKEN, base_url=tg.base_url, pacer=pacer) as bot,
         ):
             tg.add_chat(CHAT)
-            # The pacer runs on the same fake time, so a 429's hold ends when the clock says.
-            pacer = SendPacer(NO_PACING, clock=lambda: clock.now().timestamp())
-            sink = TelegramSink(bot, tz=ZoneInfo(TZ), pacer=pacer)
+            sink = TelegramSink(bot, tz=ZoneInfo(TZ))
             yield Env(tg, storage, clock, services, DigestScheduler(services, sink))
     finally:
         await storage.close()
@@ -312,9 +312,7 @@ async def test_digest_command_through_the_real_application_then_the_scheduler_de
 
             result = await storage.ingest(make_article(1), [match("csp")], utc(11, 12))
             assert result.new_deliveries == 0
-            sink = TelegramSink(
-                rb.application.bot, tz=rb.services.settings.tz, pacer=SendPacer(NO_PACING)
-            )
+            sink = TelegramSink(rb.application.bot, tz=rb.services.settings.tz)
             scheduler = DigestScheduler(rb.services, sink)
             before = len(rb.tg.messages(USER))
             rb.clock.set(utc(12, 0, 30))

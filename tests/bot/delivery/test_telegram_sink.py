@@ -14,6 +14,7 @@ from telegram.request import HTTPXRequest
 from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.sink import SendStatus
 from bot.delivery.telegram_sink import TelegramSink
+from bot.telegram.rate_limiter import paced_bot
 from core.models import Article, Delivery, DeliveryKind, Hit, Priority, RuleInfo, RuleMatch
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
@@ -63,14 +64,19 @@ async def tg() -> AsyncIterator[FakeTelegramServer]:
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegramServer) -> AsyncIterator[Bot]:
-    async with Bot(DEFAULT_TOKEN, base_url=tg.base_url) as b:
+def pacer() -> SendPacer:
+    return SendPacer(NO_PACING)
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegramServer, pacer: SendPacer) -> AsyncIterator[Bot]:
+    async with paced_bot(DEFAULT_TOKEN, base_url=tg.base_url, pacer=pacer) as b:
         yield b
 
 
 @pytest.fixture
 def sink(bot: Bot) -> TelegramSink:
-    return TelegramSink(bot, tz=ZoneInfo("Asia/Ho_Chi_Minh"), pacer=SendPacer(NO_PACING))
+    return TelegramSink(bot, tz=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
 async def test_alert_is_sent_as_html_silently_for_normal_rules(
@@ -126,13 +132,18 @@ async def test_edit_of_a_deleted_alert_is_sent_as_a_new_message(
 
 
 async def test_retry_after_is_returned_exactly_and_holds_the_chat(
-    sink: TelegramSink, tg: FakeTelegramServer
+    sink: TelegramSink, tg: FakeTelegramServer, pacer: SendPacer
 ) -> None:
     tg.inject_error("sendMessage", 429, "Too Many Requests: retry after 7", {"retry_after": 7})
     outcome = await sink.deliver(delivery(), RULES)
     assert outcome.status is SendStatus.RETRY
     assert outcome.retry_after_s == 7
-    assert sink.pacer.earliest(42) >= sink.pacer.earliest(43) + 6
+    # held by the bot's rate limiter, and not retried behind the outbox's back
+    held, free = pacer.earliest(42), pacer.earliest(43)
+    assert held is not None
+    assert free is not None
+    assert held >= free + 6
+    assert len(tg.calls_of("sendMessage")) == 1
 
 
 async def test_real_rate_limit_from_the_server_maps_to_retry(
@@ -227,8 +238,10 @@ async def test_network_error_is_retried_with_the_outbox_backoff(
 
 async def test_timeout_is_retried(tg: FakeTelegramServer) -> None:
     request = HTTPXRequest(read_timeout=0.2)
-    async with Bot(DEFAULT_TOKEN, base_url=tg.base_url, request=request) as bot:
-        sink = TelegramSink(bot, pacer=SendPacer(NO_PACING))
+    async with paced_bot(
+        DEFAULT_TOKEN, base_url=tg.base_url, pacer=SendPacer(NO_PACING), request=request
+    ) as bot:
+        sink = TelegramSink(bot)
         tg.inject_delay("sendMessage", 1.0)
         outcome = await sink.deliver(delivery(), RULES)
     assert outcome.status is SendStatus.RETRY
