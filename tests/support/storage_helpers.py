@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.models import Article, Hit, RuleMatch
+from core.models import Article, Chat, ChatType, Hit, RuleMatch
+from storage import SqlStorage
 
 T0 = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
 
@@ -32,3 +33,10 @@ def make_article(n: int = 1, **overrides: object) -> Article:
 
 def match(rule_id: str, term: str = "partnership") -> RuleMatch:
     return RuleMatch(rule_id, (Hit(term=term, field="summary", start=3, end=3 + len(term)),))
+
+
+async def subscribed(store: SqlStorage, chat_id: int, *rule_ids: str) -> None:
+    """A private chat ``chat_id`` subscribed to ``rule_ids``."""
+    await store.upsert_chat(Chat(id=chat_id, type=ChatType.PRIVATE, title=f"chat {chat_id}"))
+    for rule_id in rule_ids:
+        assert await store.subscribe(chat_id, rule_id)

@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import StorageError
 from core.models import Article, DeliveryKind, DeliveryMode, DeliveryState, Hit, RuleMatch
 
-from .base import IngestResult, IngestStatus
-from .keys import title_key
-from .schema import article_edits, articles, chats, deliveries, subscriptions
-from .schema import matches as matches_tbl
+from ..base import IngestResult, IngestStatus
+from ..keys import title_key
+from ..schema import article_edits, articles, chats, deliveries, subscriptions
+from ..schema import matches as matches_tbl
 
 
 def hits_json(hits: Iterable[Hit]) -> str:

@@ -1,0 +1,33 @@
+"""``SqlStorage``: the ``Storage`` protocol over SQLAlchemy 2 Core (async), SQLite or PostgreSQL.
+
+One class, two databases, chosen by URL (``sqlite+aiosqlite:///path`` or
+``postgresql+asyncpg://...``). Exactly-once is carried by unique constraints (see the migrations
+and docs/storage.md), not by checks in Python: every insert that could race is an
+``INSERT ... ON CONFLICT DO NOTHING`` and its outcome is read back from ``RETURNING``.
+
+The class is put together here from one part per resource, each a subclass of the shared
+``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
+subscriptions), ``outbox``, ``queries`` and ``retention``. Does not send anything, render alerts
+or decide retry delays: the outbox sender does.
+"""
+
+from __future__ import annotations
+
+from .articles import ArticleStorage
+from .chats import ChatStorage
+from .engine import SqlEngine, create_engine
+from .feeds import FeedStorage
+from .outbox import OutboxStorage
+from .queries import QueryStorage
+from .retention import RetentionStorage
+
+__all__ = ["SqlEngine", "SqlStorage", "create_engine"]
+
+
+class SqlStorage(
+    FeedStorage, ArticleStorage, ChatStorage, OutboxStorage, QueryStorage, RetentionStorage
+):
+    """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
+
+    Driver and SQL errors surface as ``StorageError`` with a one-line message.
+    """

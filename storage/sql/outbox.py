@@ -1,0 +1,150 @@
+"""The outbox: deliveries that are due, marking them sending/sent/retry/failed, and counting the
+unsent ones. The at-least-once policy for a send interrupted by a crash (resend rows another
+process left in "sending") lives in ``due_deliveries``; see docs/storage.md.
+
+Deliveries are queued by ``storage.sql.ingest`` and moved by ``chats.migrate_chat``. Does not
+send anything, render alerts or decide retry delays: the outbox sender does.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from core.errors import StorageError
+from core.models import Delivery, DeliveryKind, DeliveryState, Hit, RuleMatch
+
+from ..schema import UNFINISHED_STATES, articles, chats, deliveries
+from ..schema import matches as matches_tbl
+from .articles import article_from_row, hits_from_json
+from .engine import SqlEngine
+
+# A "sending" row owned by this very process is in flight and must not be handed out again;
+# after this long it is treated as abandoned (a send that hung or an exception the sender lost).
+SENDING_LEASE = timedelta(minutes=5)
+
+
+class OutboxStorage(SqlEngine):
+    """The outbox part of ``SqlStorage``."""
+
+    async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+        """Pending rows whose next attempt has come, and "sending" rows this process does not
+        have in flight (left by a crashed predecessor: the policy is to resend them, see
+        docs/storage.md), oldest first. Rows of inactive chats wait."""
+        abandoned = and_(
+            deliveries.c.state == DeliveryState.SENDING.value,
+            or_(
+                deliveries.c.sending_owner.is_(None),
+                deliveries.c.sending_owner != self._owner,
+                deliveries.c.sending_at <= now - SENDING_LEASE,
+            ),
+        )
+        due = and_(
+            deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
+        )
+        query = (
+            select(deliveries)
+            .join(chats, chats.c.id == deliveries.c.chat_id)
+            .where(chats.c.status == "active", or_(due, abandoned))
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                return []
+            article_ids = sorted({row.article_id for row in rows})
+            by_id = {
+                row.id: article_from_row(row)
+                for row in await conn.execute(
+                    select(articles).where(articles.c.id.in_(article_ids))
+                )
+            }
+            hits: dict[tuple[int, str], tuple[Hit, ...]] = {
+                (row.article_id, row.rule_id): hits_from_json(row.hits)
+                for row in await conn.execute(
+                    select(
+                        matches_tbl.c.article_id, matches_tbl.c.rule_id, matches_tbl.c.hits
+                    ).where(matches_tbl.c.article_id.in_(article_ids))
+                )
+            }
+        return [
+            Delivery(
+                id=row.id,
+                chat_id=row.chat_id,
+                article=by_id[row.article_id],
+                matches=tuple(
+                    RuleMatch(rule_id, hits.get((row.article_id, rule_id), ()))
+                    for rule_id in json.loads(row.rule_ids)
+                ),
+                thread_id=row.thread_id,
+                attempts=row.attempts,
+                state=DeliveryState(row.state),
+                created_at=row.created_at,
+                message_id=row.message_id,
+                kind=DeliveryKind(row.kind),
+            )
+            for row in rows
+        ]
+
+    async def _set_delivery(self, delivery_id: int, **values: Any) -> None:
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
+            )
+        if result.rowcount == 0:
+            raise StorageError(f"no delivery with id {delivery_id}")
+
+    async def mark_sending(self, delivery_id: int, now: datetime) -> None:
+        await self._set_delivery(
+            delivery_id,
+            state=DeliveryState.SENDING.value,
+            attempts=deliveries.c.attempts + 1,
+            sending_at=now,
+            sending_owner=self._owner,
+            updated_at=now,
+        )
+
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
+        await self._set_delivery(
+            delivery_id,
+            state=DeliveryState.SENT.value,
+            sent_at=now,
+            message_id=func.coalesce(message_id, deliveries.c.message_id)
+            if message_id is None
+            else message_id,
+            sending_owner=None,
+            last_error=None,
+            updated_at=now,
+        )
+
+    async def mark_retry(
+        self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
+    ) -> None:
+        await self._set_delivery(
+            delivery_id,
+            state="pending",
+            next_attempt_at=next_attempt_at,
+            last_error=error,
+            sending_owner=None,
+            updated_at=now,
+        )
+
+    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
+        await self._set_delivery(
+            delivery_id,
+            state=DeliveryState.FAILED.value,
+            last_error=error,
+            sending_owner=None,
+            updated_at=now,
+        )
+
+    async def pending_count(self, chat_id: int | None = None) -> int:
+        query = select(func.count()).where(deliveries.c.state.in_(UNFINISHED_STATES))
+        if chat_id is not None:
+            query = query.where(deliveries.c.chat_id == chat_id)
+        async with self._tx() as conn:
+            return int((await conn.execute(query)).scalar_one())

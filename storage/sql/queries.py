@@ -1,0 +1,257 @@
+"""Reading what was stored: recent matches, a digest's due matches, full-text search, match
+counts per day, export of matches (CSV/JSON lines) and paging through every article.
+
+Read-only: does not store, change or delete anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from sqlalchemy import ColumnElement, Date, Float, Integer, String, cast, func, or_, select, text
+
+from core.models import Article
+
+from ..base import ArticleHit, ExportFormat, StoredMatch
+from ..keys import query_words, snippet
+from ..schema import UtcDateTime, articles, deliveries, subscriptions
+from ..schema import matches as matches_tbl
+from .articles import article_from_row, stored_match_from_row
+from .engine import SqlEngine
+
+# Search scores only the newest this-many articles that contain all the words: news search
+# wants recent stories, and it keeps a query over very common words fast.
+SEARCH_WINDOW = 200
+
+EXPORT_COLUMNS = (
+    "matched_at",
+    "rule_id",
+    "article_id",
+    "title",
+    "link",
+    "feed_url",
+    "published_at",
+    "hits",
+)
+
+
+def _export_record(row: Any) -> dict[str, Any]:
+    return {
+        "matched_at": row.matched_at.isoformat(),
+        "rule_id": row.rule_id,
+        "article_id": row.article_id,
+        "title": row.title,
+        "link": row.link,
+        "feed_url": row.feed_url,
+        "published_at": row.published_at.isoformat() if row.published_at else None,
+        "hits": json.loads(row.hits or "[]"),
+    }
+
+
+class QueryStorage(SqlEngine):
+    """The read-only queries part of ``SqlStorage``."""
+
+    def _stored_match_query(self) -> Any:
+        return select(
+            matches_tbl.c.id,
+            matches_tbl.c.rule_id,
+            matches_tbl.c.article_id,
+            matches_tbl.c.title,
+            matches_tbl.c.link,
+            matches_tbl.c.feed_url,
+            matches_tbl.c.matched_at,
+            matches_tbl.c.published_at,
+            matches_tbl.c.hits,
+        )
+
+    async def recent_matches(
+        self, rule_id: str | None = None, chat_id: int | None = None, limit: int = 10
+    ) -> list[StoredMatch]:
+        query = self._stored_match_query()
+        if rule_id is not None:
+            query = query.where(matches_tbl.c.rule_id == rule_id)
+        if chat_id is not None:
+            query = query.where(
+                matches_tbl.c.rule_id.in_(
+                    select(subscriptions.c.rule_id).where(subscriptions.c.chat_id == chat_id)
+                )
+            )
+        query = query.order_by(matches_tbl.c.matched_at.desc(), matches_tbl.c.id.desc()).limit(
+            limit
+        )
+        async with self._tx() as conn:
+            return [stored_match_from_row(row) for row in await conn.execute(query)]
+
+    async def due_digest_items(
+        self,
+        chat_id: int,
+        rule_ids: Sequence[str],
+        since: datetime,
+        until: datetime | None = None,
+    ) -> list[StoredMatch]:
+        if not rule_ids:
+            return []
+        alerted = select(deliveries.c.article_id).where(deliveries.c.chat_id == chat_id)
+        query = (
+            self._stored_match_query()
+            .where(
+                matches_tbl.c.rule_id.in_(list(rule_ids)),
+                matches_tbl.c.matched_at > since,
+                or_(matches_tbl.c.article_id.is_(None), matches_tbl.c.article_id.not_in(alerted)),
+            )
+            .order_by(matches_tbl.c.matched_at, matches_tbl.c.id)
+        )
+        if until is not None:
+            query = query.where(matches_tbl.c.matched_at <= until)
+        async with self._tx() as conn:
+            return [stored_match_from_row(row) for row in await conn.execute(query)]
+
+    async def search_articles(self, query: str, limit: int = 10) -> list[ArticleHit]:
+        words = query_words(query)
+        if not words or limit <= 0:
+            return []
+        columns: dict[str, Any] = {
+            "id": Integer,
+            "title": String,
+            "link": String,
+            "feed_url": String,
+            "published_at": UtcDateTime,
+            "summary": String,
+            "content": String,
+            "score": Float,
+        }
+        if self.dialect == "sqlite":
+            # Each word quoted: user text is never FTS5 syntax. Adjacent terms mean AND.
+            fts_query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+            # The newest SEARCH_WINDOW matches come straight off the index in rowid order; only
+            # they are scored. This bounds the cost of very common words (see docs/storage.md).
+            sql = text(
+                "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
+                " c.score FROM ("
+                "  SELECT rowid, -bm25(articles_fts, 10.0, 3.0, 1.0) AS score FROM articles_fts"
+                "  WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :window"
+                " ) c JOIN articles a ON a.id = c.rowid"
+                " ORDER BY c.score DESC, a.id DESC LIMIT :limit"
+            ).columns(**columns)
+            params: dict[str, Any] = {"q": fts_query, "limit": limit, "window": SEARCH_WINDOW}
+        else:
+            sql = text(
+                "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
+                " ts_rank_cd(a.search_vector, c.q) AS score FROM ("
+                "  SELECT a2.id, q FROM articles a2, plainto_tsquery('english', :q) q"
+                "  WHERE a2.search_vector @@ q ORDER BY a2.id DESC LIMIT :window"
+                " ) c JOIN articles a ON a.id = c.id"
+                " ORDER BY score DESC, a.id DESC LIMIT :limit"
+            ).columns(**columns)
+            params = {"q": " ".join(words), "limit": limit, "window": SEARCH_WINDOW}
+        async with self._tx() as conn:
+            rows = (await conn.execute(sql, params)).all()
+        return [
+            ArticleHit(
+                article_id=row.id,
+                title=row.title,
+                link=row.link,
+                feed_url=row.feed_url,
+                published_at=row.published_at,
+                snippet=snippet(row.summary or row.content or row.title, words),
+                score=float(row.score),
+            )
+            for row in rows
+        ]
+
+    async def match_counts_per_day(self, since: datetime) -> list[tuple[str, date, int]]:
+        day: ColumnElement[Any]
+        if self.dialect == "sqlite":
+            day = func.substr(matches_tbl.c.matched_at, 1, 10)  # stored as UTC "YYYY-MM-DD ..."
+        else:
+            day = cast(func.timezone("UTC", matches_tbl.c.matched_at), Date)
+        query = (
+            select(matches_tbl.c.rule_id, day.label("day"), func.count().label("n"))
+            .where(matches_tbl.c.matched_at >= since)
+            .group_by(matches_tbl.c.rule_id, day)
+            .order_by(matches_tbl.c.rule_id, day)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            (
+                row.rule_id,
+                row.day if isinstance(row.day, date) else date.fromisoformat(row.day),
+                row.n,
+            )
+            for row in rows
+        ]
+
+    async def export_matches(
+        self,
+        out: TextIO,
+        fmt: ExportFormat,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        rule_ids: Sequence[str] | None = None,
+    ) -> int:
+        if fmt not in ("csv", "jsonl"):
+            raise ValueError(f"export format must be csv or jsonl, not {fmt!r}")
+        writer = csv.writer(out) if fmt == "csv" else None
+        if writer is not None:
+            writer.writerow(EXPORT_COLUMNS)
+        written, last_id, page = 0, 0, 1000
+        while True:
+            query = self._stored_match_query().where(matches_tbl.c.id > last_id)
+            if start is not None:
+                query = query.where(matches_tbl.c.matched_at >= start)
+            if end is not None:
+                query = query.where(matches_tbl.c.matched_at < end)
+            if rule_ids is not None:
+                query = query.where(matches_tbl.c.rule_id.in_(list(rule_ids)))
+            async with self._tx() as conn:
+                rows = (await conn.execute(query.order_by(matches_tbl.c.id).limit(page))).all()
+            for row in rows:
+                record = _export_record(row)
+                if writer is not None:
+                    writer.writerow(
+                        [
+                            record[c] if c != "hits" else json.dumps(record[c])
+                            for c in EXPORT_COLUMNS
+                        ]
+                    )
+                else:
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                written += 1
+            if len(rows) < page:
+                return written
+            last_id = rows[-1].id
+
+    async def iter_articles(
+        self, batch: int = 500
+    ) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
+        """Pages by id with a fresh transaction per page, so no connection or lock is held
+        while the caller works on a page (the caller may use this storage meanwhile)."""
+        last_id = 0
+        while True:
+            async with self._tx() as conn:
+                rows = (
+                    await conn.execute(
+                        select(articles)
+                        .where(articles.c.id > last_id)
+                        .order_by(articles.c.id)
+                        .limit(batch)
+                    )
+                ).all()
+                rules: dict[int, list[str]] = {}
+                if rows:
+                    for article_id, rule_id in await conn.execute(
+                        select(matches_tbl.c.article_id, matches_tbl.c.rule_id)
+                        .where(matches_tbl.c.article_id.in_([r.id for r in rows]))
+                        .order_by(matches_tbl.c.rule_id)
+                    ):
+                        rules.setdefault(article_id, []).append(rule_id)
+            for row in rows:
+                yield article_from_row(row), tuple(rules.get(row.id, ()))
+            if len(rows) < batch:
+                return
+            last_id = rows[-1].id

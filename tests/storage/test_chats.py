@@ -1,0 +1,157 @@
+"""Chats and subscriptions: migration, modes, mute, digest state (``storage/sql/chats.py``). Each
+test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
+
+from __future__ import annotations
+
+from core.models import Chat, ChatType, DeliveryMode
+from storage import SqlStorage
+from tests.support.storage_helpers import at, make_article, match, subscribed
+
+
+# chats ----------------------------------------------------------------------------------
+async def test_blocked_chat_waits_and_resumes(store: SqlStorage) -> None:
+    await subscribed(store, 1, "csp")
+    await store.ingest(make_article(1), [match("csp")], at(0))
+    await store.set_chat_active(1, False)
+    assert await store.due_deliveries(at(0)) == []
+    assert await store.pending_count(1) == 1
+    chat = await store.get_chat(1)
+    assert chat is not None
+    assert not chat.active
+    await store.set_chat_active(1, True)
+    assert [d.chat_id for d in await store.due_deliveries(at(0))] == [1]
+
+
+async def test_upsert_and_get_chat(store: SqlStorage) -> None:
+    assert await store.get_chat(7) is None
+    await store.upsert_chat(Chat(id=7, type=ChatType.GROUP, title="Desk", language="en"))
+    await store.upsert_chat(Chat(id=7, type=ChatType.GROUP, title="Desk renamed", language="vi"))
+    assert await store.get_chat(7) == Chat(
+        id=7, type="group", title="Desk renamed", language="vi", active=True
+    )
+
+
+async def test_migrate_chat_moves_subscriptions_and_unsent_deliveries(
+    store: SqlStorage,
+) -> None:
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
+    await store.subscribe(-100, "a", None)
+    await store.subscribe(-100, "b", None)
+    await store.ingest(make_article(1), [match("a")], at(0))
+    await store.ingest(make_article(2), [match("b")], at(0))
+    sent, _pending = await store.due_deliveries(at(0))
+    await store.mark_sending(sent.id, at(0))
+    await store.mark_sent(sent.id, 9, at(0))
+    await store.migrate_chat(-100, -1001)
+    assert await store.subscriptions(-100) == []
+    assert await store.subscriptions(-1001) == ["a", "b"]
+    old = await store.get_chat(-100)
+    assert old is not None
+    assert not old.active
+    assert old.migrated_to == -1001
+    new = await store.get_chat(-1001)
+    assert new is not None
+    assert new.active
+    assert new.type == "supergroup"
+    assert new.title == "Desk"
+    due = await store.due_deliveries(at(1))
+    assert [(d.chat_id, d.article.identity) for d in due] == [(-1001, "guid:item-2")]
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
+    still = await store.get_chat(-100)
+    assert still is not None
+    assert not still.active
+
+
+async def test_subscription_details_modes_and_mute(store: SqlStorage) -> None:
+    await store.upsert_chat(Chat(id=-5, type=ChatType.SUPERGROUP, title="Forum"))
+    assert await store.subscribe(-5, "b", thread_id=77)
+    assert await store.subscribe(-5, "a")
+    assert not await store.subscribe(-5, "a")
+    assert await store.set_subscription_mode(-5, "a", DeliveryMode.DIGEST, "hourly")
+    assert not await store.set_subscription_mode(-5, "zzz", DeliveryMode.DIGEST, "hourly")
+    await store.mute_chat(-5, at(30))
+    details = await store.subscription_details(-5)
+    assert [
+        (s.rule_id, s.mode, s.digest_schedule, s.thread_id, s.muted_until) for s in details
+    ] == [
+        ("a", DeliveryMode.DIGEST, "hourly", None, at(30)),
+        ("b", DeliveryMode.INSTANT, None, 77, at(30)),
+    ]
+    assert await store.subscribe(-5, "c")  # added while muted: muted too
+    assert (await store.subscription_details(-5))[2].muted_until == at(30)
+    await store.mute_chat(-5, None)
+    assert all(s.muted_until is None for s in await store.subscription_details(-5))
+    assert await store.unsubscribe(-5, "a")
+    assert not await store.unsubscribe(-5, "a")
+    assert await store.subscriptions(-5) == ["b", "c"]
+
+
+async def test_delivery_goes_to_the_forum_topic(store: SqlStorage) -> None:
+    await store.upsert_chat(Chat(id=-5, type=ChatType.SUPERGROUP))
+    await store.subscribe(-5, "csp", thread_id=77)
+    await store.ingest(make_article(1), [match("csp")], at(0))
+    (delivery,) = await store.due_deliveries(at(0))
+    assert delivery.thread_id == 77
+
+
+async def test_switching_to_digest_starts_the_period_and_a_new_schedule_keeps_it(
+    store: SqlStorage,
+) -> None:
+    await subscribed(store, 1, "a", "b")
+    assert (await store.subscription_details(1))[0].digest_sent_at is None
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.DIGEST, "hourly", now=at(5))
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.DIGEST, "daily 08:00", now=at(9))
+    a, b = await store.subscription_details(1)
+    assert (a.mode, a.digest_schedule, a.digest_sent_at) == (
+        DeliveryMode.DIGEST,
+        "daily 08:00",
+        at(5),
+    )
+    assert b.digest_sent_at is None
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.INSTANT, now=at(10))
+    assert (await store.subscription_details(1))[0].digest_sent_at is None
+    assert await store.set_subscription_mode(1, "a", DeliveryMode.DIGEST, "hourly", now=at(20))
+    assert (await store.subscription_details(1))[0].digest_sent_at == at(20)
+
+
+async def test_digest_subscriptions_of_active_chats_with_their_mute(store: SqlStorage) -> None:
+    await subscribed(store, 1, "a", "b")
+    await subscribed(store, 2, "a")
+    await subscribed(store, 3, "a")
+    await store.set_subscription_mode(1, "b", DeliveryMode.DIGEST, "hourly", now=at(1))
+    await store.set_subscription_mode(2, "a", DeliveryMode.DIGEST, "daily 08:00", now=at(2))
+    await store.set_subscription_mode(3, "a", DeliveryMode.DIGEST, "hourly", now=at(3))
+    await store.mute_chat(2, at(60))
+    await store.set_chat_active(3, False)
+    subs = await store.digest_subscriptions()
+    assert [
+        (s.chat_id, s.rule_id, s.digest_schedule, s.muted_until, s.digest_sent_at) for s in subs
+    ] == [
+        (1, "b", "hourly", None, at(1)),
+        (2, "a", "daily 08:00", at(60), at(2)),
+    ]
+    await store.set_chat_active(3, True)
+    assert [s.chat_id for s in await store.digest_subscriptions()] == [1, 2, 3]
+
+
+async def test_mark_digest_sent_moves_forward_only_and_only_digest_rows(store: SqlStorage) -> None:
+    await subscribed(store, 1, "a", "b", "c")
+    await subscribed(store, 2, "a")
+    for rule_id in ("a", "b"):
+        await store.set_subscription_mode(1, rule_id, DeliveryMode.DIGEST, "hourly", now=at(0))
+    await store.set_subscription_mode(2, "a", DeliveryMode.DIGEST, "hourly", now=at(0))
+    await store.mark_digest_sent(1, ["a", "b", "c"], at(60))
+    await store.mark_digest_sent(1, ["a"], at(30))  # backwards: ignored
+    await store.mark_digest_sent(1, [], at(90))
+    sent = {s.rule_id: s.digest_sent_at for s in await store.subscription_details(1)}
+    assert sent == {"a": at(60), "b": at(60), "c": None}
+    assert (await store.subscription_details(2))[0].digest_sent_at == at(0)
+
+
+async def test_migrated_chat_keeps_its_digest_period(store: SqlStorage) -> None:
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
+    await store.subscribe(-100, "a")
+    await store.set_subscription_mode(-100, "a", DeliveryMode.DIGEST, "hourly", now=at(7))
+    await store.migrate_chat(-100, -1001)
+    [sub] = await store.digest_subscriptions()
+    assert (sub.chat_id, sub.digest_schedule, sub.digest_sent_at) == (-1001, "hourly", at(7))
