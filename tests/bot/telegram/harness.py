@@ -2,9 +2,9 @@
 
 ``running_bot(storage=...)`` opens the storage, starts everything and stops it cleanly (updater,
 application, server, storage) in well under a second. ``STORAGE_FACTORIES`` lists the storages
-the handler tests run against: the in-memory fake, and the real SqlStorage on SQLite when the
-storage package provides it. Tests put data in and read it back only through the ``Storage``
-protocol, so every storage gets the same checks.
+the handler tests run against: the in-memory fake and the real SqlStorage on SQLite. Tests put
+data in and read it back only through the ``Storage`` protocol (``subs``, ``details``,
+``is_active`` and ``seed`` below), so every storage gets the same checks.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from bot.telegram.handlers import AdminActions, register_handlers
 from core.clock import FakeClock
 from core.errors import ConfigError
 from core.models import Article, FeedConfig, Hit, Priority, RuleInfo, RuleMatch
+from storage.base import Subscription
+from storage.sql import SqlStorage
 from tests.fakes.memory_storage import MemoryStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits, SentMessage
 
@@ -33,6 +35,9 @@ PUBLISHED = datetime(2025, 7, 11, 10, 0, tzinfo=UTC)
 USER = 1001
 ADMIN = 9001
 OTHER = 1002
+GROUP = -4001
+FORUM = -1004002
+CHANNEL = -1004003
 
 RULES = (
     RuleInfo(
@@ -96,17 +101,10 @@ class RecordingAdminActions:
         return "Scheduler: 3 feeds due in the next minute."
 
 
-def _storage_factories() -> dict[str, Callable[[Path], Any]]:
-    factories: dict[str, Callable[[Path], Any]] = {"memory": lambda _tmp: MemoryStorage()}
-    try:
-        from storage.sql import SqlStorage
-    except ImportError:  # the storage package is not merged in yet
-        return factories
-    factories["sqlite"] = lambda tmp: SqlStorage(f"sqlite+aiosqlite:///{tmp / 'newswatch.db'}")
-    return factories
-
-
-STORAGE_FACTORIES = _storage_factories()
+STORAGE_FACTORIES: dict[str, Callable[[Path], Any]] = {
+    "memory": lambda _tmp: MemoryStorage(),
+    "sqlite": lambda tmp: SqlStorage(f"sqlite+aiosqlite:///{tmp / 'newswatch.db'}"),
+}
 
 
 @dataclass
@@ -230,3 +228,23 @@ async def running_bot(
             await application.stop()
             await application.shutdown()
             await store.close()
+
+
+async def subs(rb: RunningBot, chat_id: int) -> set[str]:
+    return set(await rb.storage.subscriptions(chat_id))
+
+
+async def is_active(rb: RunningBot, chat_id: int) -> bool:
+    chat = await rb.storage.get_chat(chat_id)
+    assert chat is not None
+    return chat.active
+
+
+async def details(rb: RunningBot, chat_id: int) -> dict[str, Subscription]:
+    return {s.rule_id: s for s in await rb.storage.subscription_details(chat_id)}
+
+
+async def seed(rb: RunningBot) -> None:
+    """Two stored matches: one for #csp, one for #unclos a minute later."""
+    await rb.ingest("Vietnam <and> US deepen CSP", "csp")
+    await rb.ingest("East Sea & UNCLOS talks", "unclos", minutes=1)

@@ -1,0 +1,114 @@
+"""The conversation: Telegram commands and buttons that manage subscriptions and show data.
+
+``register_handlers(application, services, admin_actions)`` adds every handler to a
+python-telegram-bot ``Application``; ``BOT_COMMANDS`` (and ``ADMIN_COMMANDS``) feed
+``set_my_commands``. Works in private chats, groups (``/cmd@botname``; only group admins change
+a group's subscriptions), forum topics (a subscription remembers the topic it was made in) and
+channels (managed from a private chat: ``/subscribe RULE @channel``). Access follows
+``Settings.allowed_ids`` (empty: open) and ``Settings.admin_ids``; strangers get a polite refusal
+and no data. Every bad command is answered with what was wrong and the right usage.
+
+One module per feature: ``commands`` (the command table, /start, /help, unknown commands),
+``subscriptions`` (/rules, /subscribe, /unsubscribe, /list), ``schedule`` (/mute, /unmute,
+/digest), ``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed,
+/reload, /stats), ``buttons`` (callback queries), ``membership`` (the bot added, kicked, blocked;
+group migration) and ``errors`` (the error handler); they share ``access`` (who may do what),
+``targets`` (which chat a command acts on), ``rule_lookup`` and ``text``. Only ``replies`` sends
+or edits messages.
+
+Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
+alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
+call the injected ``AdminActions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.runtime.services import Services
+from bot.telegram.handlers.access import Context
+from bot.telegram.handlers.admin import AdminActions, AdminCommands
+from bot.telegram.handlers.browse import BrowseCommands
+from bot.telegram.handlers.buttons import ButtonHandlers
+from bot.telegram.handlers.commands import ADMIN_COMMANDS, BOT_COMMANDS, GeneralCommands
+from bot.telegram.handlers.errors import on_error
+from bot.telegram.handlers.membership import MembershipHandlers
+from bot.telegram.handlers.schedule import (
+    ScheduleCommands,
+    UsageError,
+    parse_digest_schedule,
+    parse_mute_duration,
+)
+from bot.telegram.handlers.subscriptions import SubscriptionCommands
+
+__all__ = [
+    "ADMIN_COMMANDS",
+    "BOT_COMMANDS",
+    "AdminActions",
+    "UsageError",
+    "parse_digest_schedule",
+    "parse_mute_duration",
+    "register_handlers",
+]
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def register_handlers(
+    application: AnyApplication,
+    services: Services,
+    admin_actions: AdminActions | None = None,
+) -> None:
+    """Add every command, button, membership and error handler to ``application``.
+
+    Call before ``application.initialize()``; then ``bot.set_my_commands(BOT_COMMANDS)``.
+    Without ``admin_actions`` the feed and reload commands answer that they are unavailable.
+    """
+    general = GeneralCommands(services)
+    subscriptions = SubscriptionCommands(services)
+    schedule = ScheduleCommands(services)
+    browse = BrowseCommands(services, admin_actions)
+    admin = AdminCommands(services, admin_actions)
+    buttons = ButtonHandlers(services)
+    membership = MembershipHandlers(services)
+    only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
+    callbacks: dict[str, Callback] = {
+        "start": general.start,
+        "help": general.help,
+        "rules": subscriptions.rules,
+        "subscribe": subscriptions.subscribe,
+        "unsubscribe": subscriptions.unsubscribe,
+        "list": subscriptions.list,
+        "mute": schedule.mute,
+        "unmute": schedule.unmute,
+        "digest": schedule.digest,
+        "recent": browse.recent,
+        "search": browse.search,
+        "status": browse.status,
+        "feeds": admin.feeds,
+        "addfeed": admin.addfeed,
+        "removefeed": admin.removefeed,
+        "reload": admin.reload,
+        "stats": admin.stats,
+    }
+    for name, callback in callbacks.items():
+        application.add_handler(CommandHandler(name, callback, filters=only_new))
+    application.add_handler(CallbackQueryHandler(buttons.button))
+    application.add_handler(
+        ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
+    application.add_handler(MessageHandler(filters.COMMAND & only_new, general.unknown))
+    application.add_error_handler(on_error)

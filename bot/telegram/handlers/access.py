@@ -1,0 +1,112 @@
+"""Who may do what: the allowlist, the bot's administrators and a group's administrators.
+
+``gate`` lets allowlisted people through and gives strangers a polite refusal and no data;
+``admin_gate`` also requires ``Settings.admin_ids``. ``may_change`` says whether the sender may
+change the current chat's subscriptions (private chat: yes; group: its administrators, asked with
+getChatMember, or an anonymous administrator writing as the group; the bot's administrators
+everywhere); ``may_press`` is the same question for a subscribe button. Does not pick the chat a
+command acts on (``targets``) and composes no reply beyond the two refusals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat as TgChat
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ContextTypes
+
+from bot.config.settings import Settings
+from bot.telegram.handlers.replies import refuse_stranger, reply
+from core.models import ChatType
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+"""The PTB callback context every handler receives (its ``bot`` and the command's ``args``)."""
+
+_ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+def is_admin(settings: Settings, user_id: int | None) -> bool:
+    return user_id is not None and user_id in settings.admin_ids
+
+
+def is_allowed(settings: Settings, user_id: int | None, chat_id: int | None) -> bool:
+    allowed: frozenset[int] = settings.allowed_ids
+    if not allowed:
+        return True
+    return (
+        (user_id is not None and user_id in allowed)
+        or (chat_id is not None and chat_id in allowed)
+        or is_admin(settings, user_id)
+    )
+
+
+async def gate(settings: Settings, update: Update) -> bool:
+    """True to go on; else the stranger got a polite refusal."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if is_allowed(settings, user.id if user else None, chat.id if chat else None):
+        return True
+    who = user.id if user else "unknown"
+    log.info("refused a stranger", extra={"chat": chat.id if chat else None, "user": who})
+    text = (
+        "Sorry, this is a private bot. If you should have access, ask its operator to add "
+        f"your Telegram ID ({who}) to the allowlist."
+    )
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await refuse_stranger(update, text)
+    return False
+
+
+async def admin_gate(settings: Settings, update: Update) -> bool:
+    """``gate``, then only the bot's administrators go on."""
+    if not await gate(settings, update):
+        return False
+    user = update.effective_user
+    if not is_admin(settings, user.id if user else None):
+        await reply(update, "❌ That command is for the bot's administrators.")
+        return False
+    return True
+
+
+async def is_chat_admin(context: Context, chat_id: int | str, user_id: int) -> bool:
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except (BadRequest, Forbidden):
+        # Not a member, or a chat the bot cannot see: either way not an administrator.
+        return False
+    return member.status in _ADMIN_STATUSES
+
+
+def _is_own_chat(chat: TgChat, message: Message | None) -> bool:
+    """Private chats belong to their user; an anonymous group admin writes as the group."""
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id
+    return False
+
+
+async def may_change(settings: Settings, update: Update, context: Context) -> bool:
+    """May the sender change the subscriptions of the chat the command was sent in?"""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    if _is_own_chat(chat, update.effective_message):
+        return True
+    return is_admin(settings, user.id) or await is_chat_admin(context, chat.id, user.id)
+
+
+async def may_press(settings: Settings, update: Update, context: Context, chat: TgChat) -> bool:
+    """May the presser change ``chat``'s subscriptions with a button under a rules page?"""
+    user = update.effective_user
+    return chat.type == ChatType.PRIVATE or (
+        user is not None
+        and (is_admin(settings, user.id) or await is_chat_admin(context, chat.id, user.id))
+    )

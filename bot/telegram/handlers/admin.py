@@ -1,0 +1,139 @@
+"""The bot administrators' commands: ``/feeds`` (feed health), ``/addfeed``, ``/removefeed``,
+``/reload`` and ``/stats`` (matches per rule, outbox depth), each only for ``Settings.admin_ids``.
+
+Does not edit configuration files or reload rules itself: it calls the injected
+``AdminActions`` (``bot.runtime.admin_actions`` implements it) and reports what they say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+
+from bot.delivery.alert_format import clean_text, shorten
+from bot.runtime.services import Services
+from bot.telegram.handlers.access import Context, admin_gate
+from bot.telegram.handlers.commands import usage
+from bot.telegram.handlers.replies import reply
+from bot.telegram.handlers.text import esc, rule_tag
+from core.errors import NewswatchError
+from core.models import FeedState
+
+
+class AdminActions(Protocol):
+    """What the admin commands ask of the running application. Each returns the reply text
+    (plain, one or a few lines); raising ``NewswatchError`` is reported to the admin."""
+
+    async def add_feed(self, url: str) -> str: ...
+
+    async def remove_feed(self, url: str) -> str: ...
+
+    async def reload_rules(self) -> str: ...
+
+    async def status_text(self) -> str: ...
+
+
+class AdminCommands:
+    """``/feeds``, ``/addfeed``, ``/removefeed``, ``/reload`` and ``/stats``."""
+
+    def __init__(self, services: Services, admin_actions: AdminActions | None) -> None:
+        self.services = services
+        self.admin_actions = admin_actions
+
+    async def feeds(self, update: Update, context: Context) -> None:
+        if not await admin_gate(self.services.settings, update):
+            return
+        feeds = await self.services.storage.list_feeds()
+        if not feeds:
+            await reply(update, "No feeds configured. Add one with <code>/addfeed URL</code>.")
+            return
+        lines = [f"<b>Feeds</b> ({len(feeds)})"]
+        for feed in feeds:
+            lines.append(_feed_line(feed, self.services.settings.tz))
+        await reply(update, "\n".join(lines))
+
+    async def addfeed(self, update: Update, context: Context) -> None:
+        await self._feed_command(update, context, "addfeed")
+
+    async def removefeed(self, update: Update, context: Context) -> None:
+        await self._feed_command(update, context, "removefeed")
+
+    async def _feed_command(self, update: Update, context: Context, command: str) -> None:
+        if not await admin_gate(self.services.settings, update):
+            return
+        args = list(context.args or [])
+        if len(args) != 1 or not re.match(r"^https?://[^\s/]+", args[0]):
+            await usage(update, command, "Give one feed address starting with http(s)://.")
+            return
+        actions = self.admin_actions
+        if actions is None:
+            await reply(update, "❌ Feed management is not available in this setup.")
+            return
+        url = args[0]
+        if command == "addfeed":
+            await _run_action(update, lambda: actions.add_feed(url))
+        else:
+            await _run_action(update, lambda: actions.remove_feed(url))
+
+    async def reload(self, update: Update, context: Context) -> None:
+        if not await admin_gate(self.services.settings, update):
+            return
+        actions = self.admin_actions
+        if actions is None:
+            await reply(update, "❌ Reloading is not available in this setup.")
+            return
+        await _run_action(update, actions.reload_rules)
+
+    async def stats(self, update: Update, context: Context) -> None:
+        if not await admin_gate(self.services.settings, update):
+            return
+        storage = self.services.storage
+        now = self.services.clock.now()
+        counts = await storage.match_counts_per_day(now - timedelta(days=7))
+        today = now.date()
+        per_rule: dict[str, list[int]] = {}
+        for rule_id, day, n in counts:
+            totals = per_rule.setdefault(rule_id, [0, 0])
+            totals[0] += n
+            if day == today:
+                totals[1] += n
+        lines = ["<b>Matches, last 7 days</b> (today)"]
+        if not per_rule:
+            lines.append("none")
+        for rule_id, (week_n, today_n) in sorted(per_rule.items(), key=lambda kv: -kv[1][0]):
+            lines.append(f"{esc(rule_tag(rule_id))}: {week_n} ({today_n})")
+        lines.append(f"\nOutbox: {await storage.pending_count()} alerts waiting.")
+        if self.admin_actions is not None:
+            lines.append(esc(await self.admin_actions.status_text()))
+        await reply(update, "\n".join(lines))
+
+
+async def _run_action(update: Update, action: Callable[[], Awaitable[str]]) -> None:
+    """Run one ``AdminActions`` call and reply with its text, or with why it failed."""
+    try:
+        result = await action()
+    except NewswatchError as e:
+        await reply(update, f"❌ {esc(str(e))}")
+        return
+    await reply(update, esc(result))
+
+
+def _feed_line(feed: FeedState, tz: ZoneInfo) -> str:
+    name = esc(clean_text(feed.name or feed.title or feed.url))
+    url = esc(feed.url)
+    if feed.disabled_reason or not feed.enabled:
+        return f"⛔ <b>{name}</b> — {url}\n   disabled: {esc(feed.disabled_reason or 'in config')}"
+    if feed.consecutive_errors:
+        error = esc(shorten(feed.last_error or "error", 200))
+        return f"⚠️ <b>{name}</b> — {url}\n   {feed.consecutive_errors} errors in a row: {error}"
+    last = (
+        feed.last_success_at.astimezone(tz).strftime("%d %b %H:%M")
+        if feed.last_success_at
+        else "not yet"
+    )
+    return f"✅ <b>{name}</b> — {url}\n   last fetched {last}, {feed.items_seen} items seen"

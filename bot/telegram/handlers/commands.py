@@ -1,0 +1,121 @@
+"""The command table and the commands about the bot itself.
+
+``COMMANDS`` lists every command with its usage and summary: it feeds ``BOT_COMMANDS`` and
+``ADMIN_COMMANDS`` (for ``set_my_commands``), ``/help`` and ``usage`` (the "what was wrong and
+the right usage" answer every feature gives to a bad command). ``GeneralCommands`` answers
+``/start``, ``/help`` and commands the bot does not know. The other commands live in their
+feature's module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import BotCommand, Update
+
+from bot.runtime.services import Services
+from bot.telegram.handlers.access import Context, gate, is_admin
+from bot.telegram.handlers.membership import remember_chat
+from bot.telegram.handlers.replies import reply
+from bot.telegram.handlers.text import esc
+from core.models import ChatType
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    usage: str
+    summary: str
+    admin: bool = False
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", "/start", "what this bot does"),
+    CommandSpec("help", "/help", "all commands"),
+    CommandSpec("rules", "/rules", "the rules, with subscribe buttons"),
+    CommandSpec("subscribe", "/subscribe RULE|all [@channel]", "get alerts for a rule"),
+    CommandSpec("unsubscribe", "/unsubscribe RULE|all [@channel]", "stop alerts for a rule"),
+    CommandSpec("list", "/list [@channel]", "your subscriptions"),
+    CommandSpec("mute", "/mute DURATION (e.g. 30m, 2h, 1d)", "pause alerts for a while"),
+    CommandSpec("unmute", "/unmute", "resume alerts"),
+    CommandSpec(
+        "digest", "/digest RULE|all off|hourly|daily HH:MM", "one summary per period instead"
+    ),
+    CommandSpec("recent", "/recent [RULE]", "the latest matches"),
+    CommandSpec("search", "/search WORDS", "search stored articles"),
+    CommandSpec("status", "/status", "what the bot is doing"),
+    CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
+    CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
+    CommandSpec("removefeed", "/removefeed URL", "remove a feed", admin=True),
+    CommandSpec("reload", "/reload", "reload the rule files", admin=True),
+    CommandSpec("stats", "/stats", "matches per rule, outbox depth", admin=True),
+)
+_SPEC = {c.name: c for c in COMMANDS}
+
+BOT_COMMANDS: list[BotCommand] = [BotCommand(c.name, c.summary) for c in COMMANDS if not c.admin]
+"""For ``bot.set_my_commands(BOT_COMMANDS)``: the menu everyone sees."""
+
+ADMIN_COMMANDS: list[BotCommand] = [BotCommand(c.name, c.summary) for c in COMMANDS]
+"""For ``set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))``."""
+
+START_TEXT = (
+    "👋 I watch news feeds and send you a message when a story matches one of our rules.\n"
+    "Each rule is a topic (a person, a treaty, a place); you pick the rules you care about.\n"
+    "Alerts come as stories appear, or as an hourly or daily digest if you prefer.\n"
+    "\n"
+    "Next: see the rules with /rules, or take them all with /subscribe all. /help lists "
+    "everything."
+)
+
+
+async def usage(update: Update, command: str, problem: str) -> None:
+    """Answer a bad ``command`` with what was wrong (``problem``, plain text) and its usage."""
+    spec = _SPEC[command]
+    await reply(update, f"❌ {esc(problem)}\nUsage: <code>{esc(spec.usage)}</code>")
+
+
+def _command_line(spec: CommandSpec) -> str:
+    return f"<code>{esc(spec.usage)}</code> — {esc(spec.summary)}"
+
+
+class GeneralCommands:
+    """``/start``, ``/help`` and unknown commands."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def start(self, update: Update, context: Context) -> None:
+        if not await gate(self.services.settings, update):
+            return
+        if update.effective_chat is not None:
+            await remember_chat(self.services.storage, update.effective_chat)
+        await reply(update, esc(START_TEXT))
+
+    async def help(self, update: Update, context: Context) -> None:
+        settings = self.services.settings
+        if not await gate(settings, update):
+            return
+        user = update.effective_user
+        lines = ["<b>Commands</b>"]
+        lines.extend(_command_line(spec) for spec in COMMANDS if not spec.admin)
+        if is_admin(settings, user.id if user else None):
+            lines.append("\n<b>Admin</b>")
+            lines.extend(_command_line(spec) for spec in COMMANDS if spec.admin)
+        lines.append(
+            "\nIn a group, only its administrators change subscriptions; in a forum topic, "
+            "alerts go to the topic where you subscribed."
+        )
+        await reply(update, "\n".join(lines))
+
+    async def unknown(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        word = message.text.split()[0]
+        addressed = word.lower().endswith(f"@{context.bot.username}".lower())
+        if chat.type != ChatType.PRIVATE and not addressed:
+            return  # another bot's command, or one not meant for us
+        if not await gate(self.services.settings, update):
+            return
+        await reply(update, f"❌ I don't know {esc(word)}. /help lists what I can do.")

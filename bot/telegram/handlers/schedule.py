@@ -1,0 +1,168 @@
+"""When a chat's alerts arrive: ``/mute``, ``/unmute`` and ``/digest``, and the parsers for
+their arguments (``parse_mute_duration``, ``parse_digest_schedule``; bad input raises
+``UsageError`` saying what was wrong).
+
+Records the mute or the schedule in storage; does not send digests (``bot.delivery.digests``)
+or hold back alerts itself (storage queues nothing for a muted chat).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import Update
+
+from bot.delivery.alert_format import rule_tags
+from bot.runtime.services import Services
+from bot.telegram.handlers.access import Context, gate
+from bot.telegram.handlers.commands import usage
+from bot.telegram.handlers.replies import reply
+from bot.telegram.handlers.rule_lookup import find_rule, unknown_rule
+from bot.telegram.handlers.targets import resolve_target
+from bot.telegram.handlers.text import cap, esc
+from core.models import DeliveryMode
+
+MAX_MUTE = timedelta(days=365)
+_DURATION_PART_RE = re.compile(r"(\d+)\s*(m|min|h|d|w)", re.IGNORECASE)
+_DURATION_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class UsageError(Exception):
+    """A command was given bad arguments; the message says what was wrong."""
+
+
+def parse_mute_duration(text: str) -> timedelta:
+    """``30m``, ``2h``, ``1d``, ``1w``, ``1h30m`` -> timedelta; UsageError otherwise."""
+    compact = text.replace(" ", "").lower()
+    parts = list(_DURATION_PART_RE.finditer(compact))
+    if not compact or not parts or "".join(p.group(0) for p in parts) != compact:
+        raise UsageError(f"“{text}” is not a duration. Give a number and a unit: 30m, 2h, 1d, 1w.")
+    seconds = sum(int(p.group(1)) * _DURATION_UNITS[p.group(2)] for p in parts)
+    if seconds <= 0:
+        raise UsageError("The duration must be longer than zero.")
+    if seconds > MAX_MUTE.total_seconds():
+        raise UsageError("That is too long: mute for at most 365 days (or unsubscribe).")
+    return timedelta(seconds=seconds)
+
+
+def parse_digest_schedule(words: Sequence[str]) -> str | None:
+    """``off`` -> None (instant), ``hourly`` -> "hourly", ``daily HH:MM`` -> "daily HH:MM"."""
+    if not words:
+        raise UsageError("Say how often: off, hourly or daily HH:MM.")
+    kind = words[0].lower()
+    if kind in ("off", "instant") and len(words) == 1:
+        return None
+    if kind == "hourly" and len(words) == 1:
+        return "hourly"
+    if kind == "daily":
+        if len(words) != 2:
+            raise UsageError("A daily digest needs a time, e.g. daily 08:00.")
+        m = _TIME_RE.match(words[1])
+        if not m:
+            raise UsageError(f"“{words[1]}” is not a time of day; use HH:MM, e.g. 08:00.")
+        return f"daily {int(m.group(1)):02d}:{m.group(2)}"
+    raise UsageError(f"“{' '.join(words)}” is not a schedule: use off, hourly or daily HH:MM.")
+
+
+class ScheduleCommands:
+    """``/mute``, ``/unmute`` and ``/digest``."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def mute(self, update: Update, context: Context) -> None:
+        if not await gate(self.services.settings, update):
+            return
+        args = list(context.args or [])
+        if not args:
+            await usage(update, "mute", "Say for how long, e.g. /mute 2h.")
+            return
+        target = await resolve_target(self.services, update, context, args, "mute")
+        if target is None:
+            return
+        try:
+            duration = parse_mute_duration(" ".join(args))
+        except UsageError as e:
+            await usage(update, "mute", str(e))
+            return
+        until = self.services.clock.now() + duration
+        await self.services.storage.mute_chat(target.chat_id, until)
+        local = until.astimezone(self.services.settings.tz).strftime("%d %b %Y %H:%M %Z")
+        await reply(
+            update,
+            f"🔕 Muted {target.label} until {local}. Matches meanwhile are kept (see /recent). "
+            "/unmute to resume.",
+        )
+
+    async def unmute(self, update: Update, context: Context) -> None:
+        if not await gate(self.services.settings, update):
+            return
+        args = list(context.args or [])
+        target = await resolve_target(self.services, update, context, args, "unmute")
+        if target is None:
+            return
+        if args:
+            await usage(update, "unmute", "/unmute takes no arguments.")
+            return
+        await self.services.storage.mute_chat(target.chat_id, None)
+        await reply(update, f"🔔 Alerts for {target.label} are on again.")
+
+    async def digest(self, update: Update, context: Context) -> None:
+        if not await gate(self.services.settings, update):
+            return
+        args = list(context.args or [])
+        target = (
+            await resolve_target(self.services, update, context, args, "digest") if args else None
+        )
+        if target is None:
+            if not args:
+                await usage(update, "digest", "Say which rule and how often.")
+            return
+        if len(args) < 2:
+            await usage(update, "digest", "Say which rule (or all) and how often.")
+            return
+        try:
+            schedule = parse_digest_schedule(args[1:])
+        except UsageError as e:
+            await usage(update, "digest", str(e))
+            return
+        chat_id, label = target.chat_id, target.label
+        storage = self.services.storage
+        mode = DeliveryMode.INSTANT if schedule is None else DeliveryMode.DIGEST
+        if args[0].lower() == "all":
+            rule_ids = await storage.subscriptions(chat_id)
+            if not rule_ids:
+                await reply(update, f"{cap(label)} has no subscriptions yet (/rules).")
+                return
+        else:
+            rule = find_rule(self.services.rules, args[0])
+            if rule is None:
+                await usage(update, "digest", unknown_rule(self.services.rules, args[0]))
+                return
+            rule_ids = [rule.id]
+        now = self.services.clock.now()  # the first digest period starts here
+        changed = [
+            r
+            for r in rule_ids
+            if await storage.set_subscription_mode(chat_id, r, mode, schedule, now=now)
+        ]
+        if not changed:
+            await reply(
+                update,
+                f"❌ {cap(label)} is not subscribed to {esc(args[0])}. "
+                f"Subscribe first: <code>/subscribe {esc(args[0])}</code>",
+            )
+            return
+        tags = " ".join(esc(t) for t in rule_tags(changed))
+        if schedule is None:
+            await reply(update, f"⚡ {tags}: alerts arrive as stories appear.")
+        else:
+            when = "every hour" if schedule == "hourly" else f"every day at {schedule[6:]}"
+            await reply(
+                update,
+                f"🗞 {tags}: one digest {when} ({esc(self.services.settings.timezone)}), "
+                "nothing when there is nothing.",
+            )

@@ -1,0 +1,48 @@
+"""/start, /help, the command menu and commands the bot does not know."""
+
+from __future__ import annotations
+
+from bot.telegram.handlers import ADMIN_COMMANDS, BOT_COMMANDS
+from tests.bot.telegram.harness import ADMIN, GROUP, OTHER, USER, RunningBot
+
+
+async def test_start_says_what_the_bot_does_and_what_next(rb: RunningBot) -> None:
+    reply = await rb.ask("/start")
+    lines = reply.text.split("\n")
+    assert len([line for line in lines[:3] if line]) == 3
+    assert lines[-1].startswith("Next: see the rules with /rules")
+    chat = await rb.storage.get_chat(USER)
+    assert chat is not None
+    assert chat.type == "private"
+
+
+async def test_help_lists_commands_and_admin_ones_only_for_admins(rb: RunningBot) -> None:
+    user_help = (await rb.ask("/help")).text
+    assert "/subscribe RULE|all [@channel]" in user_help
+    assert "/addfeed" not in user_help
+    admin_help = (await rb.ask("/help", chat_id=ADMIN)).text
+    assert "/addfeed URL" in admin_help
+
+
+async def test_command_menu_registers_with_telegram(rb: RunningBot) -> None:
+    await rb.application.bot.set_my_commands(BOT_COMMANDS)
+    names = [c["command"] for c in rb.tg.commands()]
+    assert names[:4] == ["start", "help", "rules", "subscribe"]
+    assert "addfeed" not in names
+    assert {c.command for c in ADMIN_COMMANDS} >= {"addfeed", "stats"}
+
+
+async def test_unknown_commands(rb: RunningBot) -> None:
+    assert (await rb.ask("/frobnicate now")).text == (
+        "❌ I don't know /frobnicate. /help lists what I can do."
+    )
+    rb.tg.add_chat(GROUP, "group")
+    rb.tg.user_sends("/otherbots_command", GROUP, OTHER, "group")
+    rb.tg.user_sends("/frobnicate@some_other_bot", GROUP, OTHER, "group")
+    reply = await rb.ask("/list", GROUP, user_id=OTHER, chat_type="group")
+    assert "no subscriptions" in reply.text  # and nothing was said about the others' commands
+    assert len(rb.tg.messages(GROUP)) == 1
+    mine = await rb.ask(
+        f"/frobnicate@{rb.tg.bot_username}", GROUP, user_id=OTHER, chat_type="group"
+    )
+    assert mine.text.startswith("❌ I don't know /frobnicate@")

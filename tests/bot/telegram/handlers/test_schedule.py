@@ -1,0 +1,55 @@
+"""/mute, /unmute, /digest and their argument parsers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.telegram.handlers import UsageError, parse_digest_schedule, parse_mute_duration
+from core.models import DeliveryMode
+from tests.bot.telegram.harness import USER, RunningBot, details
+
+
+async def test_mute_and_unmute(rb: RunningBot) -> None:
+    await rb.ask("/subscribe csp")
+    reply = (await rb.ask("/mute 1h30m")).text
+    assert reply.startswith("🔕 Muted this chat until 11 Jul 2025 20:30 +07")
+    until = (await details(rb, USER))["csp"].muted_until
+    assert until == rb.clock.now() + timedelta(minutes=90)
+    assert (await rb.ask("/mute soon")).text == (
+        "❌ “soon” is not a duration. Give a number and a unit: 30m, 2h, 1d, 1w.\n"
+        "Usage: /mute DURATION (e.g. 30m, 2h, 1d)"
+    )
+    assert "at most 365 days" in (await rb.ask("/mute 400d")).text
+    assert (await rb.ask("/unmute")).text == "🔔 Alerts for this chat are on again."
+    assert (await details(rb, USER))["csp"].muted_until is None
+
+
+async def test_digest_modes(rb: RunningBot) -> None:
+    assert "Subscribe first" in (await rb.ask("/digest csp hourly")).text
+    await rb.ask("/subscribe csp")
+    assert "one digest every hour" in (await rb.ask("/digest csp hourly")).text
+    assert (await details(rb, USER))["csp"].digest_schedule == "hourly"
+    reply = (await rb.ask("/digest all daily 7:30")).text
+    assert "every day at 07:30 (Asia/Ho_Chi_Minh)" in reply
+    assert (await details(rb, USER))["csp"].mode is DeliveryMode.DIGEST
+    assert "as stories appear" in (await rb.ask("/digest csp off")).text
+    assert (await details(rb, USER))["csp"].mode is DeliveryMode.INSTANT
+    assert (await rb.ask("/digest csp weekly")).text.startswith("❌ “weekly” is not a schedule")
+    assert "needs a time" in (await rb.ask("/digest csp daily")).text
+    assert "not a time of day" in (await rb.ask("/digest csp daily 25:00")).text
+    assert "no rule called" in (await rb.ask("/digest nope hourly")).text
+    assert (await rb.ask("/digest")).text.startswith("❌ Say which rule and how often.")
+
+
+def test_duration_and_schedule_parsers() -> None:
+    assert parse_mute_duration("1w") == timedelta(weeks=1)
+    assert parse_mute_duration("2h 15m") == timedelta(hours=2, minutes=15)
+    for bad in ("", "10", "h", "-1h", "0m", "1y"):
+        with pytest.raises(UsageError):
+            parse_mute_duration(bad)
+    assert parse_digest_schedule(["daily", "8:05"]) == "daily 08:05"
+    assert parse_digest_schedule(["off"]) is None
+    with pytest.raises(UsageError):
+        parse_digest_schedule(["hourly", "08:00"])
