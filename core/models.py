@@ -142,6 +142,16 @@ class Article:
         return {"title": self.title, "summary": self.summary, "content": self.content}
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """One message ready to send: Telegram HTML, the same as plain text (the fallback when
+    Telegram refuses the HTML), and whether it arrives silently."""
+
+    html: str
+    plain: str
+    disable_notification: bool
+
+
 class Hit(NamedTuple):
     """One matched term: which term, in which field, at which offsets of the original text.
 
@@ -188,16 +198,18 @@ class Chat:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One alert (or the edit of one) in the outbox: one chat, one article, the rules that
-    matched it."""
+    """One message in the outbox, for one chat. An ``ALERT`` (or its ``EDIT``) carries its
+    article and the rules that matched it, and is rendered when sent; a ``DIGEST`` or a
+    ``NOTICE`` was rendered when it was queued and carries its ``pages`` (no article)."""
 
     id: int
     chat_id: int
-    article: Article
-    matches: tuple[RuleMatch, ...]
+    article: Article | None
+    matches: tuple[RuleMatch, ...] = ()
     thread_id: int | None = None
     attempts: int = 0
     state: DeliveryState = DeliveryState.PENDING
     created_at: datetime | None = None
     message_id: int | None = None  # for an EDIT: the message to edit
     kind: DeliveryKind = DeliveryKind.ALERT
+    pages: tuple[RenderedMessage, ...] = ()

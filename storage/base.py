@@ -20,6 +20,7 @@ from core.models import (
     FeedConfig,
     FeedState,
     Hit,
+    RenderedMessage,
     RuleMatch,
 )
 
@@ -210,6 +211,26 @@ class Storage(Protocol):
         """Record that the digests of ``rule_ids`` for the chat cover matches up to
         ``sent_at``. Never moves a subscription's mark backwards; subscriptions that are not
         (or no longer) in digest mode are left alone."""
+
+    async def queue_digest(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        rule_ids: Sequence[str],
+        period_end: datetime,
+        pages: Sequence[RenderedMessage],
+        now: datetime,
+    ) -> int:
+        """Queue one ``DIGEST`` delivery holding ``pages`` for the chat (and forum topic), and
+        mark the digests of ``rule_ids`` done up to ``period_end`` (as ``mark_digest_sent``),
+        in one transaction: either both happen or neither. Returns the delivery's id."""
+
+    async def queue_notice(
+        self, chat_ids: Sequence[int], pages: Sequence[RenderedMessage], now: datetime
+    ) -> int:
+        """Queue one ``NOTICE`` delivery holding ``pages`` for each of ``chat_ids`` (the
+        admins' private chats; a chat the bot has not seen yet is recorded as private and
+        active, a known one is left as it is). Returns how many were queued."""
 
     # queries -----------------------------------------------------------------------------
     async def recent_matches(

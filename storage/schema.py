@@ -179,10 +179,11 @@ deliveries = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    # NULL for a digest or a notice (0005): those carry their rendered pages in ``payload``.
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE")),
     Column("rule_ids", Text, nullable=False),  # JSON list, sorted
     Column("thread_id", BigInteger),
-    Column("kind", Text, nullable=False, default="alert"),  # alert | edit
+    Column("kind", Text, nullable=False, default="alert"),  # core.models.DeliveryKind
     # pending | sending | sent | failed | cancelled
     Column("state", Text, nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
@@ -194,6 +195,8 @@ deliveries = Table(
     Column("last_error", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # A digest's or notice's pages (0005): JSON list of {"html", "plain", "silent"}.
+    Column("payload", Text),
 )
 
 UNFINISHED_STATES = tuple(s.value for s in DeliveryState if s.unfinished)

@@ -171,3 +171,53 @@ async def test_telegram_down_at_start_delays_alerts_and_loses_none(
             await app.stop()
     finally:
         await app.stop()
+
+
+async def test_an_admin_notice_goes_through_the_outbox(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A rule file broken on disk: the admin hears of it, as an outbox row (kind NOTICE) sent
+    by the one sender, paced like an alert; the previous rules stay in force."""
+    admin = 7007
+    feed_url = feed_server.static("/feed.xml", rss_xml([], feed_server.url(""), "Seed News"))
+    config = _config(tmp_path, feed_url)
+    async with FakeTelegramServer() as tg:
+        tg.add_chat(admin)
+        settings = load_settings(
+            {
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+                "NEWSWATCH_CONFIG_DIR": str(config),
+                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+                "NEWSWATCH_HEALTH_ADDR": "",
+                "ADMIN_IDS": str(admin),
+            },
+            env_file=None,
+        )
+        app = App(settings)
+        await app.start()
+        try:
+            assert app.services is not None
+            rules_before = len(app.services.rules.current.rules)
+            (config / "rules" / "broken.yaml").write_text(
+                "rules:\n  - id: bad\n    query: '\"unclosed'\n", encoding="utf-8"
+            )
+            assert app.reloader is not None
+            await app.reloader.reload_now()  # what the folder watcher does on the change
+            (notice,) = await tg.wait_for_messages(1, chat_id=admin, timeout=20)
+            assert notice.text.startswith("Rule change rejected")
+            assert "broken.yaml" in notice.text
+            assert len(app.services.rules.current.rules) == rules_before
+            for _ in range(50):  # bounded: marked sent right after Telegram accepted it
+                if await app.services.storage.pending_count(admin) == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert await app.services.storage.pending_count(admin) == 0
+            # it went through the outbox, not straight to the Bot API
+            [call] = [
+                c for c in tg.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(admin)
+            ]
+            assert call.status == 200
+        finally:
+            await app.stop()

@@ -22,11 +22,10 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from bot.config.settings import Settings
-from bot.delivery.alert_format import AlertMessage
 from bot.delivery.console_sink import ConsoleSink
 from bot.delivery.sink import SendOutcome, SendStatus
 from bot.runtime.app import App
-from core.models import Delivery, RuleInfo
+from core.models import Delivery, RenderedMessage, RuleInfo
 
 DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "tests" / "data" / "seeds"
 CONTROL_STORY = (
@@ -56,12 +55,13 @@ class _RecordingSink:
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
         outcome = await self._inner.deliver(delivery, rules)
-        if outcome.status is SendStatus.SENT and delivery.article.link:
-            self.rules_by_link[delivery.article.link] = tuple(m.rule_id for m in delivery.matches)
+        link = delivery.article.link if delivery.article is not None else None
+        if outcome.status is SendStatus.SENT and link:
+            self.rules_by_link[link] = tuple(m.rule_id for m in delivery.matches)
         return outcome
 
     async def send_digest(
-        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+        self, chat_id: int, messages: Sequence[RenderedMessage], thread_id: int | None = None
     ) -> SendOutcome:
         return await self._inner.send_digest(chat_id, messages, thread_id)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from core.models import Article, Hit, Priority, RuleInfo, RuleMatch
+from core.models import Article, Hit, Priority, RenderedMessage, RuleInfo, RuleMatch
 
 TELEGRAM_MAX_CHARS = 4096
 TITLE_MAX = 300
@@ -45,15 +45,6 @@ _TAG_CHARS_RE = re.compile(r"[^\w]+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
-class AlertMessage:
-    """One alert ready to send: Telegram HTML, the same as plain text, and whether to be quiet."""
-
-    html: str
-    plain: str
-    disable_notification: bool
-
-
-@dataclass(frozen=True, slots=True)
 class _Part:
     html: str
     plain: str
@@ -64,7 +55,7 @@ def format_alert(
     matches: Sequence[RuleMatch],
     rules: Mapping[str, RuleInfo],
     tz: ZoneInfo,
-) -> AlertMessage:
+) -> RenderedMessage:
     """Build the alert for ``article``. ``rules`` gives names and priorities by rule id; a rule
     missing from it (reloaded away) is shown by id with normal priority."""
     link = safe_link(article.link)
@@ -88,7 +79,7 @@ def format_alert(
                 shorten(link, PLAIN_LINK_MAX),
             )
         )
-    message = AlertMessage(
+    message = RenderedMessage(
         html="\n".join(p.html for p in parts),
         plain="\n".join(p.plain for p in parts),
         disable_notification=not any(_priority(rules, m.rule_id) is Priority.HIGH for m in matches),
@@ -321,7 +312,7 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _enforce_limit(message: AlertMessage) -> AlertMessage:
+def _enforce_limit(message: RenderedMessage) -> RenderedMessage:
     """The budgets above keep a message near 1,500 characters; this guard only exists so that
     a future change to them can never produce a message Telegram refuses."""
     if utf16_len(message.plain) <= TELEGRAM_MAX_CHARS:
@@ -329,7 +320,7 @@ def _enforce_limit(message: AlertMessage) -> AlertMessage:
     plain = message.plain
     while utf16_len(plain) > TELEGRAM_MAX_CHARS - 1:
         plain = shorten(plain, len(plain) - 100)
-    return AlertMessage(
+    return RenderedMessage(
         html=html.escape(plain, quote=False),
         plain=plain,
         disable_notification=message.disable_notification,

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.delivery.alert_format import AlertMessage, format_alert
+from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
-from core.models import Delivery, DeliveryKind, RuleInfo
+from core.models import Delivery, DeliveryKind, RenderedMessage, RuleInfo
 
 CONSOLE_CHAT_ID = 0
 _RULE = "─" * 72
@@ -33,6 +33,7 @@ class ConsoleSink:
         return self._count
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
+        assert delivery.article is not None, "an alert delivery carries its article"
         message = format_alert(
             delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
         )
@@ -40,11 +41,11 @@ class ConsoleSink:
         return self._print(kind, [message])
 
     async def send_digest(
-        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+        self, chat_id: int, messages: Sequence[RenderedMessage], thread_id: int | None = None
     ) -> SendOutcome:
         return self._print("DIGEST", messages)
 
-    def _print(self, kind: str, messages: Sequence[AlertMessage]) -> SendOutcome:
+    def _print(self, kind: str, messages: Sequence[RenderedMessage]) -> SendOutcome:
         try:
             for message in messages:
                 self._out.write(f"{_RULE}\n{kind}\n{message.plain}\n")

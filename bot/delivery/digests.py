@@ -10,20 +10,22 @@ matches made after that rule's last digest and up to the period end, grouped by 
 period is then marked done (``Storage.mark_digest_sent``), so the next run sends nothing more until
 the next period ends. A bot that was down for several periods catches up with one digest.
 
-Delivery rules:
+A due digest is not sent from here: it is queued in the outbox as one ``DIGEST`` row holding its
+rendered pages, in the same transaction that marks its period done (``Storage.queue_digest``),
+and the outbox sender sends it like any alert — recorded as "sending" before the request, paced,
+and with the one outcome policy (``bot.delivery.outcomes``). So:
 
-- The digest for a period ending at ``T`` goes out once ``T + settle_s`` has passed, so matches
+- The digest for a period ending at ``T`` is queued once ``T + settle_s`` has passed, so matches
   stamped just before ``T`` whose transaction commits a moment later are not skipped.
-- RETRY (429, network error, timeout): nothing is marked; the next run sends the digest again
-  (after ``retry_after`` when Telegram gave one). Pages already sent before the failure are sent
-  again with the rest: a repeat beats a loss. The same holds for a crash between the send and
-  the mark (at most one repeated digest per crash, like the outbox).
-- CHAT_GONE (blocked, kicked): the chat is marked inactive and nothing is marked; when it comes
-  back, its next digest covers the time it was away (at most ``max_items`` stories, newest).
-- A migrated group: its subscriptions follow it (``Storage.migrate_chat``); the next run sends.
-- FAILED (Telegram refused the message for good): logged, and the period is marked done, so one
-  bad message cannot block a chat's digests forever.
-- Muted chats: a digest that falls due while the chat is muted is not sent and its period is
+- A temporary failure (429, network error, timeout) retries the queued digest with the outbox's
+  backoff; a crash between the send and the mark resends it once (the outbox's policy).
+- A gone chat (blocked, kicked) is paused and its queued digest waits for it; while it is away no
+  further digest is queued, so the first digest after its return covers the time it was away
+  (at most ``max_items`` stories, newest).
+- A migrated group: its subscriptions and its queued digest follow it.
+- Refused for good: the row fails and is logged; the period was already marked, so one bad
+  message cannot block a chat's digests forever.
+- Muted chats: a digest that falls due while the chat is muted is not queued and its period is
   marked done, like instant alerts, which are not queued while muted (``/recent`` lists them).
 - Rules that no longer exist in the rule files: their matches made before the rule was removed
   still arrive, listed under the rule's id; a removed rule makes no new matches, so after that
@@ -31,7 +33,7 @@ Delivery rules:
 - Articles the chat already got an instant alert for (the subscription was instant before, or
   another instant rule of the chat matched them) are left out (``Storage.due_digest_items``).
 
-Does not format alerts itself, pace sends (the sender does) or decide who subscribes to what.
+Does not send, format single alerts or decide who subscribes to what.
 """
 
 from __future__ import annotations
@@ -39,17 +41,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.delivery.alert_format import AlertMessage
 from bot.delivery.folding import format_digest, items_from_matches, next_digest_at
-from bot.delivery.sink import SendOutcome, SendStatus
 from bot.runtime.services import Services
-from core.models import RuleInfo
+from core.models import RenderedMessage, RuleInfo
 from storage.base import StoredMatch, Subscription
 
 log = logging.getLogger(__name__)
@@ -57,15 +56,6 @@ log = logging.getLogger(__name__)
 DIGEST_RUN_EVERY_S = 30.0  # how often the app should call ``run_once``
 DIGEST_SETTLE_S = 60.0  # how long after a period ends its digest waits for late commits
 DIGEST_MAX_ITEMS = 200  # stories per digest (newest kept); about seven Telegram messages
-
-
-class DigestSender(Protocol):
-    """Something that sends one digest (its pages, in order) to one chat or forum topic.
-    ``bot.delivery.telegram_sink.TelegramSink`` is one. Does not touch storage."""
-
-    async def send_digest(
-        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None
-    ) -> SendOutcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,71 +84,50 @@ def last_period_end(schedule: str, limit: datetime, tz: ZoneInfo) -> datetime | 
 
 
 class DigestScheduler:
-    """Sends every scheduled digest that is due. Call ``run_once()`` every half minute or so.
+    """Queues every scheduled digest that is due, for the outbox to send. Call ``run_once()``
+    every half minute or so; ``on_queued`` (the sender's ``wake``) is called when it queued any.
 
-    Runs of one scheduler never overlap (a lock); chats are served concurrently, each chat's
-    digests in turn. Times come from ``services.clock``, the local time zone from
-    ``services.settings.tz``.
+    Runs of one scheduler never overlap (a lock). Times come from ``services.clock``, the local
+    time zone from ``services.settings.tz``.
     """
 
     def __init__(
         self,
         services: Services,
-        sender: DigestSender,
         *,
+        on_queued: Callable[[], None] = lambda: None,
         settle_s: float = DIGEST_SETTLE_S,
         max_items: int = DIGEST_MAX_ITEMS,
-        chat_concurrency: int = 30,
     ) -> None:
         self._services = services
-        self._sender = sender
+        self._on_queued = on_queued
         self._settle = timedelta(seconds=settle_s)
         self._max_items = max_items
-        self._chat_limit = asyncio.Semaphore(chat_concurrency)
         self._run_lock = asyncio.Lock()
-        # Chats Telegram asked us to leave alone for a while (429 retry_after), until when.
-        self._not_before: dict[int, datetime] = {}
         self._bad_schedules: set[str] = set()
 
     async def run_once(self) -> int:
-        """Send every digest that is due; returns how many messages were sent.
+        """Queue every digest that is due; returns how many were queued.
 
-        A failure in one chat (storage or sender error) is logged and does not stop the
-        others; that chat's digest is tried again on the next run."""
+        A failure in one chat (a storage error) is logged and does not stop the others; that
+        chat's digest is tried again on the next run (nothing was marked for it)."""
         async with self._run_lock:
             now = self._services.clock.now()
             subs = await self._services.storage.digest_subscriptions()
-            per_chat: dict[int, list[_Group]] = defaultdict(list)
+            queued = 0
             for group in _groups(subs):
-                per_chat[group.chat_id].append(group)
-            sent = await asyncio.gather(
-                *(self._run_chat(chat_id, groups, now) for chat_id, groups in per_chat.items())
-            )
-            return sum(sent)
-
-    async def _run_chat(self, chat_id: int, groups: list[_Group], now: datetime) -> int:
-        not_before = self._not_before.get(chat_id)
-        if not_before is not None:
-            if now < not_before:
-                return 0
-            del self._not_before[chat_id]
-        sent = 0
-        async with self._chat_limit:
-            for group in groups:
                 try:
-                    result = await self._run_group(group, now)
+                    queued += await self._run_group(group, now)
                 except Exception:
                     log.exception(
-                        "digest failed; retrying on the next run", extra={"chat": chat_id}
+                        "digest failed; retrying on the next run", extra={"chat": group.chat_id}
                     )
-                    return sent
-                if result is None:
-                    return sent  # the chat is throttled, gone or moved: leave the rest
-                sent += result
-        return sent
+            if queued:
+                self._on_queued()
+            return queued
 
-    async def _run_group(self, group: _Group, now: datetime) -> int | None:
-        """Send the group's digest if due. Messages sent; None: stop serving this chat now."""
+    async def _run_group(self, group: _Group, now: datetime) -> int:
+        """Queue the group's digest if due: 1 when one was queued, else 0."""
         tz = self._services.settings.tz
         try:
             period_end = last_period_end(group.schedule, now - self._settle, tz)
@@ -180,17 +149,14 @@ class DigestScheduler:
         rule_ids = [s.rule_id for s in due]
         listening = [s for s in due if s.muted_until is None or s.muted_until <= now]
         matches = await self._matches(group.chat_id, listening, period_end)
-        messages = self._format(group.schedule, matches, tz)
-        if not messages:
+        pages = self._format(group.schedule, matches, tz)
+        if not pages:
             # nothing matched, or the chat is muted: nothing to send, the period is done
             await storage.mark_digest_sent(group.chat_id, rule_ids, period_end)
             return 0
-        try:
-            outcome = await self._sender.send_digest(group.chat_id, messages, group.thread_id)
-        except Exception as e:
-            log.exception("digest sender failed", extra={"chat": group.chat_id})
-            outcome = SendOutcome(SendStatus.RETRY, error=f"internal error: {e}")
-        return await self._record(group, rule_ids, period_end, outcome, len(messages), now)
+        await storage.queue_digest(group.chat_id, group.thread_id, rule_ids, period_end, pages, now)
+        log.info("digest queued: %d page(s)", len(pages), extra={"chat": group.chat_id})
+        return 1
 
     async def _matches(
         self, chat_id: int, subs: Sequence[Subscription], period_end: datetime
@@ -206,7 +172,7 @@ class DigestScheduler:
 
     def _format(
         self, schedule: str, matches: Sequence[StoredMatch], tz: ZoneInfo
-    ) -> list[AlertMessage]:
+    ) -> list[RenderedMessage]:
         items = items_from_matches(matches)
         if not items:
             return []
@@ -226,38 +192,6 @@ class DigestScheduler:
             for rule_id in item.rule_ids:
                 rules[rule_id] = current.get(rule_id) or RuleInfo(id=rule_id, name=rule_id)
         return format_digest(items, rules, tz, heading=heading)
-
-    async def _record(
-        self,
-        group: _Group,
-        rule_ids: list[str],
-        period_end: datetime,
-        outcome: SendOutcome,
-        pages: int,
-        now: datetime,
-    ) -> int | None:
-        storage, chat_id = self._services.storage, group.chat_id
-        where = {"chat": chat_id}
-        if outcome.status is SendStatus.SENT:
-            await storage.mark_digest_sent(chat_id, rule_ids, period_end)
-            return pages
-        error = outcome.error or outcome.status.value
-        if outcome.status is SendStatus.FAILED:
-            log.error("digest refused for good, period skipped: %s", error, extra=where)
-            await storage.mark_digest_sent(chat_id, rule_ids, period_end)
-            return 0
-        if outcome.status is SendStatus.CHAT_GONE:
-            log.warning("chat unreachable, pausing its digests: %s", error, extra=where)
-            await storage.set_chat_active(chat_id, False)
-            return None
-        if outcome.new_chat_id is not None:
-            log.info("chat migrated to %s", outcome.new_chat_id, extra=where)
-            await storage.migrate_chat(chat_id, outcome.new_chat_id)
-            return None
-        log.warning("digest not sent, retrying on the next run: %s", error, extra=where)
-        if outcome.retry_after_s is not None:
-            self._not_before[chat_id] = now + timedelta(seconds=outcome.retry_after_s)
-        return None
 
 
 def _groups(subs: Sequence[Subscription]) -> list[_Group]:

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.delivery.alert_format import (
-    AlertMessage,
     clean_text,
     isolate,
     rule_tags,
@@ -29,7 +28,7 @@ from bot.delivery.alert_format import (
     source_name,
 )
 from bot.delivery.alert_format import utf16_len as _utf16_len
-from core.models import Delivery, DeliveryKind, Priority, RuleInfo
+from core.models import Delivery, DeliveryKind, Priority, RenderedMessage, RuleInfo
 from storage.base import StoredMatch
 
 DIGEST_PAGE_MAX = 4000  # visible characters per digest message (Telegram allows 4,096)
@@ -77,20 +76,22 @@ def should_fold(pending: Sequence[Delivery], policy: FoldPolicy = FoldPolicy()) 
 
 
 def items_from_deliveries(deliveries: Sequence[Delivery]) -> list[DigestItem]:
-    """Digest items for folded deliveries, in order; one per article."""
+    """Digest items for folded alert deliveries, in order; one per article (deliveries that
+    carry no article, digests and notices, are never folded and are skipped)."""
     items: list[DigestItem] = []
     seen: set[str] = set()
     for d in deliveries:
-        if d.article.identity in seen:
+        article = d.article
+        if article is None or article.identity in seen:
             continue
-        seen.add(d.article.identity)
+        seen.add(article.identity)
         items.append(
             DigestItem(
                 rule_ids=tuple(m.rule_id for m in d.matches),
-                title=d.article.title,
-                link=d.article.link,
-                source=source_name(d.article),
-                published_at=d.article.published_at,
+                title=article.title,
+                link=article.link,
+                source=source_name(article),
+                published_at=article.published_at,
                 updated=d.kind is DeliveryKind.EDIT,
             )
         )
@@ -137,7 +138,7 @@ def format_digest(
     tz: ZoneInfo,
     *,
     heading: str | None = None,
-) -> list[AlertMessage]:
+) -> list[RenderedMessage]:
     """Render ``items`` grouped by their first rule (rules in first-seen order), as messages of
     at most ``DIGEST_PAGE_MAX`` visible characters. ``[]`` when ``items`` is empty. Silent unless
     a high-priority rule is among them."""
@@ -183,7 +184,7 @@ def _item_line(item: DigestItem, tz: ZoneInfo) -> tuple[str, str]:
     return f"• {title_html}{html.escape(suffix, quote=False)}", plain
 
 
-def _paginate(head: str, lines: list[tuple[str, str]], silent: bool) -> list[AlertMessage]:
+def _paginate(head: str, lines: list[tuple[str, str]], silent: bool) -> list[RenderedMessage]:
     pages: list[list[tuple[str, str]]] = [[]]
     size = _utf16_len(head) + 20  # room for "(continued 2/9)"
     for line in lines:
@@ -197,7 +198,7 @@ def _paginate(head: str, lines: list[tuple[str, str]], silent: bool) -> list[Ale
     for number, page in enumerate(pages, start=1):
         title = head if len(pages) == 1 else f"{head} ({number}/{len(pages)})"
         messages.append(
-            AlertMessage(
+            RenderedMessage(
                 html="\n".join(
                     [f"<b>{html.escape(title, quote=False)}</b>"] + [h for h, _ in page]
                 ),

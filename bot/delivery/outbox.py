@@ -96,8 +96,9 @@ class OutboxSender:
             for delivery in deliveries:
                 by_topic[delivery.thread_id].append(delivery)
             for thread_id, group in by_topic.items():
-                # Edits must edit their own message, so they are never folded.
-                fresh = [d for d in group if d.kind is not DeliveryKind.EDIT]
+                # Only new alerts fold: an edit must edit its own message, and digests and
+                # notices are already one message each.
+                fresh = [d for d in group if d.kind is DeliveryKind.ALERT]
                 if self._fold_policy is not None and should_fold(fresh, self._fold_policy):
                     if not await self._send_folded(fresh, thread_id):
                         return
@@ -111,7 +112,12 @@ class OutboxSender:
         """Send one delivery and record the outcome. False: stop sending to this chat for now."""
         await self._services.storage.mark_sending(delivery.id, self._services.clock.now())
         try:
-            outcome = await self._sink.deliver(delivery, self._rules_for([delivery]))
+            if delivery.pages:  # a digest or a notice, rendered when it was queued
+                outcome = await self._sink.send_digest(
+                    delivery.chat_id, delivery.pages, delivery.thread_id
+                )
+            else:
+                outcome = await self._sink.deliver(delivery, self._rules_for([delivery]))
         except Exception as e:
             outcome = self._sink_crashed(delivery.chat_id, e)
         return await self._record([delivery], outcome)

@@ -20,10 +20,10 @@ from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup
 
-from bot.delivery.alert_format import AlertMessage
 from bot.delivery.outcomes import apply_to_chat
 from bot.delivery.sink import SendOutcome, SendStatus
 from bot.delivery.telegram_sink import TelegramSink
+from core.models import RenderedMessage
 from storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class ReplySender:
         edit_of: int | None = None,
     ) -> SendOutcome:
         """Send one reply (or edit message ``edit_of``); returns what finally happened."""
-        message = AlertMessage(text_html, html_to_plain(text_html), disable_notification=False)
+        message = RenderedMessage(text_html, html_to_plain(text_html), disable_notification=False)
         outcome = SendOutcome(SendStatus.FAILED, error="not sent")
         for _ in range(2):  # the first try, and one more after a migration or a short 429
             outcome = await self._sink.send(

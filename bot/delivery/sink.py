@@ -11,12 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from core.models import Delivery, RuleInfo
-
-if TYPE_CHECKING:
-    from bot.delivery.alert_format import AlertMessage
+from core.models import Delivery, RenderedMessage, RuleInfo
 
 
 class SendStatus(StrEnum):
@@ -43,7 +40,7 @@ class AlertSink(Protocol):
         """Show one alert (or edit the message of an earlier one)."""
 
     async def send_digest(
-        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+        self, chat_id: int, messages: Sequence[RenderedMessage], thread_id: int | None = None
     ) -> SendOutcome:
         """Show a digest (several alerts folded into one message, maybe in pages), in order."""
 
@@ -61,7 +58,7 @@ class DeferredSink:
         return await self.target.deliver(delivery, rules)
 
     async def send_digest(
-        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+        self, chat_id: int, messages: Sequence[RenderedMessage], thread_id: int | None = None
     ) -> SendOutcome:
         if self.target is None:
             return SendOutcome(SendStatus.UNAVAILABLE, error="not connected to Telegram yet")

@@ -43,9 +43,9 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.delivery.alert_format import AlertMessage, format_alert
+from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
-from core.models import Delivery, DeliveryKind, RuleInfo
+from core.models import Delivery, DeliveryKind, RenderedMessage, RuleInfo
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class TelegramSink:
         )
 
     async def send_digest(
-        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+        self, chat_id: int, messages: Sequence[RenderedMessage], thread_id: int | None = None
     ) -> SendOutcome:
         """Send the pages of a digest (``bot.delivery.folding.format_digest``) in order.
 
@@ -111,7 +111,7 @@ class TelegramSink:
     async def send(
         self,
         chat_id: int,
-        message: AlertMessage,
+        message: RenderedMessage,
         *,
         thread_id: int | None = None,
         edit_of: int | None = None,
@@ -163,7 +163,7 @@ class TelegramSink:
     async def _request(
         self,
         chat_id: int,
-        message: AlertMessage,
+        message: RenderedMessage,
         plain: bool,
         thread_id: int | None,
         edit_of: int | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import html
 import logging
 import signal
 import sys
@@ -43,8 +44,8 @@ from bot.runtime.rules_reloader import RuleReloader
 from bot.runtime.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
 from core.clock import Clock, SystemClock
-from core.errors import DeliveryError
-from core.models import Chat, ChatType
+from core.errors import DeliveryError, NewswatchError
+from core.models import Chat, ChatType, RenderedMessage
 from rules import RuleSet
 from storage.sql import SqlStorage
 from watchers.feed_health import feeds_to_report, mark_reported
@@ -133,7 +134,7 @@ class App:
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
-            self.digests = DigestScheduler(services, sink)
+            self.digests = DigestScheduler(services, on_queued=self.sender.wake)
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
@@ -173,9 +174,7 @@ class App:
             reload_rules=self.reloader.reload_now,
             reload_feeds=self.feeds_reloader.reload_now,
         )
-        self._telegram = TelegramRuntime(
-            services, admin_notifier=self.notify_admins, admin_actions=actions
-        )
+        self._telegram = TelegramRuntime(services, admin_actions=actions)
         deferred = DeferredSink()
         try:
             deferred.target = await self._telegram.start()
@@ -299,10 +298,22 @@ class App:
 
     # --------------------------------------------------------------------------- callbacks
     async def notify_admins(self, text: str) -> None:
-        """Tell the operators something needs attention: Telegram admins, and always the log."""
+        """Tell the operators something needs attention: always in the log, and with Telegram
+        as a notice to each admin, queued in the outbox like an alert (paced, recorded as
+        "sending" before the request, kept while Telegram is unreachable). Never raises."""
         log.warning("admin notice: %s", text)
-        if self._telegram is not None:
-            await self._telegram.notify_admins(text)
+        admins = self.settings.admin_ids
+        if self.settings.telegram_bot_token is None or not admins or self.services is None:
+            return
+        plain = text[:4000]
+        page = RenderedMessage(html.escape(plain, quote=False), plain, disable_notification=False)
+        try:
+            await self.services.storage.queue_notice(sorted(admins), [page], self.clock.now())
+        except NewswatchError as e:
+            log.error("could not queue the admin notice: %s", e)
+            return
+        if self.sender is not None:
+            self.sender.wake()
 
     async def _rules_rejected(self, message: str) -> None:
         metrics.errors.inc(kind="rules")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.delivery.pacing import SendPacer
@@ -40,7 +39,6 @@ class TelegramRuntime:
         self,
         services: Services,
         *,
-        admin_notifier: Callable[[str], Awaitable[None]],
         admin_actions: AdminActions,
         pacer: SendPacer | None = None,
     ) -> None:
@@ -96,16 +94,6 @@ class TelegramRuntime:
         self._started = True
         log.info("Telegram: polling as @%s", application.bot.username)
         return TelegramSink(application.bot, tz=settings.tz)
-
-    async def notify_admins(self, text: str) -> None:
-        """Send a notice to every configured admin; failures are logged, never raised."""
-        if self._application is None:
-            return
-        for admin_id in sorted(self._services.settings.admin_ids):
-            try:
-                await self._application.bot.send_message(admin_id, text[:4000])
-            except TelegramError as e:
-                log.warning("could not notify admin: %s", e.message, extra={"chat": admin_id})
 
     async def stop(self) -> None:
         application = self._application

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Update
 
 from core.models import Chat, ChatType, DeliveryMode, DeliveryState
 
@@ -266,21 +267,8 @@ class ChatStorage(SqlEngine):
     ) -> None:
         if not rule_ids:
             return
-        mark = sent_at.astimezone(UTC)
         async with self._tx() as conn:
-            await conn.execute(
-                update(subscriptions)
-                .where(
-                    subscriptions.c.chat_id == chat_id,
-                    subscriptions.c.rule_id.in_(list(rule_ids)),
-                    subscriptions.c.mode == DeliveryMode.DIGEST.value,
-                    or_(
-                        subscriptions.c.digest_sent_at.is_(None),
-                        subscriptions.c.digest_sent_at < mark,
-                    ),
-                )
-                .values(digest_sent_at=mark)
-            )
+            await conn.execute(digest_mark_statement(chat_id, rule_ids, sent_at))
 
     async def subscription_details(self, chat_id: int) -> list[Subscription]:
         async with self._tx() as conn:
@@ -290,3 +278,23 @@ class ChatStorage(SqlEngine):
                 .order_by(subscriptions.c.rule_id)
             )
             return [_subscription(row) for row in rows]
+
+
+def digest_mark_statement(chat_id: int, rule_ids: Sequence[str], sent_at: datetime) -> Update:
+    """The update behind ``mark_digest_sent`` (also run by ``queue_digest``, in its own
+    transaction): moves the digest mark of the chat's ``rule_ids`` forward to ``sent_at``,
+    never backwards, and only for subscriptions in digest mode."""
+    mark = sent_at.astimezone(UTC)
+    return (
+        update(subscriptions)
+        .where(
+            subscriptions.c.chat_id == chat_id,
+            subscriptions.c.rule_id.in_(list(rule_ids)),
+            subscriptions.c.mode == DeliveryMode.DIGEST.value,
+            or_(
+                subscriptions.c.digest_sent_at.is_(None),
+                subscriptions.c.digest_sent_at < mark,
+            ),
+        )
+        .values(digest_sent_at=mark)
+    )

@@ -2,25 +2,37 @@
 unsent ones. The at-least-once policy for a send interrupted by a crash (resend rows another
 process left in "sending") lives in ``due_deliveries``; see docs/storage.md.
 
-Deliveries are queued by ``storage.sql.ingest`` and moved by ``chats.migrate_chat``. Does not
+Alerts and edits are queued by ``storage.sql.ingest``; digests (``queue_digest``) and admin
+notices (``queue_notice``) are queued here with their rendered pages. Rows are moved by
+``chats.migrate_chat``. Does not
 send anything, render alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from core.errors import StorageError
-from core.models import Delivery, DeliveryKind, DeliveryState, Hit, RuleMatch
+from core.models import (
+    ChatType,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Hit,
+    RenderedMessage,
+    RuleMatch,
+)
 
 from ..schema import UNFINISHED_STATES, articles, chats, deliveries
 from ..schema import matches as matches_tbl
 from .articles import article_from_row, hits_from_json
-from .engine import SqlEngine
+from .chats import digest_mark_statement
+from .engine import SqlEngine, wall_now
 
 # A "sending" row owned by this very process is in flight and must not be handed out again;
 # after this long it is treated as abandoned (a send that hung or an exception the sender lost).
@@ -56,7 +68,7 @@ class OutboxStorage(SqlEngine):
             rows = (await conn.execute(query)).all()
             if not rows:
                 return []
-            article_ids = sorted({row.article_id for row in rows})
+            article_ids = sorted({row.article_id for row in rows if row.article_id is not None})
             by_id = {
                 row.id: article_from_row(row)
                 for row in await conn.execute(
@@ -75,7 +87,7 @@ class OutboxStorage(SqlEngine):
             Delivery(
                 id=row.id,
                 chat_id=row.chat_id,
-                article=by_id[row.article_id],
+                article=by_id[row.article_id] if row.article_id is not None else None,
                 matches=tuple(
                     RuleMatch(rule_id, hits.get((row.article_id, rule_id), ()))
                     for rule_id in json.loads(row.rule_ids)
@@ -86,9 +98,58 @@ class OutboxStorage(SqlEngine):
                 created_at=row.created_at,
                 message_id=row.message_id,
                 kind=DeliveryKind(row.kind),
+                pages=pages_from_json(row.payload),
             )
             for row in rows
         ]
+
+    async def queue_digest(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        rule_ids: Sequence[str],
+        period_end: datetime,
+        pages: Sequence[RenderedMessage],
+        now: datetime,
+    ) -> int:
+        row = _page_row(chat_id, thread_id, DeliveryKind.DIGEST, rule_ids, pages, now)
+        async with self._tx() as conn:
+            result = await conn.execute(insert(deliveries).values(**row).returning(deliveries.c.id))
+            delivery_id = int(result.scalar_one())
+            await conn.execute(digest_mark_statement(chat_id, rule_ids, period_end))
+        return delivery_id
+
+    async def queue_notice(
+        self, chat_ids: Sequence[int], pages: Sequence[RenderedMessage], now: datetime
+    ) -> int:
+        ids = sorted(set(chat_ids))
+        if not ids or not pages:
+            return 0
+        wall = wall_now()
+        async with self._tx() as conn:
+            # An admin the bot never heard from still gets notices (private chat id = user
+            # id); a known chat keeps its state (a blocked admin's notices wait).
+            await conn.execute(
+                self._insert(chats)
+                .values(
+                    [
+                        {
+                            "id": chat_id,
+                            "type": ChatType.PRIVATE.value,
+                            "status": "active",
+                            "created_at": wall,
+                            "updated_at": wall,
+                        }
+                        for chat_id in ids
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=[chats.c.id])
+            )
+            await conn.execute(
+                insert(deliveries),
+                [_page_row(c, None, DeliveryKind.NOTICE, (), pages, now) for c in ids],
+            )
+        return len(ids)
 
     async def _set_delivery(self, delivery_id: int, **values: Any) -> None:
         async with self._tx() as conn:
@@ -126,7 +187,7 @@ class OutboxStorage(SqlEngine):
     ) -> None:
         await self._set_delivery(
             delivery_id,
-            state="pending",
+            state=DeliveryState.PENDING.value,
             next_attempt_at=next_attempt_at,
             last_error=error,
             sending_owner=None,
@@ -148,3 +209,43 @@ class OutboxStorage(SqlEngine):
             query = query.where(deliveries.c.chat_id == chat_id)
         async with self._tx() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+
+def pages_to_json(pages: Sequence[RenderedMessage]) -> str:
+    return json.dumps(
+        [{"html": p.html, "plain": p.plain, "silent": p.disable_notification} for p in pages],
+        ensure_ascii=False,
+    )
+
+
+def pages_from_json(payload: str | None) -> tuple[RenderedMessage, ...]:
+    """A digest's or notice's stored pages; ``()`` for an alert (no payload)."""
+    if not payload:
+        return ()
+    return tuple(
+        RenderedMessage(str(p["html"]), str(p["plain"]), bool(p["silent"]))
+        for p in json.loads(payload)
+    )
+
+
+def _page_row(
+    chat_id: int,
+    thread_id: int | None,
+    kind: DeliveryKind,
+    rule_ids: Sequence[str],
+    pages: Sequence[RenderedMessage],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "chat_id": chat_id,
+        "article_id": None,
+        "rule_ids": json.dumps(sorted(rule_ids)),
+        "thread_id": thread_id,
+        "kind": kind.value,
+        "state": DeliveryState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "payload": pages_to_json(pages),
+    }

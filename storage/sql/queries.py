@@ -95,7 +95,11 @@ class QueryStorage(SqlEngine):
     ) -> list[StoredMatch]:
         if not rule_ids:
             return []
-        alerted = select(deliveries.c.article_id).where(deliveries.c.chat_id == chat_id)
+        # Digest and notice rows have no article: keep their NULLs out of the NOT IN, which
+        # would otherwise be NULL (false) for every match.
+        alerted = select(deliveries.c.article_id).where(
+            deliveries.c.chat_id == chat_id, deliveries.c.article_id.is_not(None)
+        )
         query = (
             self._stored_match_query()
             .where(

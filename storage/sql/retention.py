@@ -41,7 +41,17 @@ class RetentionStorage(SqlEngine):
                     await conn.execute(sql_delete(articles).where(articles.c.id.in_(ids)))
             deleted += len(ids)
             if len(ids) < batch:
-                return deleted
+                break
+        async with self._tx() as conn:
+            # Digests and notices have no article to cascade from: finished old ones go here.
+            result = await conn.execute(
+                sql_delete(deliveries).where(
+                    deliveries.c.article_id.is_(None),
+                    deliveries.c.created_at < cutoff,
+                    deliveries.c.state.not_in(UNFINISHED_STATES),
+                )
+            )
+        return deleted + max(0, result.rowcount or 0)
 
     async def prune_matches(self, now: datetime, retention_days: int, batch: int = 500) -> int:
         """Delete matches older than ``retention_days`` in batches; returns matches deleted.

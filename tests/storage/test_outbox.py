@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import StorageError
+from core.models import Chat, ChatType, DeliveryKind, DeliveryMode, RenderedMessage
 from storage import SqlStorage
 from tests.support.storage_helpers import at, make_article, match, subscribed
 
@@ -75,3 +76,65 @@ async def test_due_deliveries_oldest_first_and_limited(store: SqlStorage) -> Non
         await store.ingest(make_article(n), [match("csp")], at(n))
     due = await store.due_deliveries(at(10), limit=3)
     assert [d.article.identity for d in due] == ["guid:item-0", "guid:item-1", "guid:item-2"]
+
+
+# digests and notices: rows that carry their pages -------------------------------------------
+DAYS_100 = 60 * 24 * 100  # minutes, for ``at``
+PAGES = (
+    RenderedMessage("<b>Digest</b> 1/2", "Digest 1/2", True),
+    RenderedMessage("<b>Digest</b> 2/2 — ✓ “quoted”", "Digest 2/2 — ✓ “quoted”", True),
+)
+
+
+async def test_queue_digest_stores_pages_and_marks_the_period_in_one_go(
+    store: SqlStorage,
+) -> None:
+    await subscribed(store, 1, "csp")
+    assert await store.set_subscription_mode(1, "csp", DeliveryMode.DIGEST, "hourly", now=at(0))
+    delivery_id = await store.queue_digest(1, 7, ["csp"], at(60), PAGES, at(61))
+    [row] = await store.due_deliveries(at(61))
+    assert row.id == delivery_id
+    assert row.kind is DeliveryKind.DIGEST
+    assert row.article is None
+    assert row.pages == PAGES
+    assert row.thread_id == 7
+    [sub] = await store.subscription_details(1)
+    assert sub.digest_sent_at == at(60)
+    assert await store.pending_count(1) == 1
+    await store.mark_sending(row.id, at(61))
+    await store.mark_sent(row.id, 99, at(62))
+    assert await store.pending_count(1) == 0
+
+
+async def test_queue_notice_reaches_unknown_admins_and_waits_for_blocked_ones(
+    store: SqlStorage,
+) -> None:
+    await store.upsert_chat(Chat(id=5, type=ChatType.PRIVATE, active=False))  # blocked us
+    page = RenderedMessage("Rules rejected", "Rules rejected", False)
+    assert await store.queue_notice([9, 5, 9], [page], at(0)) == 2
+    [due] = await store.due_deliveries(at(0))
+    assert (due.chat_id, due.kind, due.pages) == (9, DeliveryKind.NOTICE, (page,))
+    new_admin = await store.get_chat(9)
+    assert new_admin is not None
+    assert new_admin.active
+    blocked = await store.get_chat(5)
+    assert blocked is not None
+    assert not blocked.active  # queueing a notice does not unblock anybody
+    await store.set_chat_active(5, True)
+    assert {d.chat_id for d in await store.due_deliveries(at(0))} == {5, 9}
+
+
+async def test_page_rows_move_with_a_migrated_chat_and_are_pruned_when_old(
+    store: SqlStorage,
+) -> None:
+    await store.upsert_chat(Chat(id=-10, type=ChatType.GROUP))
+    await store.queue_notice([-10], [PAGES[0]], at(0))
+    await store.migrate_chat(-10, -1000010)
+    [moved] = await store.due_deliveries(at(0))
+    assert moved.chat_id == -1000010
+    await store.mark_sending(moved.id, at(0))
+    await store.mark_sent(moved.id, 1, at(0))
+    queued_later = await store.queue_digest(-1000010, None, [], at(0), PAGES, at(DAYS_100))
+    await store.prune(at(DAYS_100), retention_days=90)
+    [left] = await store.due_deliveries(at(DAYS_100))
+    assert left.id == queued_later  # the old, sent notice is gone; the pending digest stays

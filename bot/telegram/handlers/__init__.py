@@ -36,13 +36,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot.delivery.replies import ReplySender
+from bot.delivery.telegram_sink import TelegramSink
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context
 from bot.telegram.handlers.admin import AdminActions, AdminCommands
 from bot.telegram.handlers.browse import BrowseCommands
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.commands import ADMIN_COMMANDS, BOT_COMMANDS, GeneralCommands
-from bot.telegram.handlers.errors import on_error
+from bot.telegram.handlers.errors import error_handler
 from bot.telegram.handlers.membership import MembershipHandlers
 from bot.telegram.handlers.schedule import (
     ScheduleCommands,
@@ -70,19 +72,25 @@ def register_handlers(
     application: AnyApplication,
     services: Services,
     admin_actions: AdminActions | None = None,
+    out: ReplySender | None = None,
 ) -> None:
     """Add every command, button, membership and error handler to ``application``.
 
     Call before ``application.initialize()``; then ``bot.set_my_commands(BOT_COMMANDS)``.
     Without ``admin_actions`` the feed and reload commands answer that they are unavailable.
+    Replies go out through ``out`` (by default one sender over the application's bot, so
+    they share its rate limiter with every other request).
     """
-    general = GeneralCommands(services)
-    subscriptions = SubscriptionCommands(services)
-    schedule = ScheduleCommands(services)
-    browse = BrowseCommands(services, admin_actions)
-    admin = AdminCommands(services, admin_actions)
-    buttons = ButtonHandlers(services)
-    membership = MembershipHandlers(services)
+    if out is None:
+        sink = TelegramSink(application.bot, tz=services.settings.tz)
+        out = ReplySender(sink, services.storage)
+    general = GeneralCommands(services, out)
+    subscriptions = SubscriptionCommands(services, out)
+    schedule = ScheduleCommands(services, out)
+    browse = BrowseCommands(services, admin_actions, out)
+    admin = AdminCommands(services, admin_actions, out)
+    buttons = ButtonHandlers(services, out)
+    membership = MembershipHandlers(services, out)
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
         "start": general.start,
@@ -111,4 +119,4 @@ def register_handlers(
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
     application.add_handler(MessageHandler(filters.COMMAND & only_new, general.unknown))
-    application.add_error_handler(on_error)
+    application.add_error_handler(error_handler(out))

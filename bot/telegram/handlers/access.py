@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.config.settings import Settings
+from bot.delivery.replies import ReplySender
 from bot.telegram.handlers.replies import refuse_stranger, reply
 from core.models import ChatType
 
@@ -45,7 +46,7 @@ def is_allowed(settings: Settings, user_id: int | None, chat_id: int | None) -> 
     )
 
 
-async def gate(settings: Settings, update: Update) -> bool:
+async def gate(settings: Settings, out: ReplySender, update: Update) -> bool:
     """True to go on; else the stranger got a polite refusal."""
     user = update.effective_user
     chat = update.effective_chat
@@ -60,17 +61,17 @@ async def gate(settings: Settings, update: Update) -> bool:
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     else:
-        await refuse_stranger(update, text)
+        await refuse_stranger(out, update, text)
     return False
 
 
-async def admin_gate(settings: Settings, update: Update) -> bool:
+async def admin_gate(settings: Settings, out: ReplySender, update: Update) -> bool:
     """``gate``, then only the bot's administrators go on."""
-    if not await gate(settings, update):
+    if not await gate(settings, out, update):
         return False
     user = update.effective_user
     if not is_admin(settings, user.id if user else None):
-        await reply(update, "❌ That command is for the bot's administrators.")
+        await reply(out, update, "❌ That command is for the bot's administrators.")
         return False
     return True
 

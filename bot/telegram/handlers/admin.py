@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 
 from bot.delivery.alert_format import clean_text, shorten
+from bot.delivery.replies import ReplySender
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context, admin_gate
 from bot.telegram.handlers.commands import usage
@@ -41,21 +42,26 @@ class AdminActions(Protocol):
 class AdminCommands:
     """``/feeds``, ``/addfeed``, ``/removefeed``, ``/reload`` and ``/stats``."""
 
-    def __init__(self, services: Services, admin_actions: AdminActions | None) -> None:
+    def __init__(
+        self, services: Services, admin_actions: AdminActions | None, out: ReplySender
+    ) -> None:
         self.services = services
+        self.out = out
         self.admin_actions = admin_actions
 
     async def feeds(self, update: Update, context: Context) -> None:
-        if not await admin_gate(self.services.settings, update):
+        if not await admin_gate(self.services.settings, self.out, update):
             return
         feeds = await self.services.storage.list_feeds()
         if not feeds:
-            await reply(update, "No feeds configured. Add one with <code>/addfeed URL</code>.")
+            await reply(
+                self.out, update, "No feeds configured. Add one with <code>/addfeed URL</code>."
+            )
             return
         lines = [f"<b>Feeds</b> ({len(feeds)})"]
         for feed in feeds:
             lines.append(_feed_line(feed, self.services.settings.tz))
-        await reply(update, "\n".join(lines))
+        await reply(self.out, update, "\n".join(lines))
 
     async def addfeed(self, update: Update, context: Context) -> None:
         await self._feed_command(update, context, "addfeed")
@@ -64,33 +70,35 @@ class AdminCommands:
         await self._feed_command(update, context, "removefeed")
 
     async def _feed_command(self, update: Update, context: Context, command: str) -> None:
-        if not await admin_gate(self.services.settings, update):
+        if not await admin_gate(self.services.settings, self.out, update):
             return
         args = list(context.args or [])
         if len(args) != 1 or not re.match(r"^https?://[^\s/]+", args[0]):
-            await usage(update, command, "Give one feed address starting with http(s)://.")
+            await usage(
+                self.out, update, command, "Give one feed address starting with http(s)://."
+            )
             return
         actions = self.admin_actions
         if actions is None:
-            await reply(update, "❌ Feed management is not available in this setup.")
+            await reply(self.out, update, "❌ Feed management is not available in this setup.")
             return
         url = args[0]
         if command == "addfeed":
-            await _run_action(update, lambda: actions.add_feed(url))
+            await _run_action(self.out, update, lambda: actions.add_feed(url))
         else:
-            await _run_action(update, lambda: actions.remove_feed(url))
+            await _run_action(self.out, update, lambda: actions.remove_feed(url))
 
     async def reload(self, update: Update, context: Context) -> None:
-        if not await admin_gate(self.services.settings, update):
+        if not await admin_gate(self.services.settings, self.out, update):
             return
         actions = self.admin_actions
         if actions is None:
-            await reply(update, "❌ Reloading is not available in this setup.")
+            await reply(self.out, update, "❌ Reloading is not available in this setup.")
             return
-        await _run_action(update, actions.reload_rules)
+        await _run_action(self.out, update, actions.reload_rules)
 
     async def stats(self, update: Update, context: Context) -> None:
-        if not await admin_gate(self.services.settings, update):
+        if not await admin_gate(self.services.settings, self.out, update):
             return
         storage = self.services.storage
         now = self.services.clock.now()
@@ -110,17 +118,19 @@ class AdminCommands:
         lines.append(f"\nOutbox: {await storage.pending_count()} alerts waiting.")
         if self.admin_actions is not None:
             lines.append(esc(await self.admin_actions.status_text()))
-        await reply(update, "\n".join(lines))
+        await reply(self.out, update, "\n".join(lines))
 
 
-async def _run_action(update: Update, action: Callable[[], Awaitable[str]]) -> None:
+async def _run_action(
+    out: ReplySender, update: Update, action: Callable[[], Awaitable[str]]
+) -> None:
     """Run one ``AdminActions`` call and reply with its text, or with why it failed."""
     try:
         result = await action()
     except NewswatchError as e:
-        await reply(update, f"❌ {esc(str(e))}")
+        await reply(out, update, f"❌ {esc(str(e))}")
         return
-    await reply(update, esc(result))
+    await reply(out, update, esc(result))
 
 
 def _feed_line(feed: FeedState, tz: ZoneInfo) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from telegram import CallbackQuery, Message, Update
 
 from bot.delivery.alert_format import clean_text, shorten
+from bot.delivery.replies import ReplySender
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context, gate, may_press
 from bot.telegram.handlers.membership import remember_chat
@@ -22,14 +23,15 @@ from bot.telegram.handlers.subscriptions import rules_page
 class ButtonHandlers:
     """Every callback query."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, out: ReplySender) -> None:
         self.services = services
+        self.out = out
 
     async def button(self, update: Update, context: Context) -> None:
         query = update.callback_query
         if query is None or query.data is None:
             return
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         message = query.message if isinstance(query.message, Message) else None
         if message is None:
@@ -73,4 +75,4 @@ class ButtonHandlers:
 
     async def _show_page(self, query: CallbackQuery, chat_id: int, page: int) -> None:
         text, markup = await rules_page(self.services, chat_id, page)
-        await redraw(query, text, markup)
+        await redraw(self.out, query, text, markup)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from telegram import BotCommand, Update
 
+from bot.delivery.replies import ReplySender
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin
 from bot.telegram.handlers.membership import remember_chat
@@ -68,10 +69,10 @@ START_TEXT = (
 )
 
 
-async def usage(update: Update, command: str, problem: str) -> None:
+async def usage(out: ReplySender, update: Update, command: str, problem: str) -> None:
     """Answer a bad ``command`` with what was wrong (``problem``, plain text) and its usage."""
     spec = _SPEC[command]
-    await reply(update, f"❌ {esc(problem)}\nUsage: <code>{esc(spec.usage)}</code>")
+    await reply(out, update, f"❌ {esc(problem)}\nUsage: <code>{esc(spec.usage)}</code>")
 
 
 def _command_line(spec: CommandSpec) -> str:
@@ -81,19 +82,20 @@ def _command_line(spec: CommandSpec) -> str:
 class GeneralCommands:
     """``/start``, ``/help`` and unknown commands."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, out: ReplySender) -> None:
         self.services = services
+        self.out = out
 
     async def start(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         if update.effective_chat is not None:
             await remember_chat(self.services.storage, update.effective_chat)
-        await reply(update, esc(START_TEXT))
+        await reply(self.out, update, esc(START_TEXT))
 
     async def help(self, update: Update, context: Context) -> None:
         settings = self.services.settings
-        if not await gate(settings, update):
+        if not await gate(settings, self.out, update):
             return
         user = update.effective_user
         lines = ["<b>Commands</b>"]
@@ -105,7 +107,7 @@ class GeneralCommands:
             "\nIn a group, only its administrators change subscriptions; in a forum topic, "
             "alerts go to the topic where you subscribed."
         )
-        await reply(update, "\n".join(lines))
+        await reply(self.out, update, "\n".join(lines))
 
     async def unknown(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -116,6 +118,6 @@ class GeneralCommands:
         addressed = word.lower().endswith(f"@{context.bot.username}".lower())
         if chat.type != ChatType.PRIVATE and not addressed:
             return  # another bot's command, or one not meant for us
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
-        await reply(update, f"❌ I don't know {esc(word)}. /help lists what I can do.")
+        await reply(self.out, update, f"❌ I don't know {esc(word)}. /help lists what I can do.")

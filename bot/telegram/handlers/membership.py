@@ -14,6 +14,7 @@ from telegram import Chat as TgChat
 from telegram import Update
 from telegram.constants import ChatMemberStatus
 
+from bot.delivery.replies import ReplySender
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context
 from core.models import Chat, ChatType
@@ -34,8 +35,9 @@ async def remember_chat(storage: Storage, chat: TgChat) -> None:
 
 
 class MembershipHandlers:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, out: ReplySender) -> None:
         self.services = services
+        self.out = out
 
     async def my_chat_member(self, update: Update, context: Context) -> None:
         change = update.my_chat_member

@@ -1,68 +1,84 @@
-"""Every message the handlers send or edit goes through the four functions here.
+"""Every message the handlers send or edit goes through the four functions here, and from here
+through ``bot.delivery.replies.ReplySender``: the one sink, pacing and outcome policy.
 
 ``reply`` answers a command in Telegram HTML (split into messages of at most 4,000 characters,
-the buttons under the last one); ``refuse_stranger`` and ``apologise`` answer in plain text;
+the buttons under the last one), in the command's chat and forum topic, quoting the command in
+groups as Telegram clients do; ``refuse_stranger`` and ``apologise`` answer in plain text;
 ``redraw`` edits a rules page in place after a button press. Does not decide what to say: the
 callers compose every text and keyboard, and answer callback queries themselves.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+
+from bot.delivery.replies import ReplySender
 
 log = logging.getLogger(__name__)
 
 MAX_REPLY = 4000  # visible characters per reply message (Telegram allows 4,096)
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply(
+    out: ReplySender, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     """Answer in the update's chat (and topic) with HTML ``text``, paged; no link previews."""
     message = update.effective_message
     if message is None:
         return
     pages = _chunks(text.split("\n"))
     for i, page in enumerate(pages):
-        await message.reply_text(
-            page,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup if i == len(pages) - 1 else None,
-            link_preview_options=_NO_PREVIEW,
-        )
+        await _answer(out, message, page, markup if i == len(pages) - 1 else None)
 
 
-async def refuse_stranger(update: Update, text: str) -> None:
+async def refuse_stranger(out: ReplySender, update: Update, text: str) -> None:
     """Tell someone outside the allowlist, in plain text, that the bot is not for them."""
     message = update.effective_message
     if message is not None:
-        await message.reply_text(text)
+        await _answer(out, message, html.escape(text, quote=False), None)
 
 
-async def apologise(update: Update, text: str) -> None:
+async def apologise(out: ReplySender, update: Update, text: str) -> None:
     """Tell the chat, in plain text, that its command failed; a failure here is only logged,
     because the error handler has nobody left to report it to."""
     message = update.effective_message
     if message is None:
         return
     try:
-        await message.reply_text(text)
-    except TelegramError:
-        log.warning("could not report the error to the chat")
+        await _answer(out, message, html.escape(text, quote=False), None)
+    except Exception:
+        # The database may be what failed: the outcome policy could not record anything.
+        log.warning("could not report the error to the chat", exc_info=True)
 
 
-async def redraw(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Replace the message under a pressed button with ``text`` (HTML) and ``markup``."""
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as e:
-        # Pressing a button that changes nothing redraws the same page; Telegram refuses that.
-        if "not modified" not in e.message.lower():
-            raise
+async def redraw(
+    out: ReplySender, query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Replace the message under a pressed button with ``text`` (HTML) and ``markup``. A press
+    that changes nothing redraws the same page, which the sink counts as done."""
+    message = query.message
+    if not isinstance(message, Message):
+        return  # an inline-mode message: the bot never sends those
+    await out.send(message.chat_id, text, buttons=markup, edit_of=message.message_id)
+
+
+async def _answer(
+    out: ReplySender, message: Message, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    # As Message.reply_text does: stay in the forum topic, quote the command outside private
+    # chats (so a group sees what is being answered).
+    await out.send(
+        message.chat_id,
+        text,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
+        buttons=markup,
+    )
 
 
 def _chunks(lines: Sequence[str], limit: int = MAX_REPLY) -> list[str]:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from telegram import Update
 
 from bot.delivery.alert_format import rule_tags
+from bot.delivery.replies import ReplySender
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context, gate
 from bot.telegram.handlers.commands import usage
@@ -70,64 +71,68 @@ def parse_digest_schedule(words: Sequence[str]) -> str | None:
 class ScheduleCommands:
     """``/mute``, ``/unmute`` and ``/digest``."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, out: ReplySender) -> None:
         self.services = services
+        self.out = out
 
     async def mute(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         args = list(context.args or [])
         if not args:
-            await usage(update, "mute", "Say for how long, e.g. /mute 2h.")
+            await usage(self.out, update, "mute", "Say for how long, e.g. /mute 2h.")
             return
-        target = await resolve_target(self.services, update, context, args, "mute")
+        target = await resolve_target(self.services, self.out, update, context, args, "mute")
         if target is None:
             return
         try:
             duration = parse_mute_duration(" ".join(args))
         except UsageError as e:
-            await usage(update, "mute", str(e))
+            await usage(self.out, update, "mute", str(e))
             return
         until = self.services.clock.now() + duration
         await self.services.storage.mute_chat(target.chat_id, until)
         local = until.astimezone(self.services.settings.tz).strftime("%d %b %Y %H:%M %Z")
         await reply(
+            self.out,
             update,
             f"🔕 Muted {target.label} until {local}. Matches meanwhile are kept (see /recent). "
             "/unmute to resume.",
         )
 
     async def unmute(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         args = list(context.args or [])
-        target = await resolve_target(self.services, update, context, args, "unmute")
+        target = await resolve_target(self.services, self.out, update, context, args, "unmute")
         if target is None:
             return
         if args:
-            await usage(update, "unmute", "/unmute takes no arguments.")
+            await usage(self.out, update, "unmute", "/unmute takes no arguments.")
             return
         await self.services.storage.mute_chat(target.chat_id, None)
-        await reply(update, f"🔔 Alerts for {target.label} are on again.")
+        await reply(self.out, update, f"🔔 Alerts for {target.label} are on again.")
 
     async def digest(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         args = list(context.args or [])
         target = (
-            await resolve_target(self.services, update, context, args, "digest") if args else None
+            await resolve_target(self.services, self.out, update, context, args, "digest")
+            if args
+            else None
         )
         if target is None:
             if not args:
-                await usage(update, "digest", "Say which rule and how often.")
+                await usage(self.out, update, "digest", "Say which rule and how often.")
             return
         if len(args) < 2:
-            await usage(update, "digest", "Say which rule (or all) and how often.")
+            await usage(self.out, update, "digest", "Say which rule (or all) and how often.")
             return
         try:
             schedule = parse_digest_schedule(args[1:])
         except UsageError as e:
-            await usage(update, "digest", str(e))
+            await usage(self.out, update, "digest", str(e))
             return
         chat_id, label = target.chat_id, target.label
         storage = self.services.storage
@@ -135,12 +140,12 @@ class ScheduleCommands:
         if args[0].lower() == "all":
             rule_ids = await storage.subscriptions(chat_id)
             if not rule_ids:
-                await reply(update, f"{cap(label)} has no subscriptions yet (/rules).")
+                await reply(self.out, update, f"{cap(label)} has no subscriptions yet (/rules).")
                 return
         else:
             rule = find_rule(self.services.rules, args[0])
             if rule is None:
-                await usage(update, "digest", unknown_rule(self.services.rules, args[0]))
+                await usage(self.out, update, "digest", unknown_rule(self.services.rules, args[0]))
                 return
             rule_ids = [rule.id]
         now = self.services.clock.now()  # the first digest period starts here
@@ -151,6 +156,7 @@ class ScheduleCommands:
         ]
         if not changed:
             await reply(
+                self.out,
                 update,
                 f"❌ {cap(label)} is not subscribed to {esc(args[0])}. "
                 f"Subscribe first: <code>/subscribe {esc(args[0])}</code>",
@@ -158,10 +164,11 @@ class ScheduleCommands:
             return
         tags = " ".join(esc(t) for t in rule_tags(changed))
         if schedule is None:
-            await reply(update, f"⚡ {tags}: alerts arrive as stories appear.")
+            await reply(self.out, update, f"⚡ {tags}: alerts arrive as stories appear.")
         else:
             when = "every hour" if schedule == "hourly" else f"every day at {schedule[6:]}"
             await reply(
+                self.out,
                 update,
                 f"🗞 {tags}: one digest {when} ({esc(self.services.settings.timezone)}), "
                 "nothing when there is nothing.",

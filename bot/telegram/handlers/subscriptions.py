@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import clean_text, rule_tags, shorten
+from bot.delivery.replies import ReplySender
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context, gate
 from bot.telegram.handlers.commands import usage
@@ -64,16 +65,17 @@ async def rules_page(
 class SubscriptionCommands:
     """``/rules``, ``/subscribe``, ``/unsubscribe`` and ``/list``."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, out: ReplySender) -> None:
         self.services = services
+        self.out = out
 
     async def rules(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         chat = update.effective_chat
         assert chat is not None
         text, markup = await rules_page(self.services, chat.id, 0)
-        await reply(update, text, markup)
+        await reply(self.out, update, text, markup)
 
     async def subscribe(self, update: Update, context: Context) -> None:
         await self._change_subscription(update, context, subscribe=True)
@@ -84,19 +86,21 @@ class SubscriptionCommands:
     async def _change_subscription(
         self, update: Update, context: Context, *, subscribe: bool
     ) -> None:
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         command = "subscribe" if subscribe else "unsubscribe"
         args = list(context.args or [])
         if not args:
-            await usage(update, command, "Say which rule (or all). The rules are in /rules.")
+            await usage(
+                self.out, update, command, "Say which rule (or all). The rules are in /rules."
+            )
             return
-        target = await resolve_target(self.services, update, context, args, command)
+        target = await resolve_target(self.services, self.out, update, context, args, command)
         if target is None:
             return
         chat_id, thread_id, label = target
         if len(args) != 1:
-            await usage(update, command, "Give one rule id (or all), nothing else.")
+            await usage(self.out, update, command, "Give one rule id (or all), nothing else.")
             return
         storage = self.services.storage
         if args[0].lower() == "all":
@@ -109,6 +113,7 @@ class SubscriptionCommands:
             verb = "Subscribed" if subscribe else "Unsubscribed"
             if not changed:
                 await reply(
+                    self.out,
                     update,
                     f"Nothing to change: {label} was already "
                     f"{'subscribed to every rule' if subscribe else 'without subscriptions'}.",
@@ -116,6 +121,7 @@ class SubscriptionCommands:
                 return
             tags = " ".join(esc(t) for t in rule_tags(changed))
             await reply(
+                self.out,
                 update,
                 f"✅ {verb} {label} to {len(changed)} rules: {tags}"
                 if subscribe
@@ -127,40 +133,45 @@ class SubscriptionCommands:
             if not subscribe and args[0] in await storage.subscriptions(chat_id):
                 # The rule was removed from the files; still let people leave it.
                 await storage.unsubscribe(chat_id, args[0])
-                await reply(update, f"✅ Unsubscribed {label} from {esc(args[0])}.")
+                await reply(self.out, update, f"✅ Unsubscribed {label} from {esc(args[0])}.")
                 return
-            await usage(update, command, unknown_rule(self.services.rules, args[0]))
+            await usage(self.out, update, command, unknown_rule(self.services.rules, args[0]))
             return
         name = esc(clean_text(rule.name))
         if subscribe:
             if await storage.subscribe(chat_id, rule.id, thread_id):
                 where = " (alerts go to this topic)" if thread_id is not None else ""
-                await reply(update, f"✅ Subscribed {label} to <b>{name}</b>{where}.")
+                await reply(self.out, update, f"✅ Subscribed {label} to <b>{name}</b>{where}.")
             else:
-                await reply(update, f"{cap(label)} was already subscribed to <b>{name}</b>.")
+                await reply(
+                    self.out, update, f"{cap(label)} was already subscribed to <b>{name}</b>."
+                )
         elif await storage.unsubscribe(chat_id, rule.id):
-            await reply(update, f"✅ Unsubscribed {label} from <b>{name}</b>.")
+            await reply(self.out, update, f"✅ Unsubscribed {label} from <b>{name}</b>.")
         else:
-            await reply(update, f"{cap(label)} was not subscribed to <b>{name}</b>.")
+            await reply(self.out, update, f"{cap(label)} was not subscribed to <b>{name}</b>.")
 
     async def list(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, update):
+        if not await gate(self.services.settings, self.out, update):
             return
         args = list(context.args or [])
         chat = update.effective_chat
         assert chat is not None
         chat_id, label = chat.id, "This chat"
         if args:
-            target = await resolve_target(self.services, update, context, args, "list")
+            target = await resolve_target(self.services, self.out, update, context, args, "list")
             if target is None:
                 return
             if args:
-                await usage(update, "list", "/list takes no rule, only an optional @channel.")
+                await usage(
+                    self.out, update, "list", "/list takes no rule, only an optional @channel."
+                )
                 return
             chat_id, label = target.chat_id, target.label
         subs = await self.services.storage.subscription_details(chat_id)
         if not subs:
             await reply(
+                self.out,
                 update,
                 f"{cap(label)} has no subscriptions yet. Pick rules with /rules or "
                 "take them all with /subscribe all.",
@@ -184,4 +195,4 @@ class SubscriptionCommands:
             lines.append(
                 f"\n🔕 Muted until {muted.astimezone(tz).strftime('%d %b %Y %H:%M %Z')} (/unmute)"
             )
-        await reply(update, "\n".join(lines))
+        await reply(self.out, update, "\n".join(lines))

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
+from bot.delivery.replies import ReplySender
 from bot.runtime.services import Services
 from bot.telegram.handlers.access import Context, is_admin, is_chat_admin, may_change
 from bot.telegram.handlers.commands import usage
@@ -34,7 +35,12 @@ class Target(NamedTuple):
 
 
 async def resolve_target(
-    services: Services, update: Update, context: Context, args: list[str], command: str
+    services: Services,
+    out: ReplySender,
+    update: Update,
+    context: Context,
+    args: list[str],
+    command: str,
 ) -> Target | None:
     """The chat ``command`` acts on; pops a trailing ``@channel`` off ``args``.
 
@@ -47,7 +53,7 @@ async def resolve_target(
     if args and _TARGET_RE.match(args[-1]):
         target = args.pop()
         if chat.type != ChatType.PRIVATE:
-            await usage(update, command, "Manage a channel from your private chat with me.")
+            await usage(out, update, command, "Manage a channel from your private chat with me.")
             return None
         try:
             target_chat = await context.bot.get_chat(
@@ -55,21 +61,22 @@ async def resolve_target(
             )
         except (BadRequest, Forbidden):
             await usage(
-                update, command, f"I cannot see {target}. Add me to it as an administrator."
+                out, update, command, f"I cannot see {target}. Add me to it as an administrator."
             )
             return None
         if target_chat.type == ChatType.PRIVATE:
-            await usage(update, command, f"{target} is not a channel or group.")
+            await usage(out, update, command, f"{target} is not a channel or group.")
             return None
         if not (
             is_admin(settings, user.id) or await is_chat_admin(context, target_chat.id, user.id)
         ):
-            await reply(update, f"❌ Only administrators of {esc(target)} can do that.")
+            await reply(out, update, f"❌ Only administrators of {esc(target)} can do that.")
             return None
         if target_chat.type == ChatType.CHANNEL and not await is_chat_admin(
             context, target_chat.id, context.bot.id
         ):
             await reply(
+                out,
                 update,
                 f"❌ I cannot post in {esc(target)} yet: add me to it as an administrator "
                 "who may post messages, then try again.",
@@ -84,7 +91,7 @@ async def resolve_target(
         )
         return Target(target_chat.id, None, esc(target_chat.title or target))
     if not await may_change(settings, update, context):
-        await reply(update, "❌ Only this group's administrators can change its alerts.")
+        await reply(out, update, "❌ Only this group's administrators can change its alerts.")
         return None
     await remember_chat(services.storage, chat)
     thread = message.message_thread_id if message and message.is_topic_message else None

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.delivery.alert_format import AlertMessage, format_alert, rule_tags, shorten
-from core.models import Article, Hit, Priority, RuleInfo, RuleMatch
+from bot.delivery.alert_format import format_alert, rule_tags, shorten
+from core.models import Article, Hit, Priority, RenderedMessage, RuleInfo, RuleMatch
 from tests.fakes.telegram_html import parse_html, utf16_len
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -51,7 +51,7 @@ def hits_for(article: Article, term: str, field: str = "content") -> tuple[Hit, 
     )
 
 
-def assert_valid_telegram(message: AlertMessage) -> str:
+def assert_valid_telegram(message: RenderedMessage) -> str:
     """The HTML parses the way Telegram parses it, within the limit; returns the parsed text."""
     parsed = parse_html(message.html)
     assert 0 < utf16_len(parsed.text) <= 4096

@@ -1,5 +1,6 @@
-"""Scheduled digests end to end: real SqlStorage (SQLite and PostgreSQL), the real TelegramSink
-and python-telegram-bot talking to the fake Bot API server, time moved by a FakeClock."""
+"""Scheduled digests end to end: real SqlStorage (SQLite and PostgreSQL), the scheduler queueing
+digests in the outbox, the outbox sender sending them through the real TelegramSink and
+python-telegram-bot talking to the fake Bot API server, time moved by a FakeClock."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import pytest
 
 from bot.config.settings import FeedsConfig, Settings
 from bot.delivery.digests import DIGEST_SETTLE_S, DigestScheduler, last_period_end
+from bot.delivery.outbox import OutboxSender
 from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.telegram_sink import TelegramSink
 from bot.runtime.services import RuleHolder, Services
 from bot.telegram.rate_limiter import paced_bot
 from core.clock import FakeClock
-from core.models import Chat, ChatType, DeliveryMode
+from core.models import Chat, ChatType, DeliveryKind, DeliveryMode, DeliveryState
 from storage import SqlStorage
 from tests.bot.telegram.harness import RULES, USER, FakeRuleSet, running_bot
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits, SentMessage
@@ -42,6 +44,8 @@ class Env:
     clock: FakeClock
     services: Services
     scheduler: DigestScheduler
+    sender: OutboxSender
+    database_url: str
 
     async def digest(self, rule_id: str, schedule: str, chat_id: int = CHAT) -> None:
         """Subscribe the chat to ``rule_id`` and switch it to a digest, now."""
@@ -56,8 +60,12 @@ class Env:
         assert result.new_deliveries == 0  # digest subscriptions get no instant alert
 
     async def run_at(self, when: datetime) -> int:
+        """At ``when``: run the scheduler, then let the outbox send what is due. Returns how
+        many digests the scheduler queued."""
         self.clock.set(when)
-        return await self.scheduler.run_once()
+        queued = await self.scheduler.run_once()
+        await drain(self.sender)
+        return queued
 
     def sent(self, chat_id: int = CHAT) -> list[SentMessage]:
         return self.tg.messages(chat_id)
@@ -69,6 +77,13 @@ class Env:
 
 def title(n: int) -> str:
     return make_article(n).title
+
+
+async def drain(sender: OutboxSender) -> None:
+    """Send everything due now (a few rounds at most: a send can make more due)."""
+    for _ in range(10):
+        if not await sender.drain_once():
+            return
 
 
 @pytest.fixture
@@ -92,7 +107,9 @@ async def env(database_url: str) -> AsyncIterator[Env]:
         ):
             tg.add_chat(CHAT)
             sink = TelegramSink(bot, tz=ZoneInfo(TZ))
-            yield Env(tg, storage, clock, services, DigestScheduler(services, sink))
+            sender = OutboxSender(services, sink)
+            scheduler = DigestScheduler(services, on_queued=sender.wake)
+            yield Env(tg, storage, clock, services, scheduler, sender, database_url)
     finally:
         await storage.close()
 
@@ -191,21 +208,46 @@ async def test_a_failed_send_is_retried_and_the_digest_not_lost(
     await env.digest("csp", "hourly")
     await env.matched(1, "csp", at=utc(11, 10, 30))
     env.tg.inject_error("sendMessage", code, description, parameters)
-    assert await env.run_at(utc(11, 11, 5)) == 0
+    assert await env.run_at(utc(11, 11, 5)) == 1
     assert env.sent() == []
-    assert await env.sent_at("csp") == START  # not marked: the period is still owed
+    # The period is done for the scheduler: its digest is owed by the outbox now.
+    assert await env.sent_at("csp") == utc(11, 11)
+    assert await env.storage.pending_count(CHAT) == 1
     attempts = len(env.tg.calls_of("sendMessage"))
     assert attempts == 1
     if parameters is not None:
-        # Telegram said 30 s: the scheduler does not ask again before that.
+        # Telegram said 30 s: the outbox does not ask again before that.
         assert await env.run_at(utc(11, 11, 5, 20)) == 0
         assert len(env.tg.calls_of("sendMessage")) == attempts
-    assert await env.run_at(utc(11, 11, 5, 40)) == 1
+    assert await env.run_at(utc(11, 11, 5, 40)) == 0
     [digest] = env.sent()
     assert title(1) in digest.text
-    assert await env.sent_at("csp") == utc(11, 11)
+    assert await env.storage.pending_count(CHAT) == 0
     assert await env.run_at(utc(11, 11, 5, 50)) == 0
     assert len(env.sent()) == 1
+
+
+async def test_the_digest_is_recorded_as_sending_before_the_request(env: Env) -> None:
+    """The same guarantee as alerts: a crash during the request leaves a "sending" row that
+    the next start resends, so a digest is never lost between queueing and sending."""
+    await env.digest("csp", "hourly")
+    await env.matched(1, "csp", at=utc(11, 10, 30))
+    env.clock.set(utc(11, 11, 5))
+    assert await env.scheduler.run_once() == 1
+    [row] = await env.storage.due_deliveries(env.clock.now())
+    assert row.kind is DeliveryKind.DIGEST
+    assert row.article is None
+    assert title(1) in row.pages[0].html
+    await env.storage.mark_sending(row.id, env.clock.now())  # the process dies here
+    restarted = SqlStorage(env.database_url)
+    await restarted.open()
+    try:
+        [again] = await restarted.due_deliveries(env.clock.now())
+        assert again.id == row.id
+        assert again.state is DeliveryState.SENDING
+        assert again.pages == row.pages
+    finally:
+        await restarted.close()
 
 
 async def test_muted_chat_gets_no_digest_and_the_mute_period_is_not_sent_later(
@@ -228,15 +270,19 @@ async def test_blocked_chat_is_paused_and_gets_its_digest_when_back(env: Env) ->
     await env.digest("csp", "hourly")
     await env.matched(1, "csp", at=utc(11, 10, 20))
     env.tg.block(CHAT)
-    assert await env.run_at(utc(11, 11, 5)) == 0
+    assert await env.run_at(utc(11, 11, 5)) == 1
     chat = await env.storage.get_chat(CHAT)
     assert chat is not None
     assert not chat.active
     assert await env.storage.digest_subscriptions() == []
+    assert await env.storage.pending_count(CHAT) == 1  # the digest waits for the chat
+    await env.matched(2, "csp", at=utc(11, 11, 30))  # while the chat is away
     env.tg.unblock(CHAT)
     await env.storage.set_chat_active(CHAT, True)  # what my_chat_member does
-    assert await env.run_at(utc(11, 12, 5)) == 1
-    assert title(1) in env.sent()[0].text
+    assert await env.run_at(utc(11, 12, 5)) == 1  # the time away, as its own digest
+    first, second = env.sent()
+    assert title(1) in first.text
+    assert title(2) in second.text
 
 
 async def test_digests_go_to_the_forum_topic_one_per_topic_and_schedule(env: Env) -> None:
@@ -280,9 +326,11 @@ async def test_instant_alerts_are_not_repeated_in_a_later_digest(env: Env) -> No
     )
     await env.matched(2, "csp", at=utc(11, 10, 20))
     assert await env.run_at(utc(11, 11, 5)) == 1
-    text = env.sent()[0].text
-    assert title(2) in text
-    assert title(1) not in text
+    alert, digest = env.sent()  # the instant alert queued before the switch, then the digest
+    assert alert.text.startswith(title(1))
+    assert digest.text.startswith("🗞 Hourly digest")
+    assert title(2) in digest.text
+    assert title(1) not in digest.text
 
 
 def test_last_period_end_hourly_and_daily_in_local_time() -> None:
@@ -313,12 +361,14 @@ async def test_digest_command_through_the_real_application_then_the_scheduler_de
             result = await storage.ingest(make_article(1), [match("csp")], utc(11, 12))
             assert result.new_deliveries == 0
             sink = TelegramSink(rb.application.bot, tz=rb.services.settings.tz)
-            scheduler = DigestScheduler(rb.services, sink)
+            sender = OutboxSender(rb.services, sink)
+            scheduler = DigestScheduler(rb.services, on_queued=sender.wake)
             before = len(rb.tg.messages(USER))
             rb.clock.set(utc(12, 0, 30))
             assert await scheduler.run_once() == 0
             rb.clock.set(utc(12, 1, 5))  # 08:01 in Ho Chi Minh City
             assert await scheduler.run_once() == 1
+            await drain(sender)
             [digest] = rb.tg.messages(USER)[before:]
             assert digest.text.startswith("🗞 Daily digest: 1 new match")
             assert title(1) in digest.text

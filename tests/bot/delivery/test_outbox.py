@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.config.settings import FeedsConfig, Settings
-from bot.delivery.alert_format import AlertMessage
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.sink import SendOutcome, SendStatus
 from bot.runtime.services import RuleHolder, Services
 from core.clock import FakeClock
-from core.models import Chat, ChatType, Delivery, RuleInfo
+from core.models import Chat, ChatType, Delivery, RenderedMessage, RuleInfo
 from rules import RuleSet
 from storage.sql import SqlStorage
 from tests.support.storage_helpers import T0, make_article, match
@@ -29,7 +28,7 @@ class ScriptedSink:
 
     script: list[SendOutcome | Exception] = field(default_factory=list)
     delivered: list[Delivery] = field(default_factory=list)
-    digests: list[tuple[int, list[AlertMessage], int | None]] = field(default_factory=list)
+    digests: list[tuple[int, list[RenderedMessage], int | None]] = field(default_factory=list)
 
     def _next(self) -> SendOutcome:
         outcome = self.script.pop(0) if self.script else SendOutcome(SendStatus.SENT, 1)
@@ -42,7 +41,7 @@ class ScriptedSink:
         return self._next()
 
     async def send_digest(
-        self, chat_id: int, messages: Sequence[AlertMessage], thread_id: int | None = None
+        self, chat_id: int, messages: Sequence[RenderedMessage], thread_id: int | None = None
     ) -> SendOutcome:
         self.digests.append((chat_id, list(messages), thread_id))
         return self._next()

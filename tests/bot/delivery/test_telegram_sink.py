@@ -15,7 +15,16 @@ from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.sink import SendStatus
 from bot.delivery.telegram_sink import TelegramSink
 from bot.telegram.rate_limiter import paced_bot
-from core.models import Article, Delivery, DeliveryKind, Hit, Priority, RuleInfo, RuleMatch
+from core.models import (
+    Article,
+    Delivery,
+    DeliveryKind,
+    Hit,
+    Priority,
+    RenderedMessage,
+    RuleInfo,
+    RuleMatch,
+)
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
 NO_PACING = PaceLimits(global_count=10_000, private_window_s=0.0, group_count=10_000)
@@ -274,11 +283,9 @@ async def test_digest_pages_go_out_in_order(sink: TelegramSink, tg: FakeTelegram
 async def test_digest_stops_at_the_first_failure(
     sink: TelegramSink, tg: FakeTelegramServer
 ) -> None:
-    from bot.delivery.alert_format import AlertMessage
-
     tg.block(42)
     outcome = await sink.send_digest(
-        42, [AlertMessage("a", "a", True), AlertMessage("b", "b", True)]
+        42, [RenderedMessage("a", "a", True), RenderedMessage("b", "b", True)]
     )
     assert outcome.status is SendStatus.CHAT_GONE
     assert len(tg.calls_of("sendMessage")) == 1
