@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery.folding import format_digest, items_from_matches, next_digest_at
-from bot.runtime.services import Services
+from bot.services import Services
 from core.models import RenderedMessage, RuleInfo
 from storage.base import StoredMatch, Subscription
 

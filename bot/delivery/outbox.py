@@ -22,7 +22,7 @@ from bot.delivery.folding import FoldPolicy, format_digest, items_from_deliverie
 from bot.delivery.outcomes import apply_to_chat, retry_delay_s
 from bot.delivery.sink import AlertSink, SendOutcome, SendStatus
 from bot.ops.metrics import metrics
-from bot.runtime.services import Services
+from bot.services import Services
 from core.models import Delivery, DeliveryKind, RuleInfo
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.cli.feed_commands import add_feed, write_file_atomically
 from bot.config.settings import parse_feeds_yaml
-from bot.runtime.services import Services
+from bot.services import Services
 from core.errors import ConfigError
 from watchers.fetch import FeedFetcher
 

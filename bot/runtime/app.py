@@ -41,7 +41,7 @@ from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
-from bot.runtime.services import RuleHolder, Services
+from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
 from core.clock import Clock, SystemClock
 from core.errors import DeliveryError, NewswatchError

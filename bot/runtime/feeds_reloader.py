@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import watchfiles
 
 from bot.config.settings import load_feeds_file
-from bot.runtime.services import Services
+from bot.services import Services
 from core.errors import ConfigError
 
 log = logging.getLogger(__name__)

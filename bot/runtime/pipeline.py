@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.ops.metrics import metrics
-from bot.runtime.services import Services
+from bot.services import Services
 from core.models import FeedState
 from storage.base import IngestStatus
 from watchers.feed_health import record_new_items

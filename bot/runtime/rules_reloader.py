@@ -21,7 +21,7 @@ from pathlib import Path
 import watchfiles
 
 from bot.config.rule_files import read_rule_sources
-from bot.runtime.services import RuleHolder
+from bot.services import RuleHolder
 from core.errors import RuleError
 from rules import RuleSet, compile_ruleset
 

@@ -17,7 +17,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.delivery.pacing import SendPacer
 from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError

@@ -38,7 +38,7 @@ from telegram.ext import (
 
 from bot.delivery.replies import ReplySender
 from bot.delivery.telegram_sink import TelegramSink
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context
 from bot.telegram.handlers.admin import AdminActions, AdminCommands
 from bot.telegram.handlers.browse import BrowseCommands

@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.delivery.alert_format import clean_text, rule_tags, shorten
 from bot.delivery.replies import ReplySender
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin
 from bot.telegram.handlers.admin import AdminActions
 from bot.telegram.handlers.commands import usage

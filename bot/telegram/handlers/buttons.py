@@ -12,7 +12,7 @@ from telegram import CallbackQuery, Message, Update
 
 from bot.delivery.alert_format import clean_text, shorten
 from bot.delivery.replies import ReplySender
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, may_press
 from bot.telegram.handlers.membership import remember_chat
 from bot.telegram.handlers.replies import redraw

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from telegram import BotCommand, Update
 
 from bot.delivery.replies import ReplySender
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin
 from bot.telegram.handlers.membership import remember_chat
 from bot.telegram.handlers.replies import reply

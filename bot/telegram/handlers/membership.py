@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus
 
 from bot.delivery.replies import ReplySender
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context
 from core.models import Chat, ChatType
 from storage.base import Storage

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 
 from bot.delivery.alert_format import rule_tags
-from bot.runtime.services import RuleHolder
+from bot.services import RuleHolder
 from core.models import RuleInfo
 
 

@@ -16,7 +16,7 @@ from telegram import Update
 
 from bot.delivery.alert_format import rule_tags
 from bot.delivery.replies import ReplySender
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context, gate
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import clean_text, rule_tags, shorten
 from bot.delivery.replies import ReplySender
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context, gate
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply

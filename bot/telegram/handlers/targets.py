@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.delivery.replies import ReplySender
-from bot.runtime.services import Services
+from bot.services import Services
 from bot.telegram.handlers.access import Context, is_admin, is_chat_admin, may_change
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.membership import remember_chat

@@ -17,7 +17,7 @@ from bot.delivery.digests import DIGEST_SETTLE_S, DigestScheduler, last_period_e
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.telegram_sink import TelegramSink
-from bot.runtime.services import RuleHolder, Services
+from bot.services import RuleHolder, Services
 from bot.telegram.rate_limiter import paced_bot
 from core.clock import FakeClock
 from core.models import Chat, ChatType, DeliveryKind, DeliveryMode, DeliveryState

@@ -12,7 +12,7 @@ import pytest
 from bot.config.settings import FeedsConfig, Settings
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.sink import SendOutcome, SendStatus
-from bot.runtime.services import RuleHolder, Services
+from bot.services import RuleHolder, Services
 from core.clock import FakeClock
 from core.models import Chat, ChatType, Delivery, RenderedMessage, RuleInfo
 from rules import RuleSet

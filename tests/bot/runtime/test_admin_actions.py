@@ -12,7 +12,7 @@ import pytest
 from bot.config.settings import Settings, load_feeds_file
 from bot.runtime.admin_actions import AppAdminActions, remove_feed_entry
 from bot.runtime.feeds_reloader import FeedsReloader
-from bot.runtime.services import RuleHolder, Services
+from bot.services import RuleHolder, Services
 from core.clock import FakeClock
 from rules import RuleSet
 from storage.sql import SqlStorage

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config.rule_files import load_rules_dir
 from bot.runtime.rules_reloader import RuleReloader, rule_changes
-from bot.runtime.services import RuleHolder
+from bot.services import RuleHolder
 from core.models import Article
 from rules import RuleSet, compile_ruleset
 

@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.config.settings import FeedsConfig, Settings
-from bot.runtime.services import RuleHolder, Services
+from bot.services import RuleHolder, Services
 from bot.telegram.handlers import AdminActions, register_handlers
 from core.clock import FakeClock
 from core.errors import ConfigError
