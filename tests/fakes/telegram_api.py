@@ -25,7 +25,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 
@@ -201,7 +201,7 @@ class FakeTelegramServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeTelegramServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -583,10 +583,10 @@ class FakeTelegramServer:
                 "Bad Request: group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": self.migrated[chat_id]},
             )
-        chat = self._chats.get(chat_id)
-        if chat is None:
+        found = self._chats.get(chat_id)
+        if found is None:
             raise ApiError(400, "Bad Request: chat not found")
-        return chat
+        return found
 
     def _check_writable(self, chat: _FakeChat) -> None:
         if chat.id in self.blocked:
@@ -855,7 +855,7 @@ async def _read_params(request: web.Request) -> JSON:
         else:
             form = await request.post()
             for key, value in form.items():
-                params[key] = value if isinstance(value, str) else value.file.read()
+                params[key] = value if isinstance(value, str) else _field_bytes(value)
     return params
 
 
@@ -899,3 +899,13 @@ def _scope_key(params: JSON) -> str:
     if isinstance(scope, dict) and "chat_id" in scope:
         kind = f"{kind}/{scope['chat_id']}"
     return f"{kind}:{params.get('language_code') or ''}"
+
+
+def _field_bytes(value: object) -> bytes:
+    """The bytes of a multipart form value that is not text (an uploaded file)."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    file = getattr(value, "file", None)
+    if file is None:
+        raise ApiError(400, "Bad Request: unreadable form field")
+    return bytes(file.read())

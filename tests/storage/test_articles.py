@@ -12,7 +12,7 @@ from core.errors import StorageError
 from core.models import DeliveryKind, DeliveryMode, Hit
 from storage import SqlStorage
 from storage.base import IngestStatus
-from tests.support.storage_helpers import T0, at, make_article, match, subscribed
+from tests.support.storage_helpers import T0, article_of, at, make_article, match, subscribed
 
 
 # ingest: identity, edits, exactly-once -------------------------------------------------------
@@ -95,7 +95,7 @@ async def test_three_matching_rules_give_one_delivery_naming_them(store: SqlStor
     assert [m.rule_id for m in due[1].matches] == ["a", "b", "c"]
     assert [m.rule_id for m in due[2].matches] == ["b"]
     assert due[1].matches[0].hits == (Hit("partnership", "summary", 3, 14),)
-    assert due[1].article.title == "Vietnam and Japan upgrade ties, story 1"
+    assert article_of(due[1]).title == "Vietnam and Japan upgrade ties, story 1"
     assert due[1].kind is DeliveryKind.ALERT
 
 
@@ -158,7 +158,7 @@ async def test_edit_after_sent_alert_queues_an_edit_of_that_message(store: SqlSt
     assert edit.id == delivery.id
     assert edit.kind is DeliveryKind.EDIT
     assert edit.message_id == 555
-    assert edit.article.summary == "Corrected summary."
+    assert article_of(edit).summary == "Corrected summary."
     await store.mark_sending(edit.id, at(2))
     await store.mark_sent(edit.id, None, at(2))
     assert await store.due_deliveries(at(3)) == []
@@ -211,11 +211,11 @@ async def test_ingest_many_matches_one_by_one_semantics(store: SqlStorage) -> No
     assert results[0].article_id == results[1].article_id == results[4].article_id
     assert results[2].article_id == results[3].article_id
     due = await store.due_deliveries(at(1))
-    assert [(d.article.identity, [m.rule_id for m in d.matches]) for d in due] == [
+    assert [(article_of(d).identity, [m.rule_id for m in d.matches]) for d in due] == [
         ("guid:item-9", ["a"]),
         ("guid:item-1", ["a", "b"]),
     ]
-    assert due[1].article.summary == "Edited in the same poll."
+    assert article_of(due[1]).summary == "Edited in the same poll."
 
 
 async def test_ingest_many_is_all_or_nothing(store: SqlStorage) -> None:

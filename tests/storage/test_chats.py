@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.models import Chat, ChatType, DeliveryMode
 from storage import SqlStorage
-from tests.support.storage_helpers import at, make_article, match, subscribed
+from tests.support.storage_helpers import article_of, at, make_article, match, subscribed
 
 
 # chats ----------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ async def test_upsert_and_get_chat(store: SqlStorage) -> None:
     await store.upsert_chat(Chat(id=7, type=ChatType.GROUP, title="Desk", language="en"))
     await store.upsert_chat(Chat(id=7, type=ChatType.GROUP, title="Desk renamed", language="vi"))
     assert await store.get_chat(7) == Chat(
-        id=7, type="group", title="Desk renamed", language="vi", active=True
+        id=7, type=ChatType.GROUP, title="Desk renamed", language="vi", active=True
     )
 
 
@@ -55,7 +55,7 @@ async def test_migrate_chat_moves_subscriptions_and_unsent_deliveries(
     assert new.type == "supergroup"
     assert new.title == "Desk"
     due = await store.due_deliveries(at(1))
-    assert [(d.chat_id, d.article.identity) for d in due] == [(-1001, "guid:item-2")]
+    assert [(d.chat_id, article_of(d).identity) for d in due] == [(-1001, "guid:item-2")]
     await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
     still = await store.get_chat(-100)
     assert still is not None

@@ -8,7 +8,7 @@ import pytest
 from core.errors import StorageError
 from core.models import Chat, ChatType, DeliveryKind, DeliveryMode, RenderedMessage
 from storage import SqlStorage
-from tests.support.storage_helpers import at, make_article, match, subscribed
+from tests.support.storage_helpers import article_of, at, make_article, match, subscribed
 
 
 # outbox ---------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ async def test_due_deliveries_oldest_first_and_limited(store: SqlStorage) -> Non
     for n in range(5):
         await store.ingest(make_article(n), [match("csp")], at(n))
     due = await store.due_deliveries(at(10), limit=3)
-    assert [d.article.identity for d in due] == ["guid:item-0", "guid:item-1", "guid:item-2"]
+    assert [article_of(d).identity for d in due] == ["guid:item-0", "guid:item-1", "guid:item-2"]
 
 
 # digests and notices: rows that carry their pages -------------------------------------------

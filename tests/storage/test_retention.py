@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from storage import SqlStorage
 from storage.base import IngestStatus
-from tests.support.storage_helpers import at, make_article, match, subscribed
+from tests.support.storage_helpers import article_of, at, make_article, match, subscribed
 
 
 # retention ------------------------------------------------------------------------------
@@ -17,7 +17,7 @@ async def test_prune_removes_old_articles_in_batches_and_keeps_matches(store: Sq
         await store.ingest(make_article(n), [match("a")], at(0))
     await store.ingest(make_article(100), [match("a")], at(0) + timedelta(days=95))
     for delivery in await store.due_deliveries(at(0), limit=100):
-        if delivery.article.identity != "guid:item-6":  # item 6 stays unsent
+        if article_of(delivery).identity != "guid:item-6":  # item 6 stays unsent
             await store.mark_sending(delivery.id, at(0))
             await store.mark_sent(delivery.id, 1, at(0))
     now = at(0) + timedelta(days=100)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.models import Article, Chat, ChatType, Hit, RuleMatch
+from core.models import Article, Chat, ChatType, Delivery, Hit, RuleMatch
 from storage import SqlStorage
 
 T0 = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
@@ -40,3 +40,9 @@ async def subscribed(store: SqlStorage, chat_id: int, *rule_ids: str) -> None:
     await store.upsert_chat(Chat(id=chat_id, type=ChatType.PRIVATE, title=f"chat {chat_id}"))
     for rule_id in rule_ids:
         assert await store.subscribe(chat_id, rule_id)
+
+
+def article_of(delivery: Delivery) -> Article:
+    """The article of an alert delivery (digests and notices carry none)."""
+    assert delivery.article is not None, f"delivery {delivery.id} carries no article"
+    return delivery.article

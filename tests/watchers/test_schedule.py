@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -83,7 +84,7 @@ def test_backoff_doubles_up_to_a_day() -> None:
 def test_failure_honours_retry_after_and_never_undercuts_it() -> None:
     jittery = PollSettings(default_interval_s=300, jitter_fraction=0.2)
     for r in (0.0, 0.5, 1.0):
-        when = next_check_after_failure(NOW, 1, 3600.0, None, jittery, lambda r=r: r)
+        when = next_check_after_failure(NOW, 1, 3600.0, None, jittery, functools.partial(float, r))
         assert NOW + timedelta(hours=1) <= when <= NOW + timedelta(hours=1.2)
     capped = next_check_after_failure(NOW, 1, 10 * 86400.0, None, S)
     assert capped == NOW + timedelta(days=1)

@@ -17,7 +17,7 @@ from core.clock import FakeClock
 from core.models import Chat, ChatType, Delivery, RenderedMessage, RuleInfo
 from rules import RuleSet
 from storage.sql import SqlStorage
-from tests.support.storage_helpers import T0, make_article, match
+from tests.support.storage_helpers import T0, article_of, make_article, match
 
 CHAT = 77
 
@@ -74,7 +74,7 @@ async def test_sent_once_and_never_again(storage: SqlStorage) -> None:
     sender = _sender(storage, sink, clock)
     await _queue(storage, 2, clock)
     assert await sender.drain_once() == 2
-    assert [d.article.identity for d in sink.delivered] == ["guid:item-1", "guid:item-2"]
+    assert [article_of(d).identity for d in sink.delivered] == ["guid:item-1", "guid:item-2"]
     clock.advance(3600)
     assert await sender.drain_once() == 0
     assert await storage.pending_count() == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -118,7 +119,7 @@ async def test_edit_delivery_edits_the_earlier_alert(
 ) -> None:
     first = await sink.deliver(delivery(), RULES)
     edit = delivery(title="Vietnam and partners upgrade ties (updated)", kind=DeliveryKind.EDIT)
-    edit = Delivery(**{**_fields(edit), "message_id": first.message_id})
+    edit = replace(edit, message_id=first.message_id)
     outcome = await sink.deliver(edit, RULES)
     [sent] = tg.messages(42)
     assert outcome.status is SendStatus.SENT
@@ -256,10 +257,6 @@ async def test_timeout_is_retried(tg: FakeTelegramServer) -> None:
     assert outcome.status is SendStatus.RETRY
     assert outcome.error is not None
     assert outcome.error.startswith("timed out")
-
-
-def _fields(d: Delivery) -> dict[str, object]:
-    return {name: getattr(d, name) for name in Delivery.__dataclass_fields__}
 
 
 async def test_digest_pages_go_out_in_order(sink: TelegramSink, tg: FakeTelegramServer) -> None:

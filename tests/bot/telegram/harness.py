@@ -237,7 +237,7 @@ async def subs(rb: RunningBot, chat_id: int) -> set[str]:
 async def is_active(rb: RunningBot, chat_id: int) -> bool:
     chat = await rb.storage.get_chat(chat_id)
     assert chat is not None
-    return chat.active
+    return bool(chat.active)
 
 
 async def details(rb: RunningBot, chat_id: int) -> dict[str, Subscription]:
