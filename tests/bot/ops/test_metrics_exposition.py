@@ -109,7 +109,8 @@ def families(text: str) -> Families:
         elif line.strip():
             m = _SAMPLE_RE.match(line)
             assert m is not None, f"not a sample line: {line!r}"
-            assert current is not None and m["name"].startswith(current), line
+            assert current is not None, line
+            assert m["name"].startswith(current), line
             labels = tuple(_LABEL_RE.findall(m["labels"] or ""))
             samples = found[current][2]
             assert samples.setdefault(m["name"], labels) == labels, line
@@ -134,10 +135,10 @@ async def _scrape(m: Metrics) -> tuple[str, str]:
 
 
 def _record_one_of_each(m: Metrics) -> None:
-    m.polls.inc(feed="https://vnexpress.net/rss")
-    m.errors.inc(kind="fetch")
-    m.items_seen.inc(12, feed="https://vnexpress.net/rss")
-    m.matches.inc(rule="east-sea")
+    m.polls.labels(feed="https://vnexpress.net/rss").inc()
+    m.errors.labels(kind="fetch").inc()
+    m.items_seen.labels(feed="https://vnexpress.net/rss").inc(12)
+    m.matches.labels(rule="east-sea").inc()
     m.alerts_sent.inc()
     m.delivery_latency.observe(0.8)
     m.outbox_depth.set(3)
@@ -171,8 +172,8 @@ async def test_labelled_families_are_listed_before_their_first_event() -> None:
 
 async def test_each_metrics_object_counts_on_its_own() -> None:
     a, b = Metrics(), Metrics()
-    a.polls.inc(feed="https://a.example/rss")
+    a.polls.labels(feed="https://a.example/rss").inc()
     _ct, text_b = await _scrape(b)
     _ct, text_a = await _scrape(a)
-    assert 'newswatch_polls_total{feed="https://a.example/rss"} 1' in text_a
+    assert 'newswatch_polls_total{feed="https://a.example/rss"} 1.0' in text_a
     assert "https://a.example/rss" not in text_b
