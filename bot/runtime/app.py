@@ -22,8 +22,9 @@ from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.config.feeds_file import FeedsConfig, load_feeds_file
 from bot.config.rule_files import load_rules_dir
-from bot.config.settings import FeedsConfig, Settings, load_feeds_file, safe_database_url
+from bot.config.settings import Settings, safe_database_url
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
 from bot.delivery.outbox import OutboxSender

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.config.settings import FeedsConfig, Settings
+from bot.config.feeds_file import FeedsConfig
+from bot.config.settings import Settings
 from bot.ops.metrics import Metrics
 from core.clock import Clock
 from storage.base import Storage

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import FeedsConfig, Settings
+from bot.config.feeds_file import FeedsConfig
+from bot.config.settings import Settings
 from bot.delivery.alert_format import AlertMessage
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.sink import SendOutcome, SendStatus
