@@ -7,7 +7,9 @@ Editing: ``append_feed_entry`` and ``remove_feed_entry`` change the text through
 round-trip mode, so the operator's comments, blank lines, quoting and indentation survive. The
 indentation is read from the file (how ``feeds:`` and ``defaults:`` are indented) and used for
 the whole dump, so a file that indents its lists in two different ways comes back with one.
-The edits do not validate the result: the callers re-parse it before writing.
+Nor does ruamel keep spacing inside a line: ``url:    x`` comes back as ``url: x`` and
+``[ a,  b ]`` as ``[a, b]``, and a comment after them moves with the text. The edits do not
+validate the result: the callers re-parse it before writing.
 
 Writing: ``write_file_atomically``. Does no network I/O; checking a feed before adding it is
 ``bot.config.feed_edits``.
