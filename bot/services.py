@@ -1,16 +1,18 @@
 """The running application's shared parts.
 
 ``Services`` is handed to the pipeline, the outbox sender and the Telegram handlers, so each
-reaches storage, the current rules, settings and the clock the same way; ``RuleHolder`` holds the
-rule set in force across reloads. Holds state; does no I/O.
+reaches storage, the current rules, settings, the clock and the app's metrics the same way;
+``RuleHolder`` holds the rule set in force across reloads. Holds state; does no I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.config.settings import FeedsConfig, Settings
+from bot.config.feeds_file import FeedsConfig
+from bot.config.settings import Settings
+from bot.ops.metrics import Metrics
 from core.clock import Clock
 from storage.base import Storage
 
@@ -41,3 +43,6 @@ class Services:
     storage: Storage
     rules: RuleHolder
     clock: Clock
+    # The app's own metrics (App passes its one); a Services built alone counts in a fresh,
+    # private registry, so parts under test never share counts.
+    metrics: Metrics = field(default_factory=Metrics)

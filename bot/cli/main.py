@@ -12,7 +12,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.config.settings import Settings, load_feeds_file, load_settings
+from bot.config.feeds_file import load_feeds_file
+from bot.config.settings import Settings, load_settings
 from core.errors import NewswatchError
 from storage.base import Storage
 

@@ -1,7 +1,8 @@
-"""Settings: read once at start-up from the environment (and ``.env``) and the feeds file.
+"""Settings: read once at start-up from the environment (and ``.env``).
 
-Validated into typed, frozen objects. A bad value raises ``ConfigError`` whose message is one
-line naming the setting; the CLI prints it and exits. Contains no business logic.
+Validated into a typed, frozen object. A bad value raises ``ConfigError`` whose message is one
+line naming the setting; the CLI prints it and exits. Contains no business logic. The feeds file
+is ``bot.config.feeds_file``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from dotenv import dotenv_values
 
 from core.errors import ConfigError
-from core.models import FeedConfig
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/newswatch.db"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
@@ -212,99 +211,6 @@ def _normalise_database_url(url: str) -> str:
         f"DATABASE_URL: unsupported database {url.split('://', 1)[0]!r} "
         "(use sqlite:///path/to/file.db or postgresql://user:pass@host/db)"
     )
-
-
-# feeds.yaml -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FeedsConfig:
-    """The feeds file: defaults and the feed list."""
-
-    default_interval_s: float
-    feeds: tuple[FeedConfig, ...]
-    adaptive: bool = False
-    min_interval_s: float = 60.0
-    max_interval_s: float = 6 * 3600.0
-
-
-def parse_feeds_yaml(text: str, source: str, default_interval_s: float) -> FeedsConfig:
-    """Parse the text of a feeds file. ``source`` names the file in error messages."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"{source}{where}: not valid YAML: {problem}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping with a 'feeds:' list at the top")
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise ConfigError(f"{source}: 'defaults' must be a mapping")
-    interval = default_interval_s
-    if "interval" in defaults:
-        interval = parse_duration(defaults["interval"], f"{source}: defaults.interval")
-    adaptive = bool(defaults.get("adaptive", False))
-    min_iv = parse_duration(defaults.get("min_interval", 60), f"{source}: defaults.min_interval")
-    max_iv = parse_duration(defaults.get("max_interval", "6h"), f"{source}: defaults.max_interval")
-    raw_feeds = data.get("feeds") or []
-    if not isinstance(raw_feeds, list):
-        raise ConfigError(f"{source}: 'feeds' must be a list")
-    feeds: list[FeedConfig] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw_feeds, start=1):
-        where = f"{source}: feeds[{i}]"
-        if isinstance(item, str):
-            item = {"url": item}
-        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
-            raise ConfigError(f"{where}: each feed needs a 'url'")
-        url = item["url"].strip()
-        if not re.match(r"^https?://[^\s/]+", url):
-            raise ConfigError(f"{where}: url must be an http:// or https:// address, got {url!r}")
-        if url in seen:
-            raise ConfigError(f"{where}: duplicate feed url {url!r}")
-        seen.add(url)
-        unknown = set(item) - {"url", "name", "tags", "interval", "full_text", "enabled"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        tags = item.get("tags") or []
-        if isinstance(tags, str):
-            tags = [tags]
-        feeds.append(
-            FeedConfig(
-                url=url,
-                name=str(item["name"]) if item.get("name") else None,
-                tags=tuple(str(t) for t in tags),
-                interval_s=(
-                    parse_duration(item["interval"], f"{where}.interval")
-                    if "interval" in item
-                    else None
-                ),
-                full_text=bool(item.get("full_text", False)),
-                enabled=bool(item.get("enabled", True)),
-            )
-        )
-    return FeedsConfig(
-        default_interval_s=interval,
-        feeds=tuple(feeds),
-        adaptive=adaptive,
-        min_interval_s=min_iv,
-        max_interval_s=max_iv,
-    )
-
-
-def load_feeds_file(path: Path, default_interval_s: float) -> FeedsConfig:
-    """Read and parse the feeds file; a missing file is a clear error."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: feeds file not found (set NEWSWATCH_CONFIG_DIR)") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read feeds file: {e.strerror}") from None
-    return parse_feeds_yaml(text, str(path), default_interval_s)
 
 
 def safe_database_url(url: str) -> str:

@@ -21,7 +21,6 @@ from datetime import timedelta
 from bot.delivery.folding import FoldPolicy, format_digest, items_from_deliveries, should_fold
 from bot.delivery.outcomes import apply_to_chat, retry_delay_s
 from bot.delivery.sink import AlertSink, SendOutcome, SendStatus
-from bot.ops.metrics import metrics
 from bot.services import Services
 from core.models import Delivery, DeliveryKind, RuleInfo
 
@@ -44,6 +43,7 @@ class OutboxSender:
         fold_policy: FoldPolicy | None = DEFAULT_FOLD_POLICY,
     ) -> None:
         self._services = services
+        self._metrics = services.metrics
         self._sink = sink
         self._batch = batch
         self._chat_limit = asyncio.Semaphore(chat_concurrency)
@@ -74,7 +74,7 @@ class OutboxSender:
         now = self._services.clock.now()
         storage = self._services.storage
         due = await storage.due_deliveries(now, limit=self._batch)
-        metrics.outbox_depth.set(await storage.pending_count())
+        self._metrics.outbox_depth.set(await storage.pending_count())
         if not due:
             return 0
         per_chat: dict[int, list[Delivery]] = defaultdict(list)
@@ -148,7 +148,7 @@ class OutboxSender:
     def _sink_crashed(self, chat_id: int, error: Exception) -> SendOutcome:
         # A sink bug must not kill the sender; treat it as temporary and keep the alert.
         log.error("alert sink failed: %r", error, exc_info=error, extra={"chat": chat_id})
-        metrics.errors.inc(kind="internal")
+        self._metrics.errors.labels(kind="internal").inc()
         return SendOutcome(SendStatus.RETRY, error=f"internal error: {error}")
 
     async def _record(self, deliveries: Sequence[Delivery], outcome: SendOutcome) -> bool:
@@ -159,9 +159,10 @@ class OutboxSender:
         if outcome.status is SendStatus.SENT:
             for delivery in deliveries:
                 await storage.mark_sent(delivery.id, outcome.message_id, now)
-                metrics.alerts_sent.inc()
+                self._metrics.alerts_sent.inc()
                 if delivery.created_at is not None:
-                    metrics.delivery_latency.observe((now - delivery.created_at).total_seconds())
+                    latency_s = (now - delivery.created_at).total_seconds()
+                    self._metrics.delivery_latency.observe(latency_s)
             return True
         error = outcome.error or outcome.status.value
         if outcome.status is SendStatus.FAILED:
@@ -171,7 +172,7 @@ class OutboxSender:
             return True
         await apply_to_chat(storage, chat_id, outcome)
         if outcome.retry_after_s is not None and outcome.new_chat_id is None:
-            metrics.telegram_429.inc()
+            self._metrics.telegram_429.inc()
         for delivery in deliveries:
             delay = retry_delay_s(outcome, delivery.attempts + 1)
             await storage.mark_retry(delivery.id, error, now + timedelta(seconds=delay), now)

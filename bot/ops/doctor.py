@@ -16,8 +16,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.config.feeds_file import load_feeds_file
 from bot.config.rule_files import load_rules_dir, rule_files
-from bot.config.settings import Settings, load_feeds_file, safe_database_url
+from bot.config.settings import Settings, safe_database_url
 from bot.ops.logging_setup import Redactor, secrets_from_settings
 from core.errors import NewswatchError
 from rules.normalize import FAST_FOLD

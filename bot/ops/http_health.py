@@ -3,7 +3,8 @@
 ``/healthz``  200 while the process and its event loop answer (liveness; the Docker HEALTHCHECK).
 ``/readyz``   runs the injected readiness checks concurrently, each with a timeout, and answers 200
               when all pass, 503 otherwise, with a JSON body naming every check.
-``/metrics``  the ``Metrics`` registry in the Prometheus text format.
+``/metrics``  the app's ``Metrics`` registry in the Prometheus text format 0.0.4, as
+              ``prometheus_client.generate_latest`` renders it.
 
 Does not know how to reach the database, the scheduler or Telegram: the application injects one
 async check per dependency (``storage_check``, ``flag_check``, ``telegram_check`` build the usual
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from bot.ops.logging_setup import Redactor
 from bot.ops.metrics import Metrics
@@ -34,7 +37,9 @@ ReadinessCheck = Callable[[], Awaitable[object]]
 """Passes when it returns anything but ``False``; fails when it returns ``False``, raises or
 times out. The exception's message (first line) is shown in ``/readyz``."""
 
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# What generate_latest writes: the 0.0.4 text format, the type prometheus_client's own servers
+# send with it unless a scraper asks for another (its CONTENT_TYPE_LATEST says 1.0.0 now).
+PROMETHEUS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 _REDACT = Redactor(())  # token-shaped strings only; /readyz knows no configured secrets
 
 
@@ -167,7 +172,7 @@ class HealthServer:
 
     async def _metrics_handler(self, request: web.Request) -> web.Response:
         return web.Response(
-            body=self._metrics.registry.render().encode("utf-8"),
+            body=generate_latest(self._metrics.registry),
             headers={"Content-Type": PROMETHEUS_CONTENT_TYPE},
         )
 

@@ -1,60 +1,20 @@
 """What the Telegram admin commands ask of the running app: add or remove a feed, reload the
-rules, and a status summary. Edits ``feeds.yaml`` as text (comments survive), validates the
-result before writing, and syncs storage. Does not talk to Telegram itself.
+rules, and a status summary. Edits ``feeds.yaml`` through ``bot.config`` (round-trip, so
+comments survive), validates the result before writing, and syncs storage. Does not talk to
+Telegram itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.cli.feed_commands import add_feed, write_file_atomically
-from bot.config.settings import parse_feeds_yaml
+from bot.config.feed_edits import add_feed
+from bot.config.feeds_file import parse_feeds_yaml, remove_feed_entry, write_file_atomically
 from bot.services import Services
 from core.errors import ConfigError
 from watchers.fetch import FeedFetcher
-
-_ITEM_RE = re.compile(r"^(?P<indent>\s*)-\s*(?:url:\s*)?(?P<value>.+?)\s*$")
-_URL_RE = re.compile(r"^\s*url:\s*(?P<value>.+?)\s*$")
-
-
-def _yaml_scalar(value: str) -> str:
-    value = value.split(" #", 1)[0].strip()
-    if value[:1] in {'"', "'"}:
-        try:
-            return str(json.loads(value)) if value[0] == '"' else value[1:-1]
-        except json.JSONDecodeError:
-            return value.strip("\"'")
-    return value
-
-
-def remove_feed_entry(text: str, url: str) -> str | None:
-    """``text`` without the feed item whose url is ``url``; None when no such item exists.
-
-    The item runs from its ``-`` line to the next line at the same or a smaller indentation.
-    """
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        item = _ITEM_RE.match(line)
-        if item is None:
-            continue
-        indent = len(item.group("indent"))
-        end = i + 1
-        while end < len(lines):
-            nxt = lines[end]
-            if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
-                break
-            end += 1
-        block = lines[i:end]
-        values = [_yaml_scalar(item.group("value"))]
-        values += [_yaml_scalar(m.group("value")) for ln in block[1:] if (m := _URL_RE.match(ln))]
-        if url in values:
-            del lines[i:end]
-            return "\n".join(lines) + "\n"
-    return None
 
 
 class AppAdminActions:
@@ -94,13 +54,21 @@ class AppAdminActions:
         path = self._services.settings.feeds_file
         async with self._lock:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-            new_text = remove_feed_entry(text, url)
+            interval_s = self._services.settings.poll_interval_s
+            try:
+                before = parse_feeds_yaml(text, str(path), interval_s)
+                new_text = remove_feed_entry(text, url)
+            except ConfigError as e:
+                return f"Not removed: {path.name} cannot be read ({e})."
             if new_text is None:
                 return f"No feed with the URL {url} in {path.name}. /feeds lists them."
             try:
-                parse_feeds_yaml(new_text, str(path), self._services.settings.poll_interval_s)
+                after = parse_feeds_yaml(new_text, str(path), interval_s)
             except ConfigError as e:
                 return f"Not removed: the file would become invalid ({e})."
+            if [f.url for f in after.feeds] != [f.url for f in before.feeds if f.url != url]:
+                # A guard on the editor: never write a file that lost another feed.
+                return f"Not removed: the edit would change other feeds in {path.name}."
             await asyncio.to_thread(write_file_atomically, path, new_text)
             await self._reload_feeds()
         return f"Removed {url}. Its stored articles and matches are kept."

@@ -23,8 +23,9 @@ from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.config.feeds_file import FeedsConfig, load_feeds_file
 from bot.config.rule_files import load_rules_dir
-from bot.config.settings import FeedsConfig, Settings, load_feeds_file, safe_database_url
+from bot.config.settings import Settings, safe_database_url
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
 from bot.delivery.outbox import OutboxSender
@@ -36,7 +37,7 @@ from bot.ops.http_health import (
     storage_check,
     telegram_check,
 )
-from bot.ops.metrics import LoopLagMonitor, metrics
+from bot.ops.metrics import LoopLagMonitor, Metrics
 from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
@@ -94,6 +95,8 @@ class App:
         self._out = out or sys.stdout
         self._sink_override = sink
         self._background = background
+        # This app's metrics: /metrics serves them, and Services hands them to what records.
+        self.metrics = Metrics()
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox_task: asyncio.Task[None] | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -116,7 +119,7 @@ class App:
         storage = SqlStorage(settings.database_url)
         await storage.open()
         self.services = services = Services(
-            settings, feeds, storage, RuleHolder(ruleset), self.clock
+            settings, feeds, storage, RuleHolder(ruleset), self.clock, self.metrics
         )
         try:
             await storage.sync_feeds(feeds.feeds, self.clock.now())
@@ -204,7 +207,7 @@ class App:
     async def _start_health(self, services: Services) -> None:
         if not self.settings.health_addr:
             return
-        health = HealthServer(self.settings.health_addr, metrics)
+        health = HealthServer(self.settings.health_addr, self.metrics)
         health.add_check("database", storage_check(services.storage))
         health.add_check(
             "scheduler",
@@ -217,7 +220,7 @@ class App:
             health.add_check("telegram", self._telegram_ready_check())
         await health.start()
         self._health = health
-        self._loop_lag = LoopLagMonitor(metrics)
+        self._loop_lag = LoopLagMonitor(self.metrics)
         self._loop_lag.start()
 
     def _telegram_ready_check(self) -> ReadinessCheck:
@@ -289,7 +292,7 @@ class App:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                metrics.errors.inc(kind="internal")
+                self.metrics.errors.labels(kind="internal").inc()
                 log.exception("background task %s crashed", name)
 
         task = asyncio.create_task(guarded(), name=name)
@@ -316,7 +319,7 @@ class App:
             self.sender.wake()
 
     async def _rules_rejected(self, message: str) -> None:
-        metrics.errors.inc(kind="rules")
+        self.metrics.errors.labels(kind="rules").inc()
         await self.notify_admins(
             f"Rule change rejected; the previous rules stay in force.\n{message}"
         )

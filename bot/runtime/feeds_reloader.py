@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import watchfiles
 
-from bot.config.settings import load_feeds_file
+from bot.config.feeds_file import load_feeds_file
 from bot.services import Services
 from core.errors import ConfigError
 

@@ -18,7 +18,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.ops.metrics import metrics
 from bot.services import Services
 from core.models import FeedState
 from storage.base import IngestStatus
@@ -113,11 +112,12 @@ class Pipeline:
             self._poll_settings,
             full_text=self._full_text,
         )
-        metrics.polls.inc(feed=state.url)
+        metrics = services.metrics
+        metrics.polls.labels(feed=state.url).inc()
         ruleset = services.rules.current
         new = updated = deliveries = 0
         if outcome.articles:
-            metrics.items_seen.inc(len(outcome.articles), feed=state.url)
+            metrics.items_seen.labels(feed=state.url).inc(len(outcome.articles))
             items = [(a, ruleset.match(a, feed_tags=state.tags)) for a in outcome.articles]
             # One transaction for the whole poll: fast, and all-or-nothing across a crash.
             results = await services.storage.ingest_many(
@@ -127,11 +127,11 @@ class Pipeline:
                 if result.status is IngestStatus.NEW:
                     new += 1
                     for match in matches:
-                        metrics.matches.inc(rule=match.rule_id)
+                        metrics.matches.labels(rule=match.rule_id).inc()
                 updated += result.status is IngestStatus.UPDATED
                 deliveries += result.new_deliveries
         if outcome.error is not None:
-            metrics.errors.inc(kind="fetch")
+            metrics.errors.labels(kind="fetch").inc()
             log.warning("feed poll failed: %s", outcome.error, extra={"feed": state.url})
         await services.storage.save_feed_state(
             record_new_items(outcome.state, new, services.clock.now())

@@ -346,8 +346,8 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
     assert len(d.alerts_for("[A1]")) == 1
     assert d.alerts_for("[B1]") == []
     exposition = d.metrics()
-    assert f'newswatch_matches_total{{rule="{RULE_ID}"}} 1' in exposition
-    assert "newswatch_alerts_sent_total 1" in exposition
+    assert f'newswatch_matches_total{{rule="{RULE_ID}"}} 1.0\n' in exposition
+    assert "newswatch_alerts_sent_total 1.0\n" in exposition
     assert 'newswatch_polls_total{feed="http://feeds:8000/feed.xml"}' in exposition
 
     # 3. Editing the rule file on the host changes what is alerted (picked up live).

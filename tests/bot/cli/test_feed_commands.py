@@ -1,4 +1,5 @@
-"""`newswatch feeds` and `newswatch feeds add`: the table and the feeds-file edit."""
+"""`newswatch feeds` and `newswatch feeds add`: the table, and adding a checked feed to the file
+(the edit itself is tested in tests/bot/config/test_feeds_file.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.cli.feed_commands import (
-    append_feed_entry,
-    cmd_feeds_add,
-    cmd_feeds_list,
-    render_feed_table,
-)
-from bot.config.settings import parse_feeds_yaml
+from bot.cli.feed_commands import cmd_feeds_add, cmd_feeds_list, render_feed_table
+from bot.config.feeds_file import parse_feeds_yaml
 from core.models import FeedState
 from tests.fakes.feed_server import FeedServer
 from tests.support.seeds import Seed, rss2
@@ -34,31 +30,6 @@ feeds:
 """
 
 NOW = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
-
-
-def test_append_keeps_comments_and_indentation() -> None:
-    out = append_feed_entry(FEEDS, "https://c.example/rss?x=1&y=2", 'C "quoted" #1')
-    assert out.startswith(FEEDS.split("# trailing")[0].rstrip("\n"))
-    assert '  - url: "https://c.example/rss?x=1&y=2"\n    name: "C \\"quoted\\" #1"\n' in out
-    assert out.endswith("# trailing comment stays\n")
-    cfg = parse_feeds_yaml(out, "feeds.yaml", 300)
-    assert [f.url for f in cfg.feeds][-1] == "https://c.example/rss?x=1&y=2"
-    assert cfg.feeds[-1].name == 'C "quoted" #1'
-
-
-def test_append_before_a_following_key_and_into_empty_files() -> None:
-    text = "feeds:\n- url: https://a.example/rss\ndefaults:\n  interval: 10m\n"
-    out = append_feed_entry(text, "https://n.example/", None)
-    assert out == (
-        'feeds:\n- url: https://a.example/rss\n- url: "https://n.example/"\n'
-        "defaults:\n  interval: 10m\n"
-    )
-    assert append_feed_entry("", "https://n.example/", "N") == (
-        'feeds:\n  - url: "https://n.example/"\n    name: "N"\n'
-    )
-    assert append_feed_entry("feeds: []\n", "https://n.example/", None) == (
-        'feeds:\n  - url: "https://n.example/"\n'
-    )
 
 
 async def test_feeds_add_validates_then_appends(

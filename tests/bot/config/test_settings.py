@@ -1,4 +1,4 @@
-"""Settings and feeds-file validation: good values load, bad ones name the setting in one line."""
+"""Settings validation: good values load, bad ones name the setting in one line."""
 
 from pathlib import Path
 
@@ -6,10 +6,8 @@ import pytest
 
 from bot.config.settings import (
     DEFAULT_DATABASE_URL,
-    load_feeds_file,
     load_settings,
     parse_duration,
-    parse_feeds_yaml,
 )
 from core.errors import ConfigError
 
@@ -89,49 +87,3 @@ def test_durations() -> None:
     assert parse_duration(2, "x") == 2
     with pytest.raises(ConfigError, match=r"^x: "):
         parse_duration(True, "x")
-
-
-def test_feeds_file_with_defaults_and_per_feed_settings() -> None:
-    text = """
-defaults:
-  interval: 10m
-feeds:
-  - https://example.org/rss
-  - url: https://news.example.com/feed.xml
-    name: Example News
-    tags: [vietnam, official]
-    interval: 2m
-    full_text: true
-"""
-    config = parse_feeds_yaml(text, "feeds.yaml", 300)
-    assert config.default_interval_s == 600
-    first, second = config.feeds
-    assert first.url == "https://example.org/rss"
-    assert first.interval_s is None
-    assert second.name == "Example News"
-    assert second.tags == ("vietnam", "official")
-    assert second.interval_s == 120
-    assert second.full_text is True
-
-
-@pytest.mark.parametrize(
-    ("text", "fragment"),
-    [
-        ("feeds: [\n", "feeds.yaml:2:1: not valid YAML"),
-        ("- just a list", "expected a mapping"),
-        ("feeds:\n  - url: ftp://x/feed", "feeds[1]: url must be an http"),
-        ("feeds:\n  - name: no url", "feeds[1]: each feed needs a 'url'"),
-        ("feeds:\n  - https://a.example/f\n  - https://a.example/f", "feeds[2]: duplicate"),
-        ("feeds:\n  - url: https://a.example/f\n    intervall: 5m", "unknown key(s) intervall"),
-        ("feeds:\n  - url: https://a.example/f\n    interval: never", "feeds[1].interval"),
-    ],
-)
-def test_bad_feeds_files_name_the_place(text: str, fragment: str) -> None:
-    with pytest.raises(ConfigError) as err:
-        parse_feeds_yaml(text, "feeds.yaml", 300)
-    assert fragment in str(err.value)
-
-
-def test_missing_feeds_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="feeds file not found"):
-        load_feeds_file(tmp_path / "feeds.yaml", 300)

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config.settings import FeedsConfig, Settings
+from bot.config.feeds_file import FeedsConfig
+from bot.config.settings import Settings
 from bot.delivery.digests import DIGEST_SETTLE_S, DigestScheduler, last_period_end
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.pacing import PaceLimits, SendPacer

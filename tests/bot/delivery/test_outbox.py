@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import FeedsConfig, Settings
+from bot.config.feeds_file import FeedsConfig
+from bot.config.settings import Settings
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.sink import SendOutcome, SendStatus
 from bot.services import RuleHolder, Services
@@ -92,6 +93,25 @@ async def test_retry_after_waits_exactly_then_sends(storage: SqlStorage) -> None
     assert await sender.drain_once() == 1
     assert len(sink.delivered) == 2
     assert await storage.pending_count() == 0
+
+
+async def test_the_sender_records_in_its_services_metrics(storage: SqlStorage) -> None:
+    clock = FakeClock(T0)
+    sink = ScriptedSink([SendOutcome(SendStatus.RETRY, retry_after_s=30, error="429")])
+    services = Services(
+        Settings(), FeedsConfig(300, ()), storage, RuleHolder(RuleSet.empty()), clock
+    )
+    sender = OutboxSender(services, sink)
+    await _queue(storage, 1, clock)
+    await sender.drain_once()
+    metrics = services.metrics
+    assert metrics.value("newswatch_telegram_rate_limited_total") == 1
+    assert metrics.value("newswatch_outbox_depth") == 1
+    clock.advance(30)
+    await sender.drain_once()
+    assert metrics.value("newswatch_alerts_sent_total") == 1
+    assert metrics.value("newswatch_delivery_latency_seconds_count") == 1
+    assert metrics.value("newswatch_delivery_latency_seconds_sum") == pytest.approx(30)
 
 
 async def test_a_sink_crash_keeps_the_alert_for_later(storage: SqlStorage) -> None:

@@ -145,7 +145,7 @@ async def test_a_check_returning_false_fails(server: HealthServer) -> None:
 
 async def test_metrics_endpoint_serves_prometheus_text() -> None:
     m = Metrics()
-    m.polls.inc(feed="https://example.org/rss")
+    m.polls.labels(feed="https://example.org/rss").inc()
     s = HealthServer("127.0.0.1:0", m)
     await s.start()
     try:
@@ -154,7 +154,7 @@ async def test_metrics_endpoint_serves_prometheus_text() -> None:
         await s.stop()
     assert status == 200
     assert content_type == PROMETHEUS_CONTENT_TYPE
-    assert 'newswatch_polls_total{feed="https://example.org/rss"} 1' in text
+    assert 'newswatch_polls_total{feed="https://example.org/rss"} 1.0' in text
 
 
 async def test_an_address_in_use_is_a_clear_config_error() -> None:

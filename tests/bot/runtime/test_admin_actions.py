@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import Settings, load_feeds_file
-from bot.runtime.admin_actions import AppAdminActions, remove_feed_entry
+from bot.config.feeds_file import load_feeds_file
+from bot.config.settings import Settings
+from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.services import RuleHolder, Services
 from core.clock import FakeClock
@@ -31,19 +32,6 @@ feeds:
   - https://b.example/feed.xml
   - url: https://c.example/atom
 """
-
-
-def test_remove_feed_entry_keeps_the_rest_and_the_comments() -> None:
-    text = remove_feed_entry(FEEDS, "https://a.example/rss")
-    assert text is not None
-    assert "a.example" not in text
-    assert "# my feeds" in text
-    assert "https://b.example/feed.xml" in text
-    assert "https://c.example/atom" in text
-    assert remove_feed_entry(text, "https://b.example/feed.xml") == (
-        "# my feeds\ndefaults:\n  interval: 5m\nfeeds:\n  - url: https://c.example/atom\n"
-    )
-    assert remove_feed_entry(FEEDS, "https://nowhere.example/") is None
 
 
 @pytest.fixture

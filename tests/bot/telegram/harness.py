@@ -20,7 +20,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.config.settings import FeedsConfig, Settings
+from bot.config.feeds_file import FeedsConfig
+from bot.config.settings import Settings
 from bot.services import RuleHolder, Services
 from bot.telegram.handlers import AdminActions, register_handlers
 from core.clock import FakeClock
