@@ -2,7 +2,7 @@
 
 Thin command functions: they print to ``out`` and return an exit code (0 ok, 1 problem). The
 health logic lives in ``watchers.feed_health``; checking a URL and appending it to
-``config/feeds.yaml`` (comments and layout kept) is ``bot.config.feed_edits.add_feed``, shared
+``config/feeds.yaml`` (comments and layout kept) is ``bot.runtime.feed_edits.add_feed``, shared
 with the admin ``/addfeed`` command.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TextIO
 
-from bot.config.feed_edits import add_feed
+from bot.runtime.feed_edits import add_feed
 from core.models import FeedState
 from storage.base import Storage
 from watchers.feed_health import HealthKind, classify, format_duration

@@ -12,7 +12,7 @@ Nor does ruamel keep spacing inside a line: ``url:    x`` comes back as ``url: x
 validate the result: the callers re-parse it before writing.
 
 Writing: ``write_file_atomically``. Does no network I/O; checking a feed before adding it is
-``bot.config.feed_edits``.
+``bot.runtime.feed_edits``.
 """
 
 from __future__ import annotations

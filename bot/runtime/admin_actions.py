@@ -10,8 +10,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.config.feed_edits import add_feed
 from bot.config.feeds_file import parse_feeds_yaml, remove_feed_entry, write_file_atomically
+from bot.runtime.feed_edits import add_feed
 from bot.services import Services
 from core.errors import ConfigError
 from watchers.fetch import FeedFetcher

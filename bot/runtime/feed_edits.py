@@ -1,7 +1,8 @@
 """Adding a checked feed to the feeds file: fetch the URL once, then append it.
 
 ``add_feed`` is shared by ``newswatch feeds add`` (``bot.cli``) and the admin ``/addfeed``
-command (``bot.runtime.admin_actions``), so it lives here rather than in either. It reaches the
+command (``bot.runtime.admin_actions``); it lives in the runtime, which the command line may use,
+because it reaches the network (``bot.config`` only reads and writes files). It reaches the
 network only through the ``FeedFetcher`` it is given (``watchers.discovery`` does the checking),
 and rewrites the file only when the edited text still parses as a valid feeds file with exactly
 one feed more. Does not touch storage: the caller applies the file (the feeds reloader).
