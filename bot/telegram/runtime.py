@@ -70,6 +70,8 @@ class TelegramRuntime:
             .base_url(settings.telegram_api_base_url)
             .base_file_url(file_base_url(settings.telegram_api_base_url))
             .rate_limiter(PacedRateLimiter(self._pacer))
+            # We schedule with APScheduler ourselves; PTB would otherwise start a second one.
+            .job_queue(None)
             .build()
         )
         register_handlers(application, self._services, self._admin_actions)
