@@ -1,12 +1,15 @@
 """The outbox sender: drains queued deliveries from storage into an ``AlertSink``.
 
-Exactly-once as far as Telegram allows: a delivery is marked "sending" before the request and
-"sent" only after the sink reports acceptance. A crash between the two leaves it "sending"; the
-next start resends it (at most one duplicate per crash, by policy: a lost alert is worse than a
-repeated one). Chats are served concurrently, each chat's deliveries in order; the sink paces
-itself to the platform's limits. When many alerts pile up for one chat at once (more than
-five within a minute, ``FoldPolicy``), they are folded into one digest message instead of a
-flood. Does not format single alerts or decide who gets what.
+Every queued message passes here: alerts and their edits (rendered now, from the article and
+its matches), and digests and admin notices (rendered when they were queued; their pages are on
+the row). Exactly-once as far as Telegram allows: a delivery is marked "sending" before the
+request and "sent" only after the sink reports acceptance. A crash between the two leaves it
+"sending"; the next start resends it (at most one duplicate per crash, by policy: a lost alert
+is worse than a repeated one). What an outcome means is ``bot.delivery.outcomes``' one policy.
+Chats are served concurrently, each chat's deliveries in order; pacing is the bot's rate limiter.
+When many alerts pile up for one chat at once (more than five within a minute, ``FoldPolicy``),
+they are folded into one digest message instead of a flood. Does not format single alerts or
+decide who gets what.
 """
 
 from __future__ import annotations
