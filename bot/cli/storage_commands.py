@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
 from core.errors import ConfigError, StorageError
+from core.text import plural
 from storage import SqlStorage
 from storage.base import ExportFormat
 from storage.migrate import current_revision, head_revision
@@ -102,7 +103,7 @@ async def cmd_export(
         return 1
     finally:
         await storage.close()
-    print(f"exported {rows} matches", file=err)
+    print(f"exported {plural(rows, 'match')}", file=err)
     return 0
 
 

@@ -21,6 +21,7 @@ from bot.config.rule_files import load_rules_dir, rule_files
 from bot.config.settings import Settings, safe_database_url
 from bot.ops.logging_setup import Redactor, secrets_from_settings
 from core.errors import NewswatchError
+from core.text import plural
 from rules.normalize import FAST_FOLD
 from rules.wordscan import WORD_SCANNER
 
@@ -89,7 +90,11 @@ def check_configuration(settings: Settings, in_container: bool | None = None) ->
             )
         else:
             found.append(
-                _ok(area, f"{settings.feeds_file}: {enabled} of {len(feeds.feeds)} feeds enabled")
+                _ok(
+                    area,
+                    f"{settings.feeds_file}: {enabled} of "
+                    f"{plural(len(feeds.feeds), 'feed')} enabled",
+                )
             )
     if settings.health_addr:
         host = settings.health_addr.rpartition(":")[0].strip("[]")
@@ -256,7 +261,10 @@ def check_rules(settings: Settings) -> list[Finding]:
             )
         ]
     return [
-        _ok(area, f"{rules_dir}: {len(ruleset.rules)} rules from {len(files)} files"),
+        _ok(
+            area,
+            f"{rules_dir}: {plural(len(ruleset.rules), 'rule')} from {plural(len(files), 'file')}",
+        ),
         _engine_finding(),
     ]
 

@@ -148,6 +148,8 @@ class MemoryStorage:
     async def subscribe(self, chat_id: int, rule_id: str, thread_id: int | None = None) -> bool:
         subs = self.subs.setdefault(chat_id, {})
         if rule_id in subs:
+            if thread_id is not None:  # as SqlStorage: a repeat from a topic moves alerts there
+                subs[rule_id] = replace(subs[rule_id], thread_id=thread_id)
             return False
         subs[rule_id] = _Sub(thread_id=thread_id)
         return True

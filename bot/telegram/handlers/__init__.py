@@ -119,4 +119,11 @@ def register_handlers(
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
     application.add_handler(MessageHandler(filters.COMMAND & only_new, general.unknown))
+    # Not in groups: people talk to each other there.
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & only_new,
+            general.free_text,
+        )
+    )
     application.add_error_handler(error_handler(out))

@@ -1,5 +1,6 @@
 """The buttons under a rules page: ``p:PAGE`` turns the page, ``s:TOKEN:PAGE`` and
-``u:TOKEN:PAGE`` subscribe and unsubscribe the chat the page is in, then redraw it.
+``u:TOKEN:PAGE`` subscribe and unsubscribe the chat the page is in, then redraw it;
+``rc:TOKEN:PAGE`` (``/recent``'s "More") sends the next page of stories.
 
 Presses obey the same access rules as the commands (``access.may_press``). Answers the callback
 query itself (the toast or alert on the presser's screen); the page text comes from
@@ -14,10 +15,11 @@ from bot.delivery.alert_format import clean_text, shorten
 from bot.delivery.replies import ReplySender
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, may_press
+from bot.telegram.handlers.browse import recent_page
 from bot.telegram.handlers.membership import remember_chat
-from bot.telegram.handlers.replies import redraw
+from bot.telegram.handlers.replies import redraw, send_to
 from bot.telegram.handlers.rule_lookup import rule_by_token
-from bot.telegram.handlers.subscriptions import rules_page
+from bot.telegram.handlers.subscriptions import SubscribeOutcome, rules_page, subscribe_here
 
 
 class ButtonHandlers:
@@ -44,6 +46,22 @@ class ButtonHandlers:
             await self._show_page(query, chat.id, page)
             await query.answer()
             return
+        if kind == "rc":  # /recent's "More": rule token (or * for the chat's rules), page
+            token, _, page_text = rest.rpartition(":")
+            rule = None if token == "*" else rule_by_token(self.services.rules, token)
+            if token != "*" and rule is None:
+                await query.answer("That rule no longer exists.", show_alert=True)
+                return
+            text, markup = await recent_page(
+                self.services,
+                chat.id,
+                rule.id if rule else None,
+                int(page_text) if page_text.isdigit() else 0,
+            )
+            # "More" adds a message below (the earlier page stays readable above it).
+            await send_to(self.out, message, text, markup)
+            await query.answer()
+            return
         if kind not in ("s", "u"):
             await query.answer("This button is no longer supported; send /rules again.")
             return
@@ -64,8 +82,12 @@ class ButtonHandlers:
         name = shorten(clean_text(rule.name), 60)
         if kind == "s":
             thread = message.message_thread_id if message.is_topic_message else None
-            changed = await storage.subscribe(chat.id, rule.id, thread)
-            note = f"Subscribed to {name}" if changed else f"Already subscribed to {name}"
+            outcome = await subscribe_here(self.services, chat.id, rule.id, thread)
+            note = {
+                SubscribeOutcome.ADDED: f"Subscribed to {name}",
+                SubscribeOutcome.MOVED: f"{name}: alerts now come to this topic",
+                SubscribeOutcome.ALREADY: f"Already subscribed to {name}",
+            }[outcome]
         else:
             changed = await storage.unsubscribe(chat.id, rule.id)
             note = f"Unsubscribed from {name}" if changed else f"Not subscribed to {name}"

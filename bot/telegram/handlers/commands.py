@@ -69,6 +69,12 @@ START_TEXT = (
 )
 
 
+FREE_TEXT_HINT = (
+    "I answer commands rather than messages. To look through stored stories, send "
+    "/search WORDS; to get alerts, pick rules with /rules. /help lists everything."
+)
+
+
 async def usage(out: ReplySender, update: Update, command: str, problem: str) -> None:
     """Answer a bad ``command`` with what was wrong (``problem``, plain text) and its usage."""
     spec = _SPEC[command]
@@ -108,6 +114,12 @@ class GeneralCommands:
             "alerts go to the topic where you subscribed."
         )
         await reply(self.out, update, "\n".join(lines))
+
+    async def free_text(self, update: Update, context: Context) -> None:
+        """Text that is not a command, in a private chat: a short hint, not silence."""
+        if not await gate(self.services.settings, self.out, update):
+            return
+        await reply(self.out, update, esc(FREE_TEXT_HINT))
 
     async def unknown(self, update: Update, context: Context) -> None:
         message = update.effective_message

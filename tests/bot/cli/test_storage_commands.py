@@ -66,7 +66,7 @@ async def test_export_by_dates_and_rules(database_url: str) -> None:
     code = await cmd_export(database_url, out, "jsonl", "2025-07-11", "2025-07-11", ["b"], err)
     assert code == 0
     assert [json.loads(x)["title"] for x in out.getvalue().splitlines()] == ["Port news"]
-    assert err.getvalue() == "exported 1 matches\n"
+    assert err.getvalue() == "exported 1 match\n"  # not "1 matches"
     out = io.StringIO()
     assert await cmd_export(database_url, out, "csv", end="2025-07-10", err=err) == 0
     assert out.getvalue().splitlines()[0].startswith("matched_at,rule_id,article_id,title")
