@@ -113,4 +113,6 @@ async def cmd_feeds_add(
             default_interval_s=default_interval_s,
         )
     out.write(result.message + "\n")
+    if result.detail:
+        out.write(f"  ({result.detail})\n")
     return 0 if result.ok else 1

@@ -9,7 +9,7 @@ the error stream and exit code 1, never a traceback. No argument parsing here be
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
@@ -78,11 +78,14 @@ async def cmd_export(
     end: str | None = None,
     rule_ids: Sequence[str] = (),
     err: TextIO | None = None,
+    known_rule_ids: Collection[str] = (),
 ) -> int:
     """Write matches as CSV or JSON Lines to ``out``; the row count goes to ``err``.
 
     ``start``/``end`` are ISO dates or datetimes (UTC when no offset is given); a date-only
-    ``end`` includes that whole day. No ``rule_ids``: all rules.
+    ``end`` includes that whole day. No ``rule_ids``: all rules. A rule id that is neither in
+    ``known_rule_ids`` (the rule files) nor in any stored match is an error (exit 2), not an
+    empty export: it is almost always a typo.
     """
     err = err or sys.stderr
     try:
@@ -95,6 +98,16 @@ async def cmd_export(
     storage = SqlStorage(database_url)
     try:
         await storage.open()
+        if rule_ids:
+            stored = {r for r, _day, _n in await storage.match_counts_per_day(_EPOCH)}
+            unknown = [r for r in rule_ids if r not in stored and r not in set(known_rule_ids)]
+            if unknown:
+                print(
+                    f"newswatch export: no rule called {', '.join(unknown)} in the rule files "
+                    "or the stored matches (`newswatch rules check` lists the rules)",
+                    file=err,
+                )
+                return 2
         rows = await storage.export_matches(
             out, export_format, start_at, end_at, list(rule_ids) or None
         )
@@ -105,6 +118,9 @@ async def cmd_export(
         await storage.close()
     print(f"exported {plural(rows, 'match')}", file=err)
     return 0
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _export_format(fmt: str) -> ExportFormat:

@@ -191,6 +191,7 @@ async def check_database(settings: Settings) -> list[Finding]:
         async with asyncio.timeout(CHECK_TIMEOUT_S), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             revision = await _schema_revision(conn)
+            failing = await _failing_feeds(conn)
     except TimeoutError:
         return [
             _fail(
@@ -206,11 +207,49 @@ async def check_database(settings: Settings) -> list[Finding]:
         await engine.dispose()
     if revision is None:
         return [_ok(area, f"{shown}: reachable, no tables yet (created at first start)")]
-    return [_ok(area, f"{shown}: reachable, schema revision {revision}")]
+    found = [_ok(area, f"{shown}: reachable, schema revision {revision}")]
+    for name, problem in failing:
+        found.append(
+            _fail("feeds", f"{name}: {problem}", "see `newswatch feeds`; fix or remove the feed")
+        )
+    return found
 
 
 def _connect_args(url: str) -> dict[str, Any]:
     return {"timeout": 10} if url.startswith("postgresql") else {}
+
+
+async def _failing_feeds(conn: Any) -> list[tuple[str, str]]:
+    """(feed, problem) for each enabled feed the poller gave up on or whose last poll failed,
+    as stored by the running bot; none when the table does not exist yet."""
+    from sqlalchemy import inspect, select
+
+    from storage.schema import feeds
+
+    def has_table(sync_conn: Any) -> bool:
+        return bool(inspect(sync_conn).has_table("feeds"))
+
+    if not await conn.run_sync(has_table):
+        return []
+    query = (
+        select(
+            feeds.c.url,
+            feeds.c.name,
+            feeds.c.consecutive_errors,
+            feeds.c.last_error,
+            feeds.c.disabled_reason,
+        )
+        .where(feeds.c.enabled.is_(True))
+        .order_by(feeds.c.url)
+    )
+    found: list[tuple[str, str]] = []
+    for url, name, errors, last_error, disabled in await conn.execute(query):
+        label = f"{name} ({url})" if name else url
+        if disabled:
+            found.append((label, f"disabled by the poller: {disabled}"))
+        elif errors:
+            found.append((label, f"{plural(errors, 'failed poll')} in a row: {last_error}"))
+    return found
 
 
 async def _schema_revision(conn: Any) -> str | None:

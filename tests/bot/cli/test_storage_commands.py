@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.main import EXIT_USAGE, main
 from bot.cli.storage_commands import cmd_db_upgrade, cmd_export, cmd_search, parse_when
 from core.errors import ConfigError
 from storage import SqlStorage
@@ -88,3 +89,27 @@ def test_parse_when() -> None:
     assert parse_when("2025-07-11T08:00+07:00", "--from") == datetime(2025, 7, 11, 1, tzinfo=UTC)
     with pytest.raises(ConfigError, match="--to"):
         parse_when("11/07/2025", "--to")
+
+
+async def test_export_of_an_unknown_rule_is_an_error(database_url: str) -> None:
+    await _seed(database_url)
+    out, err = io.StringIO(), io.StringIO()
+    code = await cmd_export(database_url, out, "csv", rule_ids=["bb"], err=err)
+    assert code == 2
+    assert out.getvalue() == ""
+    assert err.getvalue().startswith("newswatch export: no rule called bb in the rule files")
+    # a rule in the files that has matched nothing yet is an empty export, not an error
+    err = io.StringIO()
+    code = await cmd_export(
+        database_url, out, "csv", rule_ids=["new"], err=err, known_rule_ids={"new"}
+    )
+    assert code == 0
+    assert err.getvalue() == "exported 0 matches\n"
+
+
+def test_an_env_file_that_does_not_exist_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.env"
+    assert main(["--env-file", str(missing), "doctor"]) == EXIT_USAGE
+    assert capsys.readouterr().err == f"newswatch: --env-file {missing}: no such file\n"
