@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply database migrations (also done at start-up)")
 
-    search = sub.add_parser("search", help="full-text search over stored articles")
+    search = sub.add_parser(
+        "search", help='search stored articles in the rule language: "a b" AND (c OR d)'
+    )
     search.add_argument("words", nargs="+")
     search.add_argument("--limit", type=int, default=10)
 

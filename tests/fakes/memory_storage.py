@@ -276,5 +276,9 @@ class MemoryStorage:
     ) -> int:
         raise NotImplementedError("MemoryStorage does not implement export_matches")
 
-    def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
-        raise NotImplementedError("MemoryStorage does not implement iter_articles")
+    async def iter_articles(
+        self, batch: int = 500
+    ) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
+        for article_id in sorted(self.articles):
+            rule_ids = tuple(m.rule_id for m in self.matches if m.article_id == article_id)
+            yield self.articles[article_id], rule_ids

@@ -15,7 +15,7 @@ from bot.delivery.alert_format import clean_text, shorten
 from bot.delivery.replies import ReplySender
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, may_press
-from bot.telegram.handlers.browse import recent_page
+from bot.telegram.handlers.browse import RecentSearches, recent_page, search_page
 from bot.telegram.handlers.membership import remember_chat
 from bot.telegram.handlers.replies import redraw, send_to
 from bot.telegram.handlers.rule_lookup import rule_by_token
@@ -25,9 +25,12 @@ from bot.telegram.handlers.subscriptions import SubscribeOutcome, rules_page, su
 class ButtonHandlers:
     """Every callback query."""
 
-    def __init__(self, services: Services, out: ReplySender) -> None:
+    def __init__(
+        self, services: Services, out: ReplySender, searches: RecentSearches | None = None
+    ) -> None:
         self.services = services
         self.out = out
+        self.searches = searches if searches is not None else RecentSearches()
 
     async def button(self, update: Update, context: Context) -> None:
         query = update.callback_query
@@ -60,6 +63,22 @@ class ButtonHandlers:
             )
             # "More" adds a message below (the earlier page stays readable above it).
             await send_to(self.out, message, text, markup)
+            await query.answer()
+            return
+        if kind == "sr":  # /search paging: search number, page
+            number_text, _, page_text = rest.partition(":")
+            query_text = self.searches.get(int(number_text)) if number_text.isdigit() else None
+            if query_text is None:
+                await query.answer("This search has expired; send /search again.", show_alert=True)
+                return
+            text, markup = await search_page(
+                self.services,
+                self.searches,
+                chat.id,
+                query_text,
+                int(page_text) if page_text.isdigit() else 0,
+            )
+            await redraw(self.out, query, text, markup)
             await query.answer()
             return
         if kind not in ("s", "u"):

@@ -43,7 +43,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "digest", "/digest RULE|all off|hourly|daily HH:MM", "one summary per period instead"
     ),
     CommandSpec("recent", "/recent [RULE]", "the latest matches"),
-    CommandSpec("search", "/search WORDS", "search stored articles"),
+    CommandSpec(
+        "search", '/search QUERY (e.g. "strategic partnership" AND Rubio)', "search stored stories"
+    ),
     CommandSpec("status", "/status", "what the bot is doing"),
     CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),

@@ -51,13 +51,20 @@ async def test_search_prints_hits(database_url: str) -> None:
     out = io.StringIO()
     assert await cmd_search(database_url, ["fishing"], out) == 0
     lines = out.getvalue().splitlines()
-    assert lines[0] == "Fishing fleets return"
-    assert lines[1] == (
-        "  2025-07-11 12:00 UTC · http://127.0.0.1/feed.xml · https://news.example/story/1"
-    )
+    assert lines[0] == "1 story matches"
+    assert lines[1] == "Fishing fleets return"
+    assert lines[2] == ("  2025-07-11 12:00 UTC · Example News · https://news.example/story/1")
     out = io.StringIO()
     assert await cmd_search(database_url, ["nothing-like-this"], out) == 0
-    assert out.getvalue() == "no stored article contains: nothing-like-this\n"
+    assert out.getvalue() == "no stored article matches: nothing-like-this\n"
+    err = io.StringIO()
+    assert await cmd_search(database_url, ['"fishing fleets" AND (port OR'], out, err=err) == 2
+    assert err.getvalue() == (
+        "newswatch search: the query ends where a word was expected (column 30)\n"
+        '  "fishing fleets" AND (port OR\n'
+        "                               ^\n"
+        "  hint: finish the expression or remove the trailing operator\n"
+    )
     assert await cmd_search(database_url, [], out, err=io.StringIO()) == 2
 
 
