@@ -68,6 +68,26 @@ def blocked_reason(address: str) -> str | None:
     return None
 
 
+def resolves_to(host: str, address: str, reason: str) -> str:
+    """One sentence for a name whose address is refused: "localhost resolves to 127.0.0.1,
+    which is a loopback address" (``reason`` as ``blocked_reason`` words it)."""
+    address = address.split("%", 1)[0]
+    for shown in (address, str(_plain_ip(address))):
+        if reason.startswith(f"{shown} is "):
+            return f"{host} resolves to {shown}, which {reason[len(shown) + 1 :]}"
+    return f"{host} resolves to {address}: {reason}"
+
+
+def _plain_ip(address: str) -> object:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 class GuardedResolver(AbstractResolver):
     """A resolver that refuses names resolving to non-public addresses.
 
@@ -90,7 +110,7 @@ class GuardedResolver(AbstractResolver):
         for r in results:
             reason = self._policy(r["host"])
             if reason is not None:
-                raise BlockedAddressError(f"{host} resolves to {reason}")
+                raise BlockedAddressError(resolves_to(host, r["host"], reason))
         return results
 
     async def close(self) -> None:
@@ -289,7 +309,7 @@ class FeedFetcher:
             cause = e.os_error
             if isinstance(cause, BlockedAddressError):
                 return FetchResult(url=url, final_url=current, error=f"blocked address: {cause}")
-            return FetchResult(url=url, final_url=current, error=f"cannot connect: {_one_line(e)}")
+            return FetchResult(url=url, final_url=current, error=_connect_problem(e))
         except aiohttp.ClientPayloadError as e:
             return FetchResult(url=url, final_url=current, error=f"broken body: {_one_line(e)}")
         except (aiohttp.ClientError, ssl.SSLError, OSError, ValueError) as e:
@@ -323,7 +343,7 @@ class FeedFetcher:
         for info in infos:
             reason = self._policy(info["host"])
             if reason is not None:
-                return f"blocked address: {host} resolves to {reason}"
+                return f"blocked address: {resolves_to(host, info['host'], reason)}"
         return None
 
     async def _read(
@@ -361,6 +381,21 @@ class FeedFetcher:
 
     def _too_big(self) -> str:
         return f"body larger than {self.max_body_bytes // 1024} KiB (decompressed); not read"
+
+
+def _connect_problem(e: aiohttp.ClientConnectorError) -> str:
+    """A connection failure in words, without aiohttp's "ssl:default [...]" internals."""
+    where = e.host if e.port in (80, 443) else f"{e.host}:{e.port}"
+    if isinstance(e, aiohttp.ClientConnectorCertificateError):
+        return f"cannot connect to {where}: its TLS certificate is not valid"
+    if isinstance(e, aiohttp.ClientConnectorDNSError) or isinstance(e.os_error, socket.gaierror):
+        return f"cannot connect to {where}: no such host name (DNS lookup failed)"
+    if isinstance(e, aiohttp.ClientSSLError):
+        return f"cannot connect to {where}: the secure (TLS) connection failed"
+    if isinstance(e.os_error, ConnectionRefusedError):
+        return f"cannot connect to {where}: the connection was refused"
+    reason = e.os_error.strerror if e.os_error.strerror else type(e.os_error).__name__
+    return f"cannot connect to {where}: {reason}"
 
 
 def _one_line(e: BaseException) -> str:

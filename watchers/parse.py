@@ -137,8 +137,10 @@ def _clean(value: str | None, detail: Any) -> str:
 
 
 def _clean_title(value: str | None, detail: Any) -> str:
-    # Titles are text in RSS but often carry escaped markup; decode both ways, on one line.
-    return " ".join(html_to_text(value).split()) if value else ""
+    # Only a title the feed marks as HTML is tag-stripped (feedparser also marks RSS titles that
+    # carry escaped markup as text/html): a plain-text "History of the <blink> tag" keeps its
+    # words. On one line either way.
+    return " ".join(_clean(value, detail).split()) if value else ""
 
 
 def _published(entry: Any) -> datetime | None:

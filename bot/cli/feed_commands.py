@@ -15,6 +15,7 @@ from typing import TextIO
 
 from bot.runtime.feed_edits import add_feed
 from core.models import FeedState
+from core.text import plural
 from storage.base import Storage
 from watchers.feed_health import HealthKind, classify, format_duration
 from watchers.fetch import FeedFetcher
@@ -61,7 +62,7 @@ def render_feed_table(states: Sequence[FeedState], now: datetime, tz: tzinfo) ->
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
     ]
     bad = sum(1 for r in rows if r[0] <= order[HealthKind.SILENT])
-    lines.append(f"{len(rows)} feeds, {bad} need attention")
+    lines.append(f"{plural(len(rows), 'feed')}, {bad} need attention")
     return "\n".join(lines) + "\n"
 
 
@@ -112,4 +113,6 @@ async def cmd_feeds_add(
             default_interval_s=default_interval_s,
         )
     out.write(result.message + "\n")
+    if result.detail:
+        out.write(f"  ({result.detail})\n")
     return 0 if result.ok else 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.config.feeds_file import load_feeds_file
 from bot.config.settings import Settings, load_settings
-from core.errors import NewswatchError
+from core.errors import ConfigError, NewswatchError
 from storage.base import Storage
 
 EXIT_USAGE = 2
@@ -26,7 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch news feeds and alert Telegram chats when a story matches your rules.",
     )
     parser.add_argument(
-        "--env-file", type=Path, default=Path(".env"), help="settings file (default: .env)"
+        "--env-file",
+        type=Path,
+        default=None,
+        help="settings file (default: .env, when it exists; a file named here must exist)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -57,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply database migrations (also done at start-up)")
 
-    search = sub.add_parser("search", help="full-text search over stored articles")
+    search = sub.add_parser(
+        "search", help='search stored articles in the rule language: "a b" AND (c OR d)'
+    )
     search.add_argument("words", nargs="+")
     search.add_argument("--limit", type=int, default=10)
 
@@ -75,13 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(env_file=args.env_file)
+        if args.env_file is not None and not args.env_file.is_file():
+            raise ConfigError(f"--env-file {args.env_file}: no such file")
+        settings = load_settings(env_file=args.env_file or Path(".env"))
         return _dispatch(args, settings)
     except NewswatchError as e:
         print(f"newswatch: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _rule_ids_in_files(settings: Settings) -> set[str]:
+    """The rule ids in the rules folder; none when it does not load (the stored matches still
+    say which ids existed)."""
+    from bot.config.rule_files import load_rules_dir
+
+    try:
+        return {r.id for r in load_rules_dir(settings.rules_dir).rules}
+    except NewswatchError:
+        return set()
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -132,16 +150,29 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "export":
             from bot.cli.storage_commands import cmd_export
 
+            known = _rule_ids_in_files(settings) if args.rule else set()
             if args.output is None:
                 return asyncio.run(
                     cmd_export(
-                        settings.database_url, out, args.format, args.start, args.end, args.rule
+                        settings.database_url,
+                        out,
+                        args.format,
+                        args.start,
+                        args.end,
+                        args.rule,
+                        known_rule_ids=known,
                     )
                 )
             with args.output.open("w", encoding="utf-8", newline="") as target:
                 return asyncio.run(
                     cmd_export(
-                        settings.database_url, target, args.format, args.start, args.end, args.rule
+                        settings.database_url,
+                        target,
+                        args.format,
+                        args.start,
+                        args.end,
+                        args.rule,
+                        known_rule_ids=known,
                     )
                 )
         case "doctor":

@@ -23,6 +23,7 @@ import yaml
 from bot.config.rule_files import read_rule_sources, rule_files
 from core.errors import RuleError
 from core.models import Article, Hit
+from core.text import plural
 from rules import RuleSet, compile_ruleset
 from rules.explain import Explanation, explain, snippets
 
@@ -47,7 +48,9 @@ def cmd_check(rules_dir: Path, out: TextIO) -> int:
     except RuleError as e:
         out.write(f"{e}\n")
         return 1
-    out.write(f"OK: {len(rules.rules)} rules in {len(files)} files in {rules_dir}\n")
+    out.write(
+        f"OK: {plural(len(rules.rules), 'rule')} in {plural(len(files), 'file')} in {rules_dir}\n"
+    )
     for rule in rules.compiled_rules:
         out.write(f"  {rule.info.id:<24} {rule.info.name}  ({rule.source})\n")
     return 0

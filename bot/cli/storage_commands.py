@@ -9,11 +9,13 @@ the error stream and exit code 1, never a traceback. No argument parsing here be
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
+from bot.search import QueryProblem, search_stored
 from core.errors import ConfigError, StorageError
+from core.text import plural
 from storage import SqlStorage
 from storage.base import ExportFormat
 from storage.migrate import current_revision, head_revision
@@ -42,30 +44,47 @@ async def cmd_search(
     limit: int = 10,
     err: TextIO | None = None,
 ) -> int:
-    """Print the stored articles that contain all ``words``, best first."""
+    """Print the stored articles the query (the rule language: phrases, AND/OR/NOT, NEAR/n,
+    fields, regexes) matches, newest first, with the count. Exit 2 for a bad query, printed
+    as a rule error is (column and caret)."""
     err = err or sys.stderr
     query = " ".join(words).strip()
     if not query:
-        print("newswatch search: give at least one word to search for", file=err)
+        print("newswatch search: give a query to search for", file=err)
         return 2
     storage = SqlStorage(database_url)
     try:
         await storage.open()
-        hits = await storage.search_articles(query, limit=limit)
+        result = await search_stored(storage, query, limit=limit)
+    except QueryProblem as e:
+        print(
+            f"newswatch search: {e.message}" + (f" (column {e.column})" if e.column else ""),
+            file=err,
+        )
+        if e.caret:
+            print("  " + e.caret.replace("\n", "\n  "), file=err)
+        if e.hint:
+            print(f"  hint: {e.hint}", file=err)
+        return 2
     except StorageError as e:
         print(f"newswatch search: {e}", file=err)
         return 1
     finally:
         await storage.close()
-    if not hits:
-        print(f"no stored article contains: {query}", file=out)
+    if not result.total:
+        print(f"no stored article matches: {query}", file=out)
         return 0
-    for hit in hits:
-        when = hit.published_at.strftime("%Y-%m-%d %H:%M UTC") if hit.published_at else "-"
-        print(hit.title, file=out)
-        print(f"  {when} · {hit.feed_url}" + (f" · {hit.link}" if hit.link else ""), file=out)
-        if hit.snippet:
-            print(f"  {hit.snippet}", file=out)
+    shown = f", the newest {len(result.page)}" if result.total > len(result.page) else ""
+    print(
+        f"{plural(result.total, 'story')} match{'es' if result.total == 1 else ''}{shown}", file=out
+    )
+    for found in result.page:
+        a = found.article
+        when = a.published_at.strftime("%Y-%m-%d %H:%M UTC") if a.published_at else "-"
+        print(a.title, file=out)
+        print(
+            f"  {when} · {a.feed_name or a.feed_url}" + (f" · {a.link}" if a.link else ""), file=out
+        )
     return 0
 
 
@@ -77,11 +96,14 @@ async def cmd_export(
     end: str | None = None,
     rule_ids: Sequence[str] = (),
     err: TextIO | None = None,
+    known_rule_ids: Collection[str] = (),
 ) -> int:
     """Write matches as CSV or JSON Lines to ``out``; the row count goes to ``err``.
 
     ``start``/``end`` are ISO dates or datetimes (UTC when no offset is given); a date-only
-    ``end`` includes that whole day. No ``rule_ids``: all rules.
+    ``end`` includes that whole day. No ``rule_ids``: all rules. A rule id that is neither in
+    ``known_rule_ids`` (the rule files) nor in any stored match is an error (exit 2), not an
+    empty export: it is almost always a typo.
     """
     err = err or sys.stderr
     try:
@@ -94,6 +116,16 @@ async def cmd_export(
     storage = SqlStorage(database_url)
     try:
         await storage.open()
+        if rule_ids:
+            stored = {r for r, _day, _n in await storage.match_counts_per_day(_EPOCH)}
+            unknown = [r for r in rule_ids if r not in stored and r not in set(known_rule_ids)]
+            if unknown:
+                print(
+                    f"newswatch export: no rule called {', '.join(unknown)} in the rule files "
+                    "or the stored matches (`newswatch rules check` lists the rules)",
+                    file=err,
+                )
+                return 2
         rows = await storage.export_matches(
             out, export_format, start_at, end_at, list(rule_ids) or None
         )
@@ -102,8 +134,11 @@ async def cmd_export(
         return 1
     finally:
         await storage.close()
-    print(f"exported {rows} matches", file=err)
+    print(f"exported {plural(rows, 'match')}", file=err)
     return 0
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _export_format(fmt: str) -> ExportFormat:

@@ -55,12 +55,17 @@ def format_alert(
     matches: Sequence[RuleMatch],
     rules: Mapping[str, RuleInfo],
     tz: ZoneInfo,
+    *,
+    updated: bool = False,
 ) -> RenderedMessage:
     """Build the alert for ``article``. ``rules`` gives names and priorities by rule id; a rule
-    missing from it (reloaded away) is shown by id with normal priority."""
+    missing from it (reloaded away) is shown by id with normal priority. ``updated`` (the
+    source edited the story after its alert) adds "updated" to the source line."""
     link = safe_link(article.link)
     parts: list[_Part] = [_title_line(article.title, link)]
     meta = _meta_line(article, tz)
+    if updated:
+        meta = f"{meta} · ✏️ updated" if meta else "✏️ updated"
     if meta:
         parts.append(_Part(html.escape(meta, quote=False), meta))
     tags = rule_tags([m.rule_id for m in matches])

@@ -81,7 +81,11 @@ class TelegramSink:
         """Send one alert, or for an ``EDIT`` delivery edit the message of the earlier one."""
         assert delivery.article is not None, "an alert delivery carries its article"
         message = format_alert(
-            delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
+            delivery.article,
+            delivery.matches,
+            {r.id: r for r in rules},
+            self._tz,
+            updated=delivery.kind is DeliveryKind.EDIT,
         )
         edit_of = delivery.message_id if delivery.kind is DeliveryKind.EDIT else None
         return await self.send(

@@ -21,6 +21,7 @@ from bot.config.rule_files import load_rules_dir, rule_files
 from bot.config.settings import Settings, safe_database_url
 from bot.ops.logging_setup import Redactor, secrets_from_settings
 from core.errors import NewswatchError
+from core.text import plural
 from rules.normalize import FAST_FOLD
 from rules.wordscan import WORD_SCANNER
 
@@ -89,7 +90,11 @@ def check_configuration(settings: Settings, in_container: bool | None = None) ->
             )
         else:
             found.append(
-                _ok(area, f"{settings.feeds_file}: {enabled} of {len(feeds.feeds)} feeds enabled")
+                _ok(
+                    area,
+                    f"{settings.feeds_file}: {enabled} of "
+                    f"{plural(len(feeds.feeds), 'feed')} enabled",
+                )
             )
     if settings.health_addr:
         host = settings.health_addr.rpartition(":")[0].strip("[]")
@@ -186,6 +191,7 @@ async def check_database(settings: Settings) -> list[Finding]:
         async with asyncio.timeout(CHECK_TIMEOUT_S), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             revision = await _schema_revision(conn)
+            failing = await _failing_feeds(conn)
     except TimeoutError:
         return [
             _fail(
@@ -201,11 +207,49 @@ async def check_database(settings: Settings) -> list[Finding]:
         await engine.dispose()
     if revision is None:
         return [_ok(area, f"{shown}: reachable, no tables yet (created at first start)")]
-    return [_ok(area, f"{shown}: reachable, schema revision {revision}")]
+    found = [_ok(area, f"{shown}: reachable, schema revision {revision}")]
+    for name, problem in failing:
+        found.append(
+            _fail("feeds", f"{name}: {problem}", "see `newswatch feeds`; fix or remove the feed")
+        )
+    return found
 
 
 def _connect_args(url: str) -> dict[str, Any]:
     return {"timeout": 10} if url.startswith("postgresql") else {}
+
+
+async def _failing_feeds(conn: Any) -> list[tuple[str, str]]:
+    """(feed, problem) for each enabled feed the poller gave up on or whose last poll failed,
+    as stored by the running bot; none when the table does not exist yet."""
+    from sqlalchemy import inspect, select
+
+    from storage.schema import feeds
+
+    def has_table(sync_conn: Any) -> bool:
+        return bool(inspect(sync_conn).has_table("feeds"))
+
+    if not await conn.run_sync(has_table):
+        return []
+    query = (
+        select(
+            feeds.c.url,
+            feeds.c.name,
+            feeds.c.consecutive_errors,
+            feeds.c.last_error,
+            feeds.c.disabled_reason,
+        )
+        .where(feeds.c.enabled.is_(True))
+        .order_by(feeds.c.url)
+    )
+    found: list[tuple[str, str]] = []
+    for url, name, errors, last_error, disabled in await conn.execute(query):
+        label = f"{name} ({url})" if name else url
+        if disabled:
+            found.append((label, f"disabled by the poller: {disabled}"))
+        elif errors:
+            found.append((label, f"{plural(errors, 'failed poll')} in a row: {last_error}"))
+    return found
 
 
 async def _schema_revision(conn: Any) -> str | None:
@@ -256,7 +300,10 @@ def check_rules(settings: Settings) -> list[Finding]:
             )
         ]
     return [
-        _ok(area, f"{rules_dir}: {len(ruleset.rules)} rules from {len(files)} files"),
+        _ok(
+            area,
+            f"{rules_dir}: {plural(len(ruleset.rules), 'rule')} from {plural(len(files), 'file')}",
+        ),
         _engine_finding(),
     ]
 

@@ -27,6 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from bot.ops.logging_setup import Redactor
 from bot.ops.metrics import Metrics
 from core.errors import ConfigError
+from core.text import plural
 
 if TYPE_CHECKING:
     from storage.base import Storage
@@ -185,7 +186,7 @@ def storage_check(storage: Storage) -> ReadinessCheck:
 
     async def check() -> str:
         feeds = await storage.list_feeds()
-        return f"ok ({len(feeds)} feeds)"
+        return f"ok ({plural(len(feeds), 'feed')})"
 
     return check
 

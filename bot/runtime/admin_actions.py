@@ -14,6 +14,7 @@ from bot.config.feeds_file import parse_feeds_yaml, remove_feed_entry, write_fil
 from bot.runtime.feed_edits import add_feed
 from bot.services import Services
 from core.errors import ConfigError
+from core.text import plural
 from watchers.fetch import FeedFetcher
 
 
@@ -77,8 +78,11 @@ class AppAdminActions:
         ok = await self._reload_rules()
         count = len(self._services.rules.current.rules)
         if ok:
-            return f"Rules reloaded: {count} rules in force."
-        return f"The rule files have errors (details sent to admins); {count} rules stay in force."
+            return f"Rules reloaded: {plural(count, 'rule')} in force."
+        return (
+            "The rule files have errors (details sent to admins); "
+            f"{plural(count, 'rule')} stay in force."
+        )
 
     async def status_text(self) -> str:
         services = self._services
@@ -88,9 +92,11 @@ class AppAdminActions:
         pending = await services.storage.pending_count()
         uptime_min = int((time.monotonic() - self._started) // 60)
         lines = [
-            f"Up {uptime_min // 60}h{uptime_min % 60:02d}m at {now:%Y-%m-%d %H:%M} UTC.",
-            f"{len(feeds)} feeds, {len(failing)} with problems; "
-            f"{len(services.rules.current.rules)} rules; {pending} alerts waiting to be sent.",
+            f"Up {uptime_min // 60}h{uptime_min % 60:02d}m at "
+            f"{now.astimezone(services.settings.tz):%Y-%m-%d %H:%M %Z}.",
+            f"{plural(len(feeds), 'feed')}, {len(failing)} with problems; "
+            f"{plural(len(services.rules.current.rules), 'rule')}; "
+            f"{plural(pending, 'alert')} waiting to be sent.",
         ]
         for f in failing[:10]:
             reason = f.disabled_reason or f.last_error or "error"

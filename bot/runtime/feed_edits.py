@@ -13,20 +13,46 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.config.feeds_file import append_feed_entry, parse_feeds_yaml, write_file_atomically
 from core.errors import ConfigError
+from core.text import plural
 from watchers.discovery import inspect_feed_url
 from watchers.fetch import FeedFetcher
+
+ALLOW_PRIVATE_SETTING = "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES"
 
 
 @dataclass(frozen=True, slots=True)
 class AddFeedResult:
-    """What adding a feed did: ``ok`` (added or already listed) and a one-line message."""
+    """What adding a feed did: ``ok`` (added or already listed) and ``message``, sentences for
+    a person (what happened and what to do next; no server paths, no library internals, so
+    Telegram may show it). ``detail`` is for the operator's terminal only (the file written,
+    the exact parse error)."""
 
     ok: bool
     message: str
     feed_url: str | None = None
+    detail: str | None = None
+
+
+def next_step(problem: str) -> str:
+    """What to do about a fetch or parse ``problem`` (``FeedProbe.problem``), one sentence."""
+    if problem.startswith("blocked address"):
+        return (
+            "Feeds on loopback or private network addresses are refused unless the operator "
+            f"sets {ALLOW_PRIVATE_SETTING}=true."
+        )
+    if "no such host name" in problem or problem.startswith("cannot resolve"):
+        return "Check the address for a typo."
+    if problem.startswith("HTTP 4"):
+        return "Check the address: open it in a browser to see what the site answers."
+    if problem.startswith(("HTTP 5", "timed out", "cannot connect")):
+        return "The site may be down; try again later."
+    if "not an RSS or Atom feed" in problem or "links no RSS" in problem:
+        return "Give the address of its RSS or Atom feed, or of a page that links one."
+    return "Check the address and try again."
 
 
 def _read_text(path: Path) -> str:
@@ -43,7 +69,7 @@ async def add_feed(
     default_interval_s: float = 300.0,
 ) -> AddFeedResult:
     """Check ``url`` (fetch once, parse; an HTML page leads to its feed) and append the feed to
-    ``feeds_file``.
+    ``feeds_file``. A URL already listed is not fetched again.
 
     The file is only rewritten when the new text still parses as a valid feeds file listing the
     same feeds plus the new one, in the same order.
@@ -53,15 +79,24 @@ async def add_feed(
         text = await asyncio.to_thread(_read_text, feeds_file)
         existing = parse_feeds_yaml(text, str(feeds_file), default_interval_s)
     except (ConfigError, OSError) as e:
-        return AddFeedResult(False, f"cannot add: {e}")
-    known = {f.url for f in existing.feeds}
-    if url in known:
-        return AddFeedResult(True, f"already listed in {feeds_file}: {url}", url)
+        return _file_problem(url, e)
+    known = {_same(f.url) for f in existing.feeds}
+    if _same(url) in known:
+        return AddFeedResult(
+            True, f"{url} is already in the feeds list; nothing changed.", url, str(feeds_file)
+        )
     probe = await inspect_feed_url(url, fetcher, allow_private)
     if not probe.ok or probe.feed_url is None:
-        return AddFeedResult(False, f"cannot add {url}: {probe.problem}")
-    if probe.feed_url in known:
-        return AddFeedResult(True, f"already listed in {feeds_file}: {probe.feed_url}", url)
+        problem = probe.problem or "no answer"
+        return AddFeedResult(False, f"Could not add {url}: {problem}. {next_step(problem)}")
+    if _same(probe.feed_url) in known:
+        return AddFeedResult(
+            True,
+            f"{url} leads to {probe.feed_url}, which is already in the feeds list; "
+            "nothing changed.",
+            url,
+            str(feeds_file),
+        )
     try:
         new_text = append_feed_entry(text, probe.feed_url, name or probe.title)
         edited = parse_feeds_yaml(new_text, str(feeds_file), default_interval_s)
@@ -71,11 +106,35 @@ async def add_feed(
             raise ConfigError(f"{feeds_file}: the edit would change other feeds; not written")
         await asyncio.to_thread(write_file_atomically, feeds_file, new_text)
     except (ConfigError, OSError) as e:
-        return AddFeedResult(False, f"cannot add: {e}")
+        return _file_problem(url, e)
     via = f" (found on {probe.discovered_from})" if probe.discovered_from else ""
+    title = probe.title or probe.feed_url
+    if probe.item_count == 0:
+        message = (
+            f"Added “{title}”: {probe.feed_url}{via}. Warning: the feed has no items right now, "
+            "so nothing can match yet; check that this is the feed you meant."
+        )
+    else:
+        message = (
+            f"Added “{title}” ({plural(probe.item_count, 'item')}): {probe.feed_url}{via}. "
+            "Its first poll records the items it has without alerting; alerts start with "
+            "the next new story."
+        )
+    return AddFeedResult(True, message, probe.feed_url, f"written to {feeds_file}")
+
+
+def _same(url: str) -> str:
+    """A URL as compared for "already listed": a trailing slash and the host's case aside."""
+    parts = urlsplit(url.strip())
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
+    )
+
+
+def _file_problem(url: str, error: Exception) -> AddFeedResult:
     return AddFeedResult(
-        True,
-        f"added {probe.title or probe.feed_url!r}: {probe.item_count} items, "
-        f"{probe.feed_url}{via} -> {feeds_file}",
-        probe.feed_url,
+        False,
+        f"Could not add {url}: the feeds file could not be read or written. The operator can "
+        "see why with: newswatch doctor",
+        detail=str(error),
     )

@@ -89,6 +89,7 @@ async def ingest_batch(
         return []
     await _store_articles(conn, statements, items, now)
     await _store_matches(conn, statements, items, now)
+    await _refresh_edited_hits(conn, [i for i in items if i.status is IngestStatus.UPDATED])
     if alert:
         await _queue_deliveries(conn, statements, items, now)
         updated = {i.article_id for i in items if i.status is IngestStatus.UPDATED}
@@ -262,6 +263,30 @@ async def _store_matches(
             if (item.identity, match.rule_id) in created:
                 created.discard((item.identity, match.rule_id))
                 item.new_rule_ids.add(match.rule_id)
+
+
+async def _refresh_edited_hits(conn: AsyncConnection, edited: list[_Item]) -> None:
+    """An edited article's stored hits point into its old text: replace them with this poll's
+    hits, and clear the hits of rules that no longer match (their offsets would bold the wrong
+    words of the new text; the match itself is kept, it happened)."""
+    for item in edited:
+        fresh = {m.rule_id: m for m in item.matches}
+        stored = await conn.execute(
+            select(matches_tbl.c.id, matches_tbl.c.rule_id).where(
+                matches_tbl.c.article_id == item.article_id
+            )
+        )
+        for match_id, rule_id in stored.all():
+            match = fresh.get(rule_id)
+            await conn.execute(
+                update(matches_tbl)
+                .where(matches_tbl.c.id == match_id)
+                .values(
+                    hits=hits_json(match.hits if match else ()),
+                    title=item.article.title,
+                    link=item.article.link or matches_tbl.c.link,
+                )
+            )
 
 
 async def _queue_deliveries(

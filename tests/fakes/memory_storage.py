@@ -148,6 +148,8 @@ class MemoryStorage:
     async def subscribe(self, chat_id: int, rule_id: str, thread_id: int | None = None) -> bool:
         subs = self.subs.setdefault(chat_id, {})
         if rule_id in subs:
+            if thread_id is not None:  # as SqlStorage: a repeat from a topic moves alerts there
+                subs[rule_id] = replace(subs[rule_id], thread_id=thread_id)
             return False
         subs[rule_id] = _Sub(thread_id=thread_id)
         return True
@@ -274,5 +276,9 @@ class MemoryStorage:
     ) -> int:
         raise NotImplementedError("MemoryStorage does not implement export_matches")
 
-    def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
-        raise NotImplementedError("MemoryStorage does not implement iter_articles")
+    async def iter_articles(
+        self, batch: int = 500
+    ) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
+        for article_id in sorted(self.articles):
+            rule_ids = tuple(m.rule_id for m in self.matches if m.article_id == article_id)
+            yield self.articles[article_id], rule_ids

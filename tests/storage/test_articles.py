@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from core.errors import StorageError
-from core.models import DeliveryKind, DeliveryMode, Hit
+from core.models import DeliveryKind, DeliveryMode, Hit, RuleMatch
 from storage import SqlStorage
 from storage.base import IngestStatus
 from tests.support.storage_helpers import T0, article_of, at, make_article, match, subscribed
@@ -163,6 +163,27 @@ async def test_edit_after_sent_alert_queues_an_edit_of_that_message(store: SqlSt
     await store.mark_sent(edit.id, None, at(2))
     assert await store.due_deliveries(at(3)) == []
     assert await store.pending_count() == 0
+
+
+async def test_an_edit_replaces_the_stored_hits_so_highlights_fit_the_new_text(
+    store: SqlStorage,
+) -> None:
+    # Issue #16: offsets from the old text applied to the new bolded "Partne<b>rship, </b>a..."
+    await subscribed(store, 1, "csp", "sea")
+    old = make_article(1, summary="The Comprehensive Strategic Partnership, and more.")
+    hit = Hit("partnership", "summary", 28, 39)
+    await store.ingest(old, [RuleMatch("csp", (hit,)), match("sea")], at(0))
+    (delivery,) = await store.due_deliveries(at(0))
+    await store.mark_sending(delivery.id, at(0))
+    await store.mark_sent(delivery.id, 555, at(0))
+    new_summary = "Viet Nam and Japan: the Comprehensive Strategic Partnership, and more."
+    new_hit = Hit("partnership", "summary", 48, 59)
+    assert new_summary[48:59] == "Partnership"
+    edited = make_article(1, summary=new_summary)
+    await store.ingest(edited, [RuleMatch("csp", (new_hit,))], at(2))
+    (edit,) = await store.due_deliveries(at(2))
+    hits = {m.rule_id: m.hits for m in edit.matches}
+    assert hits == {"csp": (new_hit,), "sea": ()}  # "sea" no longer matches: no stale offsets
 
 
 async def test_ingest_is_one_transaction(store: SqlStorage) -> None:

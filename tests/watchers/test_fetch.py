@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from tests.fakes.feed_server import FeedServer
-from watchers.fetch import FeedFetcher, blocked_reason
+from watchers.fetch import FeedFetcher, blocked_reason, resolves_to
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>" * 50
 
@@ -225,7 +225,8 @@ async def test_redirect_to_a_blocked_address_is_refused(
     assert first.error == "blocked address: 127.0.0.2 is a loopback address"
     second = await strict_fetcher.fetch(f"http://feeds.test:{server.port}/hop-name")
     assert (
-        second.error == "blocked address: inside.test resolves to 127.0.0.2 is a loopback address"
+        second.error
+        == "blocked address: inside.test resolves to 127.0.0.2, which is a loopback address"
     )
     assert server.hits["/secret"] == 0
     assert server.hits["/hop-name"] == 1  # the allowed name did connect
@@ -261,7 +262,35 @@ async def test_connection_refused_is_a_result(fetcher: FeedFetcher) -> None:
     result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed.xml")
     assert result.status == 0
     assert result.error is not None
-    assert result.error.startswith("cannot connect")
+    assert result.error == f"cannot connect to 127.0.0.1:{port}: the connection was refused"
+
+
+class NoSuchHostDNS(FakeDNS):
+    """Fails as the system resolver does for a name that does not exist."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+async def test_an_unknown_host_name_is_said_without_library_internals() -> None:
+    # Issue #16: "Cannot connect to host nope.invalid:443 ssl:default [Name or service ...]"
+    async with FeedFetcher(allow_private=True, resolver=NoSuchHostDNS({}), total_timeout_s=5) as f:
+        result = await f.fetch("https://no-such-host.invalid/feed.xml")
+    assert result.error == (
+        "cannot connect to no-such-host.invalid: no such host name (DNS lookup failed)"
+    )
+
+
+def test_a_refused_name_is_one_sentence() -> None:
+    assert resolves_to("localhost", "127.0.0.1", "127.0.0.1 is a loopback address") == (
+        "localhost resolves to 127.0.0.1, which is a loopback address"
+    )
+    assert resolves_to("x.test", "::ffff:10.0.0.1", "10.0.0.1 is a private address") == (
+        "x.test resolves to 10.0.0.1, which is a private address"
+    )
+    assert resolves_to("x.test", "10.0.0.1", "blocked") == "x.test resolves to 10.0.0.1: blocked"
 
 
 class RebindingDNS(FakeDNS):
@@ -285,8 +314,8 @@ async def test_the_address_is_checked_again_at_connect_time(server: FeedServer) 
     async with FeedFetcher(address_policy=loopback_one_only, resolver=dns) as f:
         result = await f.fetch(f"http://rebind.test:{server.port}/feed.xml")
     assert dns.calls == 2  # once for the early check, once by the connector
-    assert (
-        result.error == "blocked address: rebind.test resolves to 127.0.0.2 is a loopback address"
+    assert result.error == (
+        "blocked address: rebind.test resolves to 127.0.0.2, which is a loopback address"
     )
     assert server.hits["/feed.xml"] == 0
 

@@ -215,3 +215,22 @@ def test_clean_link_agrees_with_link_key(raw: str) -> None:
     assert "utm_" not in link
     assert "fbclid" not in link
     assert link_key(link) == key
+
+
+def test_plain_text_titles_keep_words_in_angle_brackets() -> None:
+    # Issue #16: "History of the <blink> tag" lost "<blink>".
+    body = (
+        b'<rss version="2.0"><channel><title>T</title>'
+        b"<item><title>History of the &lt;blink&gt; tag</title><link>https://a.example/1</link></item>"
+        b"<item><title>&lt;b&gt;Breaking&lt;/b&gt; news</title><link>https://a.example/2</link></item>"
+        b"</channel></rss>"
+    )
+    parsed = parse_feed(body, "https://a.example/rss", "application/rss+xml")
+    assert [a.title for a in parsed.items] == ["History of the <blink> tag", "Breaking news"]
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        b'<entry><title type="html">&lt;i&gt;Styled&lt;/i&gt; title</title><id>x</id>'
+        b'<link href="https://a.example/3"/></entry></feed>'
+    )
+    [item] = parse_feed(atom, "https://a.example/atom", "application/atom+xml").items
+    assert item.title == "Styled title"

@@ -41,7 +41,7 @@ from bot.delivery.telegram_sink import TelegramSink
 from bot.services import Services
 from bot.telegram.handlers.access import Context
 from bot.telegram.handlers.admin import AdminActions, AdminCommands
-from bot.telegram.handlers.browse import BrowseCommands
+from bot.telegram.handlers.browse import BrowseCommands, RecentSearches
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.commands import ADMIN_COMMANDS, BOT_COMMANDS, GeneralCommands
 from bot.telegram.handlers.errors import error_handler
@@ -87,9 +87,10 @@ def register_handlers(
     general = GeneralCommands(services, out)
     subscriptions = SubscriptionCommands(services, out)
     schedule = ScheduleCommands(services, out)
-    browse = BrowseCommands(services, admin_actions, out)
+    searches = RecentSearches()  # shared: /search makes the pages, buttons turn them
+    browse = BrowseCommands(services, admin_actions, out, searches)
     admin = AdminCommands(services, admin_actions, out)
-    buttons = ButtonHandlers(services, out)
+    buttons = ButtonHandlers(services, out, searches)
     membership = MembershipHandlers(services, out)
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
@@ -119,4 +120,11 @@ def register_handlers(
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
     application.add_handler(MessageHandler(filters.COMMAND & only_new, general.unknown))
+    # Not in groups: people talk to each other there.
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & only_new,
+            general.free_text,
+        )
+    )
     application.add_error_handler(error_handler(out))

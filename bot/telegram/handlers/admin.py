@@ -21,7 +21,7 @@ from bot.services import Services
 from bot.telegram.handlers.access import Context, admin_gate
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply
-from bot.telegram.handlers.text import esc, rule_tag
+from bot.telegram.handlers.text import esc, plural, rule_tag
 from core.errors import NewswatchError
 from core.models import FeedState
 
@@ -115,7 +115,7 @@ class AdminCommands:
             lines.append("none")
         for rule_id, (week_n, today_n) in sorted(per_rule.items(), key=lambda kv: -kv[1][0]):
             lines.append(f"{esc(rule_tag(rule_id))}: {week_n} ({today_n})")
-        lines.append(f"\nOutbox: {await storage.pending_count()} alerts waiting.")
+        lines.append(f"\nOutbox: {plural(await storage.pending_count(), 'alert')} waiting.")
         if self.admin_actions is not None:
             lines.append(esc(await self.admin_actions.status_text()))
         await reply(self.out, update, "\n".join(lines))

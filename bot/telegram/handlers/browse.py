@@ -1,4 +1,5 @@
-"""Reading what the bot has stored: ``/recent`` (latest matches), ``/search`` (stored articles)
+"""Reading what the bot has stored: ``/recent`` (latest stories, each once with its rules' tags,
+paged with a "More" button), ``/search`` (stored articles, in the rule language, paged)
 and ``/status`` (feeds, rules and this chat's queue; the scheduler's state for administrators).
 
 Read-only: changes nothing in storage.
@@ -6,28 +7,186 @@ Read-only: changes nothing in storage.
 
 from __future__ import annotations
 
-from telegram import Update
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
 
-from bot.delivery.alert_format import clean_text, rule_tags, shorten
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.delivery.alert_format import build_snippet, clean_text, shorten, source_name
 from bot.delivery.replies import ReplySender
+from bot.search import QueryProblem, search_stored
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin
 from bot.telegram.handlers.admin import AdminActions
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply
-from bot.telegram.handlers.rule_lookup import all_rules, find_rule, unknown_rule
+from bot.telegram.handlers.rule_lookup import all_rules, find_rule, rule_token, unknown_rule
 from bot.telegram.handlers.text import esc, link, plural, rule_tag
+from core.models import RuleMatch
+
+RECENT_PER_PAGE = 10
+RECENT_MAX_PAGES = 20  # a "more" button stops here (200 stories): /export has the rest
+
+
+@dataclass
+class _Story:
+    title: str
+    link: str | None
+    feed_url: str
+    when: datetime
+    rule_ids: list[str] = field(default_factory=list)
+
+
+async def recent_page(
+    services: Services, chat_id: int, rule_id: str | None, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page ``page`` (from 0) of the latest stories for ``rule_id`` or, with None, for the
+    chat's subscribed rules: each story once, with the tags of every rule that matched it, its
+    source and time, and a "More" button while there are older ones. Reads only."""
+    storage = services.storage
+    page = min(max(page, 0), RECENT_MAX_PAGES - 1)
+    wanted = (page + 1) * RECENT_PER_PAGE + 1
+    # A story matched by several rules is several matches: read enough to fill the page.
+    limit = min(wanted * 8, 2000)
+    if rule_id is not None:
+        found = await storage.recent_matches(rule_id=rule_id, limit=limit)
+        heading = f"Latest matches for {esc(rule_tag(rule_id))}"
+    else:
+        found = await storage.recent_matches(chat_id=chat_id, limit=limit)
+        heading = "Latest matches for your rules"
+    stories: dict[object, _Story] = {}
+    for m in found:
+        key: object = m.article_id if m.article_id is not None else (m.link, m.title)
+        story = stories.get(key)
+        if story is None:
+            story = stories[key] = _Story(
+                m.title, m.link, m.feed_url, m.published_at or m.matched_at
+            )
+        if m.rule_id not in story.rule_ids:
+            story.rule_ids.append(m.rule_id)
+    ordered = list(stories.values())
+    shown = ordered[page * RECENT_PER_PAGE : (page + 1) * RECENT_PER_PAGE]
+    if not shown:
+        return f"{heading}: none yet.", None
+    names = {f.url: f.name or f.title for f in await storage.list_feeds()}
+    tz = services.settings.tz
+    title = heading if page == 0 else f"{heading} (page {page + 1})"
+    lines = [f"<b>{title}</b>"]
+    for story in shown:
+        when = story.when.astimezone(tz).strftime("%d %b %H:%M")
+        source = names.get(story.feed_url) or urlsplit(story.feed_url).hostname or ""
+        tags = " ".join(esc(rule_tag(r)) for r in sorted(story.rule_ids))
+        where = f" · {esc(shorten(clean_text(source), 40))}" if source else ""
+        lines.append(f"• {link(story.title, story.link)} — {tags}{where} · {when}")
+    more = len(ordered) > (page + 1) * RECENT_PER_PAGE and page + 1 < RECENT_MAX_PAGES
+    if not more:
+        return "\n".join(lines), None
+    token = rule_token(rule_id) if rule_id is not None else "*"
+    button = InlineKeyboardButton("More ▶", callback_data=f"rc:{token}:{page + 1}")
+    return "\n".join(lines), InlineKeyboardMarkup([[button]])
+
+
+SEARCH_PER_PAGE = 5
+
+
+class RecentSearches:
+    """The last queries searched, by a short number, so that paging buttons fit in Telegram's
+    64-byte ``callback_data`` (a query does not). Kept in memory: after a restart an old button
+    answers that the search expired. Holds at most ``size`` queries."""
+
+    def __init__(self, size: int = 500) -> None:
+        self._size = size
+        self._queries: dict[int, str] = {}
+        self._next = 1
+
+    def remember(self, query: str) -> int:
+        for number, known in self._queries.items():
+            if known == query:
+                return number
+        number, self._next = self._next, self._next + 1
+        self._queries[number] = query
+        while len(self._queries) > self._size:
+            del self._queries[next(iter(self._queries))]
+        return number
+
+    def get(self, number: int) -> str | None:
+        return self._queries.get(number)
+
+
+async def search_page(
+    services: Services, searches: RecentSearches, chat_id: int, query: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of ``/search`` results for ``query`` in the rule language: count, then per
+    story its linked title, source and date and a snippet with the matched words in bold;
+    ◀ ▶ buttons. A bad query gets the rule engine's message with a caret under the column."""
+    try:
+        result = await search_stored(
+            services.storage, query, offset=page * SEARCH_PER_PAGE, limit=SEARCH_PER_PAGE
+        )
+    except QueryProblem as e:
+        return query_problem_html(e), None
+    if result.total == 0:
+        return (
+            f"No stored story matches <code>{esc(query)}</code> "
+            f"({plural(result.scanned, 'story')} searched).",
+            None,
+        )
+    pages = -(-result.total // SEARCH_PER_PAGE)
+    page = min(page, pages - 1)
+    if not result.page:  # asked past the end (the archive shrank): show the last page
+        return await search_page(services, searches, chat_id, query, pages - 1)
+    tz = services.settings.tz
+    lines = [
+        f"🔎 <code>{esc(query)}</code>: {plural(result.total, 'story')}"
+        + (f" (page {page + 1}/{pages})" if pages > 1 else "")
+    ]
+    for found in result.page:
+        article = found.article
+        when = (
+            article.published_at.astimezone(tz).strftime("%d %b %Y") if article.published_at else ""
+        )
+        meta = " · ".join(p for p in (esc(source_name(article)), when) if p)
+        lines.append(f"\n• {link(article.title, article.link)}" + (f"\n{meta}" if meta else ""))
+        snippet = build_snippet(article, [RuleMatch("query", found.hits)])
+        if snippet is not None:
+            lines.append(snippet.html)
+    number = searches.remember(query)
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(InlineKeyboardButton("◀ Newer", callback_data=f"sr:{number}:{page - 1}"))
+    if page < pages - 1:
+        nav.append(InlineKeyboardButton("Older ▶", callback_data=f"sr:{number}:{page + 1}"))
+    return "\n".join(lines), InlineKeyboardMarkup([nav]) if nav else None
+
+
+def query_problem_html(problem: QueryProblem) -> str:
+    """A refused query as the rule files' errors read: what, where (a caret under the column in
+    a monospace block, so it lines up), and a hint."""
+    where = f" (column {problem.column})" if problem.column is not None else ""
+    lines = [f"❌ That query is not valid{where}: {esc(problem.message)}."]
+    if problem.caret:
+        lines.append(f"<pre>{esc(problem.caret)}</pre>")
+    if problem.hint:
+        lines.append(f"Hint: {esc(problem.hint)}.")
+    lines.append("The query language is the rules' one: see docs/rules.md.")
+    return "\n".join(lines)
 
 
 class BrowseCommands:
     """``/recent``, ``/search`` and ``/status``."""
 
     def __init__(
-        self, services: Services, admin_actions: AdminActions | None, out: ReplySender
+        self,
+        services: Services,
+        admin_actions: AdminActions | None,
+        out: ReplySender,
+        searches: RecentSearches | None = None,
     ) -> None:
         self.services = services
         self.out = out
         self.admin_actions = admin_actions
+        self.searches = searches if searches is not None else RecentSearches()
 
     async def recent(self, update: Update, context: Context) -> None:
         if not await gate(self.services.settings, self.out, update):
@@ -38,57 +197,35 @@ class BrowseCommands:
         if len(args) > 1:
             await usage(self.out, update, "recent", "Give at most one rule.")
             return
-        storage = self.services.storage
+        rule_id: str | None = None
         if args:
             rule = find_rule(self.services.rules, args[0])
             if rule is None:
                 await usage(self.out, update, "recent", unknown_rule(self.services.rules, args[0]))
                 return
-            found = await storage.recent_matches(rule_id=rule.id, limit=10)
-            heading = f"Latest matches for {esc(rule_tags([rule.id])[0])}"
-        else:
-            if not await storage.subscriptions(chat.id):
-                await reply(
-                    self.out,
-                    update,
-                    "This chat has no subscriptions, so there is nothing recent for it. Try "
-                    "<code>/recent RULE</code> or /rules.",
-                )
-                return
-            found = await storage.recent_matches(chat_id=chat.id, limit=10)
-            heading = "Latest matches for your rules"
-        if not found:
-            await reply(self.out, update, f"{heading}: none yet.")
+            rule_id = rule.id
+        elif not await self.services.storage.subscriptions(chat.id):
+            await reply(
+                self.out,
+                update,
+                "This chat has no subscriptions, so there is nothing recent for it. Try "
+                "<code>/recent RULE</code> or /rules.",
+            )
             return
-        tz = self.services.settings.tz
-        lines = [f"<b>{heading}</b>"]
-        for m in found:
-            when = (m.published_at or m.matched_at).astimezone(tz).strftime("%d %b %H:%M")
-            lines.append(f"• {link(m.title, m.link)} — {esc(rule_tag(m.rule_id))} · {when}")
-        await reply(self.out, update, "\n".join(lines))
+        text, markup = await recent_page(self.services, chat.id, rule_id, 0)
+        await reply(self.out, update, text, markup)
 
     async def search(self, update: Update, context: Context) -> None:
         if not await gate(self.services.settings, self.out, update):
             return
+        chat = update.effective_chat
+        assert chat is not None
         query = " ".join(context.args or []).strip()
-        if len(query.replace(" ", "")) < 2:
-            await usage(self.out, update, "search", "Give at least one word to look for.")
+        if not query:
+            await usage(self.out, update, "search", "Give a query, e.g. /search Rubio OR Blinken.")
             return
-        if len(query) > 200:
-            await usage(self.out, update, "search", "That is too long; use a few words.")
-            return
-        found = await self.services.storage.search_articles(query, limit=10)
-        if not found:
-            await reply(self.out, update, f"No stored article contains “{esc(query)}”.")
-            return
-        tz = self.services.settings.tz
-        lines = [f"<b>Articles with “{esc(query)}”</b>"]
-        for a in found:
-            when = a.published_at.astimezone(tz).strftime("%d %b %Y") if a.published_at else ""
-            lines.append(f"• {link(a.title, a.link)}" + (f" · {when}" if when else ""))
-            if a.snippet.strip():
-                lines.append(f"  <i>{esc(shorten(clean_text(a.snippet), 200))}</i>")
-        await reply(self.out, update, "\n".join(lines))
+        text, markup = await search_page(self.services, self.searches, chat.id, query, 0)
+        await reply(self.out, update, text, markup)
 
     async def status(self, update: Update, context: Context) -> None:
         settings = self.services.settings

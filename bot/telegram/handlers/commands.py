@@ -43,7 +43,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "digest", "/digest RULE|all off|hourly|daily HH:MM", "one summary per period instead"
     ),
     CommandSpec("recent", "/recent [RULE]", "the latest matches"),
-    CommandSpec("search", "/search WORDS", "search stored articles"),
+    CommandSpec(
+        "search", '/search QUERY (e.g. "strategic partnership" AND Rubio)', "search stored stories"
+    ),
     CommandSpec("status", "/status", "what the bot is doing"),
     CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
@@ -66,6 +68,12 @@ START_TEXT = (
     "\n"
     "Next: see the rules with /rules, or take them all with /subscribe all. /help lists "
     "everything."
+)
+
+
+FREE_TEXT_HINT = (
+    "I answer commands rather than messages. To look through stored stories, send "
+    "/search WORDS; to get alerts, pick rules with /rules. /help lists everything."
 )
 
 
@@ -108,6 +116,12 @@ class GeneralCommands:
             "alerts go to the topic where you subscribed."
         )
         await reply(self.out, update, "\n".join(lines))
+
+    async def free_text(self, update: Update, context: Context) -> None:
+        """Text that is not a command, in a private chat: a short hint, not silence."""
+        if not await gate(self.services.settings, self.out, update):
+            return
+        await reply(self.out, update, esc(FREE_TEXT_HINT))
 
     async def unknown(self, update: Update, context: Context) -> None:
         message = update.effective_message

@@ -67,6 +67,21 @@ async def redraw(
     await out.send(message.chat_id, text, buttons=markup, edit_of=message.message_id)
 
 
+async def send_to(
+    out: ReplySender, message: Message, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Send HTML ``text`` as a new message next to ``message`` (same chat and topic, paged),
+    for a button press whose answer is more to read rather than a changed page."""
+    pages = _chunks(text.split("\n"))
+    for i, page in enumerate(pages):
+        await out.send(
+            message.chat_id,
+            page,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+            buttons=markup if i == len(pages) - 1 else None,
+        )
+
+
 async def _answer(
     out: ReplySender, message: Message, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:

@@ -26,9 +26,14 @@ from bot.telegram.handlers.text import cap, esc
 from core.models import DeliveryMode
 
 MAX_MUTE = timedelta(days=365)
-_DURATION_PART_RE = re.compile(r"(\d+)\s*(m|min|h|d|w)", re.IGNORECASE)
-_DURATION_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# Longest spellings first: the alternation takes the first that fits ("mins" before "m").
+_DURATION_PART_RE = re.compile(
+    r"(\d+)(minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|wk|w)",
+    re.IGNORECASE,
+)
+_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3])(?:[:.h]([0-5]\d))?$")
+_TIME_12H_RE = re.compile(r"^(0?[1-9]|1[0-2])(?:[:.]([0-5]\d))?\s*([ap])\.?m\.?$", re.IGNORECASE)
 
 
 class UsageError(Exception):
@@ -36,12 +41,13 @@ class UsageError(Exception):
 
 
 def parse_mute_duration(text: str) -> timedelta:
-    """``30m``, ``2h``, ``1d``, ``1w``, ``1h30m`` -> timedelta; UsageError otherwise."""
+    """``30m``, ``2h``, ``1d``, ``1w``, ``1h30m``, ``2 hours``, ``1 day 6 hours`` -> timedelta;
+    UsageError otherwise."""
     compact = text.replace(" ", "").lower()
     parts = list(_DURATION_PART_RE.finditer(compact))
     if not compact or not parts or "".join(p.group(0) for p in parts) != compact:
         raise UsageError(f"“{text}” is not a duration. Give a number and a unit: 30m, 2h, 1d, 1w.")
-    seconds = sum(int(p.group(1)) * _DURATION_UNITS[p.group(2)] for p in parts)
+    seconds = sum(int(p.group(1)) * _DURATION_UNITS[p.group(2)[0]] for p in parts)
     if seconds <= 0:
         raise UsageError("The duration must be longer than zero.")
     if seconds > MAX_MUTE.total_seconds():
@@ -59,13 +65,26 @@ def parse_digest_schedule(words: Sequence[str]) -> str | None:
     if kind == "hourly" and len(words) == 1:
         return "hourly"
     if kind == "daily":
+        if len(words) == 3 and words[2].lower().strip(".") in ("am", "pm"):
+            words = [words[0], words[1] + words[2]]  # "daily 8 am"
         if len(words) != 2:
             raise UsageError("A daily digest needs a time, e.g. daily 08:00.")
-        m = _TIME_RE.match(words[1])
-        if not m:
-            raise UsageError(f"“{words[1]}” is not a time of day; use HH:MM, e.g. 08:00.")
-        return f"daily {int(m.group(1)):02d}:{m.group(2)}"
+        return f"daily {parse_time_of_day(words[1])}"
     raise UsageError(f"“{' '.join(words)}” is not a schedule: use off, hourly or daily HH:MM.")
+
+
+def parse_time_of_day(text: str) -> str:
+    """``08:00``, ``8:00``, ``8``, ``20h30``, ``8am``, ``8:30pm``, ``12am`` -> ``"HH:MM"``;
+    UsageError otherwise."""
+    word = text.strip().lower()
+    m = _TIME_RE.match(word)
+    if m:
+        return f"{int(m.group(1)):02d}:{m.group(2) or '00'}"
+    m = _TIME_12H_RE.match(word)
+    if m:
+        hour = int(m.group(1)) % 12 + (12 if m.group(3) == "p" else 0)
+        return f"{hour:02d}:{m.group(2) or '00'}"
+    raise UsageError(f"“{text}” is not a time of day; use HH:MM or 8am, e.g. 08:00.")
 
 
 class ScheduleCommands:

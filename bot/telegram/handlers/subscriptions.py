@@ -7,6 +7,8 @@ handle the button presses themselves (``buttons``) or how alerts arrive (``sched
 
 from __future__ import annotations
 
+from enum import Enum
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import clean_text, rule_tags, shorten
@@ -21,6 +23,31 @@ from bot.telegram.handlers.text import cap, esc, rule_tag
 from core.models import DeliveryMode, Priority
 
 RULES_PER_PAGE = 5
+
+
+class SubscribeOutcome(Enum):
+    """What ``subscribe_here`` did."""
+
+    ADDED = "added"
+    MOVED = "moved"  # was subscribed from another forum topic; alerts now come to this one
+    ALREADY = "already"
+
+
+async def subscribe_here(
+    services: Services, chat_id: int, rule_id: str, thread_id: int | None
+) -> SubscribeOutcome:
+    """Subscribe ``chat_id`` (in forum topic ``thread_id``) to ``rule_id``, and say whether that
+    added the subscription, moved an existing one to this topic, or changed nothing.
+
+    ``Storage.subscribe`` moves a subscription to the topic it is repeated in but answers False
+    (nothing inserted); the handlers need to tell that apart from "already subscribed"."""
+    storage = services.storage
+    before = {s.rule_id: s.thread_id for s in await storage.subscription_details(chat_id)}
+    if await storage.subscribe(chat_id, rule_id, thread_id):
+        return SubscribeOutcome.ADDED
+    if thread_id is not None and rule_id in before and before[rule_id] != thread_id:
+        return SubscribeOutcome.MOVED
+    return SubscribeOutcome.ALREADY
 
 
 async def rules_page(
@@ -139,9 +166,17 @@ class SubscriptionCommands:
             return
         name = esc(clean_text(rule.name))
         if subscribe:
-            if await storage.subscribe(chat_id, rule.id, thread_id):
+            outcome = await subscribe_here(self.services, chat_id, rule.id, thread_id)
+            if outcome is SubscribeOutcome.ADDED:
                 where = " (alerts go to this topic)" if thread_id is not None else ""
                 await reply(self.out, update, f"✅ Subscribed {label} to <b>{name}</b>{where}.")
+            elif outcome is SubscribeOutcome.MOVED:
+                await reply(
+                    self.out,
+                    update,
+                    f"✅ {cap(label)} was subscribed to <b>{name}</b> in another topic; its "
+                    "alerts now come to this topic.",
+                )
             else:
                 await reply(
                     self.out, update, f"{cap(label)} was already subscribed to <b>{name}</b>."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from bot.delivery.alert_format import clean_text, rule_tags, safe_link, shorten
+from core.text import plural as core_plural
 
 
 def esc(text: str) -> str:
@@ -17,8 +18,8 @@ def esc(text: str) -> str:
 
 
 def plural(count: int, word: str) -> str:
-    """``1 feed``, ``3 feeds``."""
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    """``1 feed``, ``3 feeds``, ``2 matches`` (``core.text.plural``)."""
+    return core_plural(count, word)
 
 
 def cap(text: str) -> str:

@@ -45,26 +45,53 @@ async def test_feeds_add_validates_then_appends(
 
     code = await cmd_feeds_add(url, feeds_file, factory, out, allow_private=True)
     assert code == 0
-    assert out.getvalue() == f"added 'Local Seeds': {len(seeds)} items, {url} -> {feeds_file}\n"
+    assert out.getvalue() == (
+        f"Added “Local Seeds” ({len(seeds)} items): {url}. Its first poll records the items it "
+        "has without alerting; alerts start with the next new story.\n"
+        f"  (written to {feeds_file})\n"
+    )
     cfg = parse_feeds_yaml(feeds_file.read_text(), "f", 300)
     assert cfg.feeds[-1].url == url
     assert cfg.feeds[-1].name == "Local Seeds"
     assert "# trailing comment stays" in feeds_file.read_text()
 
     again = io.StringIO()
+    fetched = feed_server.hits["/rss"]
     assert await cmd_feeds_add(url, feeds_file, factory, again, allow_private=True) == 0
-    assert again.getvalue().startswith("already listed")
+    assert again.getvalue().startswith(f"{url} is already in the feeds list; nothing changed.")
+    assert await cmd_feeds_add(url + "/", feeds_file, factory, again, allow_private=True) == 0
+    assert feed_server.hits["/rss"] == fetched  # a feed already listed is not fetched again
 
     before = feeds_file.read_text()
     bad = io.StringIO()
     missing = feed_server.url("/missing")
     assert await cmd_feeds_add(missing, feeds_file, factory, bad) == 1
     assert bad.getvalue() == (
-        f"cannot add {missing}: blocked address: 127.0.0.1 is a loopback address\n"
+        f"Could not add {missing}: blocked address: 127.0.0.1 is a loopback address. Feeds on "
+        "loopback or private network addresses are refused unless the operator sets "
+        "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES=true.\n"
     )
     assert await cmd_feeds_add(missing, feeds_file, factory, bad, allow_private=True) == 1
-    assert bad.getvalue().endswith(": HTTP 404 Not Found\n")
+    assert bad.getvalue().endswith(
+        ": HTTP 404 Not Found. Check the address: open it in a browser to see what the site "
+        "answers.\n"
+    )
     assert feeds_file.read_text() == before
+
+
+async def test_feeds_add_warns_about_an_empty_feed(feed_server: FeedServer, tmp_path: Path) -> None:
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(FEEDS, encoding="utf-8")
+    url = feed_server.static("/empty", rss2([], title="Quiet"))
+    out = io.StringIO()
+    code = await cmd_feeds_add(
+        url, feeds_file, lambda: FeedFetcher(allow_private=True), out, allow_private=True
+    )
+    assert code == 0
+    assert out.getvalue().startswith(
+        f"Added “Quiet”: {url}. Warning: the feed has no items right now, so nothing can "
+        "match yet; check that this is the feed you meant.\n"
+    )
 
 
 class ListOnlyStorage:

@@ -34,7 +34,7 @@ def run_check(folder: Path) -> tuple[int, str]:
 def test_check_passes_on_the_shipped_rules() -> None:
     status, text = run_check(SHIPPED)
     assert status == 0
-    assert text.startswith("OK: 8 rules in 1 files")
+    assert text.startswith("OK: 8 rules in 1 file in")  # not "1 files"
     assert "csp" in text
     assert "Comprehensive Strategic Partnership" in text
 

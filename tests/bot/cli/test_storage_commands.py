@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.main import EXIT_USAGE, main
 from bot.cli.storage_commands import cmd_db_upgrade, cmd_export, cmd_search, parse_when
 from core.errors import ConfigError
 from storage import SqlStorage
@@ -50,13 +51,20 @@ async def test_search_prints_hits(database_url: str) -> None:
     out = io.StringIO()
     assert await cmd_search(database_url, ["fishing"], out) == 0
     lines = out.getvalue().splitlines()
-    assert lines[0] == "Fishing fleets return"
-    assert lines[1] == (
-        "  2025-07-11 12:00 UTC · http://127.0.0.1/feed.xml · https://news.example/story/1"
-    )
+    assert lines[0] == "1 story matches"
+    assert lines[1] == "Fishing fleets return"
+    assert lines[2] == ("  2025-07-11 12:00 UTC · Example News · https://news.example/story/1")
     out = io.StringIO()
     assert await cmd_search(database_url, ["nothing-like-this"], out) == 0
-    assert out.getvalue() == "no stored article contains: nothing-like-this\n"
+    assert out.getvalue() == "no stored article matches: nothing-like-this\n"
+    err = io.StringIO()
+    assert await cmd_search(database_url, ['"fishing fleets" AND (port OR'], out, err=err) == 2
+    assert err.getvalue() == (
+        "newswatch search: the query ends where a word was expected (column 30)\n"
+        '  "fishing fleets" AND (port OR\n'
+        "                               ^\n"
+        "  hint: finish the expression or remove the trailing operator\n"
+    )
     assert await cmd_search(database_url, [], out, err=io.StringIO()) == 2
 
 
@@ -66,7 +74,7 @@ async def test_export_by_dates_and_rules(database_url: str) -> None:
     code = await cmd_export(database_url, out, "jsonl", "2025-07-11", "2025-07-11", ["b"], err)
     assert code == 0
     assert [json.loads(x)["title"] for x in out.getvalue().splitlines()] == ["Port news"]
-    assert err.getvalue() == "exported 1 matches\n"
+    assert err.getvalue() == "exported 1 match\n"  # not "1 matches"
     out = io.StringIO()
     assert await cmd_export(database_url, out, "csv", end="2025-07-10", err=err) == 0
     assert out.getvalue().splitlines()[0].startswith("matched_at,rule_id,article_id,title")
@@ -88,3 +96,27 @@ def test_parse_when() -> None:
     assert parse_when("2025-07-11T08:00+07:00", "--from") == datetime(2025, 7, 11, 1, tzinfo=UTC)
     with pytest.raises(ConfigError, match="--to"):
         parse_when("11/07/2025", "--to")
+
+
+async def test_export_of_an_unknown_rule_is_an_error(database_url: str) -> None:
+    await _seed(database_url)
+    out, err = io.StringIO(), io.StringIO()
+    code = await cmd_export(database_url, out, "csv", rule_ids=["bb"], err=err)
+    assert code == 2
+    assert out.getvalue() == ""
+    assert err.getvalue().startswith("newswatch export: no rule called bb in the rule files")
+    # a rule in the files that has matched nothing yet is an empty export, not an error
+    err = io.StringIO()
+    code = await cmd_export(
+        database_url, out, "csv", rule_ids=["new"], err=err, known_rule_ids={"new"}
+    )
+    assert code == 0
+    assert err.getvalue() == "exported 0 matches\n"
+
+
+def test_an_env_file_that_does_not_exist_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.env"
+    assert main(["--env-file", str(missing), "doctor"]) == EXIT_USAGE
+    assert capsys.readouterr().err == f"newswatch: --env-file {missing}: no such file\n"

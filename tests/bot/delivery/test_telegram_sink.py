@@ -126,6 +126,7 @@ async def test_edit_delivery_edits_the_earlier_alert(
     assert outcome.message_id == first.message_id
     assert sent.text.startswith("Vietnam and partners upgrade ties (updated)")
     assert len(sent.edits) == 1
+    assert "✏️ updated" in sent.edits[0]  # an edited alert says so
     # the same edit again: Telegram says "not modified", which is success
     again = await sink.deliver(edit, RULES)
     assert again.status is SendStatus.SENT

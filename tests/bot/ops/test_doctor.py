@@ -3,10 +3,14 @@ from __future__ import annotations
 import io
 import socket
 import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config.settings import Settings
 from bot.ops.doctor import Status, check_configuration, check_database, check_rules, run_doctor
+from core.models import FeedConfig
+from storage.sql import SqlStorage
 from tests.bot.ops.conftest import BAD_TOKEN, GOOD_TOKEN
 from tests.fakes.telegram_api import FakeTelegramServer
 
@@ -153,3 +157,23 @@ async def test_sqlite_in_a_missing_folder_fails(tmp_path: Path) -> None:
     [finding] = await check_database(_settings(tmp_path, database_url=url))
     assert finding.status is Status.FAIL
     assert "missing or not writable" in finding.message
+
+
+async def test_failing_feeds_are_a_problem_not_all_checks_passed(tmp_path: Path) -> None:
+    # Issue #16: doctor said "all checks passed" while feeds were failing.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'newswatch.db'}"
+    storage = SqlStorage(url)
+    await storage.open()
+    now = datetime(2025, 7, 11, tzinfo=UTC)
+    await storage.sync_feeds(
+        [FeedConfig(url="https://ok.example/rss"), FeedConfig(url="https://bad.example/rss")],
+        now,
+    )
+    bad = await storage.get_feed("https://bad.example/rss")
+    assert bad is not None
+    await storage.save_feed_state(replace(bad, consecutive_errors=3, last_error="HTTP 503"))
+    await storage.close()
+    findings = await check_database(_settings(tmp_path, database_url=url))
+    assert [f.status for f in findings] == [Status.OK, Status.FAIL]
+    assert findings[1].area == "feeds"
+    assert findings[1].message == "https://bad.example/rss: 3 failed polls in a row: HTTP 503"

@@ -75,12 +75,17 @@ async def test_add_then_remove_a_feed(parts: tuple[Services, FeedServer, FeedFet
     actions = _actions(services, fetcher)
 
     reply = await actions.add_feed(url)
-    assert "Local News" in reply
+    assert reply.startswith("Added “Local News”")
+    assert "alerts start with the next new story" in reply
+    assert str(services.settings.feeds_file) not in reply  # no server paths in Telegram
     assert url in {f.url for f in await services.storage.list_feeds()}
     assert url in services.settings.feeds_file.read_text(encoding="utf-8")
 
     bad = await actions.add_feed(server.url("/missing.xml"))
-    assert bad.startswith("cannot add")
+    assert bad.startswith("Could not add")
+    assert bad.endswith(
+        "HTTP 404 Not Found. Check the address: open it in a browser to see what the site answers."
+    )
     assert len(await services.storage.list_feeds()) == 4
 
     reply = await actions.remove_feed(url)

@@ -119,8 +119,11 @@ class RunningBot:
 
     feeds: list[FeedConfig] = field(default_factory=list)
 
-    async def ingest(self, title: str, rule_id: str, minutes: float = 0) -> None:
-        """Store an article matched by ``rule_id`` (queuing alerts for its subscribers)."""
+    async def ingest(
+        self, title: str, rule_id: str, minutes: float = 0, *, also: Sequence[str] = ()
+    ) -> None:
+        """Store an article matched by ``rule_id`` and the rules in ``also`` (queuing alerts
+        for their subscribers)."""
         identity = f"guid:{title}"
         content = "The comprehensive strategic partnership was discussed at length."
         article = Article(
@@ -131,9 +134,10 @@ class RunningBot:
             content=content,
             published_at=PUBLISHED,
         )
-        match = RuleMatch(rule_id, (Hit("comprehensive", "content", 4, 17),))
+        hits = (Hit("comprehensive", "content", 4, 17),)
+        matches = [RuleMatch(r, hits) for r in (rule_id, *also)]
         now = self.clock.now() + timedelta(minutes=minutes)
-        await self.storage.ingest(article, [match], now)
+        await self.storage.ingest(article, matches, now)
 
     async def add_feed(self, url: str, name: str | None = None, **state: Any) -> None:
         """Configure a feed and give it the stored health ``state`` (FeedState fields)."""

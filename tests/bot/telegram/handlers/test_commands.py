@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.telegram.handlers import ADMIN_COMMANDS, BOT_COMMANDS
-from tests.bot.telegram.harness import ADMIN, GROUP, OTHER, USER, RunningBot
+from tests.bot.telegram.harness import ADMIN, GROUP, OTHER, USER, RunningBot, running_bot
 
 
 async def test_start_says_what_the_bot_does_and_what_next(rb: RunningBot) -> None:
@@ -46,3 +46,21 @@ async def test_unknown_commands(rb: RunningBot) -> None:
         f"/frobnicate@{rb.tg.bot_username}", GROUP, user_id=OTHER, chat_type="group"
     )
     assert mine.text.startswith("❌ I don't know /frobnicate@")
+
+
+async def test_free_text_in_a_private_chat_gets_a_short_hint(rb: RunningBot) -> None:
+    reply = await rb.ask("hello, can you watch Rubio for me?")
+    assert reply.text.startswith("I answer commands rather than messages.")
+    assert "/search WORDS" in reply.text
+    assert "/rules" in reply.text
+    rb.tg.add_chat(GROUP, "group")
+    rb.tg.user_sends("good morning, everyone", GROUP, OTHER, "group")
+    listed = await rb.ask("/list", GROUP, user_id=OTHER, chat_type="group")
+    assert "no subscriptions" in listed.text
+    assert len(rb.tg.messages(GROUP)) == 1  # people talking in a group get no hint
+
+
+async def test_free_text_from_a_stranger_is_refused_without_a_hint() -> None:
+    async with running_bot(allowed_ids=[ADMIN]) as rb:
+        reply = await rb.ask("hello", chat_id=OTHER)
+        assert reply.text.startswith("Sorry, this is a private bot.")

@@ -53,3 +53,34 @@ def test_duration_and_schedule_parsers() -> None:
     assert parse_digest_schedule(["off"]) is None
     with pytest.raises(UsageError):
         parse_digest_schedule(["hourly", "08:00"])
+
+
+def test_durations_and_times_as_people_write_them() -> None:
+    # Issue #16: "/mute 2 hours" and "/digest csp daily 8am" were refused.
+    assert parse_mute_duration("2 hours") == timedelta(hours=2)
+    assert parse_mute_duration("1 day 6 hours") == timedelta(days=1, hours=6)
+    assert parse_mute_duration("45 mins") == timedelta(minutes=45)
+    assert parse_mute_duration("1 week") == timedelta(weeks=1)
+    assert parse_mute_duration("90 minutes") == timedelta(minutes=90)
+    for bad in ("2 hourz", "hours", "2 years"):
+        with pytest.raises(UsageError):
+            parse_mute_duration(bad)
+    assert parse_digest_schedule(["daily", "8am"]) == "daily 08:00"
+    assert parse_digest_schedule(["daily", "8:30pm"]) == "daily 20:30"
+    assert parse_digest_schedule(["daily", "8", "am"]) == "daily 08:00"
+    assert parse_digest_schedule(["daily", "12am"]) == "daily 00:00"
+    assert parse_digest_schedule(["daily", "12pm"]) == "daily 12:00"
+    assert parse_digest_schedule(["daily", "20h30"]) == "daily 20:30"
+    assert parse_digest_schedule(["daily", "8"]) == "daily 08:00"
+    for bad in ("13pm", "0am", "8:61", "eightish"):
+        with pytest.raises(UsageError):
+            parse_digest_schedule(["daily", bad])
+
+
+async def test_mute_2_hours_and_digest_daily_8am_in_the_chat(rb: RunningBot) -> None:
+    await rb.ask("/subscribe csp")
+    reply = (await rb.ask("/mute 2 hours")).text
+    assert reply.startswith("🔕 Muted this chat until 11 Jul 2025 21:00 +07")
+    reply = (await rb.ask("/digest csp daily 8am")).text
+    assert "every day at 08:00" in reply
+    assert (await details(rb, USER))["csp"].digest_schedule == "daily 08:00"

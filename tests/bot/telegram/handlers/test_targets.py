@@ -44,6 +44,27 @@ async def test_forum_topic_subscription_remembers_the_topic(rb: RunningBot) -> N
     assert "#unclos — UNCLOS / East Sea · instant, topic 17" in listed.text
 
 
+async def test_subscribing_again_from_another_topic_says_the_alerts_moved(rb: RunningBot) -> None:
+    # Issue #16: the reply said "already subscribed" while the alerts had moved to this topic.
+    rb.tg.add_chat(FORUM, "supergroup", title="Desk", is_forum=True, admins=[USER])
+    await rb.ask("/subscribe unclos", FORUM, user_id=USER, thread_id=17)
+    moved = await rb.ask("/subscribe unclos", FORUM, user_id=USER, thread_id=23)
+    assert moved.text == (
+        "✅ This chat was subscribed to UNCLOS / East Sea in another topic; its alerts now "
+        "come to this topic."
+    )
+    assert (await details(rb, FORUM))["unclos"].thread_id == 23
+    again = await rb.ask("/subscribe unclos", FORUM, user_id=USER, thread_id=23)
+    assert again.text == "This chat was already subscribed to UNCLOS / East Sea."
+    page = await rb.ask("/rules", FORUM, user_id=USER, thread_id=31)
+    answer = await rb.press(page, "Unsubscribe UNCLOS", user_id=USER)
+    assert answer.startswith("Unsubscribed")
+    page = await rb.ask("/rules", FORUM, user_id=USER, thread_id=31)
+    assert (
+        await rb.press(page, "Subscribe UNCLOS", user_id=USER) == "Subscribed to UNCLOS / East Sea"
+    )
+
+
 async def test_channel_is_managed_from_a_private_chat(rb: RunningBot) -> None:
     rb.tg.add_chat(CHANNEL, "channel", title="News Desk", username="newsdesk", admins=[USER])
     not_yet = (await rb.ask("/subscribe csp @newsdesk")).text
