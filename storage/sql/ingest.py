@@ -144,13 +144,13 @@ async def _store_articles(
         found_keys = select(articles.c.link_key).where(articles.c.link_key.in_(keys))
         linked = {row.link_key for row in await conn.execute(found_keys)}
     fresh_rows: list[dict[str, Any]] = []
-    for item, row in zip(items, rows, strict=True):
+    for item, values in zip(items, rows, strict=True):
         key = item.article.link_key
         if key and key in linked:
             continue
         if key:
             linked.add(key)
-        fresh_rows.append(row)
+        fresh_rows.append(values)
     inserted: dict[str, int] = {}
     if fresh_rows:
         result = await conn.execute(statements.articles, _one(fresh_rows))
@@ -182,8 +182,8 @@ async def _store_articles(
         articles.c.link_key,
         articles.c.title_key,
     )
-    for row in await conn.execute(select(*columns).where(same).order_by(articles.c.id)):
-        found = dict(row._mapping)
+    for stored_row in await conn.execute(select(*columns).where(same).order_by(articles.c.id)):
+        found = dict(stored_row._mapping)
         by_identity[found["identity"]] = found
         if found["link_key"]:
             by_link.setdefault(found["link_key"], found)  # the oldest row of a link wins
