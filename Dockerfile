@@ -31,6 +31,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY rules ./rules
+COPY stories ./stories
 COPY watchers ./watchers
 COPY storage ./storage
 COPY bot ./bot

@@ -49,6 +49,9 @@ _TRACKING_PARAMS: Final = frozenset(
         "from_rss",
     }
 )
+# Host prefixes of the mobile and AMP editions of a site ("m.vietnamplus.vn" is
+# "vietnamplus.vn"); only stripped when a registrable name remains after them.
+_EDITION_HOST_PREFIXES: Final = ("m.", "mobile.", "amp.", "www.")
 
 
 def html_to_text(value: str | None) -> str:
@@ -83,6 +86,13 @@ def plain_text(value: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _is_amp_switch(name: str, value: str) -> bool:
+    """``?amp``, ``?amp=1``, ``?outputType=amp``: the AMP rendering of the same page (folded in
+    keys only; the link shown keeps them)."""
+    low = name.lower()
+    return low == "amp" or (low in ("outputtype", "output") and value.lower() == "amp")
+
+
 def _is_tracking(name: str) -> bool:
     low = name.lower()
     return low in _TRACKING_PARAMS or low.startswith(_TRACKING_PREFIXES)
@@ -104,11 +114,12 @@ def strip_tracking(url: str) -> str:
 
 
 def link_key(url: str | None) -> str | None:
-    """A comparison key for a link: the same story reached by cosmetic URL variants is equal.
+    """A comparison key for a link: the same article reached by cosmetic URL variants is equal.
 
-    Tracking removed, scheme folded to https, host lower-cased without ``www.`` and default
-    port, fragment dropped, empty path as ``/``, remaining query parameters sorted. Not meant
-    to be fetched; ``None`` for links that are not http(s).
+    Tracking (and AMP switch) parameters removed, scheme folded to https, host lower-cased
+    without ``www.``/``m.``/``amp.`` and default port, AMP path variants and a trailing slash
+    folded, fragment dropped, empty path as ``/``, remaining query parameters sorted. Not
+    meant to be fetched; ``None`` for links that are not http(s).
     """
     if not url:
         return None
@@ -119,16 +130,51 @@ def link_key(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    host = parts.hostname.lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
+    host = _canonical_host(parts.hostname, port)
+    query = sorted(
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(k) and not _is_amp_switch(k, v)
+    )
+    return urlunsplit(
+        ("https", host, _canonical_path(parts.path), urlencode(query, doseq=True), "")
+    )
+
+
+def _canonical_host(hostname: str, port: int | None) -> str:
+    """Lower case, no trailing dot, no ``www.``/``m.``/``amp.`` edition prefix, no default port."""
+    host = hostname.lower().rstrip(".")
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _EDITION_HOST_PREFIXES:
+            if host.startswith(prefix) and host.count(".") >= 2:
+                host, stripped = host[len(prefix) :], True
     if port is not None and port not in (80, 443):
         host = f"{host}:{port}"
-    query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
-    )
-    path = parts.path or "/"
-    return urlunsplit(("https", host, path, urlencode(query, doseq=True), ""))
+    return host
+
+
+def _canonical_path(path: str) -> str:
+    """The path of the article's canonical page: AMP variants (``/amp``, ``/amp/…``,
+    ``….amp.html``, ``….amp``) and a trailing slash folded. Case is kept (paths are
+    case-sensitive on many sites)."""
+    if not path:
+        return "/"
+    segments = [seg for seg in path.split("/") if seg]
+    if segments and segments[-1].lower() == "amp":
+        segments.pop()
+    if segments and segments[0].lower() == "amp":
+        segments.pop(0)
+    if segments:
+        last = segments[-1]
+        low = last.lower()
+        if low.endswith(".amp.html") or low.endswith(".amp.htm"):
+            last = last[: low.rindex(".amp.")] + last[low.rindex(".amp.") + 4 :]
+        elif low.endswith(".amp"):
+            last = last[:-4]
+        segments[-1] = last
+    return "/" + "/".join(segments)
 
 
 def clean_link(raw: str | None, base_url: str) -> tuple[str | None, str | None]:
@@ -155,13 +201,10 @@ def clean_link(raw: str | None, base_url: str) -> tuple[str | None, str | None]:
     link = urlunsplit(parts._replace(query=query, fragment=fragment))
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return link, None
-    host = parts.hostname.lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
-    if port is not None and port not in (80, 443):
-        host = f"{host}:{port}"
-    key_query = urlencode(sorted(kept), doseq=True) if kept else ""
-    return link, urlunsplit(("https", host, parts.path or "/", key_query, ""))
+    key_pairs = sorted((k, v) for k, v in kept if not _is_amp_switch(k, v))
+    key_query = urlencode(key_pairs, doseq=True) if key_pairs else ""
+    host = _canonical_host(parts.hostname, port)
+    return link, urlunsplit(("https", host, _canonical_path(parts.path), key_query, ""))
 
 
 def site_of(feed_url: str) -> str:

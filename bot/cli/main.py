@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
 
     sub.add_parser("doctor", help="check configuration, database, rules and Telegram")
+
+    stories = sub.add_parser("stories", help="story grouping (docs/stories.md)")
+    stories_sub = stories.add_subparsers(dest="stories_command", required=True, metavar="ACTION")
+    grouping = stories_sub.add_parser(
+        "group", help="group a JSON Lines file of articles offline; print {id, story} lines"
+    )
+    grouping.add_argument("file", type=Path, help="JSON Lines: id, title, text, published, ...")
+    grouping.add_argument("--why", action="store_true", help="add the reason and the scores")
     return parser
 
 
@@ -179,6 +187,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.ops.doctor import run_doctor
 
             return asyncio.run(run_doctor(settings, out))
+        case "stories":
+            from bot.cli.story_commands import cmd_group
+
+            return cmd_group(args.file, out, why=args.why)
     raise AssertionError(f"unhandled command {args.command}")
 
 

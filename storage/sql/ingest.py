@@ -2,7 +2,9 @@
 
 Runs inside one transaction the caller opened; all or nothing. Exactly-once rests on the unique
 indexes (article identity; article link + headline; match rule + article identity; delivery
-chat + article): every insert is ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, so whatever
+chat + article) and on one rule checked before the insert: a stored canonical link
+(``Article.link_key``) is the same article whatever its title or guid. Every insert is
+``INSERT ... ON CONFLICT DO NOTHING RETURNING``, so whatever
 already exists, or races in, is never stored twice, and the rows it returns say what is new.
 A batch costs a handful of statements, whatever its size: the bulk inserts use SQLAlchemy's
 "insertmanyvalues" (multi-row INSERT ... RETURNING) on both databases.
@@ -135,7 +137,25 @@ async def _store_articles(
         }
         for i in items
     ]
-    inserted = {row.identity: row.id for row in await conn.execute(statements.articles, _one(rows))}
+    # The same canonical link is the same article whatever its title or guid: items whose link
+    # is already stored (or appears earlier in this batch) are not inserted but compared below.
+    keys = sorted({i.article.link_key for i in items if i.article.link_key})
+    linked: set[str] = set()
+    if keys:
+        found_keys = select(articles.c.link_key).where(articles.c.link_key.in_(keys))
+        linked = {row.link_key for row in await conn.execute(found_keys)}
+    fresh_rows: list[dict[str, Any]] = []
+    for item, values in zip(items, rows, strict=True):
+        key = item.article.link_key
+        if key and key in linked:
+            continue
+        if key:
+            linked.add(key)
+        fresh_rows.append(values)
+    inserted: dict[str, int] = {}
+    if fresh_rows:
+        result = await conn.execute(statements.articles, _one(fresh_rows))
+        inserted = {row.identity: row.id for row in result}
     known: list[_Item] = []
     for item in items:
         article_id = inserted.pop(item.article.identity, None)  # the first occurrence is new
@@ -146,10 +166,10 @@ async def _store_articles(
             item.status = IngestStatus.NEW
     if not known:
         return
-    # Known articles (same identity, or same link and headline under a new guid): one query
-    # for all, then compare and record edits one by one, in batch order.
+    # Known articles (same identity, or same canonical link under another guid or title): one
+    # query for all, then compare and record edits one by one, in batch order.
     by_identity: dict[str, dict[str, Any]] = {}
-    by_link_title: dict[tuple[str, str], dict[str, Any]] = {}
+    by_link: dict[str, dict[str, Any]] = {}
     same = or_(
         articles.c.identity.in_(sorted({i.article.identity for i in known})),
         articles.c.link_key.in_(sorted({i.article.link_key for i in known if i.article.link_key})),
@@ -163,26 +183,23 @@ async def _store_articles(
         articles.c.link_key,
         articles.c.title_key,
     )
-    for row in await conn.execute(select(*columns).where(same)):
-        found = dict(row._mapping)
+    for stored_row in await conn.execute(select(*columns).where(same).order_by(articles.c.id)):
+        found = dict(stored_row._mapping)
         by_identity[found["identity"]] = found
         if found["link_key"]:
-            by_link_title[(found["link_key"], found["title_key"])] = found
+            by_link.setdefault(found["link_key"], found)  # the oldest row of a link wins
     for item in known:
-        stored = by_identity.get(item.article.identity) or by_link_title.get(
-            (item.article.link_key or "", item.key)
-        )
+        stored = by_identity.get(item.article.identity) or by_link.get(item.article.link_key or "")
         if stored is None:
             raise StorageError(f"article {item.article.identity!r} conflicts but was not found")
         item.article_id, item.identity = stored["id"], stored["identity"]
-        item.status = await _update_if_changed(conn, stored, item, by_link_title, now)
+        item.status = await _update_if_changed(conn, stored, item, now)
 
 
 async def _update_if_changed(
     conn: AsyncConnection,
     stored: dict[str, Any],
     item: _Item,
-    by_link_title: dict[tuple[str, str], dict[str, Any]],
     now: datetime,
 ) -> IngestStatus:
     article = item.article
@@ -218,8 +235,6 @@ async def _update_if_changed(
     if item.key != stored["title_key"] and not await _link_title_taken(conn, link_key, item.key):
         # Follow the headline, so a later guid change under the new title is recognised.
         values["title_key"] = item.key
-        if link_key:
-            by_link_title[(link_key, item.key)] = stored
         stored["title_key"] = item.key
     await conn.execute(update(articles).where(articles.c.id == stored["id"]).values(values))
     stored.update(title=article.title, summary=article.summary, content=article.content)

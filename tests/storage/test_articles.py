@@ -55,12 +55,26 @@ async def test_changed_guid_with_same_link_and_title_is_not_new(store: SqlStorag
     assert await store.pending_count() == 1
 
 
-async def test_same_link_with_a_different_title_is_a_different_article(store: SqlStorage) -> None:
-    first = await store.ingest(make_article(1), [], at(0))
-    other = make_article(1, identity="guid:x", title="A different story on the same page")
-    second = await store.ingest(other, [], at(1))
-    assert second.status is IngestStatus.NEW
-    assert second.article_id != first.article_id
+async def test_same_link_with_another_title_and_guid_is_the_same_article(store: SqlStorage) -> None:
+    # Issue #13: the canonical link is the article; a new title under it is an update.
+    await subscribed(store, 1, "csp")
+    first = await store.ingest(make_article(1), [match("csp")], at(0))
+    other = make_article(1, identity="guid:x", guid="x", title="Vietnam and US upgrade ties")
+    second = await store.ingest(other, [match("csp")], at(1))
+    assert second.status is IngestStatus.UPDATED
+    assert second.article_id == first.article_id
+    assert (second.new_matches, second.new_deliveries) == (0, 0)
+    assert await store.pending_count() == 1
+
+
+async def test_one_link_twice_in_one_batch_is_one_article(store: SqlStorage) -> None:
+    await subscribed(store, 1, "csp")
+    a = make_article(1)
+    b = make_article(1, identity="guid:y", guid="y", title="Vietnam, US upgrade ties")
+    results = await store.ingest_many([(a, [match("csp")]), (b, [match("csp")])], at(0))
+    assert [r.status for r in results] == [IngestStatus.NEW, IngestStatus.UPDATED]
+    assert results[0].article_id == results[1].article_id
+    assert await store.pending_count() == 1
 
 
 async def test_edited_article_is_updated_with_history_and_not_new(store: SqlStorage) -> None:

@@ -234,3 +234,28 @@ def test_plain_text_titles_keep_words_in_angle_brackets() -> None:
     )
     [item] = parse_feed(atom, "https://a.example/atom", "application/atom+xml").items
     assert item.title == "Styled title"
+
+
+def test_amp_and_mobile_variants_share_the_canonical_link_key() -> None:
+    canonical = link_key("https://vietnamnet.vn/en/vietnam-us-talks-2421.html")
+    assert canonical == "https://vietnamnet.vn/en/vietnam-us-talks-2421.html"
+    for variant in (
+        "http://m.vietnamnet.vn/en/vietnam-us-talks-2421.html",
+        "https://amp.vietnamnet.vn/en/vietnam-us-talks-2421.html",
+        "https://www.vietnamnet.vn/en/vietnam-us-talks-2421.amp.html",
+        "https://vietnamnet.vn/en/vietnam-us-talks-2421.html/amp",
+        "https://vietnamnet.vn/en/vietnam-us-talks-2421.html/?amp=1&utm_source=fb",
+        "https://vietnamnet.vn/amp/en/vietnam-us-talks-2421.html?outputType=amp",
+    ):
+        assert link_key(variant) == canonical, variant
+    # Not an edition prefix: a two-label host keeps its name; other query parameters stay.
+    assert link_key("https://m.me/x") == "https://m.me/x"
+    assert link_key("https://site.example/a?id=2&output=json") != link_key("https://site.example/a")
+
+
+def test_clean_link_keeps_the_published_link_and_folds_the_key() -> None:
+    from watchers.text import clean_link
+
+    link, key = clean_link("https://m.site.example/a/amp?utm_medium=rss&amp=1", "https://x/")
+    assert link == "https://m.site.example/a/amp?amp=1"
+    assert key == link_key("https://site.example/a") == "https://site.example/a"
