@@ -82,6 +82,33 @@ class Subscription:
     digest_sent_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PersonalRule:
+    """A rule a chat saved from the chat (``/watch``): its number in the chat, name and query in
+    the rule language. The id it is matched under is ``bot.personal_rules.personal_rule_id``."""
+
+    chat_id: int
+    number: int
+    name: str
+    query: str
+    paused: bool
+    created_by: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """An alert someone marked "not relevant": which rule, which article, who and when."""
+
+    chat_id: int
+    rule_id: str
+    article_identity: str
+    title: str
+    link: str | None
+    user_id: int | None
+    created_at: datetime
+
+
 class Storage(Protocol):
     """Everything the watchers, the pipeline and the bot need from the database."""
 
@@ -263,3 +290,55 @@ class Storage(Protocol):
         failed deliveries and edit history), ``batch`` rows per transaction; returns articles
         deleted. Articles with unsent deliveries are kept; matches are kept (see
         ``SqlStorage.prune_matches``)."""
+
+    # self-service (#16): personal rules, one rule's mute, feedback ------------------------
+    async def add_personal_rule(
+        self,
+        chat_id: int,
+        name: str,
+        query: str,
+        *,
+        limit: int,
+        created_by: int | None,
+        now: datetime,
+    ) -> PersonalRule | None:
+        """Save a personal rule under the chat's next number (numbers are never reused while
+        a higher one exists); None when the chat already has ``limit`` rules. Checks nothing
+        about the query: the caller validated it."""
+
+    async def personal_rules(self, chat_id: int | None = None) -> list[PersonalRule]:
+        """One chat's personal rules (every chat's, with None), by chat then number."""
+
+    async def update_personal_rule(
+        self,
+        chat_id: int,
+        number: int,
+        *,
+        query: str | None = None,
+        name: str | None = None,
+        paused: bool | None = None,
+        now: datetime,
+    ) -> PersonalRule | None:
+        """Change what is given of one personal rule; None when the chat has no such rule."""
+
+    async def delete_personal_rule(self, chat_id: int, number: int) -> bool:
+        """Delete one personal rule; False when there was none. Subscriptions are the
+        caller's business (``unsubscribe``)."""
+
+    async def mute_rule(
+        self, chat_id: int, rule_id: str, until: datetime | None, now: datetime
+    ) -> bool:
+        """Mute one subscription until ``until`` (None: for good, until unmuted), remembering
+        when the mute began (kept from the first mute when muted again); False when the chat
+        is not subscribed to the rule."""
+
+    async def unmute_rule(self, chat_id: int, rule_id: str) -> datetime | None:
+        """End one subscription's mute; returns when that mute began (None when the rule was
+        not muted on its own, e.g. only the whole chat was)."""
+
+    async def add_feedback(self, feedback: Feedback) -> bool:
+        """Record a "not relevant"; False when this chat already marked this article for this
+        rule."""
+
+    async def feedback(self, rule_ids: Sequence[str] | None = None) -> list[Feedback]:
+        """Feedback for ``rule_ids`` (all with None), newest first."""

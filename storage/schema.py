@@ -205,3 +205,40 @@ UNFINISHED_STATES = tuple(s.value for s in DeliveryState if s.unfinished)
 def row_dict(row: Any) -> dict[str, Any]:
     """A result row as a plain dict (for readability where many columns are copied)."""
     return dict(row._mapping)
+
+
+# Self-service (#16, migration 0008) ------------------------------------------------------------
+
+personal_rules = Table(
+    "personal_rules",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("number", Integer, primary_key=True, autoincrement=False),  # per chat, from 1
+    Column("name", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("created_by", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+rule_mutes = Table(
+    "rule_mutes",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("rule_id", Text, primary_key=True),
+    Column("muted_at", UtcDateTime, nullable=False),  # the end is subscriptions.muted_until
+)
+
+rule_feedback = Table(
+    "rule_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("article_identity", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("link", Text),
+    Column("user_id", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -7,8 +7,8 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries`` and ``retention``. Does not send anything, render alerts
-or decide retry delays: the outbox sender does.
+subscriptions), ``outbox``, ``queries``, ``retention`` and ``personal`` (self-service). Does
+not send anything, render alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .chats import ChatStorage
 from .engine import SqlEngine, create_engine
 from .feeds import FeedStorage
 from .outbox import OutboxStorage
+from .personal import PersonalStorage
 from .queries import QueryStorage
 from .retention import RetentionStorage
 
@@ -25,7 +26,13 @@ __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
 
 class SqlStorage(
-    FeedStorage, ArticleStorage, ChatStorage, OutboxStorage, QueryStorage, RetentionStorage
+    FeedStorage,
+    ArticleStorage,
+    ChatStorage,
+    OutboxStorage,
+    QueryStorage,
+    RetentionStorage,
+    PersonalStorage,  # self-service (#16)
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 

@@ -15,8 +15,25 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from core.models import Article, Chat, ChatType, DeliveryMode, FeedConfig, FeedState, RuleMatch
-from storage.base import ArticleHit, IngestResult, IngestStatus, StoredMatch, Subscription
+from core.models import (
+    Article,
+    Chat,
+    ChatType,
+    DeliveryMode,
+    FeedConfig,
+    FeedState,
+    RenderedMessage,
+    RuleMatch,
+)
+from storage.base import (
+    ArticleHit,
+    Feedback,
+    IngestResult,
+    IngestStatus,
+    PersonalRule,
+    StoredMatch,
+    Subscription,
+)
 
 
 @dataclass(slots=True)
@@ -39,6 +56,11 @@ class MemoryStorage:
         self.matches: list[StoredMatch] = []
         self.pending: dict[int, int] = {}
         self.migrations: list[tuple[int, int]] = []
+        # self-service (#16)
+        self.personal: dict[tuple[int, int], PersonalRule] = {}
+        self.rule_mutes: dict[tuple[int, str], tuple[datetime, datetime]] = {}  # began, until
+        self.feedbacks: list[Feedback] = []
+        self.digests: list[tuple[int, tuple[str, ...], list[RenderedMessage]]] = []
 
     # lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -107,7 +129,12 @@ class MemoryStorage:
                 muted = self.muted.get(chat_id)
                 if (chat is not None and not chat.active) or (muted is not None and muted > now):
                     continue
-                if any(r in subs and subs[r].mode is DeliveryMode.INSTANT for r in rule_ids):
+                if any(
+                    r in subs
+                    and subs[r].mode is DeliveryMode.INSTANT
+                    and not self._rule_muted(chat_id, r, now)
+                    for r in rule_ids
+                ):
                     self.pending[chat_id] = self.pending.get(chat_id, 0) + 1
                     deliveries += 1
         return IngestResult(article_id, IngestStatus.NEW, len(rule_ids), deliveries)
@@ -189,7 +216,11 @@ class MemoryStorage:
                 mode=sub.mode,
                 digest_schedule=sub.digest_schedule,
                 thread_id=sub.thread_id,
-                muted_until=muted,
+                muted_until=(
+                    self.rule_mutes[(chat_id, rule_id)][1]
+                    if (chat_id, rule_id) in self.rule_mutes
+                    else muted
+                ),
                 digest_sent_at=sub.digest_sent_at,
             )
             for rule_id, sub in sorted(self.subs.get(chat_id, {}).items())
@@ -261,6 +292,97 @@ class MemoryStorage:
             and (until is None or m.matched_at <= until)
         ]
         return sorted(found, key=lambda m: m.matched_at)
+
+    # self-service (#16) ------------------------------------------------------------------------
+    def _rule_muted(self, chat_id: int, rule_id: str, now: datetime) -> bool:
+        mute = self.rule_mutes.get((chat_id, rule_id))
+        return mute is not None and mute[1] > now
+
+    async def add_personal_rule(
+        self,
+        chat_id: int,
+        name: str,
+        query: str,
+        *,
+        limit: int,
+        created_by: int | None,
+        now: datetime,
+    ) -> PersonalRule | None:
+        numbers = [n for c, n in self.personal if c == chat_id]
+        if len(numbers) >= limit:
+            return None
+        rule = PersonalRule(
+            chat_id, max(numbers, default=0) + 1, name, query, False, created_by, now
+        )
+        self.personal[(chat_id, rule.number)] = rule
+        return rule
+
+    async def personal_rules(self, chat_id: int | None = None) -> list[PersonalRule]:
+        return [
+            r for key, r in sorted(self.personal.items()) if chat_id is None or key[0] == chat_id
+        ]
+
+    async def update_personal_rule(
+        self,
+        chat_id: int,
+        number: int,
+        *,
+        query: str | None = None,
+        name: str | None = None,
+        paused: bool | None = None,
+        now: datetime,
+    ) -> PersonalRule | None:
+        rule = self.personal.get((chat_id, number))
+        if rule is None:
+            return None
+        rule = replace(
+            rule,
+            query=rule.query if query is None else query,
+            name=rule.name if name is None else name,
+            paused=rule.paused if paused is None else paused,
+        )
+        self.personal[(chat_id, number)] = rule
+        return rule
+
+    async def delete_personal_rule(self, chat_id: int, number: int) -> bool:
+        return self.personal.pop((chat_id, number), None) is not None
+
+    async def mute_rule(
+        self, chat_id: int, rule_id: str, until: datetime | None, now: datetime
+    ) -> bool:
+        if rule_id not in self.subs.get(chat_id, {}):
+            return False
+        began = self.rule_mutes.get((chat_id, rule_id), (now, now))[0]
+        self.rule_mutes[(chat_id, rule_id)] = (began, until or datetime(9999, 1, 1, tzinfo=UTC))
+        return True
+
+    async def unmute_rule(self, chat_id: int, rule_id: str) -> datetime | None:
+        mute = self.rule_mutes.pop((chat_id, rule_id), None)
+        return mute[0] if mute is not None else None
+
+    async def add_feedback(self, feedback: Feedback) -> bool:
+        key = (feedback.chat_id, feedback.rule_id, feedback.article_identity)
+        if any((f.chat_id, f.rule_id, f.article_identity) == key for f in self.feedbacks):
+            return False
+        self.feedbacks.append(feedback)
+        return True
+
+    async def feedback(self, rule_ids: Sequence[str] | None = None) -> list[Feedback]:
+        found = [f for f in self.feedbacks if rule_ids is None or f.rule_id in rule_ids]
+        return sorted(found, key=lambda f: f.created_at, reverse=True)
+
+    async def queue_digest(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        rule_ids: Sequence[str],
+        period_end: datetime,
+        pages: Sequence[RenderedMessage],
+        now: datetime,
+    ) -> int:
+        self.digests.append((chat_id, tuple(rule_ids), list(pages)))
+        self.pending[chat_id] = self.pending.get(chat_id, 0) + 1
+        return len(self.digests)
 
     # not needed by the Telegram side ----------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

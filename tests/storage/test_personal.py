@@ -1,0 +1,84 @@
+"""Self-service storage (``storage/sql/personal.py``): personal rules numbered per chat within a
+limit, one rule's mute and its start, "not relevant" feedback. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from storage import SqlStorage
+from storage.base import Feedback
+from tests.support.storage_helpers import at, make_article, match, subscribed
+
+
+async def test_personal_rules_are_numbered_per_chat_within_the_limit(store: SqlStorage) -> None:
+    first = await store.add_personal_rule(1, "Rubio", "Rubio", limit=2, created_by=5, now=at(0))
+    second = await store.add_personal_rule(1, "EU", "EU", limit=2, created_by=5, now=at(1))
+    other = await store.add_personal_rule(-7, "EU", "EU", limit=2, created_by=5, now=at(1))
+    assert first is not None
+    assert second is not None
+    assert other is not None
+    assert (first.number, second.number, other.number) == (1, 2, 1)
+    assert await store.add_personal_rule(1, "x", "x", limit=2, created_by=5, now=at(2)) is None
+    assert [r.name for r in await store.personal_rules(1)] == ["Rubio", "EU"]
+    assert [(r.chat_id, r.number) for r in await store.personal_rules()] == [
+        (-7, 1),
+        (1, 1),
+        (1, 2),
+    ]
+    assert first.created_at == at(0)
+    assert first.created_by == 5
+    assert not first.paused
+
+
+async def test_concurrent_saves_take_distinct_numbers(store: SqlStorage) -> None:
+    saved = await asyncio.gather(
+        *(
+            store.add_personal_rule(3, f"r{i}", "x", limit=10, created_by=None, now=at(0))
+            for i in range(4)
+        )
+    )
+    assert sorted(r.number for r in saved if r is not None) == [1, 2, 3, 4]
+
+
+async def test_update_pause_and_delete(store: SqlStorage) -> None:
+    await store.add_personal_rule(1, "Rubio", "Rubio", limit=5, created_by=None, now=at(0))
+    changed = await store.update_personal_rule(1, 1, query="Rubio OR Blinken", now=at(1))
+    assert changed is not None
+    assert changed.query == "Rubio OR Blinken"
+    assert changed.name == "Rubio"
+    paused = await store.update_personal_rule(1, 1, paused=True, now=at(2))
+    assert paused is not None
+    assert paused.paused
+    assert await store.update_personal_rule(1, 9, paused=True, now=at(2)) is None
+    assert await store.delete_personal_rule(1, 1)
+    assert not await store.delete_personal_rule(1, 1)
+    assert await store.personal_rules(1) == []
+
+
+async def test_a_muted_rule_queues_nothing_and_unmute_says_since_when(store: SqlStorage) -> None:
+    await subscribed(store, 1, "csp")
+    await store.subscribe(1, "eu")
+    assert not await store.mute_rule(1, "nope", at(60), at(0))
+    assert await store.mute_rule(1, "csp", at(60), at(0))
+    assert await store.mute_rule(1, "csp", None, at(5))  # muted again: it began at 0
+    await store.ingest(make_article(1), [match("csp")], at(10))
+    await store.ingest(make_article(2), [match("eu")], at(10))
+    assert await store.pending_count(1) == 1  # only eu's alert
+    mutes = {s.rule_id: s.muted_until for s in await store.subscription_details(1)}
+    assert mutes["eu"] is None
+    assert mutes["csp"] is not None
+    assert mutes["csp"].year == 9999
+    assert await store.unmute_rule(1, "csp") == at(0)
+    assert await store.unmute_rule(1, "csp") is None
+    assert {s.muted_until for s in await store.subscription_details(1)} == {None}
+    items = await store.due_digest_items(1, ["csp"], at(0), at(20))
+    assert [m.title for m in items] == [make_article(1).title]
+
+
+async def test_feedback_is_kept_once_per_chat_rule_and_article(store: SqlStorage) -> None:
+    fb = Feedback(1, "csp", "guid:1", "A title", "https://x.example/1", 5, at(0))
+    assert await store.add_feedback(fb)
+    assert not await store.add_feedback(fb)
+    assert await store.add_feedback(Feedback(2, "csp", "guid:1", "A title", None, 6, at(1)))
+    assert [f.chat_id for f in await store.feedback(["csp"])] == [2, 1]
+    assert await store.feedback(["eu"]) == []
