@@ -5,12 +5,14 @@ the rules that fire, each with the hits that explain why. Reading rule files fro
 ``bot.config.rule_files``'s job, not this package's.
 """
 
-from .compiler import compile_ruleset, format_problems
+from .compiler import PERSONAL_ID_RE, PERSONAL_SOURCE, compile_ruleset, format_problems
 from .engine import FIELDS, CompiledRule, RuleSet
 from .query import QueryError, parse_query
 
 __all__ = [
     "FIELDS",
+    "PERSONAL_ID_RE",
+    "PERSONAL_SOURCE",
     "CompiledRule",
     "QueryError",
     "RuleSet",

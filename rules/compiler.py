@@ -81,6 +81,10 @@ RULE_KEYS = (
 )
 TOP_KEYS = ("rules", "aliases")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*$")
+# Rules saved from the chat (/watch) are compiled from one source of this name, with ids
+# u<chat>-<number>; no rule file may take such an id, so the two can never collide.
+PERSONAL_SOURCE = "<personal rules>"
+PERSONAL_ID_RE = re.compile(r"u(-?\d+)-(\d+)$")
 _ALIAS_NAME_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*$")
 MIN_PREFIX = 3
 _NO_STRINGS: frozenset[str] = frozenset()
@@ -451,6 +455,15 @@ class _Compiler:
                     id_node,
                     f"bad rule id {rule_id!r}",
                     "use lower-case letters, digits, '-' and '_' (users type it in /subscribe)",
+                )
+            )
+            raise _Abort
+        if PERSONAL_ID_RE.match(rule_id) and src.name != PERSONAL_SOURCE:
+            self.problems.append(
+                src.problem(
+                    id_node,
+                    f"rule id {rule_id!r} is reserved for rules saved from the chat",
+                    "ids of the form u<chat>-<number> name /watch rules; choose another id",
                 )
             )
             raise _Abort

@@ -23,6 +23,9 @@ ALLOWED: dict[str, set[str]] = {
     "bot.services": {"core", "rules", "storage", "bot.config", "bot.ops"},
     "bot.ops": {"core", "rules", "storage", "bot.config"},
     "bot.search": {"core", "rules", "storage"},
+    # rules saved from the chat (/watch): compiled with the files' compiler, shared by the
+    # handlers, the runtime and the command line
+    "bot.personal_rules": {"core", "rules", "storage", "bot.config", "bot.services", "bot.search"},
     "bot.delivery": {"core", "storage", "bot.config", "bot.services", "bot.ops"},
     "bot.telegram": {
         "core",
@@ -32,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.delivery",
         "bot.ops",
         "bot.search",
+        "bot.personal_rules",
     },
     "bot.runtime": {
         "core",
@@ -43,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.services",
         "bot.ops",
         "bot.search",
+        "bot.personal_rules",
         "bot.delivery",
         "bot.telegram",
     },

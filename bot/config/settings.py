@@ -46,6 +46,7 @@ class Settings:
     log_format: str = "kv"  # kv | json
     health_addr: str = "127.0.0.1:8080"  # host:port; empty disables the endpoint
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    personal_rules_per_chat: int = 20  # /watch rules a chat may save (0: previews only)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -195,6 +196,13 @@ def load_settings(
         kwargs["health_addr"] = raw
     if (raw := get("NEWSWATCH_USER_AGENT")) is not None:
         kwargs["user_agent"] = raw
+    if (raw := get("NEWSWATCH_PERSONAL_RULES_PER_CHAT")) is not None:
+        if not raw.isdigit():
+            raise ConfigError(
+                "NEWSWATCH_PERSONAL_RULES_PER_CHAT: expected a whole number >= 0 (0: /watch only "
+                f"previews), got {raw!r}"
+            )
+        kwargs["personal_rules_per_chat"] = int(raw)
     kwargs["extra"] = {k: v for k, v in env.items() if k.startswith("NEWSWATCH_")}
     return Settings(**kwargs)
 

@@ -38,6 +38,7 @@ from bot.ops.http_health import (
     telegram_check,
 )
 from bot.ops.metrics import LoopLagMonitor, Metrics
+from bot.personal_rules import PersonalRules, is_personal_rule_id
 from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
@@ -108,6 +109,7 @@ class App:
         self.pipeline: Pipeline | None = None
         self.sender: OutboxSender | None = None
         self.reloader: RuleReloader | None = None
+        self.personal: PersonalRules | None = None
         self.feeds_reloader: FeedsReloader | None = None
         self.digests: DigestScheduler | None = None
 
@@ -128,12 +130,15 @@ class App:
                 poll_settings, user_agent=settings.user_agent
             )
             await self._fetcher.__aenter__()
+            self.personal = PersonalRules(services)
             self.reloader = RuleReloader(
                 settings.rules_dir,
                 services.rules,
                 on_error=self._rules_rejected,
                 on_reload=self._rules_swapped,
+                compose=self.personal.compose,
             )
+            await self._start_personal_rules(self.personal, self.reloader)
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
@@ -160,6 +165,14 @@ class App:
             safe_database_url(settings.database_url),
         )
 
+    async def _start_personal_rules(self, personal: PersonalRules, reloader: RuleReloader) -> None:
+        """Put the rules saved from the chat (/watch) in force next to the rule files."""
+        personal.rebuild = reloader.recompose
+        await personal.load()
+        if await personal.services.storage.personal_rules():
+            # Read the files again (a moment after the first read) and compile them together.
+            await reloader.reload_now()
+
     async def _start_alerts(self, services: Services) -> AlertSink:
         if self.settings.telegram_bot_token is None:
             await self._subscribe_console_to_all()
@@ -177,7 +190,7 @@ class App:
             reload_rules=self.reloader.reload_now,
             reload_feeds=self.feeds_reloader.reload_now,
         )
-        self._telegram = TelegramRuntime(services, admin_actions=actions)
+        self._telegram = TelegramRuntime(services, admin_actions=actions, personal=self.personal)
         deferred = DeferredSink()
         try:
             deferred.target = await self._telegram.start()
@@ -283,7 +296,8 @@ class App:
         storage = self.services.storage
         await storage.upsert_chat(Chat(id=CONSOLE_CHAT_ID, type=ChatType.CONSOLE, title="console"))
         for rule in self.services.rules.current.rules:
-            await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
+            if not is_personal_rule_id(rule.id):  # those belong to the chat that saved them
+                await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         async def guarded() -> None:
@@ -331,7 +345,8 @@ class App:
             await self._subscribe_console_to_all()
         known = {r.id for r in new.rules}
         subscribed = await self.services.storage.subscribed_rule_ids()
-        missing = sorted(set(subscribed) - known)
+        # A paused personal rule is left out of the rule set on purpose (bot.personal_rules).
+        missing = sorted(r for r in set(subscribed) - known if not is_personal_rule_id(r))
         if missing:
             await self.notify_admins(
                 "Chats are subscribed to rules that no longer exist (the subscriptions are "

@@ -6,6 +6,11 @@ atomically through ``RuleHolder.swap`` and ``on_reload(new, old)`` is awaited. I
 ``on_error(message)`` is awaited with the exact error (file:line:col, caret, hint) and the last
 good rules stay in force. A change that leaves the files as they were does nothing.
 
+With ``compose``, the sources compiled are ``compose(file_sources)`` (the rule files plus the
+personal rules saved from the chat, ``bot.personal_rules``); ``recompose()`` recompiles the last
+good rule files with what ``compose`` gives now, after a personal rule changed, without reading
+the folder (so a broken file is not reported again).
+
 Compiling runs in a worker thread so a large rule set does not stall the event loop. Does not
 log or message anyone itself: the callbacks decide where errors and changes are reported.
 """
@@ -29,6 +34,7 @@ log = logging.getLogger(__name__)
 
 OnError = Callable[[str], Awaitable[None]]
 OnReload = Callable[[RuleSet, RuleSet], Awaitable[None]]
+Compose = Callable[[dict[str, str]], dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class RuleReloader:
         on_error: OnError,
         on_reload: OnReload | None = None,
         debounce_ms: int = 300,
+        compose: Compose | None = None,
     ) -> None:
         self.rules_dir = rules_dir
         self.holder = holder
@@ -94,12 +101,15 @@ class RuleReloader:
         self._last_sources: dict[str, str] | None = None
         self._last_error: str | None = None
         self._lock = asyncio.Lock()
+        self.compose = compose
+        self._file_sources: dict[str, str] | None = None  # the last good rule files
 
     async def reload_now(self) -> bool:
         """Read and compile the folder now. True when the rules in force match the files."""
         async with self._lock:  # two saves in a row must not swap out of order
             try:
-                sources = await asyncio.to_thread(read_rule_sources, self.rules_dir)
+                files = await asyncio.to_thread(read_rule_sources, self.rules_dir)
+                sources = self.compose(files) if self.compose is not None else files
                 if sources == self._last_sources:
                     return True
                 new = await asyncio.to_thread(compile_ruleset, sources)
@@ -111,10 +121,34 @@ class RuleReloader:
                 return False
             old = self.holder.swap(new)
             self._last_sources = sources
+            self._file_sources = files
             self._last_error = None
             log.info(
                 "rules reloaded: %d rules (%s)", len(new.rules), rule_changes(new, old).summary()
             )
+            if self.on_reload is not None:
+                await self.on_reload(new, old)
+            return True
+
+    async def recompose(self) -> bool:
+        """Recompile the last good rule files with what ``compose`` gives now (a personal rule
+        changed). Before the first good reload there are no files known: it reloads instead.
+        True when the new rule set is in force."""
+        if self._file_sources is None or self.compose is None:
+            return await self.reload_now()
+        async with self._lock:
+            sources = self.compose(self._file_sources)
+            if sources == self._last_sources:
+                return True
+            try:
+                new = await asyncio.to_thread(compile_ruleset, sources)
+            except RuleError as e:
+                # Personal rules are validated when saved: this would be a bug, not a user's typo.
+                log.error("personal rules rejected, the previous rules stay in force:\n%s", e)
+                return False
+            old = self.holder.swap(new)
+            self._last_sources = sources
+            log.info("rules recompiled: %s", rule_changes(new, old).summary())
             if self.on_reload is not None:
                 await self.on_reload(new, old)
             return True

@@ -88,6 +88,7 @@ def test_query_errors_in_block_scalars_point_into_the_right_line() -> None:
         (rule("sea", "    fields: [title, body]\n"), "r.yaml:5:21:", "unknown field 'body'"),
         (rule("sea", "    name: Y\n"), "r.yaml:5:5:", "duplicate key 'name'"),
         ("rules:\n  - id: Bad Id\n    name: X\n    query: sea\n", "r.yaml:2:9:", "bad rule id"),
+        ("rules:\n  - id: u-42-1\n    name: X\n    query: sea\n", "r.yaml:2:9:", "reserved"),
         ("aliases:\n  a: []\nrules: []\n", "r.yaml:2:6:", "alias @a is empty"),
         ("aliases:\n  a: [x, 'par*tner']\n", "r.yaml:2:14:", "'*' may only end"),
     ],

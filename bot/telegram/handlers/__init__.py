@@ -9,12 +9,12 @@ channels (managed from a private chat: ``/subscribe RULE @channel``). Access fol
 and no data. Every bad command is answered with what was wrong and the right usage.
 
 One module per feature: ``commands`` (the command table, /start, /help, unknown commands),
-``subscriptions`` (/rules, /subscribe, /unsubscribe, /list), ``schedule`` (/mute, /unmute,
-/digest), ``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed,
-/reload, /stats), ``buttons`` (callback queries), ``membership`` (the bot added, kicked, blocked;
-group migration) and ``errors`` (the error handler); they share ``access`` (who may do what),
-``targets`` (which chat a command acts on), ``rule_lookup`` and ``text``. Only ``replies`` sends
-or edits messages.
+``subscriptions`` (/rules, /subscribe, /unsubscribe, /list), ``schedule`` (/mute, /unmute, /digest),
+``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed, /reload, /stats),
+``buttons`` (callback queries), ``personal`` (/watch, /myrules, /promote and their buttons),
+``membership`` (the bot added, kicked, blocked; group migration) and ``errors`` (the error handler);
+they share ``access`` (who may do what), ``targets`` (which chat a command acts on), ``rule_lookup``
+and ``text``. Only ``replies`` sends or edits messages.
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -38,6 +38,7 @@ from telegram.ext import (
 
 from bot.delivery.replies import ReplySender
 from bot.delivery.telegram_sink import TelegramSink
+from bot.personal_rules import PersonalRules
 from bot.services import Services
 from bot.telegram.handlers.access import Context
 from bot.telegram.handlers.admin import AdminActions, AdminCommands
@@ -46,6 +47,7 @@ from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.commands import ADMIN_COMMANDS, BOT_COMMANDS, GeneralCommands
 from bot.telegram.handlers.errors import error_handler
 from bot.telegram.handlers.membership import MembershipHandlers
+from bot.telegram.handlers.personal import PersonalCommands
 from bot.telegram.handlers.schedule import (
     ScheduleCommands,
     UsageError,
@@ -73,13 +75,16 @@ def register_handlers(
     services: Services,
     admin_actions: AdminActions | None = None,
     out: ReplySender | None = None,
+    *,
+    personal: PersonalRules | None = None,
 ) -> None:
     """Add every command, button, membership and error handler to ``application``.
 
     Call before ``application.initialize()``; then ``bot.set_my_commands(BOT_COMMANDS)``.
     Without ``admin_actions`` the feed and reload commands answer that they are unavailable.
     Replies go out through ``out`` (by default one sender over the application's bot, so
-    they share its rate limiter with every other request).
+    they share its rate limiter with every other request). ``personal`` holds the rules saved
+    from the chat; without it, saved rules are stored but only put in force by the next start.
     """
     if out is None:
         sink = TelegramSink(application.bot, tz=services.settings.tz)
@@ -92,6 +97,9 @@ def register_handlers(
     admin = AdminCommands(services, admin_actions, out)
     buttons = ButtonHandlers(services, out, searches)
     membership = MembershipHandlers(services, out)
+    personal_commands = PersonalCommands(
+        services, personal if personal is not None else PersonalRules(services), out, searches
+    )
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
         "start": general.start,
@@ -111,9 +119,15 @@ def register_handlers(
         "removefeed": admin.removefeed,
         "reload": admin.reload,
         "stats": admin.stats,
+        "watch": personal_commands.watch,
+        "myrules": personal_commands.myrules,
+        "promote": personal_commands.promote,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
+    # Before the general button handler: the first handler that matches a press runs.
+    application.add_handler(CallbackQueryHandler(personal_commands.watch_button, pattern=r"^w:"))
+    application.add_handler(CallbackQueryHandler(personal_commands.myrules_button, pattern=r"^mr:"))
     application.add_handler(CallbackQueryHandler(buttons.button))
     application.add_handler(
         ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)

@@ -7,15 +7,16 @@ Read-only: changes nothing in storage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import build_snippet, clean_text, shorten, source_name
 from bot.delivery.replies import ReplySender
-from bot.search import QueryProblem, search_stored
+from bot.search import Found, QueryProblem, search_stored
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin
 from bot.telegram.handlers.admin import AdminActions
@@ -136,12 +137,25 @@ async def search_page(
     page = min(page, pages - 1)
     if not result.page:  # asked past the end (the archive shrank): show the last page
         return await search_page(services, searches, chat_id, query, pages - 1)
-    tz = services.settings.tz
     lines = [
         f"🔎 <code>{esc(query)}</code>: {plural(result.total, 'story')}"
         + (f" (page {page + 1}/{pages})" if pages > 1 else "")
     ]
-    for found in result.page:
+    lines += found_lines(result.page, services.settings.tz)
+    number = searches.remember(query)
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(InlineKeyboardButton("◀ Newer", callback_data=f"sr:{number}:{page - 1}"))
+    if page < pages - 1:
+        nav.append(InlineKeyboardButton("Older ▶", callback_data=f"sr:{number}:{page + 1}"))
+    return "\n".join(lines), InlineKeyboardMarkup([nav]) if nav else None
+
+
+def found_lines(page: Sequence[Found], tz: tzinfo) -> list[str]:
+    """Per story found: its linked title, source and date, and a snippet with the matched words
+    in bold (HTML lines, for /search and the /watch preview)."""
+    lines: list[str] = []
+    for found in page:
         article = found.article
         when = (
             article.published_at.astimezone(tz).strftime("%d %b %Y") if article.published_at else ""
@@ -151,13 +165,7 @@ async def search_page(
         snippet = build_snippet(article, [RuleMatch("query", found.hits)])
         if snippet is not None:
             lines.append(snippet.html)
-    number = searches.remember(query)
-    nav: list[InlineKeyboardButton] = []
-    if page > 0:
-        nav.append(InlineKeyboardButton("◀ Newer", callback_data=f"sr:{number}:{page - 1}"))
-    if page < pages - 1:
-        nav.append(InlineKeyboardButton("Older ▶", callback_data=f"sr:{number}:{page + 1}"))
-    return "\n".join(lines), InlineKeyboardMarkup([nav]) if nav else None
+    return lines
 
 
 def query_problem_html(problem: QueryProblem) -> str:

@@ -46,12 +46,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "search", '/search QUERY (e.g. "strategic partnership" AND Rubio)', "search stored stories"
     ),
+    CommandSpec("watch", "/watch QUERY", "preview a query, then save it as your rule"),
+    CommandSpec(
+        "myrules", "/myrules [edit N QUERY | pause N | resume N | delete N]", "your own rules"
+    ),
     CommandSpec("status", "/status", "what the bot is doing"),
     CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
     CommandSpec("removefeed", "/removefeed URL", "remove a feed", admin=True),
     CommandSpec("reload", "/reload", "reload the rule files", admin=True),
     CommandSpec("stats", "/stats", "matches per rule, outbox depth", admin=True),
+    CommandSpec(
+        "promote", "/promote [PERSONAL-ID NEW-ID]", "make a personal rule a file rule", admin=True
+    ),
 )
 _SPEC = {c.name: c for c in COMMANDS}
 

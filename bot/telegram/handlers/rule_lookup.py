@@ -1,7 +1,8 @@
 """The rules in force as the commands name them: sorted, found by id or ``#tag`` in any case,
 a "did you mean" hint for typos, and the short tokens that fit in button callback data.
 
-Reads ``RuleHolder.current`` on every call, so a ``/reload`` shows at once. Does not reply.
+Reads ``RuleHolder.current`` on every call, so a ``/reload`` shows at once. Other chats'
+personal rules are not found here (only their owner may subscribe). Does not reply.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 
 from bot.delivery.alert_format import rule_tags
+from bot.personal_rules import is_personal_rule_id
 from bot.services import RuleHolder
 from core.models import RuleInfo
 
@@ -23,14 +25,16 @@ def rule_token(rule_id: str) -> str:
 
 
 def all_rules(rules: RuleHolder) -> list[RuleInfo]:
+    """The rule files' rules, sorted by id. Personal rules (``/watch``) are left out: each
+    belongs to the one chat that saved it, which manages it with /myrules."""
     current: Sequence[RuleInfo] = rules.current.rules
-    return sorted(current, key=lambda r: r.id)
+    return sorted((r for r in current if not is_personal_rule_id(r.id)), key=lambda r: r.id)
 
 
 def find_rule(rules: RuleHolder, name: str) -> RuleInfo | None:
     """The rule called ``name``: its exact id, else its id or ``#tag`` ignoring case."""
     found: RuleInfo | None = rules.current.get(name)
-    if found is not None:
+    if found is not None and not is_personal_rule_id(found.id):
         return found
     folded = name.casefold().lstrip("#")
     for rule in all_rules(rules):

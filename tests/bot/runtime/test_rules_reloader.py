@@ -141,3 +141,27 @@ def test_rule_changes_names_added_removed_and_changed() -> None:
     assert (changes.added, changes.removed, changes.changed) == (("x",), ("land",), ("sea",))
     assert changes.summary() == "added: x; removed: land; changed: sea"
     assert not rule_changes(old, old)
+
+
+async def test_personal_rules_are_compiled_with_the_files_and_survive_a_broken_file(
+    folder: Path,
+) -> None:
+    # compose adds the rules saved from the chat; recompose puts a change to them in force
+    # with the last good files, without reading (or reporting) a broken folder again.
+    personal = {"<personal rules>": "rules: []\n"}
+    holder = RuleHolder(RuleSet.empty())
+    rec = Recorder()
+    reloader = RuleReloader(
+        folder, holder, rec.on_error, rec.on_reload, compose=lambda files: {**files, **personal}
+    )
+    assert await reloader.recompose()  # nothing loaded yet: a full reload
+    assert ids(holder.current) == ["sea"]
+    (folder / "sea.yaml").write_text(BROKEN)
+    assert not await reloader.reload_now()
+    personal["<personal rules>"] = "rules:\n  - id: u5-1\n    name: Mine\n    query: land\n"
+    assert await reloader.recompose()
+    assert ids(holder.current) == ["sea", "u5-1"]
+    assert len(rec.errors) == 1  # the broken file was reported once
+    (folder / "sea.yaml").write_text(SEA_AND_LAND)
+    assert await reloader.reload_now()
+    assert ids(holder.current) == ["sea", "land", "u5-1"]

@@ -10,7 +10,7 @@ data in and read it back only through the ``Storage`` protocol (``subs``, ``deta
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -22,11 +22,13 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.config.feeds_file import FeedsConfig
 from bot.config.settings import Settings
+from bot.personal_rules import PersonalRules
 from bot.services import RuleHolder, Services
 from bot.telegram.handlers import AdminActions, register_handlers
 from core.clock import FakeClock
 from core.errors import ConfigError
 from core.models import Article, FeedConfig, Hit, Priority, RuleInfo, RuleMatch
+from rules import compile_ruleset
 from storage.base import Subscription
 from storage.sql import SqlStorage
 from tests.fakes.memory_storage import MemoryStorage
@@ -116,6 +118,7 @@ class RunningBot:
     application: Any
     clock: FakeClock
     admin_actions: RecordingAdminActions
+    personal: PersonalRules
 
     feeds: list[FeedConfig] = field(default_factory=list)
 
@@ -192,7 +195,13 @@ async def running_bot(
     admin_ids: Sequence[int] = (ADMIN,),
     rules: Sequence[RuleInfo] = RULES,
     with_admin_actions: bool = True,
+    rule_sources: Mapping[str, str] | None = None,
+    config_dir: Path = Path("config"),
+    personal_limit: int = 20,
 ) -> AsyncIterator[RunningBot]:
+    """With ``rule_sources`` the rules in force are really compiled from them (and the personal
+    rules saved from the chat are compiled in with them, as the rules reloader does); without,
+    ``rules`` stand in for them."""
     store = storage if storage is not None else MemoryStorage()
     await store.open()
     clock = FakeClock()
@@ -201,14 +210,27 @@ async def running_bot(
         admin_ids=frozenset(admin_ids),
         allowed_ids=frozenset(allowed_ids),
         timezone="Asia/Ho_Chi_Minh",
+        config_dir=config_dir,
+        personal_rules_per_chat=personal_limit,
+    )
+    holder = RuleHolder(
+        compile_ruleset(rule_sources) if rule_sources is not None else FakeRuleSet(rules)  # type: ignore[arg-type]
     )
     services = Services(
         settings=settings,
         feeds=FeedsConfig(default_interval_s=300.0, feeds=()),
         storage=store,
-        rules=RuleHolder(FakeRuleSet(rules)),  # type: ignore[arg-type]
+        rules=holder,
         clock=clock,
     )
+    personal = PersonalRules(services)
+    if rule_sources is not None:
+        files = dict(rule_sources)
+
+        async def rebuild() -> None:
+            holder.swap(compile_ruleset(personal.compose(files)))
+
+        personal.rebuild = rebuild
     actions = RecordingAdminActions()
     async with FakeTelegramServer(rate_limits=RateLimits(enabled=False)) as tg:
         application: Application[Any, Any, Any, Any, Any, Any] = (
@@ -219,7 +241,7 @@ async def running_bot(
             .build()
         )
         admin: AdminActions | None = actions if with_admin_actions else None
-        register_handlers(application, services, admin)
+        register_handlers(application, services, admin, personal=personal)
         await application.initialize()
         await application.start()
         assert application.updater is not None
@@ -227,7 +249,7 @@ async def running_bot(
             timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES
         )
         try:
-            yield RunningBot(tg, store, services, application, clock, actions)
+            yield RunningBot(tg, store, services, application, clock, actions, personal)
         finally:
             await application.updater.stop()
             await application.stop()

@@ -1,0 +1,246 @@
+"""Personal rules: rules a chat saves from the chat (``/watch``), kept in the database and
+matched by the pipeline with the rule files' own compiler and engine.
+
+A personal rule is stored as (chat, number, name, query). It is put in force as the rule
+``u<chat>-<number>`` (``personal_rule_id``; the rule-file compiler refuses such ids in files, so
+the two can never collide), compiled from one extra source (``rules.PERSONAL_SOURCE``) next to
+the rule files: ``PersonalRules.compose(file_sources)`` is what the rules reloader compiles, and
+``PersonalRules.refresh()`` recompiles after a personal rule changed (through the injected
+``rebuild``: the reloader's, which keeps the last good rule files). Saving subscribes only the
+owning chat; paused rules are left out of the rule set, so nothing matches them.
+
+``preview`` says how many stored stories a query would have matched in the last 30 days and
+shows the newest three (``bot.search``). Shared by the Telegram handlers, the runtime and the
+command line; formats nothing for Telegram and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from bot.config.rule_files import append_promoted_rule
+from bot.search import Found, compile_query, search_stored
+from bot.services import Services
+from core.errors import ConfigError
+from rules import PERSONAL_ID_RE, PERSONAL_SOURCE
+from storage.base import PersonalRule
+
+log = logging.getLogger(__name__)
+
+PREVIEW_DAYS = 30
+PREVIEW_SHOWN = 3
+MAX_NAME_CHARS = 60
+
+Rebuild = Callable[[], Awaitable[object]]
+
+
+class LimitReached(Exception):
+    """The chat already has as many personal rules as the admin allows (``limit``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"this chat already has {limit} personal rules, the most allowed")
+        self.limit = limit
+
+
+def personal_rule_id(chat_id: int, number: int) -> str:
+    """The id a chat's personal rule is matched and subscribed under: ``u<chat>-<number>``."""
+    return f"u{chat_id}-{number}"
+
+
+def parse_personal_rule_id(rule_id: str) -> tuple[int, int] | None:
+    """(chat, number) of a personal rule id; None for any other id."""
+    m = PERSONAL_ID_RE.match(rule_id)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def is_personal_rule_id(rule_id: str) -> bool:
+    return PERSONAL_ID_RE.match(rule_id) is not None
+
+
+def normalise_query(text: str) -> str:
+    """The query as saved: whitespace runs folded to one space (as ``compile_query`` reads it)."""
+    return " ".join(text.split())
+
+
+def default_name(query: str) -> str:
+    """A rule's name when none is given: its query, shortened."""
+    query = normalise_query(query)
+    return query if len(query) <= MAX_NAME_CHARS else query[: MAX_NAME_CHARS - 1] + "…"
+
+
+def personal_source(rules: Iterable[PersonalRule]) -> str:
+    """The YAML rule source of the unpaused ``rules`` (names JSON-quoted, which YAML reads as
+    double-quoted scalars; queries in block scalars, exactly as typed)."""
+    lines = ["rules:"]
+    for rule in rules:
+        if rule.paused:
+            continue
+        lines += [
+            f"  - id: {personal_rule_id(rule.chat_id, rule.number)}",
+            f"    name: {json.dumps(rule.name)}",
+            "    tags: [personal]",
+            "    query: |-",
+            f"      {normalise_query(rule.query)}",
+        ]
+    return "\n".join(lines) + "\n" if len(lines) > 1 else "rules: []\n"
+
+
+def promoted_entry(rule: PersonalRule, new_id: str) -> str:
+    """A rule-file entry (YAML, indented for a ``rules:`` list) for a promoted personal rule."""
+    owner = personal_rule_id(rule.chat_id, rule.number)
+    return (
+        f"  - id: {new_id}\n"
+        f"    name: {json.dumps(rule.name)}\n"
+        f"    description: {json.dumps(f'Promoted from personal rule {owner}')}\n"
+        "    query: |-\n"
+        f"      {normalise_query(rule.query)}\n"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a query would have done: ``total`` matches among ``scanned`` stories published in
+    the last ``days`` days, and the newest few."""
+
+    query: str
+    total: int
+    scanned: int
+    days: int
+    newest: tuple[Found, ...]
+
+
+async def preview(services: Services, query: str) -> Preview:
+    """The stored stories of the last 30 days ``query`` matches; ``QueryProblem`` when the query
+    is not valid. Reads only."""
+    query = normalise_query(query)
+    since = services.clock.now() - timedelta(days=PREVIEW_DAYS)
+    result = await search_stored(services.storage, query, since=since, limit=PREVIEW_SHOWN)
+    return Preview(query, result.total, result.scanned, PREVIEW_DAYS, result.page)
+
+
+class PersonalRules:
+    """The personal rules of every chat, as the rule set in force should carry them."""
+
+    def __init__(self, services: Services, rebuild: Rebuild | None = None) -> None:
+        self.services = services
+        self.rebuild = rebuild
+        self._source = personal_source(())
+
+    @property
+    def limit(self) -> int:
+        return self.services.settings.personal_rules_per_chat
+
+    def compose(self, file_sources: Mapping[str, str]) -> dict[str, str]:
+        """The sources to compile: the rule files, then the personal rules."""
+        return {**file_sources, PERSONAL_SOURCE: self._source}
+
+    async def load(self) -> None:
+        """Read every chat's personal rules from storage (for the next ``compose``)."""
+        self._source = personal_source(await self.services.storage.personal_rules())
+
+    async def refresh(self) -> None:
+        """``load``, then recompile the rule set in force with them."""
+        await self.load()
+        if self.rebuild is not None:
+            await self.rebuild()
+
+    async def of_chat(self, chat_id: int) -> list[PersonalRule]:
+        return await self.services.storage.personal_rules(chat_id)
+
+    async def every_chat(self) -> list[PersonalRule]:
+        return await self.services.storage.personal_rules()
+
+    async def save(
+        self,
+        chat_id: int,
+        query: str,
+        *,
+        user_id: int | None,
+        thread_id: int | None = None,
+        name: str | None = None,
+    ) -> PersonalRule:
+        """Validate ``query`` (``QueryProblem``), save it as the chat's next personal rule
+        (``LimitReached`` at the admin's limit), subscribe the chat (in its forum topic) and
+        put it in force."""
+        query = normalise_query(query)
+        compile_query(query)
+        storage = self.services.storage
+        saved = await storage.add_personal_rule(
+            chat_id,
+            name or default_name(query),
+            query,
+            limit=self.limit,
+            created_by=user_id,
+            now=self.services.clock.now(),
+        )
+        if saved is None:
+            raise LimitReached(self.limit)
+        await storage.subscribe(chat_id, personal_rule_id(chat_id, saved.number), thread_id)
+        await self.refresh()
+        log.info(
+            "personal rule saved",
+            extra={"chat": chat_id, "rule": personal_rule_id(chat_id, saved.number)},
+        )
+        return saved
+
+    async def edit(self, chat_id: int, number: int, query: str) -> PersonalRule | None:
+        """Replace one rule's query (validated first: ``QueryProblem``); None when the chat has
+        no such rule. The name follows the query."""
+        query = normalise_query(query)
+        compile_query(query)
+        changed = await self.services.storage.update_personal_rule(
+            chat_id, number, query=query, name=default_name(query), now=self.services.clock.now()
+        )
+        if changed is not None:
+            await self.refresh()
+        return changed
+
+    async def set_paused(self, chat_id: int, number: int, paused: bool) -> PersonalRule | None:
+        """Pause (nothing matches it) or resume one rule; None when there is no such rule."""
+        changed = await self.services.storage.update_personal_rule(
+            chat_id, number, paused=paused, now=self.services.clock.now()
+        )
+        if changed is not None:
+            await self.refresh()
+        return changed
+
+    async def delete(self, chat_id: int, number: int) -> bool:
+        """Delete one rule and the chat's subscription to it; False when there was none."""
+        storage = self.services.storage
+        if not await storage.delete_personal_rule(chat_id, number):
+            return False
+        await storage.unsubscribe(chat_id, personal_rule_id(chat_id, number))
+        await self.refresh()
+        return True
+
+    async def find(self, rule_id: str) -> PersonalRule | None:
+        """The personal rule behind ``rule_id`` (any chat's), or None."""
+        parsed = parse_personal_rule_id(rule_id)
+        if parsed is None:
+            return None
+        chat_id, number = parsed
+        return next((r for r in await self.of_chat(chat_id) if r.number == number), None)
+
+    async def promote(self, rule: PersonalRule, new_id: str, rules_dir: Path) -> Path:
+        """Make a personal rule a rule-file rule ``new_id``: append it to the rules folder's
+        ``promoted.yaml``, move the owner's subscription to it and delete the personal rule.
+        ``ConfigError`` (nothing changed) for a taken or bad id, or a file that cannot be
+        written. The file rule is in force once the rules reloader has read the file."""
+        if self.services.rules.current.get(new_id) is not None:
+            raise ConfigError(f"a rule called {new_id!r} already exists; choose another id")
+        path = append_promoted_rule(rules_dir, promoted_entry(rule, new_id))
+        storage = self.services.storage
+        old_id = personal_rule_id(rule.chat_id, rule.number)
+        details = {s.rule_id: s for s in await storage.subscription_details(rule.chat_id)}
+        thread = details[old_id].thread_id if old_id in details else None
+        await storage.subscribe(rule.chat_id, new_id, thread)
+        await storage.delete_personal_rule(rule.chat_id, rule.number)
+        await storage.unsubscribe(rule.chat_id, old_id)
+        await self.refresh()
+        log.info("personal rule promoted", extra={"rule": old_id, "to": new_id, "file": str(path)})
+        return path
