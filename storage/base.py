@@ -109,6 +109,20 @@ class Feedback:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRef:
+    """What an alert's buttons act on: its chat (and topic), the rules that matched, the
+    article (identity, title, link). Read from the outbox row the alert was sent from."""
+
+    delivery_id: int
+    chat_id: int
+    thread_id: int | None
+    rule_ids: tuple[str, ...]
+    article_identity: str
+    title: str
+    link: str | None
+
+
 class Storage(Protocol):
     """Everything the watchers, the pipeline and the bot need from the database."""
 
@@ -342,3 +356,7 @@ class Storage(Protocol):
 
     async def feedback(self, rule_ids: Sequence[str] | None = None) -> list[Feedback]:
         """Feedback for ``rule_ids`` (all with None), newest first."""
+
+    async def alert_ref(self, delivery_id: int) -> AlertRef | None:
+        """The alert sent from outbox row ``delivery_id``; None when it is not an alert or its
+        article was pruned."""

@@ -99,3 +99,19 @@ class ReplySender:
             extra={"chat": chat_id},
         )
         return outcome
+
+    async def edit_buttons(
+        self, chat_id: int, message_id: int, buttons: InlineKeyboardMarkup | None
+    ) -> SendOutcome:
+        """Replace the keyboard under message ``message_id`` (the text stays); a failure is
+        logged and returned, not retried: the press was already answered."""
+        outcome = await self._sink.edit_buttons(chat_id, message_id, buttons)
+        if outcome.status is not SendStatus.SENT:
+            await apply_to_chat(self._storage, chat_id, outcome)
+            log.warning(
+                "keyboard not edited (%s): %s",
+                outcome.status.value,
+                outcome.error or "no detail",
+                extra={"chat": chat_id},
+            )
+        return outcome

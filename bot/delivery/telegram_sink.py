@@ -2,6 +2,8 @@
 
 This is the only code that calls the Bot API's send and edit methods (a test holds that): alerts,
 edits, digests and notices from the outbox, and command replies (``bot.delivery.replies``).
+Alerts carry the keyboard of ``bot.delivery.alert_buttons``; ``edit_buttons`` changes only a
+keyboard.
 Formats alerts with ``bot.delivery.alert_format.format_alert``; pacing is the bot's rate
 limiter (``bot.telegram.rate_limiter``). Maps python-telegram-bot's errors to ``SendOutcome`` in
 one place:
@@ -15,6 +17,7 @@ one place:
 ``BadRequest`` thread not found  resent once to the chat itself (the topic was deleted)
 ``BadRequest`` edit impossible   sent as a new message instead (an edit is never lost)
 ``BadRequest`` reply-to is gone   resent once without the reply
+``BadRequest`` a button refused  logged as a bug, resent once without the keyboard
 ``BadRequest`` chat not found    CHAT_GONE
 other ``BadRequest``             FAILED (permanent for this message)
 ``TimedOut`` / ``NetworkError``  RETRY; the outbox applies its backoff
@@ -43,6 +46,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.delivery.alert_buttons import alert_keyboard
 from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
 from core.models import Delivery, DeliveryKind, RenderedMessage, RuleInfo
@@ -94,6 +98,8 @@ class TelegramSink:
             thread_id=delivery.thread_id,
             edit_of=edit_of,
             delivery_id=delivery.id,
+            # mute, unsubscribe, not relevant, open the source (bot.delivery.alert_buttons)
+            buttons=alert_keyboard(delivery.id, delivery.article.link),
         )
 
     async def send_digest(
@@ -127,7 +133,7 @@ class TelegramSink:
         and say what happened. Never raises for a Telegram error."""
         where = {"chat": chat_id, "delivery": delivery_id}
         plain = False
-        for _ in range(4):  # first try, plain text, without the topic, as a new message
+        for _ in range(5):  # first try, plain, no topic, as a new message, no buttons
             try:
                 sent = await self._request(
                     chat_id, message, plain, thread_id, edit_of, reply_to, buttons
@@ -155,6 +161,11 @@ class TelegramSink:
                 ):
                     edit_of = None  # the old message was deleted: send the update as a new one
                     continue
+                if buttons is not None and "button" in text:
+                    # A keyboard Telegram refuses must not cost the message itself.
+                    log.error("BUG: Telegram refused our buttons (%s)", e.message, extra=where)
+                    buttons = None
+                    continue
                 if reply_to is not None and "message to be replied not found" in text:
                     reply_to = None
                     continue
@@ -163,6 +174,24 @@ class TelegramSink:
                 return self._error_outcome(e)
             return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
         return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
+
+    async def edit_buttons(
+        self, chat_id: int, message_id: int, buttons: InlineKeyboardMarkup | None
+    ) -> SendOutcome:
+        """Replace only the inline keyboard of message ``message_id`` (an alert's, after a
+        press). A keyboard that is already so counts as done. Never raises for a Telegram
+        error."""
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=buttons
+            )
+        except BadRequest as e:
+            if "not modified" in e.message.lower():
+                return SendOutcome(SendStatus.SENT, message_id=message_id)
+            return self._bad_request_outcome(chat_id, e)
+        except TelegramError as e:
+            return self._error_outcome(e)
+        return SendOutcome(SendStatus.SENT, message_id=message_id)
 
     async def _request(
         self,

@@ -1,5 +1,5 @@
 """Self-service (#16): personal rules saved from the chat, one rule's mute and "not relevant"
-feedback.
+feedback; which alert a button is under (``alert_ref``).
 
 Personal rules are numbered per chat; the next number is taken and the chat's limit checked in
 the same transaction as the insert, and the (chat, number) primary key settles a race between
@@ -10,6 +10,7 @@ matches and subscribes nothing: ``bot.personal_rules`` does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,8 +20,15 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import StorageError
 
-from ..base import Feedback, PersonalRule
-from ..schema import personal_rules, rule_feedback, rule_mutes, subscriptions
+from ..base import AlertRef, Feedback, PersonalRule
+from ..schema import (
+    articles,
+    deliveries,
+    personal_rules,
+    rule_feedback,
+    rule_mutes,
+    subscriptions,
+)
 from .engine import SqlEngine
 
 
@@ -210,3 +218,31 @@ class PersonalStorage(SqlEngine):
             stmt = stmt.where(rule_feedback.c.rule_id.in_(list(rule_ids)))
         async with self._tx() as conn:
             return [_feedback(r) for r in await conn.execute(stmt)]
+
+    async def alert_ref(self, delivery_id: int) -> AlertRef | None:
+        stmt = (
+            select(
+                deliveries.c.id,
+                deliveries.c.chat_id,
+                deliveries.c.thread_id,
+                deliveries.c.rule_ids,
+                articles.c.identity,
+                articles.c.title,
+                articles.c.link,
+            )
+            .join(articles, articles.c.id == deliveries.c.article_id)
+            .where(deliveries.c.id == delivery_id)
+        )
+        async with self._tx() as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        if row is None:
+            return None
+        return AlertRef(
+            delivery_id=row.id,
+            chat_id=row.chat_id,
+            thread_id=row.thread_id,
+            rule_ids=tuple(json.loads(row.rule_ids)),
+            article_identity=row.identity,
+            title=row.title,
+            link=row.link,
+        )

@@ -71,6 +71,7 @@ class SentMessage:
     date: int
     from_bot: bool = True
     edits: list[str] = field(default_factory=list)  # raw texts of every later edit, in order
+    markup_edits: int = 0  # editMessageReplyMarkup calls that changed the keyboard
 
     @property
     def buttons(self) -> list[JSON]:
@@ -682,7 +683,7 @@ class FakeTelegramServer:
         if thread_id is not None and not chat.is_forum:
             raise ApiError(400, "Bad Request: message thread not found")
         text, entities = self._parse_text(params)
-        markup = _json(params.get("reply_markup"))
+        markup = _reply_markup(params)
         self._check_rate(chat.id)
         message = SentMessage(
             chat_id=chat.id,
@@ -692,7 +693,7 @@ class FakeTelegramServer:
             parse_mode=params.get("parse_mode") or None,
             entities=entities,
             disable_notification=_bool(params.get("disable_notification")),
-            reply_markup=markup if isinstance(markup, dict) else None,
+            reply_markup=markup,
             message_thread_id=thread_id,
             date=int(time.time()),
         )
@@ -714,8 +715,7 @@ class FakeTelegramServer:
         if target is None:
             raise ApiError(400, "Bad Request: message to edit not found")
         text, entities = self._parse_text(params)
-        markup = _json(params.get("reply_markup"))
-        markup = markup if isinstance(markup, dict) else None
+        markup = _reply_markup(params)
         if text == target.text and entities == target.entities and markup == target.reply_markup:
             raise ApiError(
                 400,
@@ -727,6 +727,32 @@ class FakeTelegramServer:
         target.text, target.entities, target.reply_markup = text, entities, markup
         target.raw_text = str(params["text"])
         target.parse_mode = params.get("parse_mode") or None
+        return self._message_json(target)
+
+    async def _edit_message_reply_markup(self, bot: _BotState, params: JSON) -> Any:
+        chat = self._resolve_chat(params.get("chat_id"))
+        self._check_writable(chat)
+        message_id = _int(params.get("message_id"), 0)
+        target = next(
+            (
+                m
+                for m in self.all_messages
+                if m.chat_id == chat.id and m.message_id == message_id and m.from_bot
+            ),
+            None,
+        )
+        if target is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        markup = _reply_markup(params)
+        if markup == target.reply_markup:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        self._check_rate(chat.id)
+        target.reply_markup = markup
+        target.markup_edits += 1
         return self._message_json(target)
 
     async def _answer_callback_query(self, bot: _BotState, params: JSON) -> Any:
@@ -795,6 +821,7 @@ class FakeTelegramServer:
         "deletemycommands": _delete_my_commands,
         "sendmessage": _send_message,
         "editmessagetext": _edit_message_text,
+        "editmessagereplymarkup": _edit_message_reply_markup,
         "answercallbackquery": _answer_callback_query,
         "sendchataction": _true,
         "getchat": _get_chat,
@@ -867,6 +894,50 @@ def _json(value: Any) -> Any:
         except ValueError:
             raise ApiError(400, "Bad Request: can't parse JSON object") from None
     return value
+
+
+MAX_CALLBACK_DATA_BYTES = 64
+_BAD_KEYBOARD = "Bad Request: can't parse inline keyboard button: "
+_BUTTON_KINDS = ("url", "callback_data", "switch_inline_query", "switch_inline_query_current_chat")
+
+
+def _reply_markup(params: JSON) -> JSON | None:
+    """The message's ``reply_markup``, checked as Telegram checks an inline keyboard: every
+    button has a text and one action; ``callback_data`` is 1-64 bytes (else
+    ``BUTTON_DATA_INVALID``); a ``url`` is http(s) or tg (else ``BUTTON_URL_INVALID``)."""
+    markup = _json(params.get("reply_markup"))
+    if not isinstance(markup, dict):
+        return None
+    rows = markup.get("inline_keyboard")
+    if rows is None:
+        return markup  # another keyboard kind: not checked here
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise ApiError(
+            400,
+            _BAD_KEYBOARD + 'field "inline_keyboard" must be an Array of Array',
+        )
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                raise ApiError(
+                    400,
+                    _BAD_KEYBOARD + "Text buttons are unallowed in the inline keyboard",
+                )
+            kinds = [k for k in _BUTTON_KINDS if k in button]
+            if len(kinds) != 1:
+                raise ApiError(
+                    400,
+                    _BAD_KEYBOARD + "Text buttons are unallowed in the inline keyboard",
+                )
+            if "callback_data" in button:
+                size = len(str(button["callback_data"]).encode())
+                if not 1 <= size <= MAX_CALLBACK_DATA_BYTES:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            if "url" in button and not str(button["url"]).startswith(
+                ("http://", "https://", "tg://")
+            ):
+                raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+    return markup
 
 
 def _int(value: Any, default: int) -> int:

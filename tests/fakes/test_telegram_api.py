@@ -293,3 +293,34 @@ async def test_a_real_application_polls_and_answers_commands(tg: FakeTelegramSer
         await app.updater.stop()
         await app.stop()
     assert [m.text for m in tg.messages()] == ["hello there", "hello there"]
+
+
+async def test_inline_keyboards_are_checked_as_telegram_does(
+    bot: Bot, tg: FakeTelegramServer
+) -> None:
+    tg.add_chat(42)
+
+    def keyboard(**button: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup([[InlineKeyboardButton("Press", **button)]])  # type: ignore[arg-type]
+
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.send_message(42, "x", reply_markup=keyboard(callback_data="a" * 65))
+    with pytest.raises(BadRequest, match="Button_url_invalid"):
+        await bot.send_message(42, "x", reply_markup=keyboard(url="javascript:alert(1)"))
+    sent = await bot.send_message(42, "x", reply_markup=keyboard(callback_data="é" * 32))
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.edit_message_reply_markup(
+            42, sent.message_id, reply_markup=keyboard(callback_data="")
+        )
+    await bot.edit_message_reply_markup(
+        42, sent.message_id, reply_markup=keyboard(url="https://x.example")
+    )
+    [m] = tg.messages(42)
+    assert m.buttons == [{"text": "Press", "url": "https://x.example"}]
+    assert m.markup_edits == 1
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_reply_markup(
+            42, sent.message_id, reply_markup=keyboard(url="https://x.example")
+        )
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_reply_markup(42, 999, reply_markup=None)

@@ -12,9 +12,10 @@ One module per feature: ``commands`` (the command table, /start, /help, unknown 
 ``subscriptions`` (/rules, /subscribe, /unsubscribe, /list), ``schedule`` (/mute, /unmute, /digest),
 ``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed, /reload, /stats),
 ``buttons`` (callback queries), ``personal`` (/watch, /myrules, /promote and their buttons),
-``membership`` (the bot added, kicked, blocked; group migration) and ``errors`` (the error handler);
-they share ``access`` (who may do what), ``targets`` (which chat a command acts on), ``rule_lookup``
-and ``text``. Only ``replies`` sends or edits messages.
+``alert_buttons`` (the buttons under alerts, /feedback), ``membership`` (the bot added, kicked,
+blocked; group migration) and ``errors`` (the error handler); they share ``access`` (who may do
+what), ``targets`` (which chat a command acts on), ``rule_lookup`` and ``text``. Only ``replies``
+sends or edits messages.
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -42,6 +43,7 @@ from bot.personal_rules import PersonalRules
 from bot.services import Services
 from bot.telegram.handlers.access import Context
 from bot.telegram.handlers.admin import AdminActions, AdminCommands
+from bot.telegram.handlers.alert_buttons import AlertButtons
 from bot.telegram.handlers.browse import BrowseCommands, RecentSearches
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.commands import ADMIN_COMMANDS, BOT_COMMANDS, GeneralCommands
@@ -97,6 +99,7 @@ def register_handlers(
     admin = AdminCommands(services, admin_actions, out)
     buttons = ButtonHandlers(services, out, searches)
     membership = MembershipHandlers(services, out)
+    alerts = AlertButtons(services, out)
     personal_commands = PersonalCommands(
         services, personal if personal is not None else PersonalRules(services), out, searches
     )
@@ -122,10 +125,12 @@ def register_handlers(
         "watch": personal_commands.watch,
         "myrules": personal_commands.myrules,
         "promote": personal_commands.promote,
+        "feedback": alerts.feedback,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     # Before the general button handler: the first handler that matches a press runs.
+    application.add_handler(CallbackQueryHandler(alerts.press, pattern=r"^al:"))
     application.add_handler(CallbackQueryHandler(personal_commands.watch_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(personal_commands.myrules_button, pattern=r"^mr:"))
     application.add_handler(CallbackQueryHandler(buttons.button))

@@ -50,6 +50,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "myrules", "/myrules [edit N QUERY | pause N | resume N | delete N]", "your own rules"
     ),
+    CommandSpec("feedback", "/feedback", "stories marked not relevant for your rules"),
     CommandSpec("status", "/status", "what the bot is doing"),
     CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
