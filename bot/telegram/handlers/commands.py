@@ -37,8 +37,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("subscribe", "/subscribe RULE|all [@channel]", "get alerts for a rule"),
     CommandSpec("unsubscribe", "/unsubscribe RULE|all [@channel]", "stop alerts for a rule"),
     CommandSpec("list", "/list [@channel]", "your subscriptions"),
-    CommandSpec("mute", "/mute DURATION (e.g. 30m, 2h, 1d)", "pause alerts for a while"),
-    CommandSpec("unmute", "/unmute", "resume alerts"),
+    CommandSpec(
+        "mute", "/mute DURATION (e.g. 30m, 2h, 1d)", "pause alerts; /mute RULE 2h|off: one rule"
+    ),
+    CommandSpec("unmute", "/unmute [RULE]", "resume alerts (one rule: with a catch-up)"),
     CommandSpec(
         "digest", "/digest RULE|all off|hourly|daily HH:MM", "one summary per period instead"
     ),

@@ -2,7 +2,9 @@
 their arguments (``parse_mute_duration``, ``parse_digest_schedule``; bad input raises
 ``UsageError`` saying what was wrong).
 
-Records the mute or the schedule in storage; does not send digests (``bot.delivery.digests``)
+``/mute RULE DURATION|off`` and ``/unmute RULE`` mute one subscribed rule (the unmute queues one
+catch-up of what matched meanwhile: ``bot.delivery.rule_mutes``). Records the mute or the
+schedule in storage; does not send digests (``bot.delivery.digests``)
 or hold back alerts itself (storage queues nothing for a muted chat).
 """
 
@@ -16,13 +18,14 @@ from telegram import Update
 
 from bot.delivery.alert_format import rule_tags
 from bot.delivery.replies import ReplySender
+from bot.delivery.rule_mutes import mute_rule, unmute_rule
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.rule_lookup import find_rule, unknown_rule
 from bot.telegram.handlers.targets import resolve_target
-from bot.telegram.handlers.text import cap, esc
+from bot.telegram.handlers.text import cap, esc, plural, rule_tag
 from core.models import DeliveryMode
 
 MAX_MUTE = timedelta(days=365)
@@ -104,6 +107,10 @@ class ScheduleCommands:
         target = await resolve_target(self.services, self.out, update, context, args, "mute")
         if target is None:
             return
+        rule_id = await self._subscribed_rule(target.chat_id, args)
+        if rule_id is not None:
+            await self._mute_rule(update, target.chat_id, target.label, rule_id, args[1:])
+            return
         try:
             duration = parse_mute_duration(" ".join(args))
         except UsageError as e:
@@ -126,11 +133,80 @@ class ScheduleCommands:
         target = await resolve_target(self.services, self.out, update, context, args, "unmute")
         if target is None:
             return
+        rule_id = await self._subscribed_rule(target.chat_id, args)
+        if rule_id is not None and len(args) == 1:
+            await self._unmute_rule(update, target.chat_id, rule_id)
+            return
         if args:
-            await usage(self.out, update, "unmute", "/unmute takes no arguments.")
+            await usage(
+                self.out, update, "unmute", "Give nothing (the whole chat) or one subscribed rule."
+            )
             return
         await self.services.storage.mute_chat(target.chat_id, None)
         await reply(self.out, update, f"🔔 Alerts for {target.label} are on again.")
+
+    # one rule (#16) ----------------------------------------------------------------------------
+    async def _subscribed_rule(self, chat_id: int, args: Sequence[str]) -> str | None:
+        """The rule ``args[0]`` names, when the chat is subscribed to it (its own personal rules
+        included); None when ``args`` do not start with such a rule."""
+        if not args:
+            return None
+        subscribed = await self.services.storage.subscriptions(chat_id)
+        if args[0] in subscribed:
+            return args[0]
+        rule = find_rule(self.services.rules, args[0])
+        return rule.id if rule is not None and rule.id in subscribed else None
+
+    async def _mute_rule(
+        self, update: Update, chat_id: int, label: str, rule_id: str, rest: Sequence[str]
+    ) -> None:
+        tag = esc(rule_tag(rule_id))
+        if not rest:
+            await usage(self.out, update, "mute", f"Say for how long to mute {tag}, or off.")
+            return
+        seconds: float | None = None
+        if not (len(rest) == 1 and rest[0].lower() == "off"):
+            try:
+                seconds = parse_mute_duration(" ".join(rest)).total_seconds()
+            except UsageError as e:
+                await usage(self.out, update, "mute", str(e))
+                return
+        await mute_rule(self.services, chat_id, rule_id, seconds)
+        if seconds is None:
+            until = "until you unmute it"
+        else:
+            when = self.services.clock.now() + timedelta(seconds=seconds)
+            until = "until " + when.astimezone(self.services.settings.tz).strftime(
+                "%d %b %Y %H:%M %Z"
+            )
+        await reply(
+            self.out,
+            update,
+            f"🔕 Muted {tag} for {label} {until}; other rules still alert. "
+            f"<code>/unmute {esc(rule_id)}</code> sends what matched meanwhile in one message.",
+        )
+
+    async def _unmute_rule(self, update: Update, chat_id: int, rule_id: str) -> None:
+        tag = esc(rule_tag(rule_id))
+        thread = next(
+            (
+                s.thread_id
+                for s in await self.services.storage.subscription_details(chat_id)
+                if s.rule_id == rule_id
+            ),
+            None,
+        )
+        caught_up = await unmute_rule(self.services, chat_id, rule_id, thread)
+        if caught_up is None:
+            text = f"{tag} was not muted on its own (/unmute with nothing resumes the whole chat)."
+        elif caught_up == 0:
+            text = f"🔔 {tag} alerts again; nothing matched while it was muted."
+        else:
+            text = (
+                f"🔔 {tag} alerts again; {plural(caught_up, 'match')} from while it was muted "
+                "follow in one catch-up message."
+            )
+        await reply(self.out, update, text)
 
     async def digest(self, update: Update, context: Context) -> None:
         if not await gate(self.services.settings, self.out, update):

@@ -84,3 +84,33 @@ async def test_mute_2_hours_and_digest_daily_8am_in_the_chat(rb: RunningBot) -> 
     reply = (await rb.ask("/digest csp daily 8am")).text
     assert "every day at 08:00" in reply
     assert (await details(rb, USER))["csp"].digest_schedule == "daily 08:00"
+
+
+async def test_mute_one_rule_and_unmute_it_with_a_catch_up(rb: RunningBot) -> None:
+    await rb.ask("/subscribe csp")
+    await rb.ask("/subscribe unclos")
+    reply = (await rb.ask("/mute csp 2h")).text
+    assert reply.startswith("🔕 Muted #csp for this chat until 11 Jul 2025 21:00 +07; other rules")
+    muted = await details(rb, USER)
+    assert muted["csp"].muted_until == rb.clock.now() + timedelta(hours=2)
+    assert muted["unclos"].muted_until is None
+    await rb.ingest("Muted story", "csp", minutes=1)
+    await rb.ingest("Other rule's story", "unclos", minutes=1)
+    assert await rb.storage.pending_count(USER) == 1  # unclos alerts, csp waits
+    rb.clock.advance(300)
+    assert (await rb.ask("/unmute csp")).text == (
+        "🔔 #csp alerts again; 1 match from while it was muted follow in one catch-up message."
+    )
+    assert (await details(rb, USER))["csp"].muted_until is None
+    assert "not muted on its own" in (await rb.ask("/unmute csp")).text
+    assert (await rb.ask("/mute csp off")).text.startswith(
+        "🔕 Muted #csp for this chat until you unmute it"
+    )
+    assert (await rb.ask("/unmute csp")).text == (
+        "🔔 #csp alerts again; nothing matched while it was muted."
+    )
+    # bad input
+    assert "Say for how long to mute #csp, or off." in (await rb.ask("/mute csp")).text
+    assert "“soon” is not a duration" in (await rb.ask("/mute csp soon")).text
+    assert "“japan 2h” is not a duration" in (await rb.ask("/mute japan 2h")).text  # unsubscribed
+    assert "one subscribed rule" in (await rb.ask("/unmute japan")).text
