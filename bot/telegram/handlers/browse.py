@@ -148,7 +148,11 @@ async def search_page(
         nav.append(InlineKeyboardButton("◀ Newer", callback_data=f"sr:{number}:{page - 1}"))
     if page < pages - 1:
         nav.append(InlineKeyboardButton("Older ▶", callback_data=f"sr:{number}:{page + 1}"))
-    return "\n".join(lines), InlineKeyboardMarkup([nav]) if nav else None
+    rows = [nav] if nav else []
+    if services.settings.personal_rules_per_chat > 0:
+        # "Save as rule" from a search (#16): handled with /watch's buttons (handlers.personal).
+        rows.append([InlineKeyboardButton("💾 Save as rule", callback_data=f"w:f:{number}")])
+    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
 def found_lines(page: Sequence[Found], tz: tzinfo) -> list[str]:

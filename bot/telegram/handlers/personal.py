@@ -3,6 +3,7 @@
 rule becomes a rule-file rule).
 
 Buttons: ``w:s:N`` save, ``w:r:N`` refine and ``w:c:N`` cancel the previewed query number N
+(``w:f:N`` saves from a /search page, which stays as it is)
 (queries are remembered by number in ``RecentSearches``, as /search's pages are, so the data
 fits in 64 bytes); ``mr:p:N`` / ``mr:r:N`` / ``mr:d:N`` pause, resume and delete rule N of the
 chat the list is in, then redraw the list. The personal-rule logic itself (validation, the
@@ -23,7 +24,7 @@ from bot.telegram.handlers.access import Context, admin_gate, gate, may_change, 
 from bot.telegram.handlers.browse import RecentSearches, found_lines, query_problem_html
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.membership import remember_chat
-from bot.telegram.handlers.replies import redraw, reply
+from bot.telegram.handlers.replies import redraw, reply, send_to
 from bot.telegram.handlers.text import esc, plural
 from core.errors import ConfigError
 from storage.base import PersonalRule
@@ -151,8 +152,8 @@ class PersonalCommands:
                 None,
             )
             await query.answer()
-        elif action == "s":
-            await self._save(update, context, query, message, text)
+        elif action in ("s", "f"):  # f: from a /search page, which stays as it is
+            await self._save(update, context, query, message, text, in_place=action == "s")
         else:
             await query.answer("This button is no longer supported; send /watch again.")
 
@@ -163,6 +164,8 @@ class PersonalCommands:
         query: CallbackQuery,
         message: Message,
         text: str,
+        *,
+        in_place: bool,
     ) -> None:
         chat = message.chat
         if not await may_press(self.services.settings, update, context, chat):
@@ -189,14 +192,15 @@ class PersonalCommands:
             await query.answer()
             return
         rule_id = personal_rule_id(chat.id, saved.number)
-        await redraw(
-            self.out,
-            query,
+        done = (
             f"✅ Saved as rule {saved.number} of this chat (<code>{rule_id}</code>): "
             f"<code>{esc(saved.query)}</code>\nThis chat is subscribed: new matching stories "
-            "are alerted here. /myrules lists, edits, pauses and deletes your rules.",
-            None,
+            "are alerted here. /myrules lists, edits, pauses and deletes your rules."
         )
+        if in_place:
+            await redraw(self.out, query, done, None)
+        else:
+            await send_to(self.out, message, done, None)
         await query.answer("Saved")
 
     # /myrules -------------------------------------------------------------------------------

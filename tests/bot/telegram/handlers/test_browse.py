@@ -69,7 +69,7 @@ async def test_search(rb: RunningBot) -> None:
     # the matched words in bold, the title a link
     bold = [entity_text(reply.text, e) for e in reply.entities if e["type"] == "bold"]
     assert "strategic partnership" in bold
-    assert reply.buttons == []
+    assert [b["text"] for b in reply.buttons] == ["💾 Save as rule"]  # #16, test_personal
     zebra = await rb.ask("/search zebra")
     assert zebra.text == "No stored story matches zebra (2 stories searched)."
     title_only = await rb.ask("/search title:UNCLOS")
@@ -97,7 +97,7 @@ async def test_search_pages_with_buttons(rb: RunningBot) -> None:
         await rb.ingest(f"Partnership story {i:02d}", "csp", minutes=i)
     first = await rb.ask("/search comprehensive")
     assert first.text.startswith("🔎 comprehensive: 12 stories (page 1/3)")
-    assert [b["text"] for b in first.buttons] == ["Older ▶"]
+    assert [b["text"] for b in first.buttons] == ["Older ▶", "💾 Save as rule"]
     assert all(len(b["callback_data"].encode()) <= 64 for b in first.buttons)
     await rb.press(first, "Older")
     await rb.tg.wait_for(lambda: bool(rb.tg.messages(USER)[-1].edits), what="page 2")

@@ -225,3 +225,22 @@ async def test_admins_promote_a_personal_rule_into_a_rule_file(prb: RunningBot) 
     assert "      Rubio OR Blinken\n" in text
     assert await subs(prb, USER) == {"diplomats"}
     assert await prb.storage.personal_rules(USER) == []
+
+
+async def test_save_as_rule_from_a_search_result(prb: RunningBot) -> None:
+    await prb.ingest("Vietnam and US deepen ties", "csp")
+    page = await prb.ask('/search "strategic partnership"')
+    before = len(prb.tg.messages(USER))
+    assert await prb.press(page, "Save as rule") == "Saved"
+    [saved] = (await prb.tg.wait_for_messages(before + 1, chat_id=USER))[before:]
+    assert saved.text.startswith(
+        '✅ Saved as rule 1 of this chat (u1001-1): "strategic partnership"'
+    )
+    assert page.text.startswith('🔎 "strategic partnership": 1 story')  # the page stays
+    assert await subs(prb, USER) == {"u1001-1"}
+    stale = prb.tg.user_presses("w:f:999", page, USER)
+    await prb.tg.wait_for(
+        lambda: any(a["callback_query_id"] == stale for a in prb.tg.callback_answers),
+        what="expired answer",
+    )
+    assert prb.tg.callback_answers[-1]["text"] == "This preview has expired; send /watch again."
