@@ -115,3 +115,28 @@ class ReplySender:
                 extra={"chat": chat_id},
             )
         return outcome
+
+    async def send_document(
+        self,
+        chat_id: int,
+        filename: str,
+        data: bytes,
+        caption_html: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """Send a file (an export) at once; a failure goes through the outcome policy and is
+        logged, not retried (the person can ask again)."""
+        outcome = await self._sink.send_document(
+            chat_id, filename, data, caption_html, thread_id=thread_id, reply_to=reply_to
+        )
+        if outcome.status is not SendStatus.SENT:
+            await apply_to_chat(self._storage, chat_id, outcome)
+            log.warning(
+                "file not sent (%s): %s",
+                outcome.status.value,
+                outcome.error or "no detail",
+                extra={"chat": chat_id},
+            )
+        return outcome

@@ -175,6 +175,34 @@ class TelegramSink:
             return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
         return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
 
+    async def send_document(
+        self,
+        chat_id: int,
+        filename: str,
+        data: bytes,
+        caption_html: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """Send ``data`` as a file called ``filename`` with an HTML caption (/export). The only
+        call to ``send_document`` in newswatch. Never raises for a Telegram error."""
+        try:
+            sent = await self._bot.send_document(
+                chat_id,
+                data,
+                filename=filename,
+                caption=caption_html,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id,
+                reply_parameters=ReplyParameters(reply_to) if reply_to is not None else None,
+            )
+        except BadRequest as e:
+            return self._bad_request_outcome(chat_id, e)
+        except TelegramError as e:
+            return self._error_outcome(e)
+        return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
+
     async def edit_buttons(
         self, chat_id: int, message_id: int, buttons: InlineKeyboardMarkup | None
     ) -> SendOutcome:

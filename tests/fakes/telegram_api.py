@@ -10,7 +10,9 @@ chats that blocked the bot, 400 with ``migrate_to_chat_id`` for migrated groups.
 Test helpers play the users (``user_sends``, ``user_presses``, ``user_blocks_bot``) and read what
 the bot did (``messages``, ``wait_for_messages``, ``callback_answers``, ``calls``).
 
-It does not implement files, payments, inline mode or webhooks, and it keeps all state in memory.
+It receives documents (``sendDocument`` with an uploaded file, kept as ``SentMessage.document``)
+but serves no files, and does not implement payments, inline mode or webhooks; it keeps all
+state in memory.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class SentMessage:
     from_bot: bool = True
     edits: list[str] = field(default_factory=list)  # raw texts of every later edit, in order
     markup_edits: int = 0  # editMessageReplyMarkup calls that changed the keyboard
+    document: UploadedFile | None = None  # sendDocument: the file (``text`` is its caption)
 
     @property
     def buttons(self) -> list[JSON]:
@@ -86,6 +89,15 @@ class SentMessage:
             if text_contains in b.get("text", ""):
                 return b
         raise AssertionError(f"no button with {text_contains!r} in {self.buttons}")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file a multipart request carried (``sendDocument``'s ``document``)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(slots=True)
@@ -489,12 +501,25 @@ class FakeTelegramServer:
             "message_id": m.message_id,
             "date": m.date,
             "chat": chat.to_json(),
-            "text": m.text,
         }
+        if m.document is not None:
+            data["document"] = {
+                "file_id": f"doc-{m.chat_id}-{m.message_id}",
+                "file_unique_id": f"u{m.chat_id}{m.message_id}",
+                "file_name": m.document.filename,
+                "mime_type": m.document.content_type,
+                "file_size": len(m.document.data),
+            }
+            if m.text:
+                data["caption"] = m.text
+                if m.entities:
+                    data["caption_entities"] = m.entities
+        else:
+            data["text"] = m.text
+            if m.entities:
+                data["entities"] = m.entities
         if m.from_bot:
             data["from"] = self.bot_user
-        if m.entities:
-            data["entities"] = m.entities
         if m.reply_markup:
             data["reply_markup"] = m.reply_markup
         if m.message_thread_id is not None:
@@ -729,6 +754,47 @@ class FakeTelegramServer:
         target.parse_mode = params.get("parse_mode") or None
         return self._message_json(target)
 
+    async def _send_document(self, bot: _BotState, params: JSON) -> Any:
+        chat = self._resolve_chat(params.get("chat_id"))
+        self._check_writable(chat)
+        thread_id = _int(params.get("message_thread_id"), 0) or None
+        if thread_id is not None and not chat.is_forum:
+            raise ApiError(400, "Bad Request: message thread not found")
+        document = params.get("document")
+        if document is None or document == "":
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        if not isinstance(document, UploadedFile):
+            # a file_id or URL: this fake keeps no files to send again
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if not document.data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        if len(document.data) > MAX_UPLOAD_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        text, raw = "", ""
+        entities: list[JSON] = []
+        if params.get("caption"):
+            raw = str(params["caption"])
+            text, entities = self._parse_text({**params, "text": raw})
+            if utf16_len(text) > MAX_CAPTION_LENGTH:
+                raise ApiError(400, "Bad Request: message caption is too long")
+        markup = _reply_markup(params)
+        self._check_rate(chat.id)
+        message = SentMessage(
+            chat_id=chat.id,
+            message_id=next(self._message_ids[chat.id]),
+            text=text,
+            raw_text=raw,
+            parse_mode=params.get("parse_mode") or None,
+            entities=entities,
+            disable_notification=_bool(params.get("disable_notification")),
+            reply_markup=markup,
+            message_thread_id=thread_id,
+            date=int(time.time()),
+            document=document,
+        )
+        self.all_messages.append(message)
+        return self._message_json(message)
+
     async def _edit_message_reply_markup(self, bot: _BotState, params: JSON) -> Any:
         chat = self._resolve_chat(params.get("chat_id"))
         self._check_writable(chat)
@@ -822,6 +888,7 @@ class FakeTelegramServer:
         "sendmessage": _send_message,
         "editmessagetext": _edit_message_text,
         "editmessagereplymarkup": _edit_message_reply_markup,
+        "senddocument": _send_document,
         "answercallbackquery": _answer_callback_query,
         "sendchataction": _true,
         "getchat": _get_chat,
@@ -882,7 +949,7 @@ async def _read_params(request: web.Request) -> JSON:
         else:
             form = await request.post()
             for key, value in form.items():
-                params[key] = value if isinstance(value, str) else _field_bytes(value)
+                params[key] = value if isinstance(value, str) else _uploaded(value)
     return params
 
 
@@ -897,6 +964,8 @@ def _json(value: Any) -> Any:
 
 
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_CAPTION_LENGTH = 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload
 _BAD_KEYBOARD = "Bad Request: can't parse inline keyboard button: "
 _BUTTON_KINDS = ("url", "callback_data", "switch_inline_query", "switch_inline_query_current_chat")
 
@@ -970,6 +1039,15 @@ def _scope_key(params: JSON) -> str:
     if isinstance(scope, dict) and "chat_id" in scope:
         kind = f"{kind}/{scope['chat_id']}"
     return f"{kind}:{params.get('language_code') or ''}"
+
+
+def _uploaded(value: object) -> UploadedFile:
+    """A multipart form value that is not text: an uploaded file, with its name and type."""
+    return UploadedFile(
+        filename=str(getattr(value, "filename", "") or ""),
+        content_type=str(getattr(value, "content_type", "") or "application/octet-stream"),
+        data=_field_bytes(value),
+    )
 
 
 def _field_bytes(value: object) -> bytes:

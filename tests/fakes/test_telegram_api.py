@@ -324,3 +324,26 @@ async def test_inline_keyboards_are_checked_as_telegram_does(
         )
     with pytest.raises(BadRequest, match="Message to edit not found"):
         await bot.edit_message_reply_markup(42, 999, reply_markup=None)
+
+
+async def test_send_document_keeps_the_file_and_checks_it(bot: Bot, tg: FakeTelegramServer) -> None:
+    tg.add_chat(42)
+    sent = await bot.send_document(
+        42, b"a,b\n1,2\n", filename="matches.csv", caption="<b>2</b> rows", parse_mode="HTML"
+    )
+    assert sent.document is not None
+    assert sent.document.file_name == "matches.csv"
+    assert sent.caption == "2 rows"
+    [m] = tg.messages(42)
+    assert m.document is not None
+    assert (m.document.filename, m.document.data, m.text) == (
+        "matches.csv",
+        b"a,b\n1,2\n",
+        "2 rows",
+    )
+    with pytest.raises(BadRequest, match="File must be non-empty"):
+        await bot.send_document(42, b"", filename="empty.csv")
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await bot.send_document(42, "some-file-id")
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_document(42, b"x", filename="x.txt", caption="y" * 1025)

@@ -12,10 +12,10 @@ One module per feature: ``commands`` (the command table, /start, /help, unknown 
 ``subscriptions`` (/rules, /subscribe, /unsubscribe, /list), ``schedule`` (/mute, /unmute, /digest),
 ``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed, /reload, /stats),
 ``buttons`` (callback queries), ``personal`` (/watch, /myrules, /promote and their buttons),
-``alert_buttons`` (the buttons under alerts, /feedback), ``membership`` (the bot added, kicked,
-blocked; group migration) and ``errors`` (the error handler); they share ``access`` (who may do
-what), ``targets`` (which chat a command acts on), ``rule_lookup`` and ``text``. Only ``replies``
-sends or edits messages.
+``alert_buttons`` (the buttons under alerts, /feedback), ``exports`` (/export, /feeds export),
+``membership`` (the bot added, kicked, blocked; group migration) and ``errors`` (the error handler);
+they share ``access`` (who may do what), ``targets`` (which chat a command acts on), ``rule_lookup``
+and ``text``. Only ``replies`` sends or edits messages.
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -48,6 +48,7 @@ from bot.telegram.handlers.browse import BrowseCommands, RecentSearches
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.commands import ADMIN_COMMANDS, BOT_COMMANDS, GeneralCommands
 from bot.telegram.handlers.errors import error_handler
+from bot.telegram.handlers.exports import ExportCommands
 from bot.telegram.handlers.membership import MembershipHandlers
 from bot.telegram.handlers.personal import PersonalCommands
 from bot.telegram.handlers.schedule import (
@@ -100,6 +101,7 @@ def register_handlers(
     buttons = ButtonHandlers(services, out, searches)
     membership = MembershipHandlers(services, out)
     alerts = AlertButtons(services, out)
+    exports = ExportCommands(services, out, admin)
     personal_commands = PersonalCommands(
         services, personal if personal is not None else PersonalRules(services), out, searches
     )
@@ -117,7 +119,7 @@ def register_handlers(
         "recent": browse.recent,
         "search": browse.search,
         "status": browse.status,
-        "feeds": admin.feeds,
+        "feeds": exports.feeds,  # /feeds, and /feeds export|import
         "addfeed": admin.addfeed,
         "removefeed": admin.removefeed,
         "reload": admin.reload,
@@ -126,6 +128,7 @@ def register_handlers(
         "myrules": personal_commands.myrules,
         "promote": personal_commands.promote,
         "feedback": alerts.feedback,
+        "export": exports.export,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))

@@ -53,8 +53,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "myrules", "/myrules [edit N QUERY | pause N | resume N | delete N]", "your own rules"
     ),
     CommandSpec("feedback", "/feedback", "stories marked not relevant for your rules"),
+    CommandSpec("export", "/export [csv|jsonl] [DAYS]", "this chat's matches as a file"),
     CommandSpec("status", "/status", "what the bot is doing"),
-    CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
+    CommandSpec("feeds", "/feeds [export]", "feeds and their health (export: OPML)", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
     CommandSpec("removefeed", "/removefeed URL", "remove a feed", admin=True),
     CommandSpec("reload", "/reload", "reload the rule files", admin=True),

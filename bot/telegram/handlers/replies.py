@@ -1,10 +1,11 @@
-"""Every message the handlers send or edit goes through the four functions here, and from here
+"""Every message the handlers send or edit goes through the functions here, and from here
 through ``bot.delivery.replies.ReplySender``: the one sink, pacing and outcome policy.
 
 ``reply`` answers a command in Telegram HTML (split into messages of at most 4,000 characters,
 the buttons under the last one), in the command's chat and forum topic, quoting the command in
 groups as Telegram clients do; ``refuse_stranger`` and ``apologise`` answer in plain text;
-``redraw`` edits a rules page in place after a button press. Does not decide what to say: the
+``redraw`` edits a rules page in place after a button press; ``send_file`` answers with a
+document (/export). Does not decide what to say: the
 callers compose every text and keyboard, and answer callback queries themselves.
 """
 
@@ -18,6 +19,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
 from bot.delivery.replies import ReplySender
+from bot.delivery.sink import SendStatus
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,25 @@ async def send_to(
             thread_id=message.message_thread_id if message.is_topic_message else None,
             buttons=markup if i == len(pages) - 1 else None,
         )
+
+
+async def send_file(
+    out: ReplySender, update: Update, filename: str, data: bytes, caption_html: str
+) -> bool:
+    """Answer a command with a file (an export) in its chat and topic; False when it could
+    not be sent (the caller says so in text)."""
+    message = update.effective_message
+    if message is None:
+        return False
+    outcome = await out.send_document(
+        message.chat_id,
+        filename,
+        data,
+        caption_html,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
+    )
+    return outcome.status is SendStatus.SENT
 
 
 async def _answer(
