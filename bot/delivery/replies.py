@@ -116,7 +116,7 @@ class ReplySender:
             )
         return outcome
 
-    async def send_document(
+    async def send_file(
         self,
         chat_id: int,
         filename: str,
@@ -128,7 +128,7 @@ class ReplySender:
     ) -> SendOutcome:
         """Send a file (an export) at once; a failure goes through the outcome policy and is
         logged, not retried (the person can ask again)."""
-        outcome = await self._sink.send_document(
+        outcome = await self._sink.send_file(
             chat_id, filename, data, caption_html, thread_id=thread_id, reply_to=reply_to
         )
         if outcome.status is not SendStatus.SENT:

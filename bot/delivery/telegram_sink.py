@@ -175,7 +175,7 @@ class TelegramSink:
             return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
         return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
 
-    async def send_document(
+    async def send_file(
         self,
         chat_id: int,
         filename: str,

@@ -4,7 +4,7 @@ is subscribed to, the last DAYS days, 30 by default) as a CSV or JSON Lines file
 bot's administrators) sends the feed list as OPML (``bot.config.opml``), and ``/feeds`` with no
 argument is the feed health list (``admin``).
 
-Files go out through ``replies.send_file`` and ``TelegramSink.send_document``. Importing OPML
+Files go out through ``replies.send_file`` and ``TelegramSink.send_file``. Importing OPML
 from the chat is not built yet (the bot would have to download the file the admin sends); the
 command says so and points to ``newswatch feeds add``.
 """

@@ -92,7 +92,7 @@ async def send_file(
     message = update.effective_message
     if message is None:
         return False
-    outcome = await out.send_document(
+    outcome = await out.send_file(
         message.chat_id,
         filename,
         data,
