@@ -10,7 +10,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.config.feeds_file import parse_feeds_yaml, remove_feed_entry, write_file_atomically
+from bot.config.feeds_file import (
+    parse_feeds_yaml,
+    remove_feed_entry,
+    set_feed_enabled_entry,
+    write_file_atomically,
+)
 from bot.runtime.feed_edits import add_feed
 from bot.services import Services
 from core.errors import ConfigError
@@ -73,6 +78,29 @@ class AppAdminActions:
             await asyncio.to_thread(write_file_atomically, path, new_text)
             await self._reload_feeds()
         return f"Removed {url}. Its stored articles and matches are kept."
+
+    async def set_feed_enabled(self, url: str, enabled: bool) -> str:
+        """Pause or resume one feed in the feeds file (``enabled: false``), then reload."""
+        path = self._services.settings.feeds_file
+        verb = "Resumed" if enabled else "Paused"
+        async with self._lock:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            interval_s = self._services.settings.poll_interval_s
+            try:
+                before = parse_feeds_yaml(text, str(path), interval_s)
+                new_text = set_feed_enabled_entry(text, url, enabled)
+                if new_text is None:
+                    return f"No feed with the URL {url} in {path.name}. /feeds lists them."
+                after = parse_feeds_yaml(new_text, str(path), interval_s)
+            except ConfigError as e:
+                return f"Not changed: {e}."
+            if [(f.url, f.enabled or f.url == url) for f in after.feeds] != [
+                (f.url, f.enabled or f.url == url) for f in before.feeds
+            ]:
+                return f"Not changed: the edit would change other feeds in {path.name}."
+            await asyncio.to_thread(write_file_atomically, path, new_text)
+            await self._reload_feeds()
+        return f"{verb} {url}."
 
     async def reload_rules(self) -> str:
         ok = await self._reload_rules()

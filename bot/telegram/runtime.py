@@ -20,6 +20,7 @@ from bot.delivery.telegram_sink import TelegramSink
 from bot.personal_rules import PersonalRules
 from bot.services import Services
 from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
+from bot.telegram.handlers.commands import set_admin_menus
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
 
@@ -81,6 +82,7 @@ class TelegramRuntime:
         try:
             await application.initialize()
             await application.bot.set_my_commands(BOT_COMMANDS)
+            await set_admin_menus(application.bot, settings.admin_ids)
         except InvalidToken:
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN: Telegram rejected the token (check it with @BotFather)"

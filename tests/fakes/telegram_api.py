@@ -669,6 +669,9 @@ class FakeTelegramServer:
         for c in commands:
             if not isinstance(c, dict) or not c.get("command") or not c.get("description"):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+        scope = _json(params.get("scope"))
+        if isinstance(scope, dict) and "chat_id" in scope:
+            self._resolve_chat(scope["chat_id"])  # Telegram: "chat not found" for a stranger
         bot.commands[_scope_key(params)] = commands
         return True
 

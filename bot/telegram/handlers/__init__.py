@@ -13,9 +13,10 @@ One module per feature: ``commands`` (the command table, /start, /help, unknown 
 ``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed, /reload, /stats),
 ``buttons`` (callback queries), ``personal`` (/watch, /myrules, /promote and their buttons),
 ``alert_buttons`` (the buttons under alerts, /feedback), ``exports`` (/export, /feeds export),
-``membership`` (the bot added, kicked, blocked; group migration) and ``errors`` (the error handler);
-they share ``access`` (who may do what), ``targets`` (which chat a command acts on), ``rule_lookup``
-and ``text``. Only ``replies`` sends or edits messages.
+``feed_buttons`` (pause, resume, remove under /feeds), ``membership`` (the bot added, kicked,
+blocked; group migration) and ``errors`` (the error handler); they share ``access`` (who may do
+what), ``targets`` (which chat a command acts on), ``rule_lookup`` and ``text``. Only ``replies``
+sends or edits messages.
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -49,6 +50,7 @@ from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.commands import ADMIN_COMMANDS, BOT_COMMANDS, GeneralCommands
 from bot.telegram.handlers.errors import error_handler
 from bot.telegram.handlers.exports import ExportCommands
+from bot.telegram.handlers.feed_buttons import FeedButtons
 from bot.telegram.handlers.membership import MembershipHandlers
 from bot.telegram.handlers.personal import PersonalCommands
 from bot.telegram.handlers.schedule import (
@@ -102,6 +104,7 @@ def register_handlers(
     membership = MembershipHandlers(services, out)
     alerts = AlertButtons(services, out)
     exports = ExportCommands(services, out, admin)
+    feed_buttons = FeedButtons(services, admin_actions, out)
     personal_commands = PersonalCommands(
         services, personal if personal is not None else PersonalRules(services), out, searches
     )
@@ -134,6 +137,7 @@ def register_handlers(
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     # Before the general button handler: the first handler that matches a press runs.
     application.add_handler(CallbackQueryHandler(alerts.press, pattern=r"^al:"))
+    application.add_handler(CallbackQueryHandler(feed_buttons.press, pattern=r"^fd:"))
     application.add_handler(CallbackQueryHandler(personal_commands.watch_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(personal_commands.myrules_button, pattern=r"^mr:"))
     application.add_handler(CallbackQueryHandler(buttons.button))

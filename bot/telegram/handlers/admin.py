@@ -7,13 +7,14 @@ Does not edit configuration files or reload rules itself: it calls the injected
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import clean_text, shorten
 from bot.delivery.replies import ReplySender
@@ -33,6 +34,8 @@ class AdminActions(Protocol):
     async def add_feed(self, url: str) -> str: ...
 
     async def remove_feed(self, url: str) -> str: ...
+
+    async def set_feed_enabled(self, url: str, enabled: bool) -> str: ...
 
     async def reload_rules(self) -> str: ...
 
@@ -58,10 +61,8 @@ class AdminCommands:
                 self.out, update, "No feeds configured. Add one with <code>/addfeed URL</code>."
             )
             return
-        lines = [f"<b>Feeds</b> ({len(feeds)})"]
-        for feed in feeds:
-            lines.append(_feed_line(feed, self.services.settings.tz))
-        await reply(self.out, update, "\n".join(lines))
+        text, markup = feeds_page(feeds, self.services.settings.tz)
+        await reply(self.out, update, text, markup)
 
     async def addfeed(self, update: Update, context: Context) -> None:
         await self._feed_command(update, context, "addfeed")
@@ -131,6 +132,33 @@ async def _run_action(
         await reply(out, update, f"❌ {esc(str(e))}")
         return
     await reply(out, update, esc(result))
+
+
+def feeds_page(
+    feeds: list[FeedState], tz: ZoneInfo, confirm: int | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The numbered feed list with pause / resume and remove buttons per feed (``fd:ACTION:N:
+    KEY``, KEY a short hash of the address so that a press on a changed list is refused);
+    ``confirm`` asks again before feed number ``confirm`` is removed."""
+    lines = [f"<b>Feeds</b> ({len(feeds)})"]
+    rows: list[list[InlineKeyboardButton]] = []
+    for n, feed in enumerate(feeds, 1):
+        lines.append(f"{n}. {_feed_line(feed, tz)}")
+        key = feed_key(feed.url)
+
+        def button(text: str, action: str, n: int = n, key: str = key) -> InlineKeyboardButton:
+            return InlineKeyboardButton(text, callback_data=f"fd:{action}:{n}:{key}")
+
+        if confirm == n:
+            rows.append([button(f"❗ Really remove {n}", "x"), button("Keep it", "k")])
+            continue
+        toggle = button(f"▶ Resume {n}", "r") if not feed.enabled else button(f"⏸ Pause {n}", "p")
+        rows.append([toggle, button(f"🗑 Remove {n}", "d")])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def feed_key(url: str) -> str:
+    return hashlib.sha1(url.encode()).hexdigest()[:8]
 
 
 def _feed_line(feed: FeedState, tz: ZoneInfo) -> str:

@@ -9,9 +9,12 @@ feature's module.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import BadRequest
 
 from bot.delivery.replies import ReplySender
 from bot.services import Services
@@ -20,6 +23,8 @@ from bot.telegram.handlers.membership import remember_chat
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.text import esc
 from core.models import ChatType
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,22 @@ BOT_COMMANDS: list[BotCommand] = [BotCommand(c.name, c.summary) for c in COMMAND
 ADMIN_COMMANDS: list[BotCommand] = [BotCommand(c.name, c.summary) for c in COMMANDS]
 """For ``set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))``."""
 
+
+async def set_admin_menus(bot: Bot, admin_ids: Iterable[int]) -> int:
+    """Give each administrator's private chat the menu with the admin commands too (a
+    per-chat scope: other people keep the short menu). An admin who has not started the bot
+    yet has no chat to scope to: logged, and set at the next start. Returns how many were set."""
+    done = 0
+    for admin_id in sorted(admin_ids):
+        try:
+            await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
+        except BadRequest as e:
+            log.info("admin menu not set for %s (%s): they have not started the bot", admin_id, e)
+            continue
+        done += 1
+    return done
+
+
 START_TEXT = (
     "👋 I watch news feeds and send you a message when a story matches one of our rules.\n"
     "Each rule is a topic (a person, a treaty, a place); you pick the rules you care about.\n"
@@ -108,9 +129,18 @@ class GeneralCommands:
     async def start(self, update: Update, context: Context) -> None:
         if not await gate(self.services.settings, self.out, update):
             return
-        if update.effective_chat is not None:
-            await remember_chat(self.services.storage, update.effective_chat)
+        chat, user = update.effective_chat, update.effective_user
+        if chat is not None:
+            await remember_chat(self.services.storage, chat)
         await reply(self.out, update, esc(START_TEXT))
+        if (
+            chat is not None
+            and chat.type == ChatType.PRIVATE
+            and user is not None
+            and is_admin(self.services.settings, user.id)
+        ):
+            # An admin who starts the bot after it started gets the admin menu now.
+            await set_admin_menus(context.bot, [user.id])
 
     async def help(self, update: Update, context: Context) -> None:
         settings = self.services.settings

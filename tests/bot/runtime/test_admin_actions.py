@@ -128,3 +128,25 @@ async def test_feeds_file_reload_applies_valid_changes_and_keeps_the_last_good(
     assert not await reloader.reload_now()
     assert "feeds[1]: url must be an http" in errors[0]
     assert [f.url for f in await services.storage.list_feeds()] == ["https://d.example/rss"]
+
+
+async def test_pause_and_resume_a_feed_in_the_feeds_file(
+    parts: tuple[Services, FeedServer, FeedFetcher],
+) -> None:
+    services, _server, fetcher = parts
+    actions = _actions(services, fetcher)
+    path = services.settings.feeds_file
+    assert await actions.set_feed_enabled("https://b.example/feed.xml", False) == (
+        "Paused https://b.example/feed.xml."
+    )
+    text = path.read_text(encoding="utf-8")
+    assert "# my feeds" in text
+    assert '"https://a.example/rss"   # the first one' in text
+    stored = {f.url: f.enabled for f in await services.storage.list_feeds()}
+    assert stored["https://b.example/feed.xml"] is False
+    assert stored["https://a.example/rss"] is True
+    await actions.set_feed_enabled("https://b.example/feed.xml", True)
+    assert "enabled" not in path.read_text(encoding="utf-8")
+    stored = {f.url: f.enabled for f in await services.storage.list_feeds()}
+    assert stored["https://b.example/feed.xml"] is True
+    assert "No feed with the URL" in await actions.set_feed_enabled("https://nope.example", False)

@@ -96,6 +96,10 @@ class RecordingAdminActions:
         self._record("remove_feed", url)
         return f"Removed {url}."
 
+    async def set_feed_enabled(self, url: str, enabled: bool) -> str:
+        self._record("set_feed_enabled", f"{url} {enabled}")
+        return f"{'Resumed' if enabled else 'Paused'} {url}."
+
     async def reload_rules(self) -> str:
         self._record("reload_rules")
         return "Reloaded 7 rules from 1 file."

@@ -70,3 +70,40 @@ async def test_stats(rb: RunningBot) -> None:
     assert "#csp: 1 (1)" in text
     assert "#unclos: 1 (1)" in text
     assert "Outbox: 2 alerts waiting." in text
+
+
+async def test_feeds_are_numbered_with_pause_resume_and_remove_buttons(rb: RunningBot) -> None:
+    await rb.add_feed("https://a.example/rss", name="A")
+    await rb.add_feed("https://b.example/rss", enabled=False)
+    page = await rb.ask("/feeds", chat_id=ADMIN)
+    assert page.text.startswith("Feeds (2)\n1. ✅ A — https://a.example/rss")
+    assert "\n2. ⛔ https://b.example/rss" in page.text
+    assert [b["text"] for b in page.buttons] == [
+        "⏸ Pause 1",
+        "🗑 Remove 1",
+        "▶ Resume 2",
+        "🗑 Remove 2",
+    ]
+    assert all(len(b["callback_data"].encode()) <= 64 for b in page.buttons)
+    assert await rb.press(page, "Pause 1", user_id=ADMIN) == "Paused https://a.example/rss."
+    assert await rb.press(page, "Resume 2", user_id=ADMIN) == "Resumed https://b.example/rss."
+    assert await rb.press(page, "Remove 2", user_id=ADMIN) == "Press again to remove it"
+    assert [b["text"] for b in page.buttons][-2:] == ["❗ Really remove 2", "Keep it"]
+    assert await rb.press(page, "Keep it", user_id=ADMIN) == "Kept"
+    assert await rb.press(page, "Remove 2", user_id=ADMIN) == "Press again to remove it"
+    assert (
+        await rb.press(page, "Really remove 2", user_id=ADMIN) == "Removed https://b.example/rss."
+    )
+    assert rb.admin_actions.calls == [
+        ("set_feed_enabled", "https://a.example/rss False"),
+        ("set_feed_enabled", "https://b.example/rss True"),
+        ("remove_feed", "https://b.example/rss"),
+    ]
+    # only admins; a list that changed refuses the press
+    assert "Only the bot's administrators" in await rb.press(page, "Pause 1")
+    rb.feeds = rb.feeds[1:]  # feed 1 goes: number 1 is another feed now
+    await rb.storage.sync_feeds(rb.feeds, rb.clock.now())
+    assert await rb.press(page, "Pause 1", user_id=ADMIN) == (
+        "The feed list changed; send /feeds again."
+    )
+    assert len(rb.admin_actions.calls) == 3

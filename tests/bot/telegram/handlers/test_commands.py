@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.telegram.handlers import ADMIN_COMMANDS, BOT_COMMANDS
+from bot.telegram.handlers.commands import set_admin_menus
 from tests.bot.telegram.harness import ADMIN, GROUP, OTHER, USER, RunningBot, running_bot
 
 
@@ -64,3 +65,16 @@ async def test_free_text_from_a_stranger_is_refused_without_a_hint() -> None:
     async with running_bot(allowed_ids=[ADMIN]) as rb:
         reply = await rb.ask("hello", chat_id=OTHER)
         assert reply.text.startswith("Sorry, this is a private bot.")
+
+
+async def test_admins_get_the_admin_menu_in_their_own_chat(rb: RunningBot) -> None:
+    # an admin who never wrote to the bot has no chat yet: Telegram answers "chat not found"
+    assert await set_admin_menus(rb.application.bot, [ADMIN, 424242]) == 0
+    await rb.ask("/start", chat_id=ADMIN)  # starting the bot sets it (after the reply)
+    await rb.tg.wait_for(lambda: bool(rb.tg.commands(scope=f"chat/{ADMIN}")), what="admin menu")
+    admin_menu = [c["command"] for c in rb.tg.commands(scope=f"chat/{ADMIN}")]
+    assert {"addfeed", "stats", "promote", "start"} <= set(admin_menu)
+    await rb.ask("/start")  # not an admin: no per-chat menu
+    await rb.idle()
+    assert rb.tg.commands(scope="chat/1001") == []
+    assert await set_admin_menus(rb.application.bot, [ADMIN]) == 1
