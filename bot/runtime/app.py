@@ -137,6 +137,7 @@ class App:
                 on_error=self._rules_rejected,
                 on_reload=self._rules_swapped,
                 compose=self.personal.compose,
+                on_recovered=self._rules_recovered,
             )
             await self._start_personal_rules(self.personal, self.reloader)
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
@@ -314,11 +315,13 @@ class App:
         return task
 
     # --------------------------------------------------------------------------- callbacks
-    async def notify_admins(self, text: str) -> None:
-        """Tell the operators something needs attention: always in the log, and with Telegram
-        as a notice to each admin, queued in the outbox like an alert (paced, recorded as
-        "sending" before the request, kept while Telegram is unreachable). Never raises."""
-        log.warning("admin notice: %s", text)
+    async def notify_admins(self, text: str, *, logged: bool = False) -> None:
+        """Tell the operators something needs attention: always in the log (unless the caller
+        ``logged`` it already), and with Telegram as a notice to each admin, queued in the
+        outbox like an alert (paced, recorded as "sending" before the request, kept while
+        Telegram is unreachable). Never raises."""
+        if not logged:
+            log.warning("admin notice: %s", text)
         admins = self.settings.admin_ids
         if self.settings.telegram_bot_token is None or not admins or self.services is None:
             return
@@ -335,7 +338,13 @@ class App:
     async def _rules_rejected(self, message: str) -> None:
         self.metrics.errors.labels(kind="rules").inc()
         await self.notify_admins(
-            f"Rule change rejected; the previous rules stay in force.\n{message}"
+            f"Rule change rejected; the previous rules stay in force.\n{message}",
+            logged=True,  # the reloader logged it, line by line
+        )
+
+    async def _rules_recovered(self, new: RuleSet) -> None:
+        await self.notify_admins(
+            f"✅ The rule files are valid again: {len(new.rules)} rules in force."
         )
 
     async def _rules_swapped(self, new: RuleSet, old: RuleSet) -> None:

@@ -4,7 +4,9 @@
 ``debounce_ms``, reads and compiles every rule file. Valid: the new rule set is swapped in
 atomically through ``RuleHolder.swap`` and ``on_reload(new, old)`` is awaited. Invalid:
 ``on_error(message)`` is awaited with the exact error (file:line:col, caret, hint) and the last
-good rules stay in force. A change that leaves the files as they were does nothing.
+good rules stay in force; the same error again is neither logged nor reported a second time,
+and the first valid reload after an error awaits ``on_recovered(new)`` (the admins' all-clear).
+A change that leaves the files as they were does nothing.
 
 With ``compose``, the sources compiled are ``compose(file_sources)`` (the rule files plus the
 personal rules saved from the chat, ``bot.personal_rules``); ``recompose()`` recompiles the last
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 OnError = Callable[[str], Awaitable[None]]
 OnReload = Callable[[RuleSet, RuleSet], Awaitable[None]]
 Compose = Callable[[dict[str, str]], dict[str, str]]
+OnRecovered = Callable[[RuleSet], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class RuleReloader:
         on_reload: OnReload | None = None,
         debounce_ms: int = 300,
         compose: Compose | None = None,
+        on_recovered: OnRecovered | None = None,
     ) -> None:
         self.rules_dir = rules_dir
         self.holder = holder
@@ -102,6 +106,7 @@ class RuleReloader:
         self._last_error: str | None = None
         self._lock = asyncio.Lock()
         self.compose = compose
+        self.on_recovered = on_recovered
         self._file_sources: dict[str, str] | None = None  # the last good rule files
 
     async def reload_now(self) -> bool:
@@ -115,19 +120,26 @@ class RuleReloader:
                 new = await asyncio.to_thread(compile_ruleset, sources)
             except RuleError as e:
                 message = str(e)
+                if message == self._last_error:
+                    return False  # the same error, already logged and reported once
                 self._last_error = message
-                log.warning("rules rejected, the previous rules stay in force:\n%s", message)
+                # One record per line: a log line cannot show the caret under a column.
+                log.warning("rules rejected, the previous rules stay in force:")
+                for line in message.splitlines():
+                    log.warning("rules rejected | %s", line)
                 await self.on_error(message)
                 return False
             old = self.holder.swap(new)
             self._last_sources = sources
             self._file_sources = files
-            self._last_error = None
+            recovered, self._last_error = self._last_error is not None, None
             log.info(
                 "rules reloaded: %d rules (%s)", len(new.rules), rule_changes(new, old).summary()
             )
             if self.on_reload is not None:
                 await self.on_reload(new, old)
+            if recovered and self.on_recovered is not None:
+                await self.on_recovered(new)
             return True
 
     async def recompose(self) -> bool:

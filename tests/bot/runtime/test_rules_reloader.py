@@ -165,3 +165,34 @@ async def test_personal_rules_are_compiled_with_the_files_and_survive_a_broken_f
     (folder / "sea.yaml").write_text(SEA_AND_LAND)
     assert await reloader.reload_now()
     assert ids(holder.current) == ["sea", "land", "u5-1"]
+
+
+async def test_an_error_is_reported_once_and_the_fix_gets_an_all_clear(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    holder = RuleHolder(load_rules_dir(folder))
+    rec = Recorder()
+    recovered: list[RuleSet] = []
+
+    async def on_recovered(new: RuleSet) -> None:
+        recovered.append(new)
+
+    reloader = RuleReloader(folder, holder, rec.on_error, on_recovered=on_recovered)
+    (folder / "sea.yaml").write_text(BROKEN)
+    with caplog.at_level("WARNING", logger="bot.runtime.rules_reloader"):
+        assert not await reloader.reload_now()
+        (folder / "sea.yaml").write_text(BROKEN + "\n")  # saved again, same error
+        assert not await reloader.reload_now()
+    assert len(rec.errors) == 1
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "rules rejected, the previous rules stay in force:"
+    assert lines[1].endswith("sea.yaml:4:27: unclosed '('")
+    assert lines[3] == "rules rejected |                               ^"  # the caret, readable
+    assert len(lines) == 1 + len(rec.errors[0].splitlines())  # logged once
+    assert recovered == []
+    (folder / "sea.yaml").write_text(SEA_AND_LAND)
+    assert await reloader.reload_now()
+    assert [ids(r) for r in recovered] == [["sea", "land"]]
+    (folder / "sea.yaml").write_text(SEA)
+    assert await reloader.reload_now()
+    assert len(recovered) == 1  # an all-clear only after an error
