@@ -132,13 +132,23 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             if args.rules_command == "check":
                 return cmd_check(settings.rules_dir, out)
             if args.rules_command == "test":
-                return cmd_test(args.rule, settings.rules_dir, args.text, out)
+                return cmd_test(
+                    args.rule,
+                    settings.rules_dir,
+                    args.text,
+                    out,
+                    allow_private=settings.allow_private_feed_addresses,
+                    user_agent=settings.user_agent,
+                )
             file = args.file
             feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
             tags = {f.url: f.tags for f in feeds.feeds}  # so feed-tag-limited rules are judged
-            return asyncio.run(
-                _with_storage(settings, lambda st: cmd_backtest(file, st, out, feed_tags=tags))
-            )
+
+            async def backtest(st: Storage) -> int:
+                marks = await st.feedback()  # "not relevant" from the chat (#16)
+                return await cmd_backtest(file, st, out, feed_tags=tags, feedback=marks)
+
+            return asyncio.run(_with_storage(settings, backtest))
         case "feeds":
             if args.feeds_command == "add":
                 return asyncio.run(_feeds_add(settings, args.url))

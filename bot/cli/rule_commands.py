@@ -12,8 +12,8 @@ parses arguments and calls them; these do not parse arguments or exit.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
+import asyncio
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -26,9 +26,14 @@ from core.models import Article, Hit
 from core.text import plural
 from rules import RuleSet, compile_ruleset
 from rules.explain import Explanation, explain, snippets
+from storage.base import Feedback
+from watchers.fetch import FeedFetcher, FetchResult
 
 MAX_PAGE_BYTES = 5_000_000
 FETCH_TIMEOUT_S = 20.0
+DEFAULT_USER_AGENT = "newswatch rules test"
+_PAGE_ACCEPT = "text/html, application/xhtml+xml, text/plain;q=0.9, */*;q=0.5"
+_CHARSET_RE = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
 class ArticleArchive(Protocol):
@@ -134,24 +139,45 @@ def article_from_text(text: str, source: str) -> Article:
     return Article(feed_url=source, identity=source, title=title.strip(), content=content)
 
 
-def load_text(source: str) -> Article:
-    """Read ``source`` (a file path or an http(s) URL) into an article; RuleError if unreadable."""
+def load_text(
+    source: str, *, allow_private: bool = False, user_agent: str = DEFAULT_USER_AGENT
+) -> Article:
+    """Read ``source`` (a file path or an http(s) URL) into an article; RuleError if unreadable.
+
+    A URL is fetched by the bot's own fetcher (``watchers.fetch.FeedFetcher``) with its address
+    policy: loopback and private addresses are refused unless ``allow_private``
+    (``NEWSWATCH_ALLOW_PRIVATE_ADDRESSES``), redirects are checked hop by hop, the body is capped.
+    """
     if source.startswith(("http://", "https://")):
-        request = urllib.request.Request(source, headers={"User-Agent": "newswatch rules test"})
-        try:
-            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
-                body = response.read(MAX_PAGE_BYTES + 1)
-                charset = response.headers.get_content_charset() or "utf-8"
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            raise RuleError(f"{source}: cannot fetch: {getattr(e, 'reason', e)}") from e
-        if len(body) > MAX_PAGE_BYTES:
-            raise RuleError(f"{source}: page larger than {MAX_PAGE_BYTES} bytes")
-        return article_from_text(body.decode(charset, errors="replace"), source)
+        return article_from_text(_fetch_page(source, allow_private, user_agent), source)
     try:
         text = Path(source).read_text(encoding="utf-8", errors="replace")
     except OSError as e:
         raise RuleError(f"{source}: cannot read: {e.strerror or e}") from e
     return article_from_text(text, source)
+
+
+def _fetch_page(url: str, allow_private: bool, user_agent: str) -> str:
+    async def fetch() -> FetchResult:
+        async with FeedFetcher(
+            user_agent=user_agent,
+            allow_private=allow_private,
+            max_body_bytes=MAX_PAGE_BYTES,
+            total_timeout_s=FETCH_TIMEOUT_S,
+        ) as fetcher:
+            return await fetcher.fetch(url, accept=_PAGE_ACCEPT)
+
+    result = asyncio.run(fetch())
+    if not result.ok or result.body is None:
+        reason = result.error or "no body"
+        if "blocked address" in reason:
+            reason += " (NEWSWATCH_ALLOW_PRIVATE_ADDRESSES=true allows it, as for feeds)"
+        raise RuleError(f"{url}: cannot fetch: {reason}")
+    charset = _CHARSET_RE.search(result.content_type or "")
+    try:
+        return result.body.decode(charset.group(1) if charset else "utf-8", errors="replace")
+    except LookupError:  # an unknown charset name
+        return result.body.decode("utf-8", errors="replace")
 
 
 def _plural(n: int, word: str) -> str:
@@ -181,12 +207,21 @@ def format_explanation(ex: Explanation, article: Article) -> str:
     return "\n".join(lines)
 
 
-def cmd_test(rule_or_file: str, rules_dir: Path, text_source: str, out: TextIO) -> int:
+def cmd_test(
+    rule_or_file: str,
+    rules_dir: Path,
+    text_source: str,
+    out: TextIO,
+    *,
+    allow_private: bool = False,
+    user_agent: str = DEFAULT_USER_AGENT,
+) -> int:
     """Show whether and why a rule (an id in ``rules_dir``, or every rule of a YAML file)
-    matches a text file or web page, with the matched words in [brackets]."""
+    matches a text file or web page (fetched as the bot fetches: ``load_text``), with the
+    matched words in [brackets]."""
     try:
         rules, ids = _rules_under_test(rule_or_file, rules_dir)
-        article = load_text(text_source)
+        article = load_text(text_source, allow_private=allow_private, user_agent=user_agent)
     except RuleError as e:
         out.write(f"{e}\n")
         return 2
@@ -210,12 +245,14 @@ async def cmd_backtest(
     out: TextIO,
     feed_tags: Mapping[str, Sequence[str]] | None = None,
     examples: int = 5,
+    feedback: Sequence[Feedback] = (),
 ) -> int:
     """Replay the rules in ``file`` over every stored article; compare with what fired then.
 
     ``feed_tags`` (feed url -> tags) lets rules limited by ``feed_tags`` be judged; without it
     such rules only match feeds they name. Prints one line per rule (would fire / did fire /
-    new / gone) and a few example titles of the differences.
+    new / gone) and a few example titles of the differences; then the stories marked "not
+    relevant" in the chat (``feedback``) for these rules, and whether each rule still fires.
     """
     try:
         rules = compile_ruleset(_with_folder_aliases(file, None))
@@ -231,9 +268,14 @@ async def cmd_backtest(
     gone_n = dict.fromkeys(ids, 0)
     total = 0
     tags = feed_tags or {}
+    marks = [f for f in feedback if f.rule_id in would]
+    marked = {f.article_identity for f in marks}
+    fires_now: dict[str, set[str]] = {}  # identity of a marked article -> rules firing now
     async for article, matched in storage.iter_articles():
         total += 1
         now = {m.rule_id for m in rules.match(article, tags.get(article.feed_url, ()))}
+        if article.identity in marked:
+            fires_now[article.identity] = now
         then = set(matched)
         for rule_id in ids:
             a, b = rule_id in now, rule_id in then
@@ -261,6 +303,16 @@ async def cmd_backtest(
             for rule_id, titles in table.items():
                 for title in titles:
                     out.write(f"  {rule_id}: {title}\n")
+    if marks:
+        out.write(f"\nmarked not relevant in the chat ({len(marks)}):\n")
+        for f in marks:
+            now_fired = fires_now.get(f.article_identity)
+            verdict = (
+                "article pruned, not replayed"
+                if now_fired is None
+                else ("still fires" if f.rule_id in now_fired else "no longer fires")
+            )
+            out.write(f"  {f.rule_id}: {f.title} — {verdict}\n")
     if any(r.feed_tags for r in rules.compiled_rules) and feed_tags is None:
         out.write("\nnote: rules limited by feed_tags were judged without the feeds' tags\n")
     return 0

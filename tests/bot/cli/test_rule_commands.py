@@ -6,6 +6,7 @@ import asyncio
 import io
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from bot.cli.rule_commands import cmd_backtest, cmd_check, cmd_test
 from core.models import Article
+from storage.base import Feedback
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "config" / "rules"
@@ -49,9 +51,11 @@ def test_check_fails_with_the_place_of_the_problem(rules_dir: Path) -> None:
     assert "duplicate rule id 'csp'" in text
 
 
-def run_test(rule: str, folder: Path, source: str) -> tuple[int, str]:
+def run_test(
+    rule: str, folder: Path, source: str, *, allow_private: bool = False
+) -> tuple[int, str]:
     out = io.StringIO()
-    return cmd_test(rule, folder, source, out), out.getvalue()
+    return cmd_test(rule, folder, source, out, allow_private=allow_private), out.getvalue()
 
 
 def test_rule_test_explains_a_match_with_highlights() -> None:
@@ -123,13 +127,22 @@ async def test_rule_test_fetches_a_web_page() -> None:
     port = runner.addresses[0][1]
     try:
         url = f"http://127.0.0.1:{port}/story"
+        # The bot's fetcher and address policy (#16): loopback is refused unless allowed.
         status, text = await asyncio.to_thread(run_test, "east-sea", SHIPPED, url)
+        assert status == 2
+        assert "cannot fetch: blocked address" in text
+        assert "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES=true" in text
+        status, text = await asyncio.to_thread(
+            lambda: run_test("east-sea", SHIPPED, url, allow_private=True)
+        )
         assert status == 0, text
         assert "'Hanoi and Washington talk'" in text
         assert "[East Sea]" in text
         assert "[UNCLOS]" in text
         status, text = await asyncio.to_thread(
-            run_test, "east-sea", SHIPPED, f"http://127.0.0.1:{port}/missing"
+            lambda: run_test(
+                "east-sea", SHIPPED, f"http://127.0.0.1:{port}/missing", allow_private=True
+            )
         )
         assert status == 2
         assert "cannot fetch" in text
@@ -181,6 +194,31 @@ async def test_backtest_compares_would_fire_with_did_fire(tmp_path: Path) -> Non
     assert rows["us"] == ["1", "1", "1", "1"]
     assert "  us: East Sea talks with the US" in text
     assert "  us: Join us" in text
+
+
+async def test_backtest_shows_what_the_chat_marked_not_relevant(tmp_path: Path) -> None:
+    file = tmp_path / "new.yaml"
+    file.write_text("rules:\n  - id: sea\n    name: Sea\n    query: '\"East Sea\" AND NOT talks'\n")
+    archive = FakeArchive(
+        [
+            (Article(feed_url="f", identity="1", title="East Sea talks"), ("sea",)),
+            (Article(feed_url="f", identity="2", title="East Sea patrol"), ("sea",)),
+        ]
+    )
+    when = datetime(2025, 7, 11, tzinfo=UTC)
+    marks = [
+        Feedback(5, "sea", "1", "East Sea talks", None, 7, when),
+        Feedback(5, "sea", "2", "East Sea patrol", None, 7, when),
+        Feedback(5, "sea", "9", "Pruned story", None, 7, when),
+        Feedback(5, "other", "2", "East Sea patrol", None, 7, when),  # not a rule of the file
+    ]
+    out = io.StringIO()
+    assert await cmd_backtest(file, archive, out, feedback=marks) == 0
+    text = out.getvalue()
+    assert "marked not relevant in the chat (3):\n" in text
+    assert "  sea: East Sea talks — no longer fires\n" in text
+    assert "  sea: East Sea patrol — still fires\n" in text
+    assert "  sea: Pruned story — article pruned, not replayed\n" in text
 
 
 async def test_backtest_rejects_an_invalid_file(tmp_path: Path) -> None:
