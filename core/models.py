@@ -213,3 +213,33 @@ class Delivery:
     message_id: int | None = None  # for an EDIT: the message to edit
     kind: DeliveryKind = DeliveryKind.ALERT
     pages: tuple[RenderedMessage, ...] = ()
+
+
+# Per-chat settings (#16) ---------------------------------------------------------------------
+
+
+class Language(StrEnum):
+    """The language of the bot's own messages in a chat (feeds' text is never translated)."""
+
+    EN = "en"
+    VI = "vi"
+
+
+class SnippetLength(StrEnum):
+    """How much of the story an alert quotes: no snippet, one sentence, up to three."""
+
+    OFF = "off"
+    SHORT = "short"
+    NORMAL = "normal"
+    LONG = "long"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """One chat's choices (``/settings``); None means "the bot's default" for each."""
+
+    timezone: str | None = None  # an IANA name; default NEWSWATCH_TIMEZONE
+    link_preview: bool | None = None  # default: off
+    snippet: SnippetLength | None = None  # default: normal
+    language: Language | None = None  # default: English
+    digest_days: tuple[int, ...] | None = None  # weekdays (Monday 0) digests go out; default all

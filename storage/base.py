@@ -15,6 +15,7 @@ from typing import Literal, Protocol, TextIO
 from core.models import (
     Article,
     Chat,
+    ChatSettings,
     Delivery,
     DeliveryMode,
     FeedConfig,
@@ -356,6 +357,12 @@ class Storage(Protocol):
 
     async def feedback(self, rule_ids: Sequence[str] | None = None) -> list[Feedback]:
         """Feedback for ``rule_ids`` (all with None), newest first."""
+
+    async def chat_settings(self) -> dict[int, ChatSettings]:
+        """Every chat's settings that differ from the defaults (``/settings``), by chat id."""
+
+    async def save_chat_settings(self, chat_id: int, settings: ChatSettings, now: datetime) -> None:
+        """Store one chat's settings as a whole (all defaults: the row goes)."""
 
     async def alert_ref(self, delivery_id: int) -> AlertRef | None:
         """The alert sent from outbox row ``delivery_id``; None when it is not an alert or its

@@ -242,3 +242,15 @@ rule_feedback = Table(
     Column("user_id", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+chat_settings = Table(
+    "chat_settings",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("timezone", Text),
+    Column("link_preview", Boolean),
+    Column("snippet", Text),  # core.models.SnippetLength
+    Column("language", Text),  # core.models.Language
+    Column("digest_days", Text),  # comma-separated weekdays, Monday 0
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.services": {"core", "rules", "storage", "bot.config", "bot.ops"},
     "bot.ops": {"core", "rules", "storage", "bot.config"},
     "bot.search": {"core", "rules", "storage"},
+    "bot.i18n": {"core"},  # message catalogues (English, Vietnamese)
     # rules saved from the chat (/watch): compiled with the files' compiler, shared by the
     # handlers, the runtime and the command line
     "bot.personal_rules": {"core", "rules", "storage", "bot.config", "bot.services", "bot.search"},
@@ -36,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.ops",
         "bot.search",
         "bot.personal_rules",
+        "bot.i18n",
     },
     "bot.runtime": {
         "core",
@@ -48,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.ops",
         "bot.search",
         "bot.personal_rules",
+        "bot.i18n",
         "bot.delivery",
         "bot.telegram",
     },

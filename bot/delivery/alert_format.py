@@ -25,13 +25,19 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from core.models import Article, Hit, Priority, RenderedMessage, RuleInfo, RuleMatch
+from core.models import Article, Hit, Priority, RenderedMessage, RuleInfo, RuleMatch, SnippetLength
 
 TELEGRAM_MAX_CHARS = 4096
 TITLE_MAX = 300
 SOURCE_MAX = 80
 SNIPPET_MAX = 700
 SNIPPET_TARGET = 220  # add neighbouring sentences while the snippet is shorter than this
+# A chat's /settings choice (#16): the length the snippet grows to (0: the hit's sentence only).
+SNIPPET_TARGETS: dict[SnippetLength, int] = {
+    SnippetLength.SHORT: 0,
+    SnippetLength.NORMAL: SNIPPET_TARGET,
+    SnippetLength.LONG: 500,
+}
 LINK_TEXT_MAX = 200
 PLAIN_LINK_MAX = 1000  # the plain text keeps the whole link unless it is absurdly long
 MAX_TAGS = 12
@@ -57,6 +63,7 @@ def format_alert(
     tz: ZoneInfo,
     *,
     updated: bool = False,
+    snippet_length: SnippetLength = SnippetLength.NORMAL,
 ) -> RenderedMessage:
     """Build the alert for ``article``. ``rules`` gives names and priorities by rule id; a rule
     missing from it (reloaded away) is shown by id with normal priority. ``updated`` (the
@@ -73,7 +80,11 @@ def format_alert(
         high = any(_priority(rules, m.rule_id) is Priority.HIGH for m in matches)
         line = ("❗ " if high else "") + " ".join(tags)
         parts.append(_Part(html.escape(line, quote=False), line))
-    snippet = build_snippet(article, matches)
+    snippet = (
+        None
+        if snippet_length is SnippetLength.OFF
+        else build_snippet(article, matches, SNIPPET_TARGETS[snippet_length])
+    )
     if snippet is not None:
         parts.append(snippet)
     if link:
@@ -221,7 +232,9 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in bounds if text[s:e].strip()]
 
 
-def build_snippet(article: Article, matches: Sequence[RuleMatch]) -> _Part | None:
+def build_snippet(
+    article: Article, matches: Sequence[RuleMatch], target: int = SNIPPET_TARGET
+) -> _Part | None:
     """One to three sentences around the first hit of the best field, hits in bold.
 
     Prefers a hit in the summary, then the content (the title is already shown); with only
@@ -236,15 +249,17 @@ def build_snippet(article: Article, matches: Sequence[RuleMatch]) -> _Part | Non
         text = fields.get(name, "")
         spans = _valid_hits(hits_by_field.get(name, []), text)
         if spans:
-            return _snippet_around(text, spans)
+            return _snippet_around(text, spans, target)
     for name in _FIELD_PREFERENCE[:2]:
         text = fields.get(name, "")
         if text.strip():
-            return _snippet_around(text, [])
+            return _snippet_around(text, [], target)
     return None
 
 
-def _snippet_around(text: str, spans: list[tuple[int, int]]) -> _Part | None:
+def _snippet_around(
+    text: str, spans: list[tuple[int, int]], target: int = SNIPPET_TARGET
+) -> _Part | None:
     sentences = _sentences(text)
     if not sentences:
         return None
@@ -256,7 +271,7 @@ def _snippet_around(text: str, spans: list[tuple[int, int]]) -> _Part | None:
     first = last = index
     while last - first < 2:
         length = sentences[last][1] - sentences[first][0]
-        if length >= SNIPPET_TARGET:
+        if length >= target:
             break
         if last + 1 < len(sentences):
             last += 1

@@ -27,6 +27,8 @@ and with the one outcome policy (``bot.delivery.outcomes``). So:
   message cannot block a chat's digests forever.
 - Muted chats: a digest that falls due while the chat is muted is not queued and its period is
   marked done, like instant alerts, which are not queued while muted (``/recent`` lists them).
+- Digest days (``/settings``): a period that ends on a day that is not one of the chat's digest
+  days is neither queued nor marked, so the next digest day's digest covers it too.
 - Rules that no longer exist in the rule files: their matches made before the rule was removed
   still arrive, listed under the rule's id; a removed rule makes no new matches, so after that
   its subscription yields nothing.
@@ -137,6 +139,11 @@ class DigestScheduler:
                 log.error("unknown digest schedule %r: skipped", group.schedule)
             return 0
         if period_end is None:
+            return 0
+        days = self._services.chat_prefs.get(group.chat_id).digest_days
+        if days is not None and period_end.astimezone(tz).weekday() not in days:
+            # Not a digest day of this chat (/settings): nothing is marked, so the next
+            # digest day's digest covers these periods too.
             return 0
         due = [
             s

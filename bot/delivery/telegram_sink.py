@@ -49,7 +49,15 @@ from telegram.error import (
 from bot.delivery.alert_buttons import alert_keyboard
 from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
-from core.models import Delivery, DeliveryKind, RenderedMessage, RuleInfo
+from bot.services import ChatPrefs
+from core.models import (
+    ChatSettings,
+    Delivery,
+    DeliveryKind,
+    RenderedMessage,
+    RuleInfo,
+    SnippetLength,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +84,32 @@ class TelegramSink:
     that every request the process makes shares one budget. Give it the Application's bot.
     """
 
-    def __init__(self, bot: Bot, *, tz: ZoneInfo = _UTC, link_preview: bool = False) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        tz: ZoneInfo = _UTC,
+        link_preview: bool = False,
+        prefs: ChatPrefs | None = None,
+    ) -> None:
         self._bot = bot
         self._tz = tz
+        self._link_preview = link_preview
         self._preview = LinkPreviewOptions(is_disabled=not link_preview)
+        # Per-chat /settings (#16): time zone, link preview, snippet length of alerts.
+        self._prefs = prefs
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
         """Send one alert, or for an ``EDIT`` delivery edit the message of the earlier one."""
         assert delivery.article is not None, "an alert delivery carries its article"
+        chat = self._prefs.get(delivery.chat_id) if self._prefs is not None else ChatSettings()
         message = format_alert(
             delivery.article,
             delivery.matches,
             {r.id: r for r in rules},
-            self._tz,
+            self._prefs.tz(delivery.chat_id, self._tz) if self._prefs is not None else self._tz,
             updated=delivery.kind is DeliveryKind.EDIT,
+            snippet_length=chat.snippet or SnippetLength.NORMAL,
         )
         edit_of = delivery.message_id if delivery.kind is DeliveryKind.EDIT else None
         return await self.send(
@@ -100,6 +120,7 @@ class TelegramSink:
             delivery_id=delivery.id,
             # mute, unsubscribe, not relevant, open the source (bot.delivery.alert_buttons)
             buttons=alert_keyboard(delivery.id, delivery.article.link),
+            link_preview=chat.link_preview,
         )
 
     async def send_digest(
@@ -128,6 +149,7 @@ class TelegramSink:
         reply_to: int | None = None,
         buttons: InlineKeyboardMarkup | None = None,
         delivery_id: int | None = None,
+        link_preview: bool | None = None,
     ) -> SendOutcome:
         """Send ``message`` (or edit message ``edit_of``) with the fallbacks in the table above,
         and say what happened. Never raises for a Telegram error."""
@@ -136,7 +158,7 @@ class TelegramSink:
         for _ in range(5):  # first try, plain, no topic, as a new message, no buttons
             try:
                 sent = await self._request(
-                    chat_id, message, plain, thread_id, edit_of, reply_to, buttons
+                    chat_id, message, plain, thread_id, edit_of, reply_to, buttons, link_preview
                 )
             except BadRequest as e:
                 text = e.message.lower()
@@ -230,16 +252,22 @@ class TelegramSink:
         edit_of: int | None,
         reply_to: int | None,
         buttons: InlineKeyboardMarkup | None,
+        link_preview: bool | None = None,
     ) -> Message:
         text = message.plain if plain else message.html
         parse_mode = None if plain else ParseMode.HTML
+        preview = (
+            self._preview
+            if link_preview is None or link_preview == self._link_preview
+            else LinkPreviewOptions(is_disabled=not link_preview)
+        )
         if edit_of is not None:
             edited = await self._bot.edit_message_text(
                 text,
                 chat_id=chat_id,
                 message_id=edit_of,
                 parse_mode=parse_mode,
-                link_preview_options=self._preview,
+                link_preview_options=preview,
                 reply_markup=buttons,
             )
             if isinstance(edited, Message):
@@ -251,7 +279,7 @@ class TelegramSink:
             parse_mode=parse_mode,
             disable_notification=message.disable_notification,
             message_thread_id=thread_id,
-            link_preview_options=self._preview,
+            link_preview_options=preview,
             reply_parameters=ReplyParameters(reply_to) if reply_to is not None else None,
             reply_markup=buttons,
         )

@@ -125,6 +125,7 @@ class App:
         )
         try:
             await storage.sync_feeds(feeds.feeds, self.clock.now())
+            services.chat_prefs.load(await storage.chat_settings())  # /settings (#16)
             poll_settings = poll_settings_from(settings, feeds)
             self._fetcher = FeedFetcher.from_poll_settings(
                 poll_settings, user_agent=settings.user_agent

@@ -100,7 +100,7 @@ class TelegramRuntime:
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         self._started = True
         log.info("Telegram: polling as @%s", application.bot.username)
-        return TelegramSink(application.bot, tz=settings.tz)
+        return TelegramSink(application.bot, tz=settings.tz, prefs=self._services.chat_prefs)
 
     async def stop(self) -> None:
         application = self._application

@@ -1,5 +1,5 @@
 """Self-service (#16): personal rules saved from the chat, one rule's mute and "not relevant"
-feedback; which alert a button is under (``alert_ref``).
+feedback; which alert a button is under (``alert_ref``); a chat's /settings.
 
 Personal rules are numbered per chat; the next number is taken and the chat's limit checked in
 the same transaction as the insert, and the (chat, number) primary key settles a race between
@@ -19,10 +19,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import StorageError
+from core.models import ChatSettings, Language, SnippetLength
 
 from ..base import AlertRef, Feedback, PersonalRule
 from ..schema import (
     articles,
+    chat_settings,
     deliveries,
     personal_rules,
     rule_feedback,
@@ -246,3 +248,39 @@ class PersonalStorage(SqlEngine):
             title=row.title,
             link=row.link,
         )
+
+    async def chat_settings(self) -> dict[int, ChatSettings]:
+        async with self._tx() as conn:
+            rows = list(await conn.execute(select(chat_settings)))
+        return {
+            row.chat_id: ChatSettings(
+                timezone=row.timezone,
+                link_preview=row.link_preview,
+                snippet=SnippetLength(row.snippet) if row.snippet else None,
+                language=Language(row.language) if row.language else None,
+                digest_days=(
+                    tuple(int(d) for d in row.digest_days.split(",") if d)
+                    if row.digest_days is not None
+                    else None
+                ),
+            )
+            for row in rows
+        }
+
+    async def save_chat_settings(self, chat_id: int, settings: ChatSettings, now: datetime) -> None:
+        async with self._tx() as conn:
+            await conn.execute(delete(chat_settings).where(chat_settings.c.chat_id == chat_id))
+            if settings == ChatSettings():
+                return
+            days = settings.digest_days
+            await conn.execute(
+                chat_settings.insert().values(
+                    chat_id=chat_id,
+                    timezone=settings.timezone,
+                    link_preview=settings.link_preview,
+                    snippet=settings.snippet.value if settings.snippet else None,
+                    language=settings.language.value if settings.language else None,
+                    digest_days=",".join(str(d) for d in days) if days is not None else None,
+                    updated_at=now,
+                )
+            )

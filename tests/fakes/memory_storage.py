@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from core.models import (
     Article,
     Chat,
+    ChatSettings,
     ChatType,
     DeliveryMode,
     FeedConfig,
@@ -61,6 +62,7 @@ class MemoryStorage:
         self.rule_mutes: dict[tuple[int, str], tuple[datetime, datetime]] = {}  # began, until
         self.feedbacks: list[Feedback] = []
         self.digests: list[tuple[int, tuple[str, ...], list[RenderedMessage]]] = []
+        self.settings: dict[int, ChatSettings] = {}
 
     # lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -370,6 +372,15 @@ class MemoryStorage:
     async def feedback(self, rule_ids: Sequence[str] | None = None) -> list[Feedback]:
         found = [f for f in self.feedbacks if rule_ids is None or f.rule_id in rule_ids]
         return sorted(found, key=lambda f: f.created_at, reverse=True)
+
+    async def chat_settings(self) -> dict[int, ChatSettings]:
+        return dict(self.settings)
+
+    async def save_chat_settings(self, chat_id: int, settings: ChatSettings, now: datetime) -> None:
+        if settings == ChatSettings():
+            self.settings.pop(chat_id, None)
+        else:
+            self.settings[chat_id] = settings
 
     async def queue_digest(
         self,

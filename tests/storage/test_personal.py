@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from core.models import ChatSettings, Language, SnippetLength
 from storage import SqlStorage
 from storage.base import Feedback
 from tests.support.storage_helpers import at, make_article, match, subscribed
@@ -82,3 +83,19 @@ async def test_feedback_is_kept_once_per_chat_rule_and_article(store: SqlStorage
     assert await store.add_feedback(Feedback(2, "csp", "guid:1", "A title", None, 6, at(1)))
     assert [f.chat_id for f in await store.feedback(["csp"])] == [2, 1]
     assert await store.feedback(["eu"]) == []
+
+
+async def test_chat_settings_round_trip_and_defaults_leave_no_row(store: SqlStorage) -> None:
+    assert await store.chat_settings() == {}
+    chosen = ChatSettings(
+        timezone="Europe/Paris",
+        link_preview=True,
+        snippet=SnippetLength.SHORT,
+        language=Language.VI,
+        digest_days=(0, 1, 2, 3, 4),
+    )
+    await store.save_chat_settings(-4001, chosen, at(0))
+    await store.save_chat_settings(1, ChatSettings(digest_days=()), at(0))
+    assert await store.chat_settings() == {-4001: chosen, 1: ChatSettings(digest_days=())}
+    await store.save_chat_settings(-4001, ChatSettings(), at(1))
+    assert set(await store.chat_settings()) == {1}

@@ -13,10 +13,10 @@ One module per feature: ``commands`` (the command table, /start, /help, unknown 
 ``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed, /reload, /stats),
 ``buttons`` (callback queries), ``personal`` (/watch, /myrules, /promote and their buttons),
 ``alert_buttons`` (the buttons under alerts, /feedback), ``exports`` (/export, /feeds export),
-``feed_buttons`` (pause, resume, remove under /feeds), ``membership`` (the bot added, kicked,
-blocked; group migration) and ``errors`` (the error handler); they share ``access`` (who may do
-what), ``targets`` (which chat a command acts on), ``rule_lookup`` and ``text``. Only ``replies``
-sends or edits messages.
+``feed_buttons`` (pause, resume, remove under /feeds), ``settings`` (/settings), ``membership`` (the
+bot added, kicked, blocked; group migration) and ``errors`` (the error handler); they share
+``access`` (who may do what), ``targets`` (which chat a command acts on), ``rule_lookup`` and
+``text``. Only ``replies`` sends or edits messages.
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -59,6 +59,7 @@ from bot.telegram.handlers.schedule import (
     parse_digest_schedule,
     parse_mute_duration,
 )
+from bot.telegram.handlers.settings import SettingsCommands
 from bot.telegram.handlers.subscriptions import SubscriptionCommands
 
 __all__ = [
@@ -92,7 +93,7 @@ def register_handlers(
     from the chat; without it, saved rules are stored but only put in force by the next start.
     """
     if out is None:
-        sink = TelegramSink(application.bot, tz=services.settings.tz)
+        sink = TelegramSink(application.bot, tz=services.settings.tz, prefs=services.chat_prefs)
         out = ReplySender(sink, services.storage)
     general = GeneralCommands(services, out)
     subscriptions = SubscriptionCommands(services, out)
@@ -105,6 +106,7 @@ def register_handlers(
     alerts = AlertButtons(services, out)
     exports = ExportCommands(services, out, admin)
     feed_buttons = FeedButtons(services, admin_actions, out)
+    chat_settings = SettingsCommands(services, out)
     personal_commands = PersonalCommands(
         services, personal if personal is not None else PersonalRules(services), out, searches
     )
@@ -132,12 +134,14 @@ def register_handlers(
         "promote": personal_commands.promote,
         "feedback": alerts.feedback,
         "export": exports.export,
+        "settings": chat_settings.settings,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     # Before the general button handler: the first handler that matches a press runs.
     application.add_handler(CallbackQueryHandler(alerts.press, pattern=r"^al:"))
     application.add_handler(CallbackQueryHandler(feed_buttons.press, pattern=r"^fd:"))
+    application.add_handler(CallbackQueryHandler(chat_settings.button, pattern=r"^st:"))
     application.add_handler(CallbackQueryHandler(personal_commands.watch_button, pattern=r"^w:"))
     application.add_handler(CallbackQueryHandler(personal_commands.myrules_button, pattern=r"^mr:"))
     application.add_handler(CallbackQueryHandler(buttons.button))

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import build_snippet, clean_text, shorten, source_name
 from bot.delivery.replies import ReplySender
+from bot.i18n import text
 from bot.search import Found, QueryProblem, search_stored
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin
@@ -24,7 +25,7 @@ from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.rule_lookup import all_rules, find_rule, rule_token, unknown_rule
 from bot.telegram.handlers.text import esc, link, plural, rule_tag
-from core.models import RuleMatch
+from core.models import Language, RuleMatch
 
 RECENT_PER_PAGE = 10
 RECENT_MAX_PAGES = 20  # a "more" button stops here (200 stories): /export has the rest
@@ -71,7 +72,7 @@ async def recent_page(
     if not shown:
         return f"{heading}: none yet.", None
     names = {f.url: f.name or f.title for f in await storage.list_feeds()}
-    tz = services.settings.tz
+    tz = services.chat_prefs.tz(chat_id, services.settings.tz)
     title = heading if page == 0 else f"{heading} (page {page + 1})"
     lines = [f"<b>{title}</b>"]
     for story in shown:
@@ -141,7 +142,7 @@ async def search_page(
         f"🔎 <code>{esc(query)}</code>: {plural(result.total, 'story')}"
         + (f" (page {page + 1}/{pages})" if pages > 1 else "")
     ]
-    lines += found_lines(result.page, services.settings.tz)
+    lines += found_lines(result.page, services.chat_prefs.tz(chat_id, services.settings.tz))
     number = searches.remember(query)
     nav: list[InlineKeyboardButton] = []
     if page > 0:
@@ -251,14 +252,29 @@ class BrowseCommands:
         rules = all_rules(self.services.rules)
         subs = await storage.subscription_details(chat.id)
         waiting = await storage.pending_count(chat.id)
+        lang = self.services.chat_prefs.get(chat.id).language
+
+        def count(n: int, word: str) -> str:
+            return plural(n, word) if lang in (None, Language.EN) else str(n)
+
         lines = [
-            f"👀 Watching {plural(len(active), 'feed')} with {plural(len(rules), 'rule')}.",
-            f"This chat: {plural(len(subs), 'subscription')}, {plural(waiting, 'alert')} waiting "
-            "to be sent.",
+            text(
+                lang,
+                "status.watching",
+                feeds=count(len(active), "feed"),
+                rules=count(len(rules), "rule"),
+            ),
+            text(
+                lang,
+                "status.chat",
+                subscriptions=count(len(subs), "subscription"),
+                waiting=count(waiting, "alert"),
+            ),
         ]
         if subs and subs[0].muted_until and subs[0].muted_until > self.services.clock.now():
-            local = subs[0].muted_until.astimezone(settings.tz).strftime("%d %b %H:%M %Z")
-            lines.append(f"🔕 Muted until {local}.")
+            tz = self.services.chat_prefs.tz(chat.id, settings.tz)  # the chat's /settings
+            local = subs[0].muted_until.astimezone(tz).strftime("%d %b %H:%M %Z")
+            lines.append(text(lang, "status.muted", when=local))
         user = update.effective_user
         if is_admin(settings, user.id if user else None) and self.admin_actions is not None:
             lines.append("")

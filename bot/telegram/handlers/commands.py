@@ -17,6 +17,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import BadRequest
 
 from bot.delivery.replies import ReplySender
+from bot.i18n import text
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin
 from bot.telegram.handlers.membership import remember_chat
@@ -59,6 +60,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("feedback", "/feedback", "stories marked not relevant for your rules"),
     CommandSpec("export", "/export [csv|jsonl] [DAYS]", "this chat's matches as a file"),
+    CommandSpec("settings", "/settings [tz Area/City]", "time zone, previews, language…"),
     CommandSpec("status", "/status", "what the bot is doing"),
     CommandSpec("feeds", "/feeds [export]", "feeds and their health (export: OPML)", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
@@ -93,14 +95,7 @@ async def set_admin_menus(bot: Bot, admin_ids: Iterable[int]) -> int:
     return done
 
 
-START_TEXT = (
-    "👋 I watch news feeds and send you a message when a story matches one of our rules.\n"
-    "Each rule is a topic (a person, a treaty, a place); you pick the rules you care about.\n"
-    "Alerts come as stories appear, or as an hourly or daily digest if you prefer.\n"
-    "\n"
-    "Next: see the rules with /rules, or take them all with /subscribe all. /help lists "
-    "everything."
-)
+START_TEXT = text(None, "start")  # the catalogue's English (bot.i18n)
 
 
 FREE_TEXT_HINT = (
@@ -132,7 +127,8 @@ class GeneralCommands:
         chat, user = update.effective_chat, update.effective_user
         if chat is not None:
             await remember_chat(self.services.storage, chat)
-        await reply(self.out, update, esc(START_TEXT))
+        lang = self.services.chat_prefs.get(chat.id).language if chat is not None else None
+        await reply(self.out, update, esc(text(lang, "start")))
         if (
             chat is not None
             and chat.type == ChatType.PRIVATE
@@ -175,4 +171,5 @@ class GeneralCommands:
             return  # another bot's command, or one not meant for us
         if not await gate(self.services.settings, self.out, update):
             return
-        await reply(self.out, update, f"❌ I don't know {esc(word)}. /help lists what I can do.")
+        lang = self.services.chat_prefs.get(chat.id).language
+        await reply(self.out, update, text(lang, "unknown", word=esc(word)))

@@ -95,10 +95,14 @@ class PersonalCommands:
         if not query:
             await usage(self.out, update, "watch", "Give a query, e.g. /watch Rubio AND Vietnam.")
             return
-        text, markup = await self.preview_message(query)
+        chat = update.effective_chat
+        assert chat is not None
+        text, markup = await self.preview_message(query, chat.id)
         await reply(self.out, update, text, markup)
 
-    async def preview_message(self, query: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    async def preview_message(
+        self, query: str, chat_id: int
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
         """The preview of ``query`` with save / refine / cancel buttons (or the query's
         problem, with a caret under its column)."""
         try:
@@ -108,7 +112,8 @@ class PersonalCommands:
         lines = [preview_html(found.query, found.total, found.scanned, found.days)]
         if found.newest:
             lines.append("Newest:" if found.total > 1 else "The one match:")
-            lines += found_lines(found.newest, self.services.settings.tz)
+            tz = self.services.chat_prefs.tz(chat_id, self.services.settings.tz)
+            lines += found_lines(found.newest, tz)
         number = self.searches.remember(found.query)
         buttons = [
             InlineKeyboardButton("✏️ Refine", callback_data=f"w:r:{number}"),

@@ -8,7 +8,8 @@ Create Date: 2026-12-01
 ``u<chat>-<number>``, see ``bot.personal_rules``). ``rule_mutes``: when one subscription's mute
 began (its end is ``subscriptions.muted_until``), so an unmute can send what matched meanwhile.
 ``rule_feedback``: an alert marked "not relevant", kept with the article's identity, title and
-link (the article itself may be pruned first). New tables only: existing rows are untouched.
+link (the article itself may be pruned first). ``chat_settings``: a chat's /settings (NULL: the
+bot's default). New tables only: existing rows are untouched.
 """
 
 from __future__ import annotations
@@ -53,9 +54,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("chat_id", "rule_id", "article_identity", name="uq_rule_feedback"),
     )
     op.create_index("ix_rule_feedback_rule", "rule_feedback", ["rule_id"])
+    op.create_table(
+        "chat_settings",
+        sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("timezone", sa.Text),
+        sa.Column("link_preview", sa.Boolean),
+        sa.Column("snippet", sa.Text),
+        sa.Column("language", sa.Text),
+        sa.Column("digest_days", sa.Text),  # e.g. "0,1,2,3,4"
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("chat_settings")
     op.drop_index("ix_rule_feedback_rule", "rule_feedback")
     op.drop_table("rule_feedback")
     op.drop_table("rule_mutes")

@@ -21,7 +21,7 @@ from bot.delivery.telegram_sink import TelegramSink
 from bot.services import RuleHolder, Services
 from bot.telegram.rate_limiter import paced_bot
 from core.clock import FakeClock
-from core.models import Chat, ChatType, DeliveryKind, DeliveryMode, DeliveryState
+from core.models import Chat, ChatSettings, ChatType, DeliveryKind, DeliveryMode, DeliveryState
 from storage import SqlStorage
 from tests.bot.telegram.harness import RULES, USER, FakeRuleSet, running_bot
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits, SentMessage
@@ -380,3 +380,18 @@ async def test_digest_command_through_the_real_application_then_the_scheduler_de
             assert instant.new_deliveries == 1
     finally:
         await storage.close()
+
+
+async def test_digest_days_hold_the_weekend_for_monday(env: Env) -> None:
+    # /settings (#16): digests on weekdays only. 11 July 2025 is a Friday.
+    env.services.chat_prefs.put(CHAT, ChatSettings(digest_days=(0, 1, 2, 3, 4)))
+    await env.digest("csp", "daily 08:00")
+    await env.matched(1, "csp", at=utc(11, 20))  # Friday evening
+    await env.matched(2, "csp", at=utc(12, 12))  # Saturday
+    assert await env.run_at(utc(12, 1) + SETTLE) == 0  # Saturday 08:00: not a digest day
+    assert await env.run_at(utc(13, 1) + SETTLE) == 0  # Sunday
+    assert env.sent() == []
+    assert await env.run_at(utc(14, 1) + SETTLE) == 1  # Monday: the weekend too
+    [digest] = env.sent()
+    assert title(1) in digest.text
+    assert title(2) in digest.text

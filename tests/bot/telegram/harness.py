@@ -227,6 +227,7 @@ async def running_bot(
         rules=holder,
         clock=clock,
     )
+    services.chat_prefs.load(await store.chat_settings())
     personal = PersonalRules(services)
     if rule_sources is not None:
         files = dict(rule_sources)
