@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.cli.demo import SeedArticle, load_seed_articles, rss_xml
 from bot.config.settings import load_settings
@@ -221,3 +223,78 @@ async def test_an_admin_notice_goes_through_the_outbox(
             assert call.status == 200
         finally:
             await app.stop()
+
+
+async def test_a_rule_saved_from_the_chat_alerts_through_the_pipeline(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # #16: /watch -> Save as rule -> the running pipeline matches it and alerts this chat only;
+    # the feed's first poll says once, in the log, that it recorded what the feed had.
+    seeds = {a.slug: a for a in load_seed_articles(SEEDS)}
+    old = SeedArticle(
+        "old-story",
+        "The weather",
+        "Rain in Hanoi.",
+        datetime.now(UTC) - timedelta(days=1),
+    )
+    fresh = seeds["000_ff0bfc72080d8a84"]  # names Marco Rubio
+    items: list[SeedArticle] = [old]
+    base = feed_server.url("")
+
+    async def feed(_request: object) -> object:
+        from aiohttp import web
+
+        return web.Response(
+            body=rss_xml(items, base, "Seed News"), content_type="application/rss+xml"
+        )
+
+    feed_url = feed_server.route("/feed.xml", feed)  # type: ignore[arg-type]
+    caplog.set_level("INFO", logger="bot.runtime.pipeline")
+    async with FakeTelegramServer() as tg:
+        settings = load_settings(
+            {
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+                "NEWSWATCH_CONFIG_DIR": str(_config(tmp_path, feed_url)),
+                "NEWSWATCH_TICK_INTERVAL": "0.2",
+                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+                "NEWSWATCH_HEALTH_ADDR": "",
+            },
+            env_file=None,
+        )
+        app = App(settings)
+        await app.start()
+        try:
+            await tg.wait_for(lambda: feed_server.hits["/feed.xml"] >= 1, 10, "first poll")
+            tg.user_sends("/watch Rubio", chat_id=USER, user_id=USER)
+            (preview,) = await tg.wait_for_messages(1, chat_id=USER, timeout=10)
+            assert "would have matched 0 stories in the last 30 days (1 story searched)" in (
+                preview.text
+            )
+            query_id = tg.user_presses(
+                preview.button("Save as rule")["callback_data"], preview, USER
+            )
+            await tg.wait_for(
+                lambda: any(a["callback_query_id"] == query_id for a in tg.callback_answers),
+                10,
+                "saved",
+            )
+            assert preview.text.startswith("✅ Saved as rule 1 of this chat (u5001-1)")
+
+            items.append(fresh)
+            alerts = await tg.wait_for_messages(2, chat_id=USER, timeout=15)
+            alert = alerts[1]
+            assert "Vietnamese Deputy PM, FM meets with US" in alert.text
+            assert "<b>Rubio</b>" in alert.raw_text
+            assert alert.button("Not relevant")["callback_data"].startswith("al:nr:")
+            polled = feed_server.hits["/feed.xml"]
+            await tg.wait_for(lambda: feed_server.hits["/feed.xml"] >= polled + 2, 10, "2 polls")
+            assert len(tg.messages(USER)) == 2
+        finally:
+            await app.stop()
+    first_poll = [r.getMessage() for r in caplog.records if "first poll:" in r.getMessage()]
+    assert first_poll == [
+        "first poll: 1 existing item recorded; alerts start with the next new story "
+        "(NEWSWATCH_ALERT_ON_FIRST_POLL=true alerts on them too)"
+    ]

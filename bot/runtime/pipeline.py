@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from bot.services import Services
 from core.models import FeedState
+from core.text import first_poll_text
 from storage.base import IngestStatus
 from watchers.feed_health import record_new_items
 from watchers.fetch import FeedFetcher
@@ -130,6 +131,8 @@ class Pipeline:
                         metrics.matches.labels(rule=match.rule_id).inc()
                 updated += result.status is IngestStatus.UPDATED
                 deliveries += result.new_deliveries
+        if outcome.first_poll and not outcome.alert and outcome.error is None:
+            log.info(first_poll_text(new), extra={"feed": state.url})  # once per feed (#16)
         if outcome.error is not None:
             metrics.errors.labels(kind="fetch").inc()
             log.warning("feed poll failed: %s", outcome.error, extra={"feed": state.url})

@@ -25,6 +25,7 @@ from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.text import esc, plural, rule_tag
 from core.errors import NewswatchError
 from core.models import FeedState
+from core.text import first_poll_text
 
 
 class AdminActions(Protocol):
@@ -61,7 +62,10 @@ class AdminCommands:
                 self.out, update, "No feeds configured. Add one with <code>/addfeed URL</code>."
             )
             return
-        text, markup = feeds_page(feeds, self.services.settings.tz)
+        settings = self.services.settings
+        text, markup = feeds_page(
+            feeds, settings.tz, alert_on_first_poll=settings.alert_on_first_poll
+        )
         await reply(self.out, update, text, markup)
 
     async def addfeed(self, update: Update, context: Context) -> None:
@@ -135,7 +139,11 @@ async def _run_action(
 
 
 def feeds_page(
-    feeds: list[FeedState], tz: ZoneInfo, confirm: int | None = None
+    feeds: list[FeedState],
+    tz: ZoneInfo,
+    confirm: int | None = None,
+    *,
+    alert_on_first_poll: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The numbered feed list with pause / resume and remove buttons per feed (``fd:ACTION:N:
     KEY``, KEY a short hash of the address so that a press on a changed list is refused);
@@ -143,7 +151,7 @@ def feeds_page(
     lines = [f"<b>Feeds</b> ({len(feeds)})"]
     rows: list[list[InlineKeyboardButton]] = []
     for n, feed in enumerate(feeds, 1):
-        lines.append(f"{n}. {_feed_line(feed, tz)}")
+        lines.append(f"{n}. {_feed_line(feed, tz, alert_on_first_poll)}")
         key = feed_key(feed.url)
 
         def button(text: str, action: str, n: int = n, key: str = key) -> InlineKeyboardButton:
@@ -161,7 +169,7 @@ def feed_key(url: str) -> str:
     return hashlib.sha1(url.encode()).hexdigest()[:8]
 
 
-def _feed_line(feed: FeedState, tz: ZoneInfo) -> str:
+def _feed_line(feed: FeedState, tz: ZoneInfo, alert_on_first_poll: bool = False) -> str:
     name = esc(clean_text(feed.name or feed.title or feed.url))
     url = esc(feed.url)
     if feed.disabled_reason or not feed.enabled:
@@ -174,4 +182,13 @@ def _feed_line(feed: FeedState, tz: ZoneInfo) -> str:
         if feed.last_success_at
         else "not yet"
     )
-    return f"✅ <b>{name}</b> — {url}\n   last fetched {last}, {feed.items_seen} items seen"
+    line = f"✅ <b>{name}</b> — {url}\n   last fetched {last}, {feed.items_seen} items seen"
+    if not alert_on_first_poll and only_first_poll_items(feed):
+        line += f"\n   {esc(first_poll_text(feed.items_seen))}"
+    return line
+
+
+def only_first_poll_items(feed: FeedState) -> bool:
+    """Has the feed had its first poll and no new story since? (The first poll sets the last
+    new item's time but no average gap between items: the next new story sets that.)"""
+    return feed.first_poll_done and feed.items_seen > 0 and feed.avg_new_item_interval_s is None

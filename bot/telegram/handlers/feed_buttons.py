@@ -52,7 +52,12 @@ class FeedButtons:
             return
         tz = settings.tz
         if action in ("d", "k"):  # ask again before removing; or keep it after all
-            text, markup = feeds_page(feeds, tz, confirm=number if action == "d" else None)
+            text, markup = feeds_page(
+                feeds,
+                tz,
+                confirm=number if action == "d" else None,
+                alert_on_first_poll=settings.alert_on_first_poll,
+            )
             await redraw(self.out, query, text, markup)
             await query.answer("Press again to remove it" if action == "d" else "Kept")
             return
@@ -66,6 +71,10 @@ class FeedButtons:
                 note = await self.admin_actions.set_feed_enabled(feed.url, action == "r")
         except NewswatchError as e:
             note = f"Not changed: {e}"
-        text, markup = feeds_page(await self.services.storage.list_feeds(), tz)
+        text, markup = feeds_page(
+            await self.services.storage.list_feeds(),
+            tz,
+            alert_on_first_poll=settings.alert_on_first_poll,
+        )
         await redraw(self.out, query, text, markup)
         await query.answer(note[:200])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from tests.bot.telegram.harness import ADMIN, RunningBot, running_bot, seed
@@ -107,3 +108,23 @@ async def test_feeds_are_numbered_with_pause_resume_and_remove_buttons(rb: Runni
         "The feed list changed; send /feeds again."
     )
     assert len(rb.admin_actions.calls) == 3
+
+
+async def test_feeds_says_a_new_feed_had_its_first_poll_until_its_next_story(
+    rb: RunningBot,
+) -> None:
+    await rb.add_feed(
+        "https://a.example/rss",
+        first_poll_done=True,
+        items_seen=23,
+        last_success_at=datetime(2025, 7, 11, 11, 0, tzinfo=UTC),
+        last_new_item_at=datetime(2025, 7, 11, 11, 0, tzinfo=UTC),
+    )
+    text = (await rb.ask("/feeds", chat_id=ADMIN)).text
+    assert (
+        "23 items seen\n   first poll: 23 existing items recorded; alerts start with the next "
+        "new story (NEWSWATCH_ALERT_ON_FIRST_POLL=true alerts on them too)"
+    ) in text
+    stored = await rb.storage.get_feed("https://a.example/rss")
+    await rb.storage.save_feed_state(dataclasses.replace(stored, avg_new_item_interval_s=600.0))
+    assert "first poll" not in (await rb.ask("/feeds", chat_id=ADMIN)).text
