@@ -11,8 +11,8 @@ Test helpers play the users (``user_sends``, ``user_presses``, ``user_blocks_bot
 the bot did (``messages``, ``wait_for_messages``, ``callback_answers``, ``calls``).
 
 It receives documents (``sendDocument`` with an uploaded file, kept as ``SentMessage.document``)
-but serves no files, and does not implement payments, inline mode or webhooks; it keeps all
-state in memory.
+and serves the files users sent (``user_sends_document``, ``getFile``, the file route); it does
+not implement payments, inline mode or webhooks, and it keeps all state in memory.
 """
 
 from __future__ import annotations
@@ -178,6 +178,8 @@ class FakeTelegramServer:
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self.user_files: dict[str, UploadedFile] = {}  # files users sent (user_sends_document)
         self.all_messages: list[SentMessage] = []
         self.callback_answers: list[JSON] = []
         self.calls: list[ApiCall] = []
@@ -359,6 +361,51 @@ class FakeTelegramServer:
         self._queue_update({kind: message})
         return message
 
+    def user_sends_document(
+        self,
+        chat_id: int,
+        filename: str,
+        data: bytes,
+        *,
+        caption: str = "",
+        user_id: int | None = None,
+        chat_type: str = "private",
+        mime_type: str = "application/octet-stream",
+    ) -> str:
+        """Queue a message with a file, as if ``user_id`` sent it with ``caption`` (a command in
+        the caption gets a ``bot_command`` caption entity). The file is kept for ``getFile`` and
+        the file download route. Returns its ``file_id``."""
+        if user_id is None:
+            user_id = chat_id
+        if chat_id not in self._chats:
+            self.add_chat(chat_id, chat_type)
+        chat = self._chats[chat_id]
+        chat.members.add(user_id)
+        file_id = f"userfile{next(self._file_ids)}"
+        self.user_files[file_id] = UploadedFile(filename, mime_type, data)
+        message: JSON = {
+            "message_id": next(self._message_ids[chat_id]),
+            "date": int(time.time()),
+            "chat": chat.to_json(),
+            "from": _user_json(user_id),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": filename,
+                "mime_type": mime_type,
+                "file_size": len(data),
+            },
+        }
+        if caption:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                command = caption.split(maxsplit=1)[0]
+                message["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
+                ]
+        self._queue_update({"message": message})
+        return file_id
+
     def user_presses(self, callback_data: str, message: SentMessage, user_id: int) -> str:
         """Queue a callback query as if ``user_id`` pressed a button under ``message``.
 
@@ -533,7 +580,26 @@ class FakeTelegramServer:
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] not in self._bots:
             return _error_response(ApiError(401, "Unauthorized"))
-        return _error_response(ApiError(404, "Not Found"))
+        path = request.match_info["path"]
+        file_id = path.removeprefix("documents/")
+        found = self.user_files.get(file_id)
+        if found is None or not path.startswith("documents/"):
+            return _error_response(ApiError(404, "Not Found"))
+        return web.Response(body=found.data, content_type=found.content_type)
+
+    async def _get_file(self, bot: _BotState, params: JSON) -> Any:
+        file_id = str(params.get("file_id") or "")
+        found = self.user_files.get(file_id)
+        if found is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if len(found.data) > MAX_DOWNLOAD_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(found.data),
+            "file_path": f"documents/{file_id}",
+        }
 
     async def _handle(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
@@ -892,6 +958,7 @@ class FakeTelegramServer:
         "editmessagetext": _edit_message_text,
         "editmessagereplymarkup": _edit_message_reply_markup,
         "senddocument": _send_document,
+        "getfile": _get_file,
         "answercallbackquery": _answer_callback_query,
         "sendchataction": _true,
         "getchat": _get_chat,
@@ -969,6 +1036,7 @@ def _json(value: Any) -> Any:
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CAPTION_LENGTH = 1024
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # what getFile serves a bot
 _BAD_KEYBOARD = "Bad Request: can't parse inline keyboard button: "
 _BUTTON_KINDS = ("url", "callback_data", "switch_inline_query", "switch_inline_query_current_chat")
 

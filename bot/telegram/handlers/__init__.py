@@ -149,6 +149,12 @@ def register_handlers(
         ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated))
+    application.add_handler(
+        MessageHandler(
+            filters.Document.ALL & filters.CaptionRegex(r"^/feeds(@\w+)?\s+import\b") & only_new,
+            exports.feeds_import_file,
+        )
+    )
     application.add_handler(MessageHandler(filters.COMMAND & only_new, general.unknown))
     # Not in groups: people talk to each other there.
     application.add_handler(

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.opml import feeds_from_opml
+from bot.config.opml import feeds_from_opml, feeds_to_opml
+from core.models import FeedConfig
 from storage.sql import SqlStorage
 from tests.bot.telegram.harness import ADMIN, GROUP, USER, RunningBot, running_bot
+from tests.fakes.telegram_api import SentMessage
 
 
 @pytest.fixture
@@ -69,6 +71,31 @@ async def test_admins_export_feeds_as_opml(srb: RunningBot) -> None:
         ("https://a.example/rss", "A & B"),
         ("https://b.example/atom", "https://b.example/atom"),
     ]
-    assert "not built yet" in (await srb.ask("/feeds import", ADMIN)).text
+    assert "caption /feeds import" in (await srb.ask("/feeds import", ADMIN)).text
     assert "Give nothing, export or import" in (await srb.ask("/feeds frob", ADMIN)).text
     assert "Feeds (2)" in (await srb.ask("/feeds", ADMIN)).text
+
+
+async def send_file(rb: RunningBot, chat_id: int, data: bytes, caption: str) -> SentMessage:
+    before = len(rb.tg.messages(chat_id))
+    rb.tg.user_sends_document(chat_id, "feeds.opml", data, caption=caption, user_id=chat_id)
+    return (await rb.tg.wait_for_messages(before + 1, chat_id=chat_id))[before]
+
+
+async def test_admins_import_feeds_from_an_opml_file(srb: RunningBot) -> None:
+    await srb.add_feed("https://a.example/rss")
+    opml = feeds_to_opml(
+        [FeedConfig(url="https://a.example/rss"), FeedConfig(url="https://b.example/rss")]
+    ).encode()
+    done = await send_file(srb, ADMIN, opml, "/feeds import")
+    assert done.text == (
+        "📥 OPML: 2 feeds listed, 1 added.\n"
+        "• https://a.example/rss: already configured\n"
+        "• https://b.example/rss: Added https://b.example/rss; first poll in a moment."
+    )
+    assert srb.admin_actions.calls == [("add_feed", "https://b.example/rss")]
+    bad = await send_file(srb, ADMIN, b"<html>not opml</html>", "/feeds import")
+    assert bad.text == "❌ Not imported: the file is XML but not OPML (its root is <html>)."
+    refused = await send_file(srb, USER, opml, "/feeds import")
+    assert refused.text == "❌ That command is for the bot's administrators."
+    assert len(srb.admin_actions.calls) == 1
