@@ -126,9 +126,16 @@ async def preview(services: Services, query: str) -> Preview:
 class PersonalRules:
     """The personal rules of every chat, as the rule set in force should carry them."""
 
-    def __init__(self, services: Services, rebuild: Rebuild | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        rebuild: Rebuild | None = None,
+        reload_files: Rebuild | None = None,
+    ) -> None:
         self.services = services
         self.rebuild = rebuild
+        # Reads the rule files again (a promotion wrote one); without it, ``rebuild``.
+        self.reload_files = reload_files
         self._source = personal_source(())
 
     @property
@@ -241,6 +248,11 @@ class PersonalRules:
         await storage.subscribe(rule.chat_id, new_id, thread)
         await storage.delete_personal_rule(rule.chat_id, rule.number)
         await storage.unsubscribe(rule.chat_id, old_id)
-        await self.refresh()
+        # Read the files now, with promoted.yaml: the new rule is in force at once and no
+        # reload in between finds its subscription without its rule.
+        await self.load()
+        reload = self.reload_files or self.rebuild
+        if reload is not None:
+            await reload()
         log.info("personal rule promoted", extra={"rule": old_id, "to": new_id, "file": str(path)})
         return path

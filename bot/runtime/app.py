@@ -170,6 +170,7 @@ class App:
     async def _start_personal_rules(self, personal: PersonalRules, reloader: RuleReloader) -> None:
         """Put the rules saved from the chat (/watch) in force next to the rule files."""
         personal.rebuild = reloader.recompose
+        personal.reload_files = reloader.reload_now
         await personal.load()
         if await personal.services.storage.personal_rules():
             # Read the files again (a moment after the first read) and compile them together.

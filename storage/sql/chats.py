@@ -21,7 +21,14 @@ from sqlalchemy.sql.dml import Update
 from core.models import Chat, ChatType, DeliveryMode, DeliveryState
 
 from ..base import Subscription
-from ..schema import UNFINISHED_STATES, UtcDateTime, chats, deliveries, subscriptions
+from ..schema import (
+    UNFINISHED_STATES,
+    UtcDateTime,
+    chats,
+    deliveries,
+    rule_mutes,
+    subscriptions,
+)
 from .engine import SqlEngine, wall_now
 
 
@@ -163,11 +170,20 @@ class ChatStorage(SqlEngine):
     async def subscribe(self, chat_id: int, rule_id: str, thread_id: int | None = None) -> bool:
         async with self._tx() as conn:
             await self._ensure_chat(conn, chat_id)
-            # A chat muted as a whole stays muted for the rules it adds meanwhile.
+            # A chat muted as a whole stays muted for the rules it adds meanwhile; one rule's
+            # own mute (rule_mutes, #16) is not the chat's and is not inherited.
+            own_mute = (
+                select(rule_mutes.c.rule_id)
+                .where(
+                    rule_mutes.c.chat_id == subscriptions.c.chat_id,
+                    rule_mutes.c.rule_id == subscriptions.c.rule_id,
+                )
+                .exists()
+            )
             muted_until = (
                 await conn.execute(
                     select(func.max(subscriptions.c.muted_until)).where(
-                        subscriptions.c.chat_id == chat_id
+                        subscriptions.c.chat_id == chat_id, ~own_mute
                     )
                 )
             ).scalar_one_or_none()

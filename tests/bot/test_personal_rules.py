@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+from bot.config.feeds_file import FeedsConfig
+from bot.config.settings import Settings
 from bot.personal_rules import (
+    PersonalRules,
     default_name,
     is_personal_rule_id,
     parse_personal_rule_id,
@@ -12,9 +16,13 @@ from bot.personal_rules import (
     personal_source,
     promoted_entry,
 )
+from bot.runtime.rules_reloader import RuleReloader
+from bot.services import RuleHolder, Services
+from core.clock import FakeClock
 from core.models import Article
-from rules import PERSONAL_SOURCE, compile_ruleset
+from rules import PERSONAL_SOURCE, RuleSet, compile_ruleset
 from storage.base import PersonalRule
+from tests.fakes.memory_storage import MemoryStorage
 
 WHEN = datetime(2025, 7, 11, tzinfo=UTC)
 
@@ -59,3 +67,37 @@ def test_a_promoted_entry_is_a_valid_rule_file_entry() -> None:
     info = compiled.get("east-sea")
     assert info is not None
     assert info.description == "Promoted from personal rule u-4001-1"
+
+
+async def test_with_the_rules_reloader_save_pause_and_promote(tmp_path: Path) -> None:
+    # The wiring App uses: the reloader compiles files + personal rules; a change to a personal
+    # rule recompiles; a promotion re-reads the files, so the new file rule is in force at once.
+    (tmp_path / "main.yaml").write_text("rules:\n  - id: sea\n    name: Sea\n    query: sea\n")
+    storage = MemoryStorage()
+    holder = RuleHolder(RuleSet.empty())
+    services = Services(
+        Settings(config_dir=tmp_path.parent),
+        FeedsConfig(default_interval_s=300.0, feeds=()),
+        storage,
+        holder,
+        FakeClock(),
+    )
+    personal = PersonalRules(services)
+    errors: list[str] = []
+
+    async def on_error(message: str) -> None:
+        errors.append(message)
+
+    reloader = RuleReloader(tmp_path, holder, on_error, compose=personal.compose)
+    personal.rebuild, personal.reload_files = reloader.recompose, reloader.reload_now
+    assert await reloader.reload_now()
+    saved = await personal.save(7, "Rubio OR Blinken", user_id=7)
+    assert [r.id for r in holder.current.rules] == ["sea", "u7-1"]
+    assert await storage.subscriptions(7) == ["u7-1"]
+    await personal.set_paused(7, 1, True)
+    assert [r.id for r in holder.current.rules] == ["sea"]
+    await personal.set_paused(7, 1, False)
+    await personal.promote(saved, "diplomats", tmp_path)
+    assert [r.id for r in holder.current.rules] == ["sea", "diplomats"]
+    assert await storage.subscriptions(7) == ["diplomats"]
+    assert errors == []

@@ -99,3 +99,15 @@ async def test_chat_settings_round_trip_and_defaults_leave_no_row(store: SqlStor
     assert await store.chat_settings() == {-4001: chosen, 1: ChatSettings(digest_days=())}
     await store.save_chat_settings(-4001, ChatSettings(), at(1))
     assert set(await store.chat_settings()) == {1}
+
+
+async def test_one_rules_mute_is_not_inherited_by_a_new_subscription(store: SqlStorage) -> None:
+    await subscribed(store, 1, "csp")
+    assert await store.mute_rule(1, "csp", None, at(0))
+    await store.subscribe(1, "eu")
+    mutes = {s.rule_id: s.muted_until for s in await store.subscription_details(1)}
+    assert mutes["eu"] is None
+    await store.mute_chat(1, at(60))  # the whole chat's mute still is
+    await store.subscribe(1, "asean")
+    mutes = {s.rule_id: s.muted_until for s in await store.subscription_details(1)}
+    assert mutes["asean"] == at(60)
