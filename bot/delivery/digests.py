@@ -90,7 +90,7 @@ class DigestScheduler:
     every half minute or so; ``on_queued`` (the sender's ``wake``) is called when it queued any.
 
     Runs of one scheduler never overlap (a lock). Times come from ``services.clock``, the local
-    time zone from ``services.settings.tz``.
+    time zone from the chat's /settings (``services.chat_prefs``), else ``services.settings.tz``.
     """
 
     def __init__(
@@ -130,7 +130,8 @@ class DigestScheduler:
 
     async def _run_group(self, group: _Group, now: datetime) -> int:
         """Queue the group's digest if due: 1 when one was queued, else 0."""
-        tz = self._services.settings.tz
+        # The chat's own time zone (/settings), else NEWSWATCH_TIMEZONE.
+        tz = self._services.chat_prefs.tz(group.chat_id, self._services.settings.tz)
         try:
             period_end = last_period_end(group.schedule, now - self._settle, tz)
         except ValueError:

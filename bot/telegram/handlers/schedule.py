@@ -118,7 +118,8 @@ class ScheduleCommands:
             return
         until = self.services.clock.now() + duration
         await self.services.storage.mute_chat(target.chat_id, until)
-        local = until.astimezone(self.services.settings.tz).strftime("%d %b %Y %H:%M %Z")
+        tz = self.services.chat_prefs.tz(target.chat_id, self.services.settings.tz)
+        local = until.astimezone(tz).strftime("%d %b %Y %H:%M %Z")
         await reply(
             self.out,
             update,
@@ -176,9 +177,8 @@ class ScheduleCommands:
             until = "until you unmute it"
         else:
             when = self.services.clock.now() + timedelta(seconds=seconds)
-            until = "until " + when.astimezone(self.services.settings.tz).strftime(
-                "%d %b %Y %H:%M %Z"
-            )
+            tz = self.services.chat_prefs.tz(chat_id, self.services.settings.tz)
+            until = "until " + when.astimezone(tz).strftime("%d %b %Y %H:%M %Z")
         await reply(
             self.out,
             update,
@@ -262,9 +262,10 @@ class ScheduleCommands:
             await reply(self.out, update, f"⚡ {tags}: alerts arrive as stories appear.")
         else:
             when = "every hour" if schedule == "hourly" else f"every day at {schedule[6:]}"
+            chosen = self.services.chat_prefs.get(target.chat_id).timezone
+            zone = chosen or self.services.settings.timezone
             await reply(
                 self.out,
                 update,
-                f"🗞 {tags}: one digest {when} ({esc(self.services.settings.timezone)}), "
-                "nothing when there is nothing.",
+                f"🗞 {tags}: one digest {when} ({esc(zone)}), nothing when there is nothing.",
             )

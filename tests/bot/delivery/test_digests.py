@@ -395,3 +395,13 @@ async def test_digest_days_hold_the_weekend_for_monday(env: Env) -> None:
     [digest] = env.sent()
     assert title(1) in digest.text
     assert title(2) in digest.text
+
+
+async def test_a_chats_own_time_zone_sets_its_digest_hour(env: Env) -> None:
+    env.services.chat_prefs.put(CHAT, ChatSettings(timezone="Europe/London"))  # BST, UTC+1
+    await env.digest("csp", "daily 08:00")
+    await env.matched(1, "csp", at=utc(11, 12))
+    assert await env.run_at(utc(12, 1) + SETTLE) == 0  # 08:00 in Hanoi is 02:00 in London
+    assert await env.run_at(utc(12, 7) + SETTLE) == 1  # 08:00 BST
+    [digest] = env.sent()
+    assert title(1) in digest.text

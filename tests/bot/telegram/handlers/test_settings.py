@@ -142,3 +142,12 @@ async def test_alerts_follow_the_chats_settings(srb: RunningBot) -> None:
     # a chat on the defaults keeps previews off
     default = [c for c in srb.tg.calls_of("sendMessage") if "Settings of" in str(c.params["text"])]
     assert json.loads(str(default[0].params["link_preview_options"])) == {"is_disabled": True}
+
+
+async def test_mute_and_digest_replies_use_the_chats_time_zone(rb: RunningBot) -> None:
+    await rb.ask("/settings tz Europe/London")
+    await rb.ask("/subscribe csp")
+    assert (await rb.ask("/mute 1h")).text.startswith(
+        "🔕 Muted this chat until 11 Jul 2025 14:00 BST"
+    )
+    assert "(Europe/London)" in (await rb.ask("/digest csp daily 08:00")).text
