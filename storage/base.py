@@ -351,6 +351,10 @@ class Storage(Protocol):
         """End one subscription's mute; returns when that mute began (None when the rule was
         not muted on its own, e.g. only the whole chat was)."""
 
+    async def expired_rule_mutes(self, now: datetime) -> list[tuple[int, str]]:
+        """(chat, rule) of every one-rule mute whose end has come (and of mutes whose
+        subscription is gone), oldest first: their catch-up is due."""
+
     async def add_feedback(self, feedback: Feedback) -> bool:
         """Record a "not relevant"; False when this chat already marked this article for this
         rule."""

@@ -4,8 +4,9 @@
 stored but not alerted in that chat. ``unmute_rule`` ends the mute and queues ONE catch-up
 digest of what the rule matched meanwhile (``Storage.queue_digest``, sent by the outbox like any
 digest, with the same formatter), and returns how many matches it holds so the reply can say
-so. A mute that simply runs out sends no catch-up (nothing watches for that moment); the whole
-chat's mute (/mute) is ``Storage.mute_chat``'s. Does not reply to anyone.
+so. ``catch_up_expired`` does the same for the mutes that ran out by themselves (1 h, 1 day),
+on the digest tick. The whole chat's mute (/mute) is ``Storage.mute_chat``'s. Does not reply to
+anyone.
 """
 
 from __future__ import annotations
@@ -57,3 +58,19 @@ async def unmute_rule(
     await storage.queue_digest(chat_id, thread_id, [rule_id], now, pages, now)
     log.info("catch-up digest queued: %d matches", total, extra={"chat": chat_id, "rule": rule_id})
     return total
+
+
+async def catch_up_expired(services: Services) -> int:
+    """End every one-rule mute whose time is up, each with its catch-up digest (none when
+    nothing matched meanwhile). Returns how many digests were queued. A mute whose
+    subscription is gone is forgotten."""
+    storage = services.storage
+    queued = 0
+    for chat_id, rule_id in await storage.expired_rule_mutes(services.clock.now()):
+        details = {s.rule_id: s for s in await storage.subscription_details(chat_id)}
+        if rule_id not in details:
+            await storage.unmute_rule(chat_id, rule_id)  # unsubscribed meanwhile: forget it
+            continue
+        caught_up = await unmute_rule(services, chat_id, rule_id, details[rule_id].thread_id)
+        queued += bool(caught_up)
+    return queued

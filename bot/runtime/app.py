@@ -29,6 +29,7 @@ from bot.config.settings import Settings, safe_database_url
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.rule_mutes import catch_up_expired
 from bot.delivery.sink import AlertSink, DeferredSink
 from bot.ops.http_health import (
     HealthServer,
@@ -284,6 +285,14 @@ class App:
             id="digests",
         )
         scheduler.add_job(
+            self._rule_mutes_ended,
+            "interval",
+            seconds=DIGEST_CHECK_INTERVAL_S,
+            max_instances=1,
+            coalesce=True,
+            id="rule-mutes",
+        )
+        scheduler.add_job(
             self._report_feed_health,
             "interval",
             seconds=HEALTH_REPORT_INTERVAL_S,
@@ -343,6 +352,13 @@ class App:
             f"Rule change rejected; the previous rules stay in force.\n{message}",
             logged=True,  # the reloader logged it, line by line
         )
+
+    async def _rule_mutes_ended(self) -> None:
+        """One rule's mute that ran out (1 h, 1 day) sends its catch-up, as an unmute does."""
+        assert self.services is not None
+        assert self.sender is not None
+        if await catch_up_expired(self.services):
+            self.sender.wake()
 
     async def _rules_recovered(self, new: RuleSet) -> None:
         await self.notify_admins(

@@ -186,6 +186,26 @@ class PersonalStorage(SqlEngine):
                 )
         return began
 
+    async def expired_rule_mutes(self, now: datetime) -> list[tuple[int, str]]:
+        stmt = (
+            select(rule_mutes.c.chat_id, rule_mutes.c.rule_id)
+            .select_from(
+                rule_mutes.outerjoin(
+                    subscriptions,
+                    (subscriptions.c.chat_id == rule_mutes.c.chat_id)
+                    & (subscriptions.c.rule_id == rule_mutes.c.rule_id),
+                )
+            )
+            .where(
+                (subscriptions.c.rule_id.is_(None))
+                | subscriptions.c.muted_until.is_(None)
+                | (subscriptions.c.muted_until <= now)
+            )
+            .order_by(rule_mutes.c.muted_at)
+        )
+        async with self._tx() as conn:
+            return [(row.chat_id, row.rule_id) for row in await conn.execute(stmt)]
+
     async def add_feedback(self, feedback: Feedback) -> bool:
         async with self._tx() as conn:
             known = (

@@ -362,6 +362,13 @@ class MemoryStorage:
         mute = self.rule_mutes.pop((chat_id, rule_id), None)
         return mute[0] if mute is not None else None
 
+    async def expired_rule_mutes(self, now: datetime) -> list[tuple[int, str]]:
+        return [
+            key
+            for key, (_began, until) in sorted(self.rule_mutes.items(), key=lambda kv: kv[1][0])
+            if until <= now or key[1] not in self.subs.get(key[0], {})
+        ]
+
     async def add_feedback(self, feedback: Feedback) -> bool:
         key = (feedback.chat_id, feedback.rule_id, feedback.article_identity)
         if any((f.chat_id, f.rule_id, f.article_identity) == key for f in self.feedbacks):

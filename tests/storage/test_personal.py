@@ -111,3 +111,15 @@ async def test_one_rules_mute_is_not_inherited_by_a_new_subscription(store: SqlS
     await store.subscribe(1, "asean")
     mutes = {s.rule_id: s.muted_until for s in await store.subscription_details(1)}
     assert mutes["asean"] == at(60)
+
+
+async def test_expired_rule_mutes(store: SqlStorage) -> None:
+    await subscribed(store, 1, "csp")
+    await store.subscribe(1, "eu")
+    await store.subscribe(1, "asean")
+    await store.mute_rule(1, "csp", at(60), at(0))
+    await store.mute_rule(1, "eu", None, at(1))  # until unmuted: never expires
+    await store.mute_rule(1, "asean", at(30), at(2))
+    await store.unsubscribe(1, "asean")  # gone: its mute is listed to be forgotten
+    assert await store.expired_rule_mutes(at(10)) == [(1, "asean")]
+    assert await store.expired_rule_mutes(at(60)) == [(1, "csp"), (1, "asean")]
