@@ -16,7 +16,6 @@ command line; formats nothing for Telegram and sends nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.config.rule_files import append_promoted_rule
-from bot.search import Found, compile_query, search_stored
+from bot.search import Found, QueryProblem, compile_query, search_stored
 from bot.services import Services
 from core.errors import ConfigError
 from rules import PERSONAL_ID_RE, PERSONAL_SOURCE
@@ -73,16 +72,37 @@ def default_name(query: str) -> str:
     return query if len(query) <= MAX_NAME_CHARS else query[: MAX_NAME_CHARS - 1] + "…"
 
 
+def yaml_quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar. Not ``json.dumps``: its surrogate-pair escapes
+    for emoji are refused by YAML, so only quotes, backslashes and unprintable characters are
+    escaped here and everything else (emoji, Vietnamese) stays as it is."""
+    out: list[str] = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif (
+            code < 0x20
+            or 0x7F <= code < 0xA0
+            or code in (0x2028, 0x2029, 0xFEFF)
+            or (0xD800 <= code < 0xE000)
+        ):
+            out.append(f"\\u{code:04x}" if not 0xD800 <= code < 0xE000 else "\\ufffd")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def personal_source(rules: Iterable[PersonalRule]) -> str:
-    """The YAML rule source of the unpaused ``rules`` (names JSON-quoted, which YAML reads as
-    double-quoted scalars; queries in block scalars, exactly as typed)."""
+    """The YAML rule source of the unpaused ``rules`` (names double-quoted, ``yaml_quoted``;
+    queries in block scalars, exactly as typed)."""
     lines = ["rules:"]
     for rule in rules:
         if rule.paused:
             continue
         lines += [
             f"  - id: {personal_rule_id(rule.chat_id, rule.number)}",
-            f"    name: {json.dumps(rule.name)}",
+            f"    name: {yaml_quoted(rule.name)}",
             "    tags: [personal]",
             "    query: |-",
             f"      {normalise_query(rule.query)}",
@@ -95,8 +115,8 @@ def promoted_entry(rule: PersonalRule, new_id: str) -> str:
     owner = personal_rule_id(rule.chat_id, rule.number)
     return (
         f"  - id: {new_id}\n"
-        f"    name: {json.dumps(rule.name)}\n"
-        f"    description: {json.dumps(f'Promoted from personal rule {owner}')}\n"
+        f"    name: {yaml_quoted(rule.name)}\n"
+        f"    description: {yaml_quoted(f'Promoted from personal rule {owner}')}\n"
         "    query: |-\n"
         f"      {normalise_query(rule.query)}\n"
     )
@@ -137,6 +157,7 @@ class PersonalRules:
         # Reads the rule files again (a promotion wrote one); without it, ``rebuild``.
         self.reload_files = reload_files
         self._source = personal_source(())
+        self._valid: set[str] = set()  # queries already checked by compile_query
 
     @property
     def limit(self) -> int:
@@ -147,8 +168,26 @@ class PersonalRules:
         return {**file_sources, PERSONAL_SOURCE: self._source}
 
     async def load(self) -> None:
-        """Read every chat's personal rules from storage (for the next ``compose``)."""
-        self._source = personal_source(await self.services.storage.personal_rules())
+        """Read every chat's personal rules from storage (for the next ``compose``). A stored
+        query the rule engine no longer accepts is left out (and logged) rather than stop every
+        other rule, the files' included, from compiling."""
+        usable = []
+        for rule in await self.services.storage.personal_rules():
+            if rule.paused or rule.query in self._valid:
+                usable.append(rule)
+                continue
+            try:
+                compile_query(rule.query)
+            except QueryProblem as e:
+                log.warning(
+                    "personal rule left out: %s",
+                    e,
+                    extra={"rule": personal_rule_id(rule.chat_id, rule.number)},
+                )
+                continue
+            self._valid.add(rule.query)
+            usable.append(rule)
+        self._source = personal_source(usable)
 
     async def refresh(self) -> None:
         """``load``, then recompile the rule set in force with them."""

@@ -101,3 +101,28 @@ async def test_with_the_rules_reloader_save_pause_and_promote(tmp_path: Path) ->
     assert [r.id for r in holder.current.rules] == ["sea", "diplomats"]
     assert await storage.subscriptions(7) == ["diplomats"]
     assert errors == []
+
+
+def test_names_with_emoji_quotes_and_control_characters_compile() -> None:
+    name = '🇻🇳 Việt Nam "x" \\ tab\there'
+    compiled = compile_ruleset({PERSONAL_SOURCE: personal_source([rule(1, "Vietnam", name)])})
+    info = compiled.get("u-4001-1")
+    assert info is not None
+    assert info.name == name
+
+
+async def test_a_stored_query_the_engine_refuses_is_left_out_not_fatal() -> None:
+    storage = MemoryStorage()
+    services = Services(
+        Settings(),
+        FeedsConfig(default_interval_s=300.0, feeds=()),
+        storage,
+        RuleHolder(RuleSet.empty()),
+        FakeClock(),
+    )
+    await storage.add_personal_rule(1, "ok", "Rubio", limit=5, created_by=None, now=WHEN)
+    await storage.add_personal_rule(1, "bad", "(Rubio", limit=5, created_by=None, now=WHEN)
+    personal = PersonalRules(services)
+    await personal.load()
+    compiled = compile_ruleset(personal.compose({}))
+    assert [r.id for r in compiled.rules] == ["u1-1"]
