@@ -347,3 +347,21 @@ async def test_send_document_keeps_the_file_and_checks_it(bot: Bot, tg: FakeTele
         await bot.send_document(42, "some-file-id")
     with pytest.raises(BadRequest, match="Message caption is too long"):
         await bot.send_document(42, b"x", filename="x.txt", caption="y" * 1025)
+
+
+async def test_get_chat_and_get_chat_member_are_shaped_as_telegrams(
+    bot: Bot, tg: FakeTelegramServer
+) -> None:
+    # PTB files any field it does not know under api_kwargs, and fails on a missing required
+    # one: both empty means the answers carry exactly Telegram's fields.
+    tg.add_chat(42)
+    tg.add_chat(-100200, "supergroup", title="Desk", admins=[11])
+    tg.user_sends("hi", -100200, user_id=12, chat_type="supergroup")
+    for chat_id in (42, -100200):
+        chat = await bot.get_chat(chat_id)
+        assert chat.api_kwargs == {}
+    admin = await bot.get_chat_member(-100200, 11)
+    member = await bot.get_chat_member(-100200, 12)  # a member, not an administrator
+    stranger = await bot.get_chat_member(-100200, 13)
+    assert [m.status for m in (admin, member, stranger)] == ["administrator", "member", "left"]
+    assert all(m.api_kwargs == {} for m in (admin, member, stranger))

@@ -5,8 +5,8 @@ through ``bot.delivery.replies.ReplySender``: the one sink, pacing and outcome p
 the buttons under the last one), in the command's chat and forum topic, quoting the command in
 groups as Telegram clients do; ``refuse_stranger`` and ``apologise`` answer in plain text;
 ``redraw`` edits a rules page in place after a button press; ``send_file`` answers with a
-document (/export). Does not decide what to say: the
-callers compose every text and keyboard, and answer callback queries themselves.
+document (/export). Does not decide what to say: the callers compose every text and keyboard,
+and answer callback queries themselves.
 """
 
 from __future__ import annotations
