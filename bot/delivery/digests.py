@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery.folding import format_digest, items_from_matches, next_digest_at
+from bot.delivery.rule_mutes import catch_up_expired
 from bot.services import Services
 from core.models import RenderedMessage, RuleInfo
 from storage.base import StoredMatch, Subscription
@@ -109,7 +110,8 @@ class DigestScheduler:
         self._bad_schedules: set[str] = set()
 
     async def run_once(self) -> int:
-        """Queue every digest that is due; returns how many were queued.
+        """Queue every digest that is due, and the catch-up of every one-rule mute that ran out;
+        returns how many were queued.
 
         A failure in one chat (a storage error) is logged and does not stop the others; that
         chat's digest is tried again on the next run (nothing was marked for it)."""
@@ -124,6 +126,11 @@ class DigestScheduler:
                     log.exception(
                         "digest failed; retrying on the next run", extra={"chat": group.chat_id}
                     )
+            try:
+                # One rule's mute that ran out (1 h, 1 day) sends its catch-up (#16).
+                queued += await catch_up_expired(self._services)
+            except Exception:
+                log.exception("rule-mute catch-up failed; retrying on the next run")
             if queued:
                 self._on_queued()
             return queued

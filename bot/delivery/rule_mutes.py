@@ -5,8 +5,8 @@ stored but not alerted in that chat. ``unmute_rule`` ends the mute and queues ON
 digest of what the rule matched meanwhile (``Storage.queue_digest``, sent by the outbox like any
 digest, with the same formatter), and returns how many matches it holds so the reply can say
 so. ``catch_up_expired`` does the same for the mutes that ran out by themselves (1 h, 1 day),
-on the digest tick. The whole chat's mute (/mute) is ``Storage.mute_chat``'s. Does not reply to
-anyone.
+on the digest tick (``DigestScheduler.run_once``). The whole chat's mute (/mute) is
+``Storage.mute_chat``'s. Does not reply to anyone.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from bot.config.settings import Settings, safe_database_url
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
 from bot.delivery.outbox import OutboxSender
-from bot.delivery.rule_mutes import catch_up_expired
 from bot.delivery.sink import AlertSink, DeferredSink
 from bot.ops.http_health import (
     HealthServer,
@@ -39,17 +38,17 @@ from bot.ops.http_health import (
     telegram_check,
 )
 from bot.ops.metrics import LoopLagMonitor, Metrics
-from bot.personal_rules import PersonalRules, is_personal_rule_id
 from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
+from bot.runtime.self_service import PersonalRules, file_rules, start_self_service
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
 from core.clock import Clock, SystemClock
 from core.errors import DeliveryError, NewswatchError
 from core.models import Chat, ChatType, RenderedMessage
-from rules import RuleSet
+from rules import PERSONAL_ID_RE, RuleSet
 from storage.sql import SqlStorage
 from watchers.feed_health import feeds_to_report, mark_reported
 from watchers.fetch import FeedFetcher
@@ -110,7 +109,6 @@ class App:
         self.pipeline: Pipeline | None = None
         self.sender: OutboxSender | None = None
         self.reloader: RuleReloader | None = None
-        self.personal: PersonalRules | None = None
         self.feeds_reloader: FeedsReloader | None = None
         self.digests: DigestScheduler | None = None
 
@@ -126,24 +124,20 @@ class App:
         )
         try:
             await storage.sync_feeds(feeds.feeds, self.clock.now())
-            services.chat_prefs.load(await storage.chat_settings())  # /settings (#16)
             poll_settings = poll_settings_from(settings, feeds)
             self._fetcher = FeedFetcher.from_poll_settings(
                 poll_settings, user_agent=settings.user_agent
             )
             await self._fetcher.__aenter__()
-            self.personal = PersonalRules(services)
             self.reloader = RuleReloader(
                 settings.rules_dir,
                 services.rules,
                 on_error=self._rules_rejected,
                 on_reload=self._rules_swapped,
-                compose=self.personal.compose,
-                on_recovered=self._rules_recovered,
             )
-            await self._start_personal_rules(self.personal, self.reloader)
+            personal = await start_self_service(services, self.reloader, self.notify_admins)
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
-            sink = await self._start_alerts(services)
+            sink = await self._start_alerts(services, personal)
             self.sender = OutboxSender(services, sink)
             self.digests = DigestScheduler(services, on_queued=self.sender.wake)
             self.pipeline = Pipeline(
@@ -168,16 +162,7 @@ class App:
             safe_database_url(settings.database_url),
         )
 
-    async def _start_personal_rules(self, personal: PersonalRules, reloader: RuleReloader) -> None:
-        """Put the rules saved from the chat (/watch) in force next to the rule files."""
-        personal.rebuild = reloader.recompose
-        personal.reload_files = reloader.reload_now
-        await personal.load()
-        if await personal.services.storage.personal_rules():
-            # Read the files again (a moment after the first read) and compile them together.
-            await reloader.reload_now()
-
-    async def _start_alerts(self, services: Services) -> AlertSink:
+    async def _start_alerts(self, services: Services, personal: PersonalRules) -> AlertSink:
         if self.settings.telegram_bot_token is None:
             await self._subscribe_console_to_all()
             self._out.write(
@@ -194,7 +179,7 @@ class App:
             reload_rules=self.reloader.reload_now,
             reload_feeds=self.feeds_reloader.reload_now,
         )
-        self._telegram = TelegramRuntime(services, admin_actions=actions, personal=self.personal)
+        self._telegram = TelegramRuntime(services, admin_actions=actions, personal=personal)
         deferred = DeferredSink()
         try:
             deferred.target = await self._telegram.start()
@@ -285,14 +270,6 @@ class App:
             id="digests",
         )
         scheduler.add_job(
-            self._rule_mutes_ended,
-            "interval",
-            seconds=DIGEST_CHECK_INTERVAL_S,
-            max_instances=1,
-            coalesce=True,
-            id="rule-mutes",
-        )
-        scheduler.add_job(
             self._report_feed_health,
             "interval",
             seconds=HEALTH_REPORT_INTERVAL_S,
@@ -307,9 +284,8 @@ class App:
         assert self.services is not None
         storage = self.services.storage
         await storage.upsert_chat(Chat(id=CONSOLE_CHAT_ID, type=ChatType.CONSOLE, title="console"))
-        for rule in self.services.rules.current.rules:
-            if not is_personal_rule_id(rule.id):  # those belong to the chat that saved them
-                await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
+        for rule in file_rules(self.services.rules.current):  # not the chats' own (/watch)
+            await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
         async def guarded() -> None:
@@ -327,11 +303,10 @@ class App:
 
     # --------------------------------------------------------------------------- callbacks
     async def notify_admins(self, text: str, *, logged: bool = False) -> None:
-        """Tell the operators something needs attention: always in the log (unless the caller
-        ``logged`` it already), and with Telegram as a notice to each admin, queued in the
-        outbox like an alert (paced, recorded as "sending" before the request, kept while
-        Telegram is unreachable). Never raises."""
-        if not logged:
+        """Tell the operators something needs attention: in the log (unless ``logged``), and with
+        Telegram as a notice to each admin, queued in the outbox like an alert (paced, recorded as
+        "sending" before the request, kept while Telegram is unreachable). Never raises."""
+        if not logged:  # the rules reloader logs its errors itself, one line per line
             log.warning("admin notice: %s", text)
         admins = self.settings.admin_ids
         if self.settings.telegram_bot_token is None or not admins or self.services is None:
@@ -349,20 +324,7 @@ class App:
     async def _rules_rejected(self, message: str) -> None:
         self.metrics.errors.labels(kind="rules").inc()
         await self.notify_admins(
-            f"Rule change rejected; the previous rules stay in force.\n{message}",
-            logged=True,  # the reloader logged it, line by line
-        )
-
-    async def _rule_mutes_ended(self) -> None:
-        """One rule's mute that ran out (1 h, 1 day) sends its catch-up, as an unmute does."""
-        assert self.services is not None
-        assert self.sender is not None
-        if await catch_up_expired(self.services):
-            self.sender.wake()
-
-    async def _rules_recovered(self, new: RuleSet) -> None:
-        await self.notify_admins(
-            f"✅ The rule files are valid again: {len(new.rules)} rules in force."
+            f"Rule change rejected; the previous rules stay in force.\n{message}", logged=True
         )
 
     async def _rules_swapped(self, new: RuleSet, old: RuleSet) -> None:
@@ -372,8 +334,7 @@ class App:
             await self._subscribe_console_to_all()
         known = {r.id for r in new.rules}
         subscribed = await self.services.storage.subscribed_rule_ids()
-        # A paused personal rule is left out of the rule set on purpose (bot.personal_rules).
-        missing = sorted(r for r in set(subscribed) - known if not is_personal_rule_id(r))
+        missing = sorted(r for r in set(subscribed) - known if not PERSONAL_ID_RE.match(r))
         if missing:
             await self.notify_admins(
                 "Chats are subscribed to rules that no longer exist (the subscriptions are "
