@@ -22,7 +22,17 @@ ALLOWED: dict[str, set[str]] = {
     "bot.services": {"core", "rules", "storage", "bot.config", "bot.ops"},
     "bot.ops": {"core", "rules", "storage", "bot.config"},
     "bot.delivery": {"core", "storage", "bot.config", "bot.services", "bot.ops"},
-    "bot.telegram": {"core", "storage", "bot.config", "bot.services", "bot.delivery", "bot.ops"},
+    "bot.trends": {"core", "storage"},
+    "bot.telegram": {
+        "core",
+        "storage",
+        "bot.config",
+        "bot.services",
+        "bot.delivery",
+        "bot.ops",
+        "bot.trends",
+    },
+    "bot.web": {"core", "rules", "storage", "bot.config", "bot.services", "bot.ops", "bot.trends"},
     "bot.runtime": {
         "core",
         "rules",
@@ -33,6 +43,8 @@ ALLOWED: dict[str, set[str]] = {
         "bot.ops",
         "bot.delivery",
         "bot.telegram",
+        "bot.trends",
+        "bot.web",
     },
 }
 ALLOWED["bot.cli"] = ALLOWED["bot.runtime"] | {"bot.runtime"}  # the command line may use all

@@ -45,6 +45,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("recent", "/recent [RULE]", "the latest matches"),
     CommandSpec("search", "/search WORDS", "search stored articles"),
     CommandSpec("status", "/status", "what the bot is doing"),
+    CommandSpec("web", "/web", "a one-time login link to the web console"),
     CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
     CommandSpec("removefeed", "/removefeed URL", "remove a feed", admin=True),
