@@ -119,7 +119,9 @@ async def _security_headers(
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: no Referer (with a login link in it) leaves the site, and our own forms
+    # still carry a real Origin (with no-referrer, browsers send "Origin: null")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     if not request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
