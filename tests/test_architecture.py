@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.ops": {"core", "rules", "storage", "bot.config"},
     "bot.search": {"core", "rules", "storage"},
     "bot.delivery": {"core", "storage", "bot.config", "bot.services", "bot.ops"},
+    "bot.trends": {"core", "storage"},
     "bot.telegram": {
         "core",
         "storage",
@@ -32,6 +33,17 @@ ALLOWED: dict[str, set[str]] = {
         "bot.delivery",
         "bot.ops",
         "bot.search",
+        "bot.trends",
+    },
+    "bot.web": {
+        "core",
+        "rules",
+        "storage",
+        "bot.config",
+        "bot.services",
+        "bot.ops",
+        "bot.search",
+        "bot.trends",
     },
     "bot.runtime": {
         "core",
@@ -45,6 +57,8 @@ ALLOWED: dict[str, set[str]] = {
         "bot.search",
         "bot.delivery",
         "bot.telegram",
+        "bot.trends",
+        "bot.web",
     },
 }
 ALLOWED["bot.cli"] = ALLOWED["bot.runtime"] | {"bot.runtime"}  # the command line may use all

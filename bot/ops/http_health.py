@@ -8,7 +8,8 @@
 
 Does not know how to reach the database, the scheduler or Telegram: the application injects one
 async check per dependency (``storage_check``, ``flag_check``, ``telegram_check`` build the usual
-ones). Serves nothing else and never shows settings or secrets.
+ones). Serves nothing else itself and never shows settings or secrets; ``mount`` lets the
+application add the web console (``bot.web``) to the same server.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class HealthServer:
         self._checks: dict[str, ReadinessCheck] = dict(checks or {})
         self._check_timeout_s = check_timeout_s
         self._runner: web.AppRunner | None = None
+        self._mounts: list[Callable[[web.Application], None]] = []
         self.bound_port: int | None = None
 
     @property
@@ -112,11 +114,18 @@ class HealthServer:
         """Add (or replace) a readiness check; may be called before or after ``start``."""
         self._checks[name] = check
 
+    def mount(self, setup: Callable[[web.Application], None]) -> None:
+        """Have ``setup(app)`` add more routes to the same server (the web console) when the
+        app is made; call before ``start``. Health, readiness and metrics stay as they are."""
+        self._mounts.append(setup)
+
     def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics_handler)
+        for setup in self._mounts:
+            setup(app)
         return app
 
     async def start(self) -> None:

@@ -44,6 +44,7 @@ from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
+from bot.web import ConsoleDeps, LoginLinks, mount_console
 from core.clock import Clock, SystemClock
 from core.errors import DeliveryError, NewswatchError
 from core.models import Chat, ChatType, RenderedMessage
@@ -110,6 +111,8 @@ class App:
         self.reloader: RuleReloader | None = None
         self.feeds_reloader: FeedsReloader | None = None
         self.digests: DigestScheduler | None = None
+        # The console's one-time login links: issued by /web, redeemed by the console.
+        self.login_links = LoginLinks()
 
     # ------------------------------------------------------------------------------- start
     async def start(self) -> None:
@@ -177,7 +180,7 @@ class App:
             reload_rules=self.reloader.reload_now,
             reload_feeds=self.feeds_reloader.reload_now,
         )
-        self._telegram = TelegramRuntime(services, admin_actions=actions)
+        self._telegram = TelegramRuntime(services, admin_actions=actions, web_login=self)
         deferred = DeferredSink()
         try:
             deferred.target = await self._telegram.start()
@@ -218,10 +221,51 @@ class App:
         )
         if self._telegram is not None:
             health.add_check("telegram", self._telegram_ready_check())
+        if self._console_enabled():
+            health.mount(lambda app: mount_console(app, self._console_deps(services)))
         await health.start()
         self._health = health
         self._loop_lag = LoopLagMonitor(self.metrics)
         self._loop_lag.start()
+
+    def _console_enabled(self) -> bool:
+        return self.settings.extra.get("NEWSWATCH_WEB", "on").strip().lower() not in (
+            "off",
+            "0",
+            "false",
+            "no",
+        )
+
+    def _console_deps(self, services: Services) -> ConsoleDeps:
+        """The web console's parts: storage's console queries, the rules reloader, the same
+        feed actions as /addfeed and /removefeed, and this app's login links."""
+        assert self.reloader is not None
+        assert self.feeds_reloader is not None
+        assert self._fetcher is not None
+        assert isinstance(services.storage, SqlStorage)
+        extra = self.settings.extra
+        actions = AppAdminActions(
+            services,
+            fetcher=self._fetcher,
+            reload_rules=self.reloader.reload_now,
+            reload_feeds=self.feeds_reloader.reload_now,
+        )
+        return ConsoleDeps(
+            services,
+            services.storage,
+            self.reloader.reload_now,
+            actions,
+            self.login_links,
+            web_token=extra.get("NEWSWATCH_WEB_TOKEN") or None,
+            secret=extra.get("NEWSWATCH_WEB_SECRET") or None,
+        )
+
+    def login_link(self, user_id: int, admin: bool) -> str | None:
+        """A one-time console link for ``/web`` (None when the console is not served)."""
+        if not self._console_enabled() or not self.settings.health_addr:
+            return None
+        base = self.settings.extra.get("NEWSWATCH_WEB_URL") or f"http://{self.settings.health_addr}"
+        return f"{base.rstrip('/')}/login/{self.login_links.issue(user_id, admin)}"
 
     def _telegram_ready_check(self) -> ReadinessCheck:
         """Telegram answers getMe; fails while the bot has not connected yet."""

@@ -18,7 +18,7 @@ from bot.delivery.pacing import SendPacer
 from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
 from bot.services import Services
-from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
+from bot.telegram.handlers import BOT_COMMANDS, AdminActions, WebLogin, register_handlers
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
 
@@ -41,9 +41,11 @@ class TelegramRuntime:
         *,
         admin_actions: AdminActions,
         pacer: SendPacer | None = None,
+        web_login: WebLogin | None = None,
     ) -> None:
         self._services = services
         self._admin_actions = admin_actions
+        self._web_login = web_login
         # One pacer for the process, kept across reconnects: it remembers Telegram's holds.
         self._pacer = pacer or SendPacer()
         self._application: Application | None = None  # type: ignore[type-arg]
@@ -74,7 +76,9 @@ class TelegramRuntime:
             .job_queue(None)
             .build()
         )
-        register_handlers(application, self._services, self._admin_actions)
+        register_handlers(
+            application, self._services, self._admin_actions, web_login=self._web_login
+        )
         try:
             await application.initialize()
             await application.bot.set_my_commands(BOT_COMMANDS)

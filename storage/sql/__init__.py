@@ -7,14 +7,15 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries`` and ``retention``. Does not send anything, render alerts
-or decide retry delays: the outbox sender does.
+subscriptions), ``outbox``, ``queries``, ``retention`` and ``console`` (the web console's
+reads). Does not send anything, render alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
 
 from .articles import ArticleStorage
 from .chats import ChatStorage
+from .console import ConsoleStorage
 from .engine import SqlEngine, create_engine
 from .feeds import FeedStorage
 from .outbox import OutboxStorage
@@ -25,7 +26,13 @@ __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
 
 class SqlStorage(
-    FeedStorage, ArticleStorage, ChatStorage, OutboxStorage, QueryStorage, RetentionStorage
+    FeedStorage,
+    ArticleStorage,
+    ChatStorage,
+    OutboxStorage,
+    QueryStorage,
+    RetentionStorage,
+    ConsoleStorage,
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 

@@ -53,12 +53,14 @@ from bot.telegram.handlers.schedule import (
     parse_mute_duration,
 )
 from bot.telegram.handlers.subscriptions import SubscriptionCommands
+from bot.telegram.handlers.web_login import WebLogin, WebLoginCommand
 
 __all__ = [
     "ADMIN_COMMANDS",
     "BOT_COMMANDS",
     "AdminActions",
     "UsageError",
+    "WebLogin",
     "parse_digest_schedule",
     "parse_mute_duration",
     "register_handlers",
@@ -73,6 +75,7 @@ def register_handlers(
     services: Services,
     admin_actions: AdminActions | None = None,
     out: ReplySender | None = None,
+    web_login: WebLogin | None = None,
 ) -> None:
     """Add every command, button, membership and error handler to ``application``.
 
@@ -92,6 +95,7 @@ def register_handlers(
     admin = AdminCommands(services, admin_actions, out)
     buttons = ButtonHandlers(services, out, searches)
     membership = MembershipHandlers(services, out)
+    web = WebLoginCommand(services, web_login, out)
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
         "start": general.start,
@@ -111,6 +115,7 @@ def register_handlers(
         "removefeed": admin.removefeed,
         "reload": admin.reload,
         "stats": admin.stats,
+        "web": web.web,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))

@@ -47,6 +47,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "search", '/search QUERY (e.g. "strategic partnership" AND Rubio)', "search stored stories"
     ),
     CommandSpec("status", "/status", "what the bot is doing"),
+    CommandSpec("web", "/web", "a one-time login link to the web console"),
     CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
     CommandSpec("removefeed", "/removefeed URL", "remove a feed", admin=True),
