@@ -51,7 +51,7 @@ from .engine import (
     RuleSet,
     Term,
 )
-from .normalize import case_key, normalize_words, tokens_with_spans
+from .normalize import case_key, has_sentence_break, normalize_words, tokens_with_spans
 from .problems import Problem, SourceText
 from .query import (
     AliasNode,
@@ -268,6 +268,9 @@ class _Compiler:
             return "this term has no letters or digits, so it can never match"
         if node.prefix and len(words[-1]) < MIN_PREFIX:
             return f"a prefix must have at least {MIN_PREFIX} letters"
+        if len(words) > 1 and has_sentence_break(node.text):
+            # it could never match: text never has a phrase across a sentence break
+            return "a phrase cannot span sentence punctuation (. ! ? : ; or a line break)"
         exact: tuple[str, ...] | None = None
         if node.exact_case:
             exact = tuple(
@@ -347,7 +350,12 @@ class _Compiler:
             if isinstance(q, TermNode):
                 tid = self.term_id(q)
                 if isinstance(tid, str):
-                    raise fail(q.offset, tid, "search for words or numbers, or use a /regex/")
+                    hint = (
+                        'split it: "Middle East" NEAR/3 sea, or "Middle East" AND sea'
+                        if "punctuation" in tid
+                        else "search for words or numbers, or use a /regex/"
+                    )
+                    raise fail(q.offset, tid, hint)
                 return Leaf(tid, mask)
             if isinstance(q, RegexNode):
                 rid = self.regex_id(q)

@@ -175,6 +175,9 @@ def triggers(expr: Expr) -> frozenset[int] | None:
     return min(known, key=len) if known else None
 
 
+Occ = tuple[int, int, int, int]  # field, first word, end word, sentence (0, 1, ... per field)
+
+
 class _Doc:
     """One article being matched: normalised fields, the patterns seen, lazy positions.
 
@@ -198,7 +201,7 @@ class _Doc:
             self.norms.append(norm)
             self.seen.append(scan(norm))
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
-        self._occ: dict[int, list[tuple[int, int, int]]] = {}
+        self._occ: dict[int, list[Occ]] = {}
         self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
 
     def span(self, f: int, i: int) -> tuple[int, int]:
@@ -212,8 +215,9 @@ class _Doc:
             finder = self._spans[f] = word_offsets(self.texts[f], self._parts[f])
         return finder.words_span(first, end)
 
-    def occurrences(self, term_id: int) -> list[tuple[int, int, int]]:
-        """(field, first word, end word) of every occurrence of a term, in text order."""
+    def occurrences(self, term_id: int) -> list[Occ]:
+        """(field, first word, end word, sentence) of every occurrence of a term, in text
+        order. A pattern never spans a sentence break (a double space in the scan text)."""
         occ = self._occ.get(term_id)
         if occ is not None:
             return occ
@@ -230,22 +234,31 @@ class _Doc:
             norm = self.norms[f]
             find = norm.find
             count = norm.count
+            breaks = "  " in norm
             word = 0  # index of the word after position `last`
+            sentence = 0
             last = 0
             at = find(pattern)
             while at >= 0:
-                word += count(" ", last, at)  # the pattern's leading space precedes its word
+                # the pattern's leading space precedes its word; each break adds one more
+                # space, which is not a word
+                spaces = count(" ", last, at)
+                if breaks:
+                    doubles = count("  ", last, at + 1)
+                    spaces -= doubles
+                    sentence += doubles
+                word += spaces
                 last = at
-                occ.append((f, word, word + nwords))
+                occ.append((f, word, word + nwords, sentence))
                 at = find(pattern, at + 1)
         if term.exact is not None:
             occ = [o for o in occ if self._case_ok(term, o)]
         self._occ[term_id] = occ
         return occ
 
-    def _case_ok(self, term: Term, occ: tuple[int, int, int]) -> bool:
+    def _case_ok(self, term: Term, occ: Occ) -> bool:
         assert term.exact is not None
-        f, first, _end = occ
+        f, first, _end, _sentence = occ
         text = self.texts[f]
         last = len(term.exact) - 1
         for k, wanted in enumerate(term.exact):
@@ -276,7 +289,7 @@ class _Doc:
 def _true(doc: _Doc, expr: Expr) -> bool:
     if isinstance(expr, Leaf):
         mask = expr.fields
-        return any((1 << f) & mask for f, _, _ in doc.occurrences(expr.term))
+        return any((1 << o[0]) & mask for o in doc.occurrences(expr.term))
     if isinstance(expr, AllOf):
         return all(_true(doc, c) for c in expr.children)
     if isinstance(expr, AnyOf):
@@ -289,7 +302,8 @@ def _true(doc: _Doc, expr: Expr) -> bool:
     return any((1 << f) & mask for f, _, _ in doc.regex_hits(expr.regex))
 
 
-_Pos = tuple[int, int, int, tuple[tuple[int, int, int, int], ...]]
+# (field, first word, end word, sentence, hits (term, field, first word, end word))
+_Pos = tuple[int, int, int, int, tuple[tuple[int, int, int, int], ...]]
 
 
 def _positions(doc: _Doc, expr: Expr) -> list[_Pos]:
@@ -297,7 +311,9 @@ def _positions(doc: _Doc, expr: Expr) -> list[_Pos]:
     if isinstance(expr, Leaf):
         mask = expr.fields
         t = expr.term
-        return [(f, s, e, ((t, f, s, e),)) for f, s, e in doc.occurrences(t) if (1 << f) & mask]
+        return [
+            (f, s, e, n, ((t, f, s, e),)) for f, s, e, n in doc.occurrences(t) if (1 << f) & mask
+        ]
     if isinstance(expr, AnyOf):
         return [p for c in expr.children for p in _positions(doc, c)]
     if isinstance(expr, Near):
@@ -307,10 +323,11 @@ def _positions(doc: _Doc, expr: Expr) -> list[_Pos]:
         right = _positions(doc, expr.right)
         n = expr.distance
         out: list[_Pos] = []
-        for fa, sa, ea, ha in left:
-            for fb, sb, eb, hb in right:
-                if fa == fb and max(sb - ea, sa - eb) <= n:
-                    out.append((fa, min(sa, sb), max(ea, eb), ha + hb))
+        for fa, sa, ea, na, ha in left:
+            for fb, sb, eb, nb, hb in right:
+                # same field and sentence: NEAR does not reach across a sentence break
+                if fa == fb and na == nb and max(sb - ea, sa - eb) <= n:
+                    out.append((fa, min(sa, sb), max(ea, eb), na, ha + hb))
         return out
     raise AssertionError(f"not a positional expression: {expr!r}")  # compile() forbids it
 
@@ -318,8 +335,8 @@ def _positions(doc: _Doc, expr: Expr) -> list[_Pos]:
 def _collect(doc: _Doc, expr: Expr, words: set[tuple[int, int, int, int]], chars: set[Any]) -> None:
     """Hits of every non-negated term that occurs (NEAR: only the occurrences that are near)."""
     if isinstance(expr, Leaf | Near):
-        for _, _, _, hits in _positions(doc, expr):
-            words.update(hits)
+        for pos in _positions(doc, expr):
+            words.update(pos[4])
     elif isinstance(expr, AllOf | AnyOf):
         for c in expr.children:
             _collect(doc, c, words, chars)

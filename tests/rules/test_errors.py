@@ -44,6 +44,12 @@ def caret_col(message: str) -> int:
         ("'pa*'", "r.yaml:4:13", "a prefix must have at least 3 letters", ""),
         ("'par*tner'", "r.yaml:4:16", "'*' may only end a word", "partner*"),
         ("'🧔'", "r.yaml:4:13", "has no letters or digits", ""),
+        (
+            "'sea OR \"Middle East: Sea\"'",
+            "r.yaml:4:20",
+            "cannot span sentence punctuation",
+            "NEAR",
+        ),
         ("'author:smith'", "r.yaml:4:13", "unknown field 'author'", "title, summary, content"),
         ("'a OR OR b'", "r.yaml:4:18", "OR where a word was expected", "between two terms"),
         ("''", "r.yaml:4:5", "empty 'query'", ""),

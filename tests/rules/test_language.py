@@ -48,7 +48,25 @@ def fires(query: str, title: str = "", content: str = "", summary: str = "") -> 
         ('"Vietnam US"', "Vietnam–US ties", True),
         ('"Vietnam-US"', "Vietnam — US", True),
         ('"US\'s support"', "the US’s support", True),
-        ('"East Sea"', "East\n   Sea", True),
+        # phrases and NEAR respect sentences: no match across . ! ? : ; followed by a space,
+        # or across a line break (the watchers put each paragraph or heading on its own line)
+        ('"East Sea"', "East\n   Sea", False),
+        ('"East Sea"', "Middle East: Sea freight rates rose", False),
+        ('"East Sea"', "talks in the East. Sea levels rose", False),
+        ('"East Sea"', "in the east; sea", False),
+        ('"East Sea"', "East Sea? Yes", True),
+        ('"East Sea"', "East \u2013 Sea", True),
+        ('"Vietnam US"', "the Vietnam-US talks", True),
+        ('"Vietnam RoK"', "Vietnam\u2013RoK ties", True),
+        ('"Vietnam US"', "Vietnam/US", True),
+        ('"Vietnam US"', "Vietnam:US", True),  # no space after the colon: a ratio, a time
+        ('"U.S. Navy"', "the U.S. Navy said", True),  # a full stop after one letter: initials
+        ('"J Smith"', "J. Smith said", True),
+        ('"US Navy"', "ties with the US. Navy ships", False),
+        ('"U.S. Navy"', "backed by the U.S.: Navy", False),
+        ("east NEAR/3 sea", "the East. Sea", False),
+        ("east NEAR/3 sea", "the East, a Sea", True),
+        ("east AND sea", "the East. Sea", True),  # AND is about the article, not a sentence
         ("ﬁnance", "finance", True),  # NFKC
         ("ＵＳＡ", "the USA", True),
         # boolean operators, implicit AND, parentheses, precedence
