@@ -113,6 +113,7 @@ class _RuleDef:
 class _Compiler:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # valid, but probably not what was meant
         self.terms: list[Term] = []
         self.term_ids: dict[tuple[tuple[str, ...], bool, tuple[str, ...] | None, str], int] = {}
         self.regexes: list[RegexSpec] = []
@@ -126,16 +127,7 @@ class _Compiler:
         try:
             root = yaml.compose(text, Loader=_LOADER)
         except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            index = mark.index if mark is not None else 0
-            what = e.problem or e.context or "invalid YAML"
-            self.problems.append(
-                src.problem_at(
-                    index,
-                    f"invalid YAML: {what}",
-                    "check indentation, and quote values that contain ': ' or start with a quote",
-                )
-            )
+            self.problems.append(_yaml_problem(src, e))
             return []
         except yaml.YAMLError as e:
             self.problems.append(src.problem_at(0, f"invalid YAML: {e}"))
@@ -398,6 +390,7 @@ class _Compiler:
             return Near(left, right, q.distance)
 
         expr = build(tree, mask)
+        self._operator_words(src, node, text, tree)
         if not _needs_positive(expr):
             raise fail(
                 0,
@@ -405,6 +398,41 @@ class _Compiler:
                 "add a word it must contain: '\"East Sea\" AND NOT football', not 'NOT football'",
             )
         return expr
+
+    def _operator_words(self, src: SourceText, node: ScalarNode, text: str, tree: QNode) -> None:
+        """Warn about "or", "and", "not" written in lower case between two terms: they are
+        searched as words (adjacent terms mean AND), which is rarely what was meant."""
+        stack = [tree]
+        while stack:
+            q = stack.pop()
+            if isinstance(q, AndNode):
+                inner = q.children[1:-1]
+                for child in inner:
+                    if (
+                        isinstance(child, TermNode)
+                        and not (child.quoted or child.prefix or child.exact_case)
+                        and child.text.lower() in ("or", "and", "not")
+                        and child.text != child.text.upper()
+                    ):
+                        op = child.text.upper()
+                        example = "a AND NOT b" if op == "NOT" else f"a {op} b"
+                        self.warnings.append(
+                            src.problem_in_value(
+                                node,
+                                text,
+                                child.offset,
+                                f"'{child.text}' is searched as a word here: did you mean {op}?",
+                                f"operators are upper case ({example}); to search for the "
+                                f'word, quote it: "{child.text}"',
+                            )
+                        )
+                stack.extend(q.children)
+            elif isinstance(q, OrNode):
+                stack.extend(q.children)
+            elif isinstance(q, NotNode | ScopeNode):
+                stack.append(q.child)
+            elif isinstance(q, NearNode):
+                stack.extend((q.left, q.right))
 
     # ---- rules ---------------------------------------------------------------------------
     def rule(self, rule: _RuleDef, seen_ids: dict[str, _RuleDef]) -> CompiledRule | None:
@@ -522,6 +550,40 @@ class _Compiler:
         return CompiledRule(info, expr, query.strip(), feeds, feed_tags, where)
 
 
+def _yaml_problem(src: SourceText, e: yaml.MarkedYAMLError) -> Problem:
+    """A YAML error placed where the trouble starts, with PyYAML's "while ..." context kept.
+
+    An unclosed quote, a key without ':' and an unclosed flow collection ('[', '{') are
+    found where the reader gave up, often the end of the file: the place worth
+    showing is where the quote, key or bracket was opened (the context mark). For a block
+    structure error (bad indentation) the context is the whole list or mapping above, and the
+    problem mark is the misplaced line itself."""
+    problem, context = e.problem_mark, e.context_mark
+    opened = context is not None and any(
+        what in (e.context or "") for what in ("quoted scalar", "simple key", "flow")
+    )
+    mark = (context if opened else problem) or problem or context
+    index = mark.index if mark is not None else 0
+    what = e.problem or e.context or "invalid YAML"
+    if e.context and context is not None:
+        if opened and problem is not None:
+            line = src.line_col(problem.index)[0]
+            what = f"{what} (on line {line}), {e.context} that starts here"
+        else:
+            line, col = src.line_col(context.index)
+            what = f"{what}, {e.context} that starts on line {line}, column {col}"
+    text = e.problem or ""
+    if "mapping values" in text:
+        hint = "a value containing ': ' must be quoted: query: '\"Middle East\" AND sea'"
+    elif "quoted scalar" in (e.context or ""):
+        hint = "close the quote, or quote the whole value the other way: '\"East Sea\" OR x'"
+    elif "flow" in (e.context or ""):
+        hint = "close the bracket, or quote a value that starts with '[' or '{'"
+    else:
+        hint = "check indentation, and quote values that contain ': ' or start with a quote"
+    return src.problem_at(index, f"invalid YAML: {what}", hint)
+
+
 def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
@@ -622,8 +684,9 @@ def _compile(sources: Mapping[str, str]) -> RuleSet:
         order = {name: i for i, name in enumerate(sources)}
         compiler.problems.sort(key=lambda p: (order.get(p.source, len(order)), p.line, p.col))
         raise RuleError(format_problems(compiler.problems))
+    warnings = tuple(p.format() for p in compiler.warnings)
     if len(compiled) < PACK_FROM_RULES:
-        return RuleSet(compiled, compiler.terms, compiler.regexes)
+        return RuleSet(compiled, compiler.terms, compiler.regexes, warnings=warnings)
     regexes = compiler.regexes
     # Compiling interleaves what is kept (rules, terms) with much more that is not (the YAML
     # node tree, parse trees), which leaves memory fragmented: a copy made after the
@@ -634,7 +697,7 @@ def _compile(sources: Mapping[str, str]) -> RuleSet:
     gc.collect()  # the YAML loader's reference cycles, before the copy takes their place
     packed_rules, packed_terms = pickle.loads(blob)
     del blob
-    return RuleSet(packed_rules, packed_terms, regexes)
+    return RuleSet(packed_rules, packed_terms, regexes, warnings=warnings)
 
 
 def format_problems(problems: list[Problem]) -> str:

@@ -357,10 +357,14 @@ class RuleSet:
         regexes: Sequence[RegexSpec] = (),
         scan_all_terms: bool = False,
         word_scanner: bool | None = None,
+        warnings: Sequence[str] = (),
     ) -> None:
         """``scan_all_terms``: put every term in the automaton, not only the trigger terms
         (same results, slower on articles full of confirming terms; kept for comparison).
-        ``word_scanner``: see ``wordscan.build_scanner`` (None: the fastest available)."""
+        ``word_scanner``: see ``wordscan.build_scanner`` (None: the fastest available).
+        ``warnings``: the compiler's located notes on valid but doubtful rules (for
+        ``rules check``; matching ignores them)."""
+        self.warnings: tuple[str, ...] = tuple(warnings)
         self._compiled: tuple[CompiledRule, ...] = tuple(compiled)
         self.terms: tuple[Term, ...] = tuple(terms)
         self.regexes: tuple[RegexSpec, ...] = tuple(regexes)
