@@ -280,6 +280,68 @@ error:
     return NULL;
 }
 
+/* locate(norm, needle, whole, nwords, field) -> [(field, first word, end word, sentence)]
+ * Every occurrence of needle in a scan text (whole: the character after it must be a space),
+ * with its word index and sentence number: what rules.engine._Doc.occurrences computes with
+ * str.find and str.count, in one call. A sentence break is a double space in norm: its first
+ * space counts a sentence, not a word. */
+static PyObject *fastfold_locate(PyObject *module, PyObject *args)
+{
+    PyObject *norm, *needle;
+    int whole, nwords, field;
+    if (!PyArg_ParseTuple(args, "UUpii:locate", &norm, &needle, &whole, &nwords, &field))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm), k = PyUnicode_GET_LENGTH(needle);
+    int kind = PyUnicode_KIND(norm);
+    const void *data = PyUnicode_DATA(norm);
+    PyObject *out = PyList_New(0);
+    if (out == NULL || k == 0)
+        return out;
+    Py_ssize_t pos = 0, last = 0;
+    long word = 0, sentence = 0;
+    for (;;) {
+        Py_ssize_t at = PyUnicode_Find(norm, needle, pos, n, 1);
+        if (at == -2)
+            goto error;
+        if (at < 0)
+            break;
+        pos = at + 1;
+        if (whole && (at + k >= n || PyUnicode_READ(kind, data, at + k) != ' '))
+            continue;
+        /* one loop per character width, so the compiler can keep it tight */
+#define COUNT_SPACES(T)                                                                        \
+    do {                                                                                       \
+        const T *c = (const T *)data;                                                          \
+        for (Py_ssize_t i = last; i < at; i++) {                                               \
+            if (c[i] != ' ')                                                                   \
+                continue;                                                                      \
+            if (i + 1 < n && c[i + 1] == ' ')                                                  \
+                sentence++;                                                                    \
+            else                                                                               \
+                word++;                                                                        \
+        }                                                                                      \
+    } while (0)
+        if (kind == PyUnicode_1BYTE_KIND)
+            COUNT_SPACES(Py_UCS1);
+        else if (kind == PyUnicode_2BYTE_KIND)
+            COUNT_SPACES(Py_UCS2);
+        else
+            COUNT_SPACES(Py_UCS4);
+#undef COUNT_SPACES
+        last = at;
+        PyObject *item = Py_BuildValue("(illl)", field, word, word + nwords, sentence);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            goto error;
+        }
+        Py_DECREF(item);
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyObject *fastfold_configure(PyObject *module, PyObject *args)
 {
     PyObject *fold_char, *plurals;
@@ -301,6 +363,8 @@ static PyObject *fastfold_configure(PyObject *module, PyObject *args)
 static PyMethodDef fastfold_methods[] = {
     {"fold", fastfold_fold, METH_O,
      "fold(text) -> (norm, spans): normalised words of text and their offsets in it."},
+    {"locate", fastfold_locate, METH_VARARGS,
+     "locate(norm, needle, whole, nwords, field) -> [(field, first, end, sentence)]."},
     {"configure", fastfold_configure, METH_VARARGS,
      "configure(fold_char, plurals): the character fold and the plural mapping to use."},
     {NULL, NULL, 0, NULL},

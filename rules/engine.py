@@ -19,7 +19,7 @@ exact-case term) needs. Does no I/O; the rule files are read by ``bot.config.rul
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,12 @@ from .normalize import (
     word_offsets,
 )
 from .wordscan import build_scanner
+
+_locate: Callable[[str, str, bool, int, int], list[tuple[int, int, int, int]]] | None
+try:
+    from rules._fastfold import locate as _locate
+except ImportError:  # built without a C compiler: the str.find loop of _Doc.occurrences
+    _locate = None
 
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
 ALL_FIELDS_MASK = (1 << len(FIELDS)) - 1
@@ -186,7 +192,17 @@ class _Doc:
     candidate rules, with ``str.find`` on the normalised text (all overlapping occurrences).
     """
 
-    __slots__ = ("_occ", "_parts", "_regex_hits", "_spans", "norms", "rs", "seen", "texts")
+    __slots__ = (
+        "_occ",
+        "_parts",
+        "_present",
+        "_regex_hits",
+        "_spans",
+        "norms",
+        "rs",
+        "seen",
+        "texts",
+    )
 
     def __init__(self, rs: RuleSet, texts: list[str]) -> None:
         self.rs = rs
@@ -202,7 +218,40 @@ class _Doc:
             self.seen.append(scan(norm))
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[Occ]] = {}
+        self._present: dict[int, int] = {}
         self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
+
+    def present(self, term_id: int) -> int:
+        """Bit mask of the fields where a term occurs, without locating its occurrences: the
+        scan's seen sets for scanned patterns, one ``in`` test per field for the others
+        (a sentence break is a double space, so ``in`` cannot match across it either).
+        Exact-case terms need their occurrences' original words, so they are located."""
+        bits = self._present.get(term_id)
+        if bits is not None:
+            return bits
+        rs = self.rs
+        bits = 0
+        if rs.terms[term_id].exact is not None:
+            for o in self.occurrences(term_id):
+                bits |= 1 << o[0]
+        else:
+            pid = rs._term_pattern[term_id]
+            if pid in rs._scanned:
+                for f, seen in enumerate(self.seen):
+                    if pid in seen:
+                        bits |= 1 << f
+            else:
+                needle = rs._needles[pid]
+                whole = rs._patterns[pid] is not needle
+                size = len(needle)
+                for f, norm in enumerate(self.norms):
+                    at = norm.find(needle)
+                    while at >= 0 and whole and norm[at + size] != " ":
+                        at = norm.find(needle, at + 1)
+                    if at >= 0:
+                        bits |= 1 << f
+        self._present[term_id] = bits
+        return bits
 
     def span(self, f: int, i: int) -> tuple[int, int]:
         """(start, end) in the original text of word ``i`` of field ``f``."""
@@ -224,7 +273,9 @@ class _Doc:
         rs = self.rs
         term = rs.terms[term_id]
         pid = rs._term_pattern[term_id]
-        pattern = rs._patterns[pid]
+        needle = rs._needles[pid]
+        whole = rs._patterns[pid] is not needle
+        size = len(needle)
         nwords = len(term.words)
         occ = []
         scanned = pid in rs._scanned
@@ -232,14 +283,20 @@ class _Doc:
             if scanned and pid not in seen:
                 continue
             norm = self.norms[f]
+            if _locate is not None:
+                occ += _locate(norm, needle, whole, nwords, f)
+                continue
             find = norm.find
             count = norm.count
             breaks = "  " in norm
             word = 0  # index of the word after position `last`
             sentence = 0
             last = 0
-            at = find(pattern)
+            at = find(needle)
             while at >= 0:
+                if whole and norm[at + size] != " ":
+                    at = find(needle, at + 1)
+                    continue
                 # the pattern's leading space precedes its word; each break adds one more
                 # space, which is not a word
                 spaces = count(" ", last, at)
@@ -250,7 +307,7 @@ class _Doc:
                 word += spaces
                 last = at
                 occ.append((f, word, word + nwords, sentence))
-                at = find(pattern, at + 1)
+                at = find(needle, at + 1)
         if term.exact is not None:
             occ = [o for o in occ if self._case_ok(term, o)]
         self._occ[term_id] = occ
@@ -303,6 +360,88 @@ def _true(doc: _Doc, expr: Expr) -> bool:
 
 
 # (field, first word, end word, sentence, hits (term, field, first word, end word))
+def _holds(doc: _Doc, expr: Expr) -> bool:
+    """Whether ``expr`` is true: the same answer as ``_true``, deciding from which fields
+    hold each term (``_Doc.present``) instead of locating every occurrence. Only NEAR and
+    exact-case terms need positions."""
+    if isinstance(expr, Leaf):
+        return bool(doc.present(expr.term) & expr.fields)
+    if isinstance(expr, AllOf):
+        return all(_holds(doc, c) for c in expr.children)
+    if isinstance(expr, AnyOf):
+        return any(_holds(doc, c) for c in expr.children)
+    if isinstance(expr, Not):
+        return not _holds(doc, expr.child)
+    if isinstance(expr, Near):
+        return _near_holds(doc, expr)
+    mask = expr.fields
+    return any((1 << f) & mask for f, _, _ in doc.regex_hits(expr.regex))
+
+
+def _near_holds(doc: _Doc, expr: Near) -> bool:
+    """Whether some occurrence of one side is near one of the other, stopping at the first
+    pair found: the same answer as ``bool(_positions(doc, expr))`` without the hit lists."""
+    if not _fields_of(doc, expr.left) & _fields_of(doc, expr.right):
+        return False  # the usual answer, from the scan's seen sets or one find per field
+    left = _spans(doc, expr.left)
+    if not left:
+        return False
+    right = _spans(doc, expr.right)
+    if not right:
+        return False
+    n = expr.distance
+    by_sentence: dict[tuple[int, int], list[Occ]] = {}
+    for p in right:
+        by_sentence.setdefault((p[0], p[3]), []).append(p)
+    for fa, sa, ea, na in left:
+        for _, sb, eb, _ in by_sentence.get((fa, na), ()):
+            if max(sb - ea, sa - eb) <= n:
+                return True
+    return False
+
+
+def _fields_of(doc: _Doc, expr: Expr) -> int:
+    """Bit mask of the fields where a positional expression may hold (exact for terms, an
+    upper bound for NEAR): a cheap test before occurrences are located."""
+    if isinstance(expr, Leaf):
+        return doc.present(expr.term) & expr.fields
+    if isinstance(expr, AnyOf):
+        bits = 0
+        for c in expr.children:
+            bits |= _fields_of(doc, c)
+        return bits
+    if isinstance(expr, Near):
+        return _fields_of(doc, expr.left) & _fields_of(doc, expr.right)
+    return 1 << len(FIELDS) - 1 | (1 << len(FIELDS) - 1) - 1  # not positional: no bound
+
+
+def _spans(doc: _Doc, expr: Expr) -> list[Occ]:
+    """(field, first word, end word, sentence) of a positional expression, without hits."""
+    if isinstance(expr, Leaf):
+        mask = expr.fields
+        return [o for o in doc.occurrences(expr.term) if (1 << o[0]) & mask]
+    if isinstance(expr, AnyOf):
+        return [p for c in expr.children for p in _spans(doc, c)]
+    return [p[:4] for p in _positions(doc, expr)]
+
+
+def _plain_leaves(expr: Expr, terms: Sequence[Term]) -> list[Leaf] | None:
+    """The leaves of a rule that is a term or an OR of terms, none exact-case: such a rule
+    fires exactly when one of its (scanned) patterns is seen in one of its leaf's fields, so
+    the scan alone decides it. None for any other rule."""
+    if isinstance(expr, Leaf):
+        return [expr] if terms[expr.term].exact is None else None
+    if isinstance(expr, AnyOf):
+        out: list[Leaf] = []
+        for child in expr.children:
+            sub = _plain_leaves(child, terms)
+            if sub is None:
+                return None
+            out += sub
+        return out
+    return None
+
+
 _Pos = tuple[int, int, int, int, tuple[tuple[int, int, int, int], ...]]
 
 
@@ -376,19 +515,44 @@ class RuleSet:
         for term in self.terms:
             term_pattern.append(patterns.setdefault(term.pattern, len(patterns)))
         self._patterns: list[str] = list(patterns)
+        # What str.find looks for: the pattern without its trailing space (the hit's next
+        # character is checked instead). str.find skips ahead by the needle's last
+        # character, and a space, which is every sixth character of the text, allows
+        # almost no skip: " east sea " took ~12 µs to find in a 5 KB text, " east sea" ~2.
+        self._needles: list[str] = [p[:-1] if p.endswith(" ") else p for p in self._patterns]
         self._term_pattern = term_pattern
+        # Deciding: most rules of a large set are a phrase or an OR of phrases, decided by
+        # the scan alone: sure[f][pattern] lists the rules that fire when the pattern is seen
+        # in field f. The others are candidates when one of their trigger patterns is seen,
+        # and are evaluated (``_holds``).
         pattern_rules: list[set[int]] = [set() for _ in self._patterns]
+        sure: list[dict[int, list[int]]] = [{} for _ in FIELDS]
         always: list[int] = []
+        triggered: set[int] = set()
         for index, rule in enumerate(self._compiled):
             trig = triggers(rule.expr)
             if trig is None:
                 always.append(index)
-            else:
+                continue
+            triggered.update(term_pattern[t] for t in trig)
+            leaves = _plain_leaves(rule.expr, self.terms)
+            if leaves is None:
                 for t in trig:
                     pattern_rules[term_pattern[t]].add(index)
+                continue
+            for leaf in leaves:
+                pid = term_pattern[leaf.term]
+                for f in range(len(FIELDS)):
+                    if leaf.fields >> f & 1:
+                        entry = sure[f].setdefault(pid, [])
+                        if not entry or entry[-1] != index:
+                            entry.append(index)
         self._pattern_rules: list[tuple[int, ...]] = [tuple(sorted(s)) for s in pattern_rules]
-        self._trigger_patterns = frozenset(p for p, rules in enumerate(pattern_rules) if rules)
+        self._sure = sure
+        self._check_patterns = frozenset(p for p, rules in enumerate(pattern_rules) if rules)
+        self._trigger_patterns = frozenset(triggered)
         self._always: tuple[int, ...] = tuple(always)
+        self._limited = frozenset(i for i, r in enumerate(self._compiled) if r.feeds or r.feed_tags)
         # The automaton holds the trigger terms: seeing one makes its rules candidates.
         # Terms that only confirm a candidate (the other side of an AND or NEAR, NOT terms)
         # are found with str.find in the candidate's article when it is evaluated, so their
@@ -422,28 +586,46 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self._compiled)
 
-    def match(self, article: Article, feed_tags: Sequence[str] = ()) -> list[RuleMatch]:
-        """The rules that fire on ``article``, in rule order, each with its hits.
+    def decide(self, article: Article, feed_tags: Sequence[str] = ()) -> Decision:
+        """Which rules fire on ``article``, without their hits (see ``Decision``).
 
         ``feed_tags`` are the tags of the article's feed (for rules limited by ``feed_tags``).
-        Hits are sorted by field (title, summary, content), then offset.
+        Costs the fold and the scan, plus an evaluation for each candidate that is not a plain
+        phrase or OR of phrases; no occurrence is located unless a NEAR or an exact-case term
+        needs it.
         """
         if not self._compiled:
-            return []
+            return Decision(self, None, ())
         fields = article.text_fields
         doc = _Doc(self, [fields.get(name) or "" for name in FIELDS])
+        seen = doc.seen
+        fired: set[int] = set()
+        for table, seen_f in zip(self._sure, seen, strict=True):
+            if seen_f and table:
+                fired.update(*filter(None, map(table.get, seen_f)))
         candidates: set[int] = set(self._always)
         pattern_rules = self._pattern_rules
-        seen = doc.seen
-        for pid in set().union(*seen) & self._trigger_patterns:
+        for pid in set().union(*seen) & self._check_patterns:
             candidates.update(pattern_rules[pid])
-        out: list[RuleMatch] = []
-        for index in sorted(candidates):
-            rule = self._compiled[index]
-            if not rule.applies_to(article, feed_tags) or not _true(doc, rule.expr):
-                continue
-            out.append(RuleMatch(rule.info.id, self._hits(doc, rule.expr)))
-        return out
+        compiled = self._compiled
+        for index in candidates:
+            if _holds(doc, compiled[index].expr):
+                fired.add(index)
+        limited = self._limited
+        if limited and not fired.isdisjoint(limited):
+            fired = {
+                i for i in fired if i not in limited or compiled[i].applies_to(article, feed_tags)
+            }
+        return Decision(self, doc, tuple(sorted(fired)))
+
+    def match(self, article: Article, feed_tags: Sequence[str] = ()) -> list[RuleMatch]:
+        """The rules that fire on ``article``, in rule order, each with its hits:
+        ``decide(article, feed_tags).matches()``. Where only some fired rules are delivered,
+        ``decide`` and ``Decision.matches(ids)`` save locating the others' hits.
+
+        Hits are sorted by field (title, summary, content), then offset.
+        """
+        return self.decide(article, feed_tags).matches()
 
     def _hits(self, doc: _Doc, expr: Expr) -> tuple[Hit, ...]:
         words: set[tuple[int, int, int, int]] = set()
@@ -458,3 +640,47 @@ class RuleSet:
         for regex_id, f, start, stop in chars:
             found.add((f, start, stop, self.regexes[regex_id].source))
         return tuple([Hit(term, FIELDS[f], start, stop) for f, start, stop, term in sorted(found)])
+
+
+class Decision:
+    """The rules that fire on one article (``RuleSet.decide``), hits computed on demand.
+
+    ``rule_ids`` are the fired rules in rule order. ``matches(ids)`` locates the hits (offsets
+    in the original text) of the fired rules among ``ids`` only, e.g. the ones delivered to
+    somebody; the article's normalised fields are kept for that, so a ``Decision`` should
+    not outlive the handling of its article.
+    """
+
+    __slots__ = ("_doc", "_fired", "_rs")
+
+    def __init__(self, rs: RuleSet, doc: _Doc | None, fired: tuple[int, ...]) -> None:
+        self._rs = rs
+        self._doc = doc
+        self._fired = fired
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        compiled = self._rs._compiled
+        return tuple([compiled[i].info.id for i in self._fired])
+
+    def __len__(self) -> int:
+        return len(self._fired)
+
+    def __bool__(self) -> bool:
+        return bool(self._fired)
+
+    def matches(self, rule_ids: Iterable[str] | None = None) -> list[RuleMatch]:
+        """``RuleMatch`` with hits for the fired rules (only those in ``rule_ids`` if given;
+        ids that did not fire are ignored), in rule order."""
+        doc = self._doc
+        if doc is None:
+            return []
+        compiled = self._rs._compiled
+        wanted = None if rule_ids is None else set(rule_ids)
+        hits = self._rs._hits
+        out: list[RuleMatch] = []
+        for index in self._fired:
+            rule = compiled[index]
+            if wanted is None or rule.info.id in wanted:
+                out.append(RuleMatch(rule.info.id, hits(doc, rule.expr)))
+        return out

@@ -229,7 +229,7 @@ def fold_split(text: str) -> Folded:
         folded = text.translate(_ASCII_TABLE)
         parts = folded.split(" ")
         words = list(map(_PLURALS.__getitem__, filter(None, parts)))
-        return Folded(words, parts, [], folded, _breaks(text))
+        return Folded(words, parts, [], folded, _breaks(text, folded))
     expands = False
     drops: list[int] = []
     plain_run = _PLAIN_RUNS.get
@@ -251,9 +251,10 @@ def fold_split(text: str) -> Folded:
     folded = _NON_ASCII_RUN.sub(fold, text).translate(_ASCII_TABLE)
     parts = folded.split(" ")
     words = list(map(_PLURALS.__getitem__, filter(None, parts)))
+    breaks = _breaks(text, folded)
     if expands:
-        return Folded(words, None, [], "", _breaks(text))
-    return Folded(words, parts, drops, folded, _breaks(text))
+        return Folded(words, None, [], "", breaks)
+    return Folded(words, parts, drops, folded, breaks)
 
 
 def fast_tokens(text: str) -> list[str]:
@@ -345,45 +346,44 @@ def sentence_breaks(text: str) -> tuple[int, ...]:
     return tuple(breaks)
 
 
-# Marks for the fast break finder, one per character: "a" a word character folding to one
-# letter, "A" to several, "M" to letters and spaces ("½": slow path), "d" dropped, "\n" line
-# break, " " other whitespace, "." full stop, "!" other sentence mark, "-" other separator.
-_MARK_TABLE = {
-    i: (
-        "a"
-        if chr(i).isalnum()
-        else "\n"
-        if chr(i) in LINE_BREAKS
-        else " "
-        if chr(i).isspace()
-        else "."
-        if chr(i) == "."
-        else "!"
-        if chr(i) in _SENTENCE_MARKS
-        else "-"
-    )
-    for i in range(128)
-}
-_MARK_RUNS: dict[str, str] = {}
-_LONG_WORD = re.compile(r"[aA]{2,}|A")
-_BREAK_GAP = re.compile(
-    r"(?<=[wW])(?:[^wW\n]*\n|[^wW]*?![^wW]*?\s|(?<=W)[^wW]*?\.[^wW]*?\s)[^wW]*(?=[wW])"
+# Marks for the fast break finder. Each character becomes as many marks as ``fold_char`` gives
+# it characters, so the marks line up with the folded text: "a" a word character, "\n" a line
+# break, " " other whitespace, "." a full stop, "!" another sentence mark, "-" any other
+# separator; a dropped character gives no mark (it is transparent, as in the fold).
+_MARK_TABLE = str.maketrans(
+    {
+        chr(i): (
+            "a"
+            if chr(i).isalnum()
+            else "\n"
+            if chr(i) in LINE_BREAKS
+            else " "
+            if chr(i).isspace()
+            else "."
+            if chr(i) == "."
+            else "!"
+            if chr(i) in _SENTENCE_MARKS
+            else "-"
+        )
+        for i in range(128)
+    }
 )
+_MARK_RUNS: dict[str, str] = {}
+# A sentence mark followed by whitespace in the same gap, or a line break: a break, if the gap
+# lies between two words (and, for a full stop, the word before has two or more letters).
+_BREAK_MARK = re.compile(r"\n|[.!](?=[^a]*?\s)")
+_MAYBE_BREAK = re.compile(r"[.!?:;\n\r\x0b\x0c\x1c-\x1e]|[^\x00-\x7f]")
 
 
 def _mark_char(c: str) -> str:
     folded = fold_char(c)
-    if not folded:
-        return "d"
     if folded == PERIOD:
         return "."
     if folded == STRONG:
         return "!"
-    if folded == " " * len(folded):
+    if folded == " ":
         return "\n" if c in LINE_BREAKS else " " if c.isspace() else "-"
-    if " " in folded:
-        return "M"
-    return "a" if len(folded) == 1 else "A"
+    return "".join("-" if ch == " " else "a" for ch in folded)  # "" when dropped
 
 
 def _mark_run(m: re.Match[str]) -> str:
@@ -398,31 +398,33 @@ def _mark_run(m: re.Match[str]) -> str:
 
 def has_sentence_break(text: str) -> bool:
     """Whether ``text`` (a rule's phrase) holds a sentence break between two of its words."""
-    return bool(_breaks(text))
+    return _MAYBE_BREAK.search(text) is not None and bool(sentence_breaks(text))
 
 
-def _breaks(text: str) -> tuple[int, ...]:
-    """``sentence_breaks(text)``, with C-level passes (translate, regex split, count)."""
-    marks = text.translate(_MARK_TABLE)
-    if not text.isascii():
-        marks = _NON_ASCII_RUN.sub(_mark_run, marks)
-        if "M" in marks:
-            return sentence_breaks(text)  # a character folding to several words: rare
-        if "d" in marks:
-            marks = marks.replace("d", "")
-    if "\n" not in marks and "!" not in marks and "." not in marks:
-        return ()
-    # one mark per word: "w" a one-letter word, "W" a longer one (a full stop after "w" is
-    # an initial and does not break)
-    squeezed = _LONG_WORD.sub("W", marks).replace("a", "w")
-    pieces = _BREAK_GAP.split(squeezed)
-    if len(pieces) == 1:
-        return ()
+def _breaks(text: str, folded: str) -> tuple[int, ...]:
+    """``sentence_breaks(text)``, mostly from C-level passes: ``folded`` is the text's fold
+    before it is split into words (``fold_split``'s), which the marks line up with."""
+    if text.isascii():
+        marks = text.translate(_MARK_TABLE)
+    else:
+        marks = _NON_ASCII_RUN.sub(_mark_run, text).translate(_MARK_TABLE)
     out: list[int] = []
-    n = 0
-    for piece in pieces[:-1]:
-        n += piece.count("w") + piece.count("W")
-        out.append(n)
+    n = 0  # words before `prev`
+    prev = 0
+    rfind = marks.rfind
+    for m in _BREAK_MARK.finditer(marks):
+        at = m.start()
+        if marks[at] == ".":
+            last = rfind("a", 0, at)  # the last letter of the word before the gap
+            if last < 1 or marks[last - 1] != "a":
+                continue  # no word before, or a one-letter word: an initial ("U.S.")
+        end = m.end()  # in the gap (or at the next word's start): no word is cut
+        n += len(folded[prev:end].split())
+        prev = end
+        if n and (not out or out[-1] != n):
+            out.append(n)
+    if out and out[-1] == n and not folded[prev:].split():
+        out.pop()  # a break after the last word separates nothing
     return tuple(out)
 
 

@@ -287,3 +287,24 @@ def test_snippets_mark_hits_and_escape_only_the_text() -> None:
         "<b>Comprehensive Strategic Partnership</b> &amp; more."
     )
     assert snip.endswith("…")
+
+
+def test_decide_gives_the_fired_rules_and_hits_on_demand() -> None:
+    rules = compile_ruleset(
+        {
+            "t.yaml": "rules:\n"
+            "  - {id: a, name: A, query: '\"East Sea\" OR Spratly'}\n"
+            "  - {id: b, name: B, query: 'sea AND NOT football'}\n"
+            "  - {id: c, name: C, query: 'sea NEAR/1 east', feed_tags: [vietnam]}\n"
+            "  - {id: d, name: D, query: football}\n"
+        }
+    )
+    article = Article(feed_url="http://x/f", identity="i", title="East Sea patrols", content="")
+    decision = rules.decide(article)
+    assert decision.rule_ids == ("a", "b")  # c is limited to feeds tagged vietnam
+    assert rules.decide(article, ["vietnam"]).rule_ids == ("a", "b", "c")
+    [only_b] = decision.matches(["b", "d"])  # d did not fire: ignored
+    assert only_b.rule_id == "b"
+    assert [(h.term, h.start, h.end) for h in only_b.hits] == [("sea", 5, 8)]
+    assert decision.matches() == rules.match(article)
+    assert not rules.decide(Article(feed_url="u", identity="j", title="nothing"))

@@ -173,6 +173,10 @@ def test_engine_agrees_with_the_naive_reference(
     )
     expected = reference_match(rules, article)
     assert rules.match(article) == expected
+    decision = rules.decide(article)  # deciding alone gives the same rules
+    assert decision.rule_ids == tuple(m.rule_id for m in expected)
+    some = {m.rule_id for m in expected[::2]}
+    assert decision.matches(some) == [m for m in expected if m.rule_id in some]
     scan_all = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, scan_all_terms=True)
     assert scan_all.match(article) == expected
 
