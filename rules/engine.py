@@ -19,6 +19,7 @@ exact-case term) needs. Does no I/O; the rule files are read by ``bot.config.rul
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -425,6 +426,23 @@ def _spans(doc: _Doc, expr: Expr) -> list[Occ]:
     return [p[:4] for p in _positions(doc, expr)]
 
 
+def _group(pairs: array[int]) -> dict[int, tuple[int, ...]]:
+    """(key << 32 | value) pairs -> {key: sorted distinct values}."""
+    out: dict[int, tuple[int, ...]] = {}
+    key = -1
+    values: list[int] = []
+    for pair in sorted(set(pairs)):
+        if pair >> 32 != key:
+            if values:
+                out[key] = tuple(values)
+            key = pair >> 32
+            values = []
+        values.append(pair & 0xFFFFFFFF)
+    if values:
+        out[key] = tuple(values)
+    return out
+
+
 def _plain_leaves(expr: Expr, terms: Sequence[Term]) -> list[Leaf] | None:
     """The leaves of a rule that is a term or an OR of terms, none exact-case: such a rule
     fires exactly when one of its (scanned) patterns is seen in one of its leaf's fields, so
@@ -525,31 +543,37 @@ class RuleSet:
         # the scan alone: sure[f][pattern] lists the rules that fire when the pattern is seen
         # in field f. The others are candidates when one of their trigger patterns is seen,
         # and are evaluated (``_holds``).
-        pattern_rules: list[set[int]] = [set() for _ in self._patterns]
-        sure: list[dict[int, list[int]]] = [{} for _ in FIELDS]
+        # (pattern << 32 | rule) pairs, grouped at the end: one tuple per pattern rather
+        # than a set or list per pattern while building (fewer objects for the collector)
+        check = array("q")
+        sure_all = array("q")
+        sure_field: list[array[int]] = [array("q") for _ in FIELDS]
         always: list[int] = []
         triggered: set[int] = set()
+        terms_ = self.terms
         for index, rule in enumerate(self._compiled):
             trig = triggers(rule.expr)
             if trig is None:
                 always.append(index)
                 continue
-            triggered.update(term_pattern[t] for t in trig)
-            leaves = _plain_leaves(rule.expr, self.terms)
+            pids = [term_pattern[t] for t in trig]
+            triggered.update(pids)
+            leaves = _plain_leaves(rule.expr, terms_)
             if leaves is None:
-                for t in trig:
-                    pattern_rules[term_pattern[t]].add(index)
+                check.extend([pid << 32 | index for pid in pids])
                 continue
             for leaf in leaves:
-                pid = term_pattern[leaf.term]
-                for f in range(len(FIELDS)):
-                    if leaf.fields >> f & 1:
-                        entry = sure[f].setdefault(pid, [])
-                        if not entry or entry[-1] != index:
-                            entry.append(index)
-        self._pattern_rules: list[tuple[int, ...]] = [tuple(sorted(s)) for s in pattern_rules]
-        self._sure = sure
-        self._check_patterns = frozenset(p for p, rules in enumerate(pattern_rules) if rules)
+                key = term_pattern[leaf.term] << 32 | index
+                if leaf.fields == ALL_FIELDS_MASK:
+                    sure_all.append(key)
+                else:
+                    for f in range(len(FIELDS)):
+                        if leaf.fields >> f & 1:
+                            sure_field[f].append(key)
+        self._pattern_rules = _group(check)
+        self._sure_all = _group(sure_all)
+        self._sure = [_group(pairs) for pairs in sure_field]
+        self._check_patterns = frozenset(self._pattern_rules)
         self._trigger_patterns = frozenset(triggered)
         self._always: tuple[int, ...] = tuple(always)
         self._limited = frozenset(i for i, r in enumerate(self._compiled) if r.feeds or r.feed_tags)
@@ -599,13 +623,16 @@ class RuleSet:
         fields = article.text_fields
         doc = _Doc(self, [fields.get(name) or "" for name in FIELDS])
         seen = doc.seen
+        union: set[int] = set().union(*seen)
         fired: set[int] = set()
-        for table, seen_f in zip(self._sure, seen, strict=True):
-            if seen_f and table:
-                fired.update(*filter(None, map(table.get, seen_f)))
+        if union:
+            fired.update(*filter(None, map(self._sure_all.get, union)))
+            for table, seen_f in zip(self._sure, seen, strict=True):
+                if seen_f and table:
+                    fired.update(*filter(None, map(table.get, seen_f)))
         candidates: set[int] = set(self._always)
         pattern_rules = self._pattern_rules
-        for pid in set().union(*seen) & self._check_patterns:
+        for pid in union & self._check_patterns:
             candidates.update(pattern_rules[pid])
         compiled = self._compiled
         for index in candidates:

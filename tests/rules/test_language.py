@@ -258,10 +258,8 @@ def test_plural_folding_leaves_non_plurals_alone() -> None:
     ]
 
 
-def test_a_large_rule_set_is_packed_and_still_matches() -> None:
-    from rules.compiler import PACK_FROM_RULES
-
-    n = PACK_FROM_RULES + 1
+def test_a_large_plain_rule_list_compiles_and_matches() -> None:
+    n = 5_001
     text = "rules:\n" + "".join(
         f"  - id: r{i}\n    name: R{i}\n    query: '\"word{i} sea\" OR =US{i}'\n" for i in range(n)
     )
