@@ -243,7 +243,7 @@ class _Doc:
                         bits |= 1 << f
             else:
                 needle = rs._needles[pid]
-                whole = rs._patterns[pid] is not needle
+                whole = rs._patterns[pid].endswith(" ")  # not a prefix pattern
                 size = len(needle)
                 for f, norm in enumerate(self.norms):
                     at = norm.find(needle)
@@ -275,7 +275,7 @@ class _Doc:
         term = rs.terms[term_id]
         pid = rs._term_pattern[term_id]
         needle = rs._needles[pid]
-        whole = rs._patterns[pid] is not needle
+        whole = rs._patterns[pid].endswith(" ")  # not a prefix pattern
         size = len(needle)
         nwords = len(term.words)
         occ = []

@@ -76,7 +76,27 @@ WORD_SCANNER = _word_automaton is not None
 
 
 def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
-    """The C word automaton of ``patterns`` (pattern id -> scan form). Needs the extension.
+    """The C word automaton of ``patterns`` (pattern id -> scan form). Needs the extension."""
+    return word_automaton_from_tables(word_automaton_tables(patterns))
+
+
+WordTables = tuple[
+    list[str], "array[int]", "array[int]", "array[int]", "array[int]",
+    list[tuple[int, str, int]], "array[int]",
+]  # fmt: skip
+
+
+def word_automaton_from_tables(tables: WordTables) -> Scanner:
+    """The C word automaton of tables from ``word_automaton_tables`` (one C call: the
+    tables may come from another process, see ``rules.loader``)."""
+    if _word_automaton is None:
+        raise RuntimeError("rules._wordscan is not built (no C compiler at install time)")
+    return _word_automaton(*tables)
+
+
+def word_automaton_tables(patterns: Mapping[int, str]) -> WordTables:
+    """The tables of the word automaton of ``patterns``: vocabulary, (parent, word, child)
+    transitions, failure, output and prefix links (see rules/_wordscan.c).
 
     Built with flat arrays (a node's parent, word and depth; failure links computed in order
     of depth) rather than a list of children per node: 100,000 patterns make ~300,000 nodes,
@@ -134,7 +154,7 @@ def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
     triples = array("i")
     for key, child in goto.items():
         triples.extend((key >> 32, key & 0xFFFFFFFF, child))
-    return _word_automaton(list(vocab), triples, fail, out_pid, out_next, prefixes, prefix_link)
+    return list(vocab), triples, fail, out_pid, out_next, prefixes, prefix_link
 
 
 def build_scanner(patterns: Mapping[int, str], *, words: bool | None = None) -> Scanner:
