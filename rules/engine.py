@@ -208,15 +208,10 @@ class _Doc:
     def __init__(self, rs: RuleSet, texts: list[str]) -> None:
         self.rs = rs
         self.texts = texts
-        self.norms: list[str] = []
-        self.seen: list[set[int]] = []
-        self._parts: list[OffsetSource] = []
-        scan = rs._scanner.scan
-        for text in texts:
-            norm, offsets = scan_form(text)
-            self._parts.append(offsets)
-            self.norms.append(norm)
-            self.seen.append(scan(norm))
+        forms = list(map(scan_form, texts))
+        self._parts: list[OffsetSource] = [f[1] for f in forms]
+        self.norms: list[str] = [f[0] for f in forms]
+        self.seen: list[set[int]] = list(map(rs._scanner.scan, self.norms))
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[Occ]] = {}
         self._present: dict[int, int] = {}
@@ -620,8 +615,7 @@ class RuleSet:
         """
         if not self._compiled:
             return Decision(self, None, ())
-        fields = article.text_fields
-        doc = _Doc(self, [fields.get(name) or "" for name in FIELDS])
+        doc = _Doc(self, [article.title or "", article.summary or "", article.content or ""])
         seen = doc.seen
         union: set[int] = set().union(*seen)
         fired: set[int] = set()
