@@ -41,7 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="check, try and backtest rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
-    rules_sub.add_parser("check", help="validate every rule file; exit 1 if any is invalid")
+    check = rules_sub.add_parser(
+        "check", help="validate every rule file (or the FILEs given); exit 1 if any is invalid"
+    )
+    check.add_argument(
+        "files", nargs="*", type=Path, metavar="FILE", help="rule files (default: the folder)"
+    )
     test = rules_sub.add_parser("test", help="show whether and why a rule matches a text")
     test.add_argument("rule", help="a rule id, or a rule file")
     test.add_argument("text", help="a text file, or an http(s) URL")
@@ -130,7 +135,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.cli.rule_commands import cmd_backtest, cmd_check, cmd_test
 
             if args.rules_command == "check":
-                return cmd_check(settings.rules_dir, out)
+                return cmd_check(settings.rules_dir, out, args.files)
             if args.rules_command == "test":
                 return cmd_test(args.rule, settings.rules_dir, args.text, out)
             file = args.file

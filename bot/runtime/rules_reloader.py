@@ -6,13 +6,17 @@ atomically through ``RuleHolder.swap`` and ``on_reload(new, old)`` is awaited. I
 ``on_error(message)`` is awaited with the exact error (file:line:col, caret, hint) and the last
 good rules stay in force. A change that leaves the files as they were does nothing.
 
-Compiling runs in a worker thread so a large rule set does not stall the event loop. Does not
-log or message anyone itself: the callbacks decide where errors and changes are reported.
+Compiling runs in a worker process (``rules.loader.compile_off_loop``) and the new set is
+rebuilt here part by part, so a large rule set does not stall the event loop; the new set is
+frozen for the garbage collector as it arrives, like the start-up one (``gc.freeze`` in the
+app), so later collections do not walk it. Does not log or message anyone itself: the
+callbacks decide where errors and changes are reported.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,7 +27,8 @@ import watchfiles
 from bot.config.rule_files import read_rule_sources
 from bot.services import RuleHolder
 from core.errors import RuleError
-from rules import RuleSet, compile_ruleset
+from rules import RuleSet
+from rules.loader import compile_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +107,9 @@ class RuleReloader:
                 sources = await asyncio.to_thread(read_rule_sources, self.rules_dir)
                 if sources == self._last_sources:
                     return True
-                new = await asyncio.to_thread(compile_ruleset, sources)
+                # gc.freeze after each part: the collector would otherwise walk the growing
+                # new set in full passes (pauses of 100-400 ms at 100,000 rules)
+                new = await compile_off_loop(sources, between=gc.freeze)
             except RuleError as e:
                 message = str(e)
                 self._last_error = message
@@ -110,6 +117,7 @@ class RuleReloader:
                 await self.on_error(message)
                 return False
             old = self.holder.swap(new)
+            gc.freeze()  # the new set's last parts too; the old one is freed by refcounting
             self._last_sources = sources
             self._last_error = None
             log.info(

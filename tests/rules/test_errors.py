@@ -44,6 +44,12 @@ def caret_col(message: str) -> int:
         ("'pa*'", "r.yaml:4:13", "a prefix must have at least 3 letters", ""),
         ("'par*tner'", "r.yaml:4:16", "'*' may only end a word", "partner*"),
         ("'🧔'", "r.yaml:4:13", "has no letters or digits", ""),
+        (
+            "'sea OR \"Middle East: Sea\"'",
+            "r.yaml:4:20",
+            "cannot span sentence punctuation",
+            "NEAR",
+        ),
         ("'author:smith'", "r.yaml:4:13", "unknown field 'author'", "title, summary, content"),
         ("'a OR OR b'", "r.yaml:4:18", "OR where a word was expected", "between two terms"),
         ("''", "r.yaml:4:5", "empty 'query'", ""),
@@ -73,7 +79,12 @@ def test_query_errors_in_block_scalars_point_into_the_right_line() -> None:
 @pytest.mark.parametrize(
     ("text", "start", "message"),
     [
-        ("rules:\n  - id: x\n    name: [1\n", "r.yaml:3:14:", "invalid YAML"),
+        # an unclosed bracket or quote: where it was opened, not where the reader gave up
+        ("rules:\n  - id: x\n    name: [1\n", "r.yaml:3:11:", "while parsing a flow sequence"),
+        ("rules:\n  - id: x\n    name: 'X\n  - id: y\n", "r.yaml:3:11:", "quoted scalar"),
+        # a misplaced line: that line, with the block it breaks named
+        ("rules:\n  - id: x\n    name: X\n   query: x\n", "r.yaml:4:4:", "starts on line 2"),
+        ("rules:\n  - id: x\n    query: Middle East: Sea\n", "r.yaml:3:23:", "mapping values"),
         ("rules:\n  - id: x\n\tname: y\n", "r.yaml:3:1:", "invalid YAML"),
         ("- just\n- a list\n", "r.yaml:1:1:", "a rule file must be a mapping"),
         ("rule:\n  - id: x\n", "r.yaml:1:1:", "unknown key 'rule'"),
