@@ -15,6 +15,7 @@ A rule file is a mapping with two optional keys::
         tags: [maritime]           # optional, free labels
         priority: normal           # low | normal | high
         mode: instant              # instant | digest
+        stories: group             # group (one alert per story) | separate (every article)
 
 Scalars are read as the text written (``query: yes`` is the word "yes", not true). Pure: the
 caller reads the files; this module only parses the text it is given.
@@ -34,7 +35,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import RuleError
-from core.models import DeliveryMode, Priority, RuleInfo
+from core.models import DeliveryMode, Priority, RuleInfo, StoryMode
 
 from .engine import (
     ALL_FIELDS_MASK,
@@ -78,6 +79,7 @@ RULE_KEYS = (
     "tags",
     "priority",
     "mode",
+    "stories",
 )
 TOP_KEYS = ("rules", "aliases")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*$")
@@ -491,6 +493,16 @@ class _Compiler:
                     src.problem(mode_node, f"bad mode {mode_text!r}", "instant or digest")
                 )
                 raise _Abort from None
+        stories_text, stories_node = text("stories")
+        stories = StoryMode.GROUP
+        if stories_text:
+            try:
+                stories = StoryMode(stories_text.strip().lower())
+            except ValueError:
+                self.problems.append(
+                    src.problem(stories_node, f"bad stories {stories_text!r}", "group or separate")
+                )
+                raise _Abort from None
         mask = 0
         for value, node in strings("fields"):
             if value.lower() not in FIELDS:
@@ -507,7 +519,7 @@ class _Compiler:
         query, query_node = text("query", required=True)
         assert query_node is not None
         expr = self.query_expr(src, query_node, query, mask)
-        info = RuleInfo(rule_id, name.strip(), description.strip(), priority, mode, tags)
+        info = RuleInfo(rule_id, name.strip(), description.strip(), priority, mode, tags, stories)
         if duplicate:
             return None  # checked all the same, so every problem is reported in one go
         where = f"{src.name}:{rule.node.start_mark.line + 1}"

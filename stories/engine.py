@@ -151,6 +151,70 @@ class StoryIndex:
             self._join(story, article_id, features)
         story.apart.update(apart_from)
 
+    def forget(self, article_id: str) -> None:
+        """Undo ``add`` for an article that storage did not take as new (a known article seen
+        again, or one stored under another identity): it leaves its story, and a story it
+        founded alone is dropped. Document frequencies stay counted (a re-poll is rare)."""
+        key = self._story_of.pop(article_id, None)
+        if key is None:
+            return
+        story = self._stories.get(key)
+        if story is None:
+            return
+        story.size -= 1
+        if story.size <= 0:
+            self._drop(key)
+        else:
+            self._unfound(story, article_id)
+
+    def split(
+        self,
+        article_id: str,
+        new_key: str,
+        title: str,
+        text: str,
+        published: datetime,
+        lang: str = "en",
+    ) -> None:
+        """A person moved ``article_id`` into a story of its own (``new_key``): it leaves its
+        story (and that story's founders, so later articles are no longer compared with it
+        there) and founds the new one; the two record each other in ``apart``."""
+        old_key = self._story_of.pop(article_id, None)
+        old = self._stories.get(old_key) if old_key is not None else None
+        if old is not None:
+            old.size -= 1
+            self._unfound(old, article_id)
+            old.apart.add(new_key)
+        self._found(article_id, extract(title, text, published, lang), key=new_key)
+        if old_key is not None:
+            self._stories[new_key].apart.add(old_key)
+
+    def _unfound(self, story: _Story, article_id: str) -> None:
+        """Take ``article_id`` out of ``story``'s founders (and the index of their signals)."""
+        if not any(a == article_id for a, _ in story.founders):
+            return
+        for _a, founder in story.founders:
+            for signal in self._signals(founder):
+                keys = self._posting.get(signal)
+                if keys is not None:
+                    keys.discard(story.key)
+                    if not keys:
+                        del self._posting[signal]
+        story.founders = [(a, f) for a, f in story.founders if a != article_id]
+        for _a, founder in story.founders:
+            for signal in self._signals(founder):
+                self._posting.setdefault(signal, set()).add(story.key)
+
+    def _drop(self, key: str) -> None:
+        story = self._stories.pop(key)
+        for _founder_id, founder in story.founders:
+            for signal in self._signals(founder):
+                keys = self._posting.get(signal)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._posting[signal]
+
     # -- comparing ---------------------------------------------------------------------------
 
     def _idf(self, signal: str) -> float:

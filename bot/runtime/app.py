@@ -42,6 +42,7 @@ from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
+from bot.runtime.story_grouping import StoryGrouper
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
 from core.clock import Clock, SystemClock
@@ -106,6 +107,7 @@ class App:
         self._loop_lag: LoopLagMonitor | None = None
         self.services: Services | None = None
         self.pipeline: Pipeline | None = None
+        self.stories: StoryGrouper | None = None
         self.sender: OutboxSender | None = None
         self.reloader: RuleReloader | None = None
         self.feeds_reloader: FeedsReloader | None = None
@@ -138,11 +140,14 @@ class App:
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
             self.digests = DigestScheduler(services, on_queued=self.sender.wake)
+            self.stories = StoryGrouper()
+            await self.stories.load(storage, self.clock.now())
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
                 poll_settings,
                 on_deliveries_queued=self.sender.wake,
+                stories=self.stories,
             )
             if self._background:
                 await self._start_health(services)

@@ -7,8 +7,8 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries`` and ``retention``. Does not send anything, render alerts
-or decide retry delays: the outbox sender does.
+subscriptions), ``outbox``, ``queries``, ``retention`` and ``stories``. Does not send
+anything, render alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
@@ -20,12 +20,19 @@ from .feeds import FeedStorage
 from .outbox import OutboxStorage
 from .queries import QueryStorage
 from .retention import RetentionStorage
+from .stories import StoryStorage
 
 __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
 
 class SqlStorage(
-    FeedStorage, ArticleStorage, ChatStorage, OutboxStorage, QueryStorage, RetentionStorage
+    FeedStorage,
+    ArticleStorage,
+    ChatStorage,
+    OutboxStorage,
+    QueryStorage,
+    RetentionStorage,
+    StoryStorage,
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 
