@@ -137,11 +137,12 @@ class App:
                 on_reload=self._rules_swapped,
             )
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
+            # The open window of stories, rebuilt from storage before anything is polled.
+            self.stories = StoryGrouper()
+            await self.stories.load(storage, self.clock.now())
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
             self.digests = DigestScheduler(services, on_queued=self.sender.wake)
-            self.stories = StoryGrouper()
-            await self.stories.load(storage, self.clock.now())
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
@@ -182,7 +183,7 @@ class App:
             reload_rules=self.reloader.reload_now,
             reload_feeds=self.feeds_reloader.reload_now,
         )
-        self._telegram = TelegramRuntime(services, admin_actions=actions)
+        self._telegram = TelegramRuntime(services, admin_actions=actions, stories=self.stories)
         deferred = DeferredSink()
         try:
             deferred.target = await self._telegram.start()

@@ -19,6 +19,7 @@ from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
 from bot.services import Services
 from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
+from bot.telegram.handlers.stories import StorySplitter
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
 
@@ -41,9 +42,11 @@ class TelegramRuntime:
         *,
         admin_actions: AdminActions,
         pacer: SendPacer | None = None,
+        stories: StorySplitter | None = None,
     ) -> None:
         self._services = services
         self._admin_actions = admin_actions
+        self._stories = stories  # the running grouping, for /split
         # One pacer for the process, kept across reconnects: it remembers Telegram's holds.
         self._pacer = pacer or SendPacer()
         self._application: Application | None = None  # type: ignore[type-arg]
@@ -74,7 +77,7 @@ class TelegramRuntime:
             .job_queue(None)
             .build()
         )
-        register_handlers(application, self._services, self._admin_actions)
+        register_handlers(application, self._services, self._admin_actions, stories=self._stories)
         try:
             await application.initialize()
             await application.bot.set_my_commands(BOT_COMMANDS)

@@ -52,6 +52,7 @@ from bot.telegram.handlers.schedule import (
     parse_digest_schedule,
     parse_mute_duration,
 )
+from bot.telegram.handlers.stories import StoryCommands, StorySplitter
 from bot.telegram.handlers.subscriptions import SubscriptionCommands
 
 __all__ = [
@@ -73,6 +74,7 @@ def register_handlers(
     services: Services,
     admin_actions: AdminActions | None = None,
     out: ReplySender | None = None,
+    stories: StorySplitter | None = None,
 ) -> None:
     """Add every command, button, membership and error handler to ``application``.
 
@@ -92,6 +94,7 @@ def register_handlers(
     admin = AdminCommands(services, admin_actions, out)
     buttons = ButtonHandlers(services, out, searches)
     membership = MembershipHandlers(services, out)
+    story_commands = StoryCommands(services, out, stories)
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
         "start": general.start,
@@ -111,6 +114,8 @@ def register_handlers(
         "removefeed": admin.removefeed,
         "reload": admin.reload,
         "stats": admin.stats,
+        "stories": story_commands.stories,
+        "split": story_commands.split,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
