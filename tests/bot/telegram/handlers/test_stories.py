@@ -57,3 +57,20 @@ async def test_split_moves_a_stored_article_and_tells_the_grouping(tmp_path: Pat
         again = await storage.story_of_article(second)
         assert again is not None
         assert again.split_from == 1
+
+
+async def test_recent_lists_a_story_once_with_every_source(tmp_path: Path) -> None:
+    storage = SqlStorage(f"sqlite+aiosqlite:///{tmp_path / 'nw.db'}")
+    async with running_bot(storage=storage) as rb:
+        await rb.add_feed("http://127.0.0.1/VNA.xml", name="VNA")
+        await rb.add_feed("http://127.0.0.1/VietNamNet.xml", name="VietNamNet")
+        await rb.ask("/subscribe csp")
+        items = [(seed_article(n), [match("csp")]) for n in ("000", "001", "004")]
+        placed = [StoryPlacement(k, "{}") for k in ("s1", "s1", "s2")]
+        await storage.ingest_many(items, rb.clock.now(), stories=placed)
+        text = (await rb.ask("/recent")).text
+        lines = text.splitlines()[1:]
+        assert len(lines) == 2  # three articles, two stories
+        # The story's first report (VNA's, seed 000) gives the headline; sources in order.
+        assert lines[1].startswith("• Vietnamese Deputy PM, FM meets with US, EC, UK officials")
+        assert lines[1].endswith("— #csp · 2 sources: VNA, VietNamNet · 11 Jul 15:30")
