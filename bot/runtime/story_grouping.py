@@ -61,6 +61,7 @@ class StoryGrouper:
                 row.text,
                 row.published_at or row.first_seen_at,
                 guess_lang(f"{row.title} {row.text}"),
+                source=row.feed_url,
             )
         log.info(
             "story window rebuilt: %d articles, %d stories", len(rows), self.index.open_stories
@@ -88,6 +89,7 @@ class StoryGrouper:
                 text,
                 article.published_at or now,
                 guess_lang(f"{article.title} {text}"),
+                article.feed_url,
             )
             decided[i] = decision.reason != "already grouped"
             placements[i] = StoryPlacement(
@@ -119,6 +121,7 @@ class StoryGrouper:
                 row.text,
                 row.published_at or row.first_seen_at,
                 guess_lang(f"{row.title} {row.text}"),
+                row.feed_url,
             )
 
 

@@ -92,3 +92,25 @@ def test_language_is_guessed_from_vietnamese_only_letters() -> None:
     assert guess_lang(" ".join(RUBIO_EN)) == "en"
     assert guess_lang("Deputy PM Bùi Thanh Sơn meets Marco Rubio in Kuala Lumpur today") == "en"
     assert guess_lang("") == "en"
+
+
+def test_a_second_report_in_the_same_feed_is_a_development_unless_a_copy() -> None:
+    index = StoryIndex()
+    index.add("a", *RUBIO_EN, T0, "en", "https://vna.example/rss")
+    # The same feed again on the same meeting: a follow-up, its own story (and alert).
+    follow = (
+        "Son and Rubio agree to deepen Vietnam-US ties in Kuala Lumpur",
+        "Bui Thanh Son and Marco Rubio agreed in Kuala Lumpur on July 11 to deepen ties ahead of "
+        "the 30th anniversary.",
+    )
+    elsewhere = StoryIndex()
+    elsewhere.add("a", *RUBIO_EN, T0, "en", "https://vna.example/rss")
+    assert elsewhere.add("b", *follow, T0 + timedelta(hours=1), "en", "https://x.example").joined
+    follow_up = index.add("b", *follow, T0 + timedelta(hours=1), "en", "https://vna.example/rss")
+    assert follow_up.story == "b"
+    # The same report from another feed joins, and a republished copy in the same feed too.
+    other = index.add("c", *RUBIO_VI, T0 + timedelta(hours=1), "vi", "https://vnexpress.net/rss")
+    assert other.joined  # (with "a" or its follow-up "b": both tell the meeting)
+    copy = index.add("d", *RUBIO_EN, T0 + timedelta(hours=2), "en", "https://vna.example/rss")
+    assert copy.joined
+    assert copy.reason == "near-duplicate text"
