@@ -40,7 +40,8 @@ class IngestResult:
     article_id: int
     status: IngestStatus
     new_matches: int  # matches (rule, article) created by this call
-    new_deliveries: int  # outbox rows created by this call
+    # outbox rows created by this call (and a story's sent alert re-queued to list a new source)
+    new_deliveries: int
 
 
 @dataclass(frozen=True, slots=True)
