@@ -94,6 +94,10 @@ def items_from_deliveries(deliveries: Sequence[Delivery]) -> list[DigestItem]:
                 source=source_name(article),
                 published_at=article.published_at,
                 updated=d.kind is DeliveryKind.EDIT,
+                # a story's alert folded into the flood still names its other sources
+                also=tuple(
+                    s.feed_name or _host_of(s.link) or _host_of(s.feed_url) for s in d.sources[1:]
+                ),
             )
         )
     return items

@@ -124,3 +124,37 @@ async def test_a_split_is_kept_and_read_back_in_the_window(store: SqlStorage) ->
         ("guid:item-2", "split:guid:item-2"),
     }
     assert await store.story_window(at(60)) == []
+
+
+async def test_an_outlet_edit_of_a_story_alert_keeps_its_sources_and_replies_stay_replies(
+    store: SqlStorage,
+) -> None:
+    await subscribed(store, 1, "csp")
+    items = [(make_article(1), [match("csp")]), (make_article(2), [match("csp")])]
+    first, _ = await store.ingest_many(items, at(0), stories=[placed("s1"), placed("s1")])
+    await send(store, 0, message_id=555)
+    late = at(0) + timedelta(hours=50)
+    await store.ingest_many([(make_article(3), [match("csp")])], late, stories=[placed("s1")])
+    await send(store, 50 * 60, message_id=556)  # the reply
+    # The first outlet corrects its report: its alert is edited, sources and all; the reply
+    # announcing report 3 is left alone even when report 3 is corrected too.
+    corrected = [
+        (make_article(1, summary="Corrected."), [match("csp")]),
+        (make_article(3, summary="Corrected too."), [match("csp")]),
+    ]
+    await store.ingest_many(corrected, late, stories=[placed("s1"), placed("s1")])
+    (edit,) = await store.due_deliveries(late)
+    assert edit.kind is DeliveryKind.EDIT
+    assert edit.message_id == 555
+    assert edit.article is not None
+    assert edit.article.summary == "Corrected."
+    assert edit.sources[0].article_id == first.article_id
+    assert len(edit.sources) == 3
+
+
+async def test_a_story_alert_lists_only_sources_that_matched_its_rules(store: SqlStorage) -> None:
+    await subscribed(store, 1, "csp")
+    items = [(make_article(1), [match("csp")]), (make_article(2), [match("sea")])]
+    await store.ingest_many(items, at(0), stories=[placed("s1"), placed("s1")])
+    (alert,) = await store.due_deliveries(at(0))
+    assert alert.sources == ()  # report 2 is in the story, but the chat's rule missed it

@@ -12,7 +12,15 @@ from bot.delivery.folding import (
     items_from_matches,
     should_fold,
 )
-from core.models import Article, Delivery, DeliveryKind, Priority, RuleInfo, RuleMatch
+from core.models import (
+    Article,
+    Delivery,
+    DeliveryKind,
+    Priority,
+    RuleInfo,
+    RuleMatch,
+    StorySource,
+)
 from storage.base import StoredMatch
 from tests.fakes.telegram_html import parse_html, utf16_len
 
@@ -167,3 +175,19 @@ def test_a_digest_lists_a_story_once_with_its_sources() -> None:
     assert (
         "• Report 1 — 2 sources: vna.example, vietnamnet.example · 11 Jul 08:01 #sea" in page.plain
     )
+
+
+def test_a_folded_story_alert_keeps_its_sources() -> None:
+    article = Article(
+        feed_url="https://vna.example/rss",
+        identity="guid:1",
+        title="Son meets Rubio",
+        feed_name="VNA",
+    )
+    other = StorySource(2, "Son, Rubio meet", "https://vietnamnet.example/2", "https://v/rss")
+    mine = StorySource(1, article.title, None, article.feed_url, "VNA")
+    d = Delivery(
+        id=1, chat_id=1, article=article, matches=(RuleMatch("csp"),), sources=(mine, other)
+    )
+    (item,) = items_from_deliveries([d])
+    assert (item.source, item.also) == ("VNA", ("vietnamnet.example",))
