@@ -320,6 +320,11 @@ class Storage(Protocol):
     async def story_sources(self, story_ids: Sequence[int]) -> dict[int, tuple[StorySource, ...]]:
         """Every article of each story as a source, in order of arrival."""
 
+    async def sources_by_identity(
+        self, identities: Sequence[str]
+    ) -> dict[str, tuple[StorySource, ...]]:
+        """Article identity -> the other articles of its story, when it has any (``/search``)."""
+
     # retention ---------------------------------------------------------------------------
     async def prune(self, now: datetime, retention_days: int = 90, batch: int = 500) -> int:
         """Delete articles first seen more than ``retention_days`` ago (with their sent or

@@ -58,7 +58,7 @@ def sources_line(sources: Sequence[StorySource]) -> tuple[str, str]:
     html_names = []
     plain_names = []
     for source in shown:
-        name = isolate(shorten(_name(source), SOURCE_MAX))
+        name = isolate(shorten(source_label(source), SOURCE_MAX))
         link = safe_link(source.link)
         escaped = html.escape(name, quote=False)
         html_names.append(f'<a href="{html.escape(link)}">{escaped}</a>' if link else escaped)
@@ -91,7 +91,8 @@ def format_source_reply(
     )
 
 
-def _name(source: StorySource) -> str:
+def source_label(source: StorySource) -> str:
+    """The outlet to show for a source: the feed's name, else the host (``source_name``)."""
     return source_name(
         Article(
             feed_url=source.feed_url,

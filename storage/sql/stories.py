@@ -1,5 +1,5 @@
 """Stories: reading them back (the grouping's open window at start-up, ``stories show``, the
-sources an alert lists, digests and ``/recent`` by story), splitting an article into a story of
+sources an alert lists, digests, ``/recent`` and ``/search`` by story), splitting an article into a story of
 its own, and a chat's choice of one alert per article.
 
 Stories are written by the ingest batch (``storage.sql.story_ingest``). Does not group articles
@@ -209,6 +209,30 @@ class StoryStorage(SqlEngine):
                 )
             )
             return {row.id: row.story_id for row in rows}
+
+    async def sources_by_identity(
+        self, identities: Iterable[str]
+    ) -> dict[str, tuple[StorySource, ...]]:
+        """Article identity -> the other articles of its story, in order of arrival (only for
+        articles whose story has others)."""
+        wanted = sorted(set(identities))
+        if not wanted:
+            return {}
+        async with self._tx() as conn:
+            story_of = {
+                row.identity: (row.story_id, row.id)
+                for row in await conn.execute(
+                    select(articles.c.identity, articles.c.story_id, articles.c.id).where(
+                        articles.c.identity.in_(wanted), articles.c.story_id.is_not(None)
+                    )
+                )
+            }
+        sources = await self.story_sources(s for s, _ in story_of.values())
+        out = {
+            identity: tuple(src for src in sources.get(story, ()) if src.article_id != own)
+            for identity, (story, own) in story_of.items()
+        }
+        return {identity: others for identity, others in out.items() if others}
 
     async def story_sources(self, story_ids: Iterable[int]) -> dict[int, tuple[StorySource, ...]]:
         """Every article of each story, in order of arrival, as sources to list."""

@@ -299,6 +299,11 @@ class MemoryStorage:
     async def story_sources(self, story_ids: Sequence[int]) -> dict[int, tuple[StorySource, ...]]:
         return {}
 
+    async def sources_by_identity(
+        self, identities: Sequence[str]
+    ) -> dict[str, tuple[StorySource, ...]]:
+        return {}
+
     # not needed by the Telegram side ----------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
         raise NotImplementedError(f"MemoryStorage does not implement {name}")

@@ -22,7 +22,7 @@ from bot.telegram.handlers.admin import AdminActions
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.rule_lookup import all_rules, find_rule, rule_token, unknown_rule
-from bot.telegram.handlers.story_lists import fold_by_story
+from bot.telegram.handlers.story_lists import also_reported, fold_by_story
 from bot.telegram.handlers.text import esc, link, plural, rule_tag
 from core.models import RuleMatch
 
@@ -144,6 +144,10 @@ async def search_page(
     if not result.page:  # asked past the end (the archive shrank): show the last page
         return await search_page(services, searches, chat_id, query, pages - 1)
     tz = services.settings.tz
+    # Stories (issue #13): a result reported by other outlets names them.
+    story_sources = await services.storage.sources_by_identity(
+        [found.article.identity for found in result.page]
+    )
     lines = [
         f"🔎 <code>{esc(query)}</code>: {plural(result.total, 'story')}"
         + (f" (page {page + 1}/{pages})" if pages > 1 else "")
@@ -154,6 +158,9 @@ async def search_page(
             article.published_at.astimezone(tz).strftime("%d %b %Y") if article.published_at else ""
         )
         meta = " · ".join(p for p in (esc(source_name(article)), when) if p)
+        others = also_reported(story_sources.get(article.identity, ()))
+        if others:
+            meta += f" · also: {others}"
         lines.append(f"\n• {link(article.title, article.link)}" + (f"\n{meta}" if meta else ""))
         snippet = build_snippet(article, [RuleMatch("query", found.hits)])
         if snippet is not None:

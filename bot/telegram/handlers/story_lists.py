@@ -1,5 +1,6 @@
 """Lists by story: ``/recent`` shows a story once, naming every source that reported it.
 
+``also_reported`` names, as links, the other sources of a ``/search`` result's story.
 ``fold_by_story`` merges the entries of a list (newest first) whose articles are in one story
 into the first (newest) of them, which keeps its place (the story's latest news); it takes the
 headline and link of the story's first report, as alerts do, and lists the sources in the order
@@ -9,9 +10,14 @@ they reported. Entries without a stored article (pruned) or story stay as they a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeVar
 
+from bot.delivery.alert_format import clean_text, safe_link, shorten
+from bot.delivery.story_format import source_label
+from bot.telegram.handlers.text import esc
+from core.models import StorySource
 from storage.base import Storage
 
 
@@ -50,3 +56,14 @@ async def fold_by_story(storage: Storage, entries: Mapping[object, E]) -> list[E
             first.feed_url = entry.feed_url
         first.title, first.link = entry.title, entry.link
     return out
+
+
+def also_reported(sources: Sequence[StorySource], limit: int = 5) -> str:
+    """The other sources of a result's story as HTML links ("VNA, VietNamNet"); "" if none."""
+    names = []
+    for source in sources[:limit]:
+        name = esc(shorten(clean_text(source_label(source)), 40))
+        link = safe_link(source.link)
+        names.append(f'<a href="{html.escape(link)}">{name}</a>' if link else name)
+    more = len(sources) - limit
+    return ", ".join(names) + (f" +{more}" if more > 0 else "")

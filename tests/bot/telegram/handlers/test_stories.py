@@ -74,3 +74,18 @@ async def test_recent_lists_a_story_once_with_every_source(tmp_path: Path) -> No
         # The story's first report (VNA's, seed 000) gives the headline; sources in order.
         assert lines[1].startswith("• Vietnamese Deputy PM, FM meets with US, EC, UK officials")
         assert lines[1].endswith("— #csp · 2 sources: VNA, VietNamNet · 11 Jul 15:30")
+
+
+async def test_search_names_the_other_sources_of_a_result(tmp_path: Path) -> None:
+    storage = SqlStorage(f"sqlite+aiosqlite:///{tmp_path / 'nw.db'}")
+    async with running_bot(storage=storage) as rb:
+        items = [(seed_article(n), [match("csp")]) for n in ("000", "001", "004")]
+        placed = [StoryPlacement(k, "{}") for k in ("s1", "s1", "s2")]
+        await storage.ingest_many(items, rb.clock.now(), stories=placed)
+        reply = await rb.ask('/search "Kaja Kallas"')
+        vna = next(line for line in reply.text.splitlines() if line.startswith("VNA ·"))
+        assert vna.endswith("· also: VietNamNet")
+        link = next(e for e in reply.entities if e.get("url", "").endswith("001_71b0acd410699836"))
+        assert link["type"] == "text_link"
+        blinken = await rb.ask("/search Blinken")
+        assert "also:" not in blinken.text
