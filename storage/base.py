@@ -309,6 +309,9 @@ class Storage(Protocol):
     async def split_article(self, article_id: int, now: datetime) -> StoryView:
         """Move the article into a story of its own, recorded so it is never merged back."""
 
+    async def splits_since(self, since: datetime) -> list[StoryView]:
+        """Stories made by a split at or after ``since``, oldest first."""
+
     async def set_chat_stories_separate(self, chat_id: int, separate: bool) -> bool:
         """One alert per article (True) or per story (False) for the chat; False if unknown."""
 

@@ -82,8 +82,8 @@ async def cmd_show(storage: Storage, story_id: int, out: TextIO, *, article: boo
 
 async def cmd_split(storage: Storage, article_id: int, now: datetime, out: TextIO) -> int:
     """Move one article into a story of its own, for good (``Storage.split_article``). A bot
-    running on the same database follows at its next start (its window is rebuilt from
-    storage); ``/split`` in Telegram takes effect at once."""
+    running on the same database applies it at its next polling cycle; ``/split`` in Telegram
+    takes effect at once."""
     try:
         view = await storage.split_article(article_id, now)
     except StorageError as e:

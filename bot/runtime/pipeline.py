@@ -81,6 +81,8 @@ class Pipeline:
         self._idle.clear()
         try:
             now = self._services.clock.now()
+            if self._stories is not None:  # splits made by the command line meanwhile
+                await self._stories.follow_splits(self._services.storage, now)
             due = await self._services.storage.due_feeds(now, limit=max_feeds)
             reports = await asyncio.gather(*(self._poll_guarded(state) for state in due))
         finally:

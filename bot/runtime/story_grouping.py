@@ -6,7 +6,9 @@ hands back one ``StoryPlacement`` per article for ``Storage.ingest_many``; ``set
 undoes what the engine did for articles storage did not take as new (a re-polled item whose
 story aged out of the window, or an item stored under another identity), so the window only
 holds stored articles in their stored stories. ``split`` keeps the window in step with
-``Storage.split_article``. Does not store anything itself and sends nothing.
+``Storage.split_article`` made in this process (``/split``), ``follow_splits`` with splits made
+elsewhere (``newswatch stories split``), once per polling cycle. Does not store anything
+itself and sends nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from stories.fold import guess_lang
 log = logging.getLogger(__name__)
 
 YIELD_EVERY_S = 0.02  # give the event loop a turn after this much grouping work
+# Splits are looked up from a little before the last look: the command line stamps them with
+# its own wall clock, which may run behind the bot's.
+SPLIT_OVERLAP = timedelta(minutes=5)
 
 
 def article_text(article: Article) -> str:
@@ -48,10 +53,12 @@ class StoryGrouper:
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
         self.index = StoryIndex(window)
+        self._splits_checked: datetime | None = None
 
     async def load(self, storage: Storage, now: datetime) -> int:
         """Rebuild the window from the stories stored in the last two windows (the engine
         closes a story after one idle window past the horizon); returns articles placed."""
+        self._splits_checked = now  # the window read below already has every earlier split
         rows = await storage.story_window(now - 2 * self.index.window)
         for row in rows:
             self.index.place(
@@ -111,9 +118,23 @@ class StoryGrouper:
             if decided and result.status is not IngestStatus.NEW:
                 self.index.forget(article.identity)
 
+    async def follow_splits(self, storage: Storage, now: datetime) -> int:
+        """Apply the splits stored since the last look that the window does not have yet;
+        returns how many were applied."""
+        since = (self._splits_checked or now) - SPLIT_OVERLAP
+        self._splits_checked = now
+        applied = 0
+        for view in await storage.splits_since(since):
+            if any(self.index.story_of(a.identity) != view.key for a in view.articles):
+                self.split(view)
+                applied += 1
+        return applied
+
     def split(self, view: StoryView) -> None:
         """Follow ``Storage.split_article``: ``view`` is the new story of one article."""
         for row in view.articles:
+            if self.index.story_of(row.identity) == view.key:
+                continue  # already followed
             self.index.split(
                 row.identity,
                 view.key,

@@ -1,6 +1,6 @@
 """Stories: reading them back (the grouping's open window at start-up, ``stories show``, the
-sources an alert lists, digests, ``/recent`` and ``/search`` by story), splitting an article into a story of
-its own, and a chat's choice of one alert per article.
+sources an alert lists, digests, ``/recent`` and ``/search`` by story), splitting an article
+into a story of its own, and a chat's choice of one alert per article.
 
 Stories are written by the ingest batch (``storage.sql.story_ingest``). Does not group articles
 (``stories.engine`` does) and does not render anything.
@@ -181,6 +181,21 @@ class StoryStorage(SqlEngine):
             view = await _story_view(conn, new_id)
         assert view is not None
         return view
+
+    async def splits_since(self, since: datetime) -> list[StoryView]:
+        """Stories made by a split at or after ``since``, oldest first (so a running bot can
+        follow splits made elsewhere, e.g. by ``newswatch stories split``)."""
+        async with self._tx() as conn:
+            ids = [
+                row.id
+                for row in await conn.execute(
+                    select(stories.c.id)
+                    .where(stories.c.split_from.is_not(None), stories.c.created_at >= since)
+                    .order_by(stories.c.id)
+                )
+            ]
+            views = [await _story_view(conn, story_id) for story_id in ids]
+        return [v for v in views if v is not None]
 
     async def set_chat_stories_separate(self, chat_id: int, separate: bool) -> bool:
         """The chat wants one alert per article (True) or per story; False: unknown chat."""

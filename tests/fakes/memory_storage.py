@@ -293,6 +293,9 @@ class MemoryStorage:
     async def split_article(self, article_id: int, now: datetime) -> StoryView:
         raise StorageError(f"article {article_id} is not in a story")
 
+    async def splits_since(self, since: datetime) -> list[StoryView]:
+        return []
+
     async def stories_of_articles(self, article_ids: Sequence[int]) -> dict[int, int]:
         return {}
 

@@ -94,3 +94,19 @@ async def test_a_split_article_founds_its_own_story_in_the_window(store: SqlStor
 def test_the_engine_reads_the_longer_of_summary_and_content() -> None:
     article = seed_article("000")
     assert article_text(article) == article.summary
+
+
+async def test_a_split_made_elsewhere_is_followed_at_the_next_cycle(store: SqlStorage) -> None:
+    grouper = StoryGrouper()
+    items = poll(seed_article("000"), seed_article("001"))
+    now = items[-1][0].published_at
+    assert now is not None
+    await grouper.load(store, now)
+    grouped = await grouper.group(items, RULES, now)
+    results = await store.ingest_many(items, now, stories=grouped.placements)
+    # ``newswatch stories split`` in another process: storage only.
+    view = await store.split_article(results[1].article_id, now + timedelta(minutes=1))
+    assert grouper.index.story_of(items[1][0].identity) != view.key
+    assert await grouper.follow_splits(store, now + timedelta(minutes=2)) == 1
+    assert grouper.index.story_of(items[1][0].identity) == view.key
+    assert await grouper.follow_splits(store, now + timedelta(minutes=3)) == 0  # once
