@@ -15,6 +15,7 @@ A rule file is a mapping with two optional keys::
         tags: [maritime]           # optional, free labels
         priority: normal           # low | normal | high
         mode: instant              # instant | digest
+        stories: group             # group (one alert per story) | separate (every article)
 
 Scalars are read as the text written (``query: yes`` is the word "yes", not true). Pure: the
 caller reads the files; this module only parses the text it is given.
@@ -33,7 +34,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import RuleError
-from core.models import DeliveryMode, Priority, RuleInfo
+from core.models import DeliveryMode, Priority, RuleInfo, StoryMode
 
 from .engine import (
     ALL_FIELDS_MASK,
@@ -77,6 +78,7 @@ RULE_KEYS = (
     "tags",
     "priority",
     "mode",
+    "stories",
 )
 TOP_KEYS = ("rules", "aliases")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*$")
@@ -472,7 +474,7 @@ class _Compiler:
             raise _Fallback
         if not _ID_RE.match(rule_id):
             raise _Fallback
-        description = priority = mode = ""
+        description = priority = mode = stories = ""
         mask = ALL_FIELDS_MASK
         feeds = feed_tags = _NO_STRINGS
         tags: tuple[str, ...] = ()
@@ -489,9 +491,11 @@ class _Compiler:
             feeds = frozenset(strings("feeds")) or _NO_STRINGS
             feed_tags = frozenset(strings("feed_tags")) or _NO_STRINGS
             tags = tuple(strings("tags"))
+            stories = text("stories").strip().lower()
         try:
             rule_priority = Priority(priority) if priority else Priority.NORMAL
             rule_mode = DeliveryMode(mode) if mode else DeliveryMode.INSTANT
+            rule_stories = StoryMode(stories) if stories else StoryMode.GROUP
         except ValueError:
             raise _Fallback from None
         problems, warnings = len(self.problems), len(self.warnings)
@@ -502,7 +506,9 @@ class _Compiler:
         if len(self.problems) != problems or len(self.warnings) != warnings:
             raise _Fallback
         seen_ids[rule_id] = (src.name, line)
-        info = RuleInfo(rule_id, name.strip(), description.strip(), rule_priority, rule_mode, tags)
+        info = RuleInfo(
+            rule_id, name.strip(), description.strip(), rule_priority, rule_mode, tags, rule_stories
+        )
         return CompiledRule(info, expr, query.strip(), feeds, feed_tags, f"{src.name}:{line + 1}")
 
     def rule(self, rule: _RuleDef, seen_ids: dict[str, tuple[str, int]]) -> CompiledRule | None:
@@ -597,6 +603,16 @@ class _Compiler:
                     src.problem(mode_node, f"bad mode {mode_text!r}", "instant or digest")
                 )
                 raise _Abort from None
+        stories_text, stories_node = text("stories")
+        stories = StoryMode.GROUP
+        if stories_text:
+            try:
+                stories = StoryMode(stories_text.strip().lower())
+            except ValueError:
+                self.problems.append(
+                    src.problem(stories_node, f"bad stories {stories_text!r}", "group or separate")
+                )
+                raise _Abort from None
         mask = 0
         for value, node in strings("fields"):
             if value.lower() not in FIELDS:
@@ -613,7 +629,7 @@ class _Compiler:
         query, query_node = text("query", required=True)
         assert query_node is not None
         expr = self.query_expr(src, query_node, query, mask)
-        info = RuleInfo(rule_id, name.strip(), description.strip(), priority, mode, tags)
+        info = RuleInfo(rule_id, name.strip(), description.strip(), priority, mode, tags, stories)
         if duplicate:
             return None  # checked all the same, so every problem is reported in one go
         where = f"{src.name}:{rule.node.start_mark.line + 1}"

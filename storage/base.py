@@ -22,6 +22,8 @@ from core.models import (
     Hit,
     RenderedMessage,
     RuleMatch,
+    StoryPlacement,
+    StorySource,
 )
 
 ExportFormat = Literal["csv", "jsonl"]
@@ -38,7 +40,8 @@ class IngestResult:
     article_id: int
     status: IngestStatus
     new_matches: int  # matches (rule, article) created by this call
-    new_deliveries: int  # outbox rows created by this call
+    # outbox rows created by this call (and a story's sent alert re-queued to list a new source)
+    new_deliveries: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,38 @@ class Subscription:
     digest_sent_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoryArticle:
+    """One article of a story, with why it joined (``why``: the grouping's decision as stored:
+    reason, founder compared with, score, signals) and whether a person put it there."""
+
+    article_id: int
+    identity: str
+    story_id: int
+    story_key: str
+    title: str
+    text: str  # summary and content, for rebuilding the grouping's window
+    link: str | None
+    feed_url: str
+    feed_name: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    why: dict[str, object]
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A story as ``newswatch stories show`` and ``/split`` report it."""
+
+    id: int
+    key: str
+    title: str
+    split_from: int | None
+    created_at: datetime
+    articles: tuple[StoryArticle, ...]
+
+
 class Storage(Protocol):
     """Everything the watchers, the pipeline and the bot need from the database."""
 
@@ -121,8 +156,14 @@ class Storage(Protocol):
         now: datetime,
         *,
         alert: bool = True,
+        stories: Sequence[StoryPlacement | None] | None = None,
     ) -> list[IngestResult]:
-        """``ingest`` for several articles (one poll's items) in ONE transaction, in order."""
+        """``ingest`` for several articles (one poll's items) in ONE transaction, in order.
+
+        ``stories`` (one per item) place NEW articles in their stories; alerts then follow
+        stories: one alert per story and chat, which later articles of the story edit (or, once
+        it is 48 hours old, answer with a threaded reply) instead of alerting again, unless the
+        chat or a rule asked for every article (docs/stories.md)."""
 
     # chats and subscriptions ---------------------------------------------------------------
     async def upsert_chat(self, chat: Chat) -> None: ...
@@ -256,6 +297,36 @@ class Storage(Protocol):
 
     def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
         """Every stored article with the ids of the rules that matched it, in storage order."""
+
+    # stories -----------------------------------------------------------------------------
+    async def story_window(self, since: datetime) -> list[StoryArticle]:
+        """Articles of the stories touched since ``since``, oldest first (the open window)."""
+
+    async def get_story(self, story_id: int) -> StoryView | None: ...
+
+    async def story_of_article(self, article_id: int) -> StoryView | None: ...
+
+    async def split_article(self, article_id: int, now: datetime) -> StoryView:
+        """Move the article into a story of its own, recorded so it is never merged back."""
+
+    async def splits_since(self, since: datetime) -> list[StoryView]:
+        """Stories made by a split at or after ``since``, oldest first."""
+
+    async def set_chat_stories_separate(self, chat_id: int, separate: bool) -> bool:
+        """One alert per article (True) or per story (False) for the chat; False if unknown."""
+
+    async def chat_stories_separate(self, chat_id: int) -> bool: ...
+
+    async def stories_of_articles(self, article_ids: Sequence[int]) -> dict[int, int]:
+        """Article id -> story id for those of ``article_ids`` that have a story."""
+
+    async def story_sources(self, story_ids: Sequence[int]) -> dict[int, tuple[StorySource, ...]]:
+        """Every article of each story as a source, in order of arrival."""
+
+    async def sources_by_identity(
+        self, identities: Sequence[str]
+    ) -> dict[str, tuple[StorySource, ...]]:
+        """Article identity -> the other articles of its story, when it has any (``/search``)."""
 
     # retention ---------------------------------------------------------------------------
     async def prune(self, now: datetime, retention_days: int = 90, batch: int = 500) -> int:

@@ -110,6 +110,20 @@ articles = Table(
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("edit_count", Integer, nullable=False, default=0),
+    Column("story_id", Integer),  # 0006: stories.id (no foreign key, see the migration)
+    Column("story_why", Text),  # 0006: the grouping decision, JSON
+    Column("story_pinned", Boolean, nullable=False, default=False),  # 0006: placed by a person
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", Text, nullable=False, unique=True),  # the engine's key
+    Column("title", Text, nullable=False, default=""),  # the founding article's headline
+    Column("split_from", Integer),  # the story a person split this one from
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 article_edits = Table(
@@ -152,6 +166,7 @@ chats = Table(
     Column("migrated_to", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("stories_separate", Boolean, nullable=False, default=False),  # 0006
 )
 
 subscriptions = Table(
@@ -197,6 +212,8 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # A digest's or notice's pages (0005): JSON list of {"html", "plain", "silent"}.
     Column("payload", Text),
+    # A story's alert row (0006): one per story and chat; NULL for an alert per article.
+    Column("story_id", Integer),
 )
 
 UNFINISHED_STATES = tuple(s.value for s in DeliveryState if s.unfinished)

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config.feeds_file import load_feeds_file
@@ -87,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grouping.add_argument("file", type=Path, help="JSON Lines: id, title, text, published, ...")
     grouping.add_argument("--why", action="store_true", help="add the reason and the scores")
+    show = stories_sub.add_parser("show", help="a stored story: its articles and why each joined")
+    show.add_argument("id", type=int, help="story id (with --article: an article id)")
+    show.add_argument("--article", action="store_true", help="ID is an article: show its story")
+    split = stories_sub.add_parser("split", help="move an article into a story of its own")
+    split.add_argument("article_id", type=int)
     return parser
 
 
@@ -193,9 +199,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return asyncio.run(run_doctor(settings, out))
         case "stories":
-            from bot.cli.story_commands import cmd_group
+            from bot.cli import story_commands
 
-            return cmd_group(args.file, out, why=args.why)
+            if args.stories_command == "show":
+                return asyncio.run(
+                    _with_storage(
+                        settings,
+                        lambda s: story_commands.cmd_show(s, args.id, out, article=args.article),
+                    )
+                )
+            if args.stories_command == "split":
+                return asyncio.run(
+                    _with_storage(
+                        settings,
+                        lambda s: story_commands.cmd_split(
+                            s, args.article_id, datetime.now(UTC), out
+                        ),
+                    )
+                )
+            return story_commands.cmd_group(args.file, out, why=args.why)
     raise AssertionError(f"unhandled command {args.command}")
 
 

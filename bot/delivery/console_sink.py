@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
+from bot.delivery.story_format import format_delivery
 from core.models import Delivery, DeliveryKind, RenderedMessage, RuleInfo
 
 CONSOLE_CHAT_ID = 0
@@ -33,11 +33,10 @@ class ConsoleSink:
         return self._count
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
-        assert delivery.article is not None, "an alert delivery carries its article"
-        message = format_alert(
-            delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
+        message = format_delivery(delivery, {r.id: r for r in rules}, self._tz)
+        kind = {DeliveryKind.EDIT: "UPDATED", DeliveryKind.SOURCES: "SOURCES ADDED"}.get(
+            delivery.kind, "REPLY" if delivery.kind is DeliveryKind.REPLY else "ALERT"
         )
-        kind = "UPDATED" if delivery.kind is DeliveryKind.EDIT else "ALERT"
         return self._print(kind, [message])
 
     async def send_digest(

@@ -43,8 +43,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
+from bot.delivery.story_format import format_delivery
 from core.models import Delivery, DeliveryKind, RenderedMessage, RuleInfo
 
 log = logging.getLogger(__name__)
@@ -78,21 +78,17 @@ class TelegramSink:
         self._preview = LinkPreviewOptions(is_disabled=not link_preview)
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
-        """Send one alert, or for an ``EDIT`` delivery edit the message of the earlier one."""
-        assert delivery.article is not None, "an alert delivery carries its article"
-        message = format_alert(
-            delivery.article,
-            delivery.matches,
-            {r.id: r for r in rules},
-            self._tz,
-            updated=delivery.kind is DeliveryKind.EDIT,
-        )
-        edit_of = delivery.message_id if delivery.kind is DeliveryKind.EDIT else None
+        """Send one alert; for an ``EDIT`` or ``SOURCES`` delivery edit the message of the
+        earlier one; for a ``REPLY`` send a reply threaded to it (a story's late source)."""
+        message = format_delivery(delivery, {r.id: r for r in rules}, self._tz)
+        edit_of = delivery.message_id if delivery.kind.edits_message else None
+        reply_to = delivery.message_id if delivery.kind is DeliveryKind.REPLY else None
         return await self.send(
             delivery.chat_id,
             message,
             thread_id=delivery.thread_id,
             edit_of=edit_of,
+            reply_to=reply_to,
             delivery_id=delivery.id,
         )
 

@@ -42,6 +42,7 @@ from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
+from bot.runtime.story_grouping import StoryGrouper
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
 from bot.web import ConsoleDeps, LoginLinks, mount_console
@@ -107,6 +108,7 @@ class App:
         self._loop_lag: LoopLagMonitor | None = None
         self.services: Services | None = None
         self.pipeline: Pipeline | None = None
+        self.stories: StoryGrouper | None = None
         self.sender: OutboxSender | None = None
         self.reloader: RuleReloader | None = None
         self.feeds_reloader: FeedsReloader | None = None
@@ -138,6 +140,9 @@ class App:
                 on_reload=self._rules_swapped,
             )
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
+            # The open window of stories, rebuilt from storage before anything is polled.
+            self.stories = StoryGrouper()
+            await self.stories.load(storage, self.clock.now())
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
             self.digests = DigestScheduler(services, on_queued=self.sender.wake)
@@ -146,6 +151,7 @@ class App:
                 self._fetcher,
                 poll_settings,
                 on_deliveries_queued=self.sender.wake,
+                stories=self.stories,
             )
             if self._background:
                 await self._start_health(services)
@@ -180,7 +186,9 @@ class App:
             reload_rules=self.reloader.reload_now,
             reload_feeds=self.feeds_reloader.reload_now,
         )
-        self._telegram = TelegramRuntime(services, admin_actions=actions, web_login=self)
+        self._telegram = TelegramRuntime(
+            services, admin_actions=actions, web_login=self, stories=self.stories
+        )
         deferred = DeferredSink()
         try:
             deferred.target = await self._telegram.start()

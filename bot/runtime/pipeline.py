@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.runtime.story_grouping import StoryGrouper
 from bot.services import Services
 from core.models import FeedState
 from storage.base import IngestStatus
@@ -51,12 +52,15 @@ class Pipeline:
         *,
         concurrency: int = 50,
         on_deliveries_queued: Callable[[], None] | None = None,
+        stories: StoryGrouper | None = None,
     ) -> None:
         self._services = services
         self._fetcher = fetcher
         self._poll_settings = poll_settings
         self._limit = asyncio.Semaphore(concurrency)
         self._on_deliveries_queued = on_deliveries_queued
+        # Story grouping (docs/stories.md); None: articles are stored without stories.
+        self._stories = stories
         # Only feeds configured with ``full_text: true`` use it (the poller checks).
         self._full_text = FullTextExtractor(fetcher)
         self._running = False
@@ -77,6 +81,8 @@ class Pipeline:
         self._idle.clear()
         try:
             now = self._services.clock.now()
+            if self._stories is not None:  # splits made by the command line meanwhile
+                await self._stories.follow_splits(self._services.storage, now)
             due = await self._services.storage.due_feeds(now, limit=max_feeds)
             reports = await asyncio.gather(*(self._poll_guarded(state) for state in due))
         finally:
@@ -119,10 +125,19 @@ class Pipeline:
         if outcome.articles:
             metrics.items_seen.labels(feed=state.url).inc(len(outcome.articles))
             items = [(a, ruleset.match(a, feed_tags=state.tags)) for a in outcome.articles]
+            # Stories are decided before the transaction (pure, in memory), never inside it.
+            grouped = None
+            if self._stories is not None:
+                grouped = await self._stories.group(items, ruleset, services.clock.now())
             # One transaction for the whole poll: fast, and all-or-nothing across a crash.
             results = await services.storage.ingest_many(
-                items, services.clock.now(), alert=outcome.alert
+                items,
+                services.clock.now(),
+                alert=outcome.alert,
+                stories=grouped.placements if grouped is not None else None,
             )
+            if self._stories is not None and grouped is not None:
+                self._stories.settle(items, grouped, results)
             for (_article, matches), result in zip(items, results, strict=True):
                 if result.status is IngestStatus.NEW:
                     new += 1

@@ -19,6 +19,7 @@ from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
 from bot.services import Services
 from bot.telegram.handlers import BOT_COMMANDS, AdminActions, WebLogin, register_handlers
+from bot.telegram.handlers.stories import StorySplitter
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
 
@@ -42,10 +43,12 @@ class TelegramRuntime:
         admin_actions: AdminActions,
         pacer: SendPacer | None = None,
         web_login: WebLogin | None = None,
+        stories: StorySplitter | None = None,
     ) -> None:
         self._services = services
         self._admin_actions = admin_actions
         self._web_login = web_login
+        self._stories = stories  # the running grouping, for /split
         # One pacer for the process, kept across reconnects: it remembers Telegram's holds.
         self._pacer = pacer or SendPacer()
         self._application: Application | None = None  # type: ignore[type-arg]
@@ -77,7 +80,11 @@ class TelegramRuntime:
             .build()
         )
         register_handlers(
-            application, self._services, self._admin_actions, web_login=self._web_login
+            application,
+            self._services,
+            self._admin_actions,
+            web_login=self._web_login,
+            stories=self._stories,
         )
         try:
             await application.initialize()

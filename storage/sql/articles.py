@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.models import Article, Hit, RuleMatch
+from core.models import Article, Hit, RuleMatch, StoryPlacement
 
 from ..base import IngestResult, StoredMatch
 from .engine import SqlEngine
@@ -78,9 +78,12 @@ class ArticleStorage(SqlEngine):
         now: datetime,
         *,
         alert: bool = True,
+        stories: Sequence[StoryPlacement | None] | None = None,
     ) -> list[IngestResult]:
         """``ingest`` for several articles (say, one poll's items) in ONE transaction: all are
         stored with their matches and deliveries, or none. Results are in order and the same
-        as calling ``ingest`` for each; a batch costs a few statements, not a few per item."""
+        as calling ``ingest`` for each; a batch costs a few statements, not a few per item.
+        ``stories`` (one per item, in order) are the grouping's placements: new articles are
+        stored in their story and alerts follow stories (``storage.sql.story_ingest``)."""
         async with self._tx() as conn:
-            return await ingest_batch(conn, self._ingest_statements, items, now, alert)
+            return await ingest_batch(conn, self._ingest_statements, items, now, alert, stories)

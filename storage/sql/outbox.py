@@ -33,6 +33,7 @@ from ..schema import matches as matches_tbl
 from .articles import article_from_row, hits_from_json
 from .chats import digest_mark_statement
 from .engine import SqlEngine, wall_now
+from .stories import load_sources
 
 # A "sending" row owned by this very process is in flight and must not be handed out again;
 # after this long it is treated as abandoned (a send that hung or an exception the sender lost).
@@ -83,6 +84,7 @@ class OutboxStorage(SqlEngine):
                     ).where(matches_tbl.c.article_id.in_(article_ids))
                 )
             }
+            sources = await load_sources(conn, rows)  # a story's alert lists its sources
         return [
             Delivery(
                 id=row.id,
@@ -99,6 +101,7 @@ class OutboxStorage(SqlEngine):
                 message_id=row.message_id,
                 kind=DeliveryKind(row.kind),
                 pages=pages_from_json(row.payload),
+                sources=sources.get(row.id, ()),
             )
             for row in rows
         ]

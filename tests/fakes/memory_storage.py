@@ -15,8 +15,25 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from core.models import Article, Chat, ChatType, DeliveryMode, FeedConfig, FeedState, RuleMatch
-from storage.base import ArticleHit, IngestResult, IngestStatus, StoredMatch, Subscription
+from core.errors import StorageError
+from core.models import (
+    Article,
+    Chat,
+    ChatType,
+    DeliveryMode,
+    FeedConfig,
+    FeedState,
+    RuleMatch,
+    StorySource,
+)
+from storage.base import (
+    ArticleHit,
+    IngestResult,
+    IngestStatus,
+    StoredMatch,
+    StoryView,
+    Subscription,
+)
 
 
 @dataclass(slots=True)
@@ -39,6 +56,7 @@ class MemoryStorage:
         self.matches: list[StoredMatch] = []
         self.pending: dict[int, int] = {}
         self.migrations: list[tuple[int, int]] = []
+        self.stories_separate: set[int] = set()
 
     # lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -261,6 +279,33 @@ class MemoryStorage:
             and (until is None or m.matched_at <= until)
         ]
         return sorted(found, key=lambda m: m.matched_at)
+
+    # stories: no grouping here (articles have no story); a chat's choice is kept ------------
+    async def set_chat_stories_separate(self, chat_id: int, separate: bool) -> bool:
+        if chat_id not in self.chats:
+            return False
+        (self.stories_separate.add if separate else self.stories_separate.discard)(chat_id)
+        return True
+
+    async def chat_stories_separate(self, chat_id: int) -> bool:
+        return chat_id in self.stories_separate
+
+    async def split_article(self, article_id: int, now: datetime) -> StoryView:
+        raise StorageError(f"article {article_id} is not in a story")
+
+    async def splits_since(self, since: datetime) -> list[StoryView]:
+        return []
+
+    async def stories_of_articles(self, article_ids: Sequence[int]) -> dict[int, int]:
+        return {}
+
+    async def story_sources(self, story_ids: Sequence[int]) -> dict[int, tuple[StorySource, ...]]:
+        return {}
+
+    async def sources_by_identity(
+        self, identities: Sequence[str]
+    ) -> dict[str, tuple[StorySource, ...]]:
+        return {}
 
     # not needed by the Telegram side ----------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

@@ -96,6 +96,7 @@ def test_query_errors_in_block_scalars_point_into_the_right_line() -> None:
         (rule("sea", "    priorty: high\n"), "r.yaml:5:5:", "unknown rule key 'priorty'"),
         (rule("sea", "    priority: urgent\n"), "r.yaml:5:15:", "bad priority 'urgent'"),
         (rule("sea", "    mode: later\n"), "r.yaml:5:11:", "bad mode 'later'"),
+        (rule("sea", "    stories: apart\n"), "r.yaml:5:14:", "bad stories 'apart'"),
         (rule("sea", "    fields: [title, body]\n"), "r.yaml:5:21:", "unknown field 'body'"),
         (rule("sea", "    name: Y\n"), "r.yaml:5:5:", "duplicate key 'name'"),
         ("rules:\n  - id: Bad Id\n    name: X\n    query: sea\n", "r.yaml:2:9:", "bad rule id"),

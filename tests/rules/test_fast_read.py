@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import RuleError
+from core.models import StoryMode
 from rules import compile_ruleset, compiler
 from rules.compiler import _fast_read
 
@@ -97,13 +98,21 @@ def plain_rules(n: int, extra: str = "") -> str:
 def test_the_fast_path_gives_the_same_rule_set_as_the_yaml_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    text = plain_rules(30) + "  - id: last\n    name: L\n    query: 'a AND NOT b'  # c\n"
+    text = (
+        plain_rules(30)
+        + "  - id: last\n    name: L\n    query: 'a AND NOT b'  # c\n"
+        + "  - id: every\n    name: E\n    query: x\n    stories: separate\n"
+    )
     assert _fast_read(text) is not None
     fast = compile_ruleset({"f.yaml": text})
     monkeypatch.setattr(compiler, "_fast_read", lambda text: None)
     slow = compile_ruleset({"f.yaml": text})
     assert fast.compiled_rules == slow.compiled_rules
     assert fast.terms == slow.terms
+    assert fast.get("every") == slow.get("every")
+    every = fast.get("every")
+    assert every is not None
+    assert every.stories is StoryMode.SEPARATE
 
 
 @pytest.mark.parametrize(

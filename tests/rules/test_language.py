@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.models import Article, Hit
+from core.models import Article, Hit, StoryMode
 from rules import RuleSet, compile_ruleset
 from rules.normalize import fast_tokens, fold_plural, tokens_with_spans
 
@@ -219,6 +219,16 @@ def test_rule_info_and_get() -> None:
         "digest",
         ("a", "b"),
     )
+    assert info.stories is StoryMode.GROUP  # the default: one alert per story
+
+
+def test_a_rule_can_ask_for_every_article_of_a_story() -> None:
+    rs = compile_ruleset(
+        {"t.yaml": "rules:\n  - id: sea\n    name: Sea\n    query: sea\n    stories: Separate\n"}
+    )
+    info = rs.get("sea")
+    assert info is not None
+    assert info.stories is StoryMode.SEPARATE
 
 
 @pytest.mark.parametrize(

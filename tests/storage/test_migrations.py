@@ -91,6 +91,9 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
         assert (again.article_id, again.new_matches, again.new_deliveries) == (article_id, 0, 0)
         new = await storage.ingest(make_article(2), [match("csp")], at(2))
         assert new.new_deliveries == 1
+        # 0006: old articles have no story, chats get one alert per story by default.
+        assert await storage.story_of_article(article_id) is None
+        assert not await storage.chat_stories_separate(42)
     finally:
         await storage.close()
 

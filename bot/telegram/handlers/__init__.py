@@ -52,6 +52,7 @@ from bot.telegram.handlers.schedule import (
     parse_digest_schedule,
     parse_mute_duration,
 )
+from bot.telegram.handlers.stories import StoryCommands, StorySplitter
 from bot.telegram.handlers.subscriptions import SubscriptionCommands
 from bot.telegram.handlers.web_login import WebLogin, WebLoginCommand
 
@@ -76,6 +77,7 @@ def register_handlers(
     admin_actions: AdminActions | None = None,
     out: ReplySender | None = None,
     web_login: WebLogin | None = None,
+    stories: StorySplitter | None = None,
 ) -> None:
     """Add every command, button, membership and error handler to ``application``.
 
@@ -96,6 +98,7 @@ def register_handlers(
     buttons = ButtonHandlers(services, out, searches)
     membership = MembershipHandlers(services, out)
     web = WebLoginCommand(services, web_login, out)
+    story_commands = StoryCommands(services, out, stories)
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
         "start": general.start,
@@ -116,6 +119,8 @@ def register_handlers(
         "reload": admin.reload,
         "stats": admin.stats,
         "web": web.web,
+        "stories": story_commands.stories,
+        "split": story_commands.split,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))

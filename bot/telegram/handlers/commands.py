@@ -48,11 +48,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("status", "/status", "what the bot is doing"),
     CommandSpec("web", "/web", "a one-time login link to the web console"),
+    CommandSpec("stories", "/stories [together|separate]", "one alert per story, or per article"),
     CommandSpec("feeds", "/feeds", "feeds and their health", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
     CommandSpec("removefeed", "/removefeed URL", "remove a feed", admin=True),
     CommandSpec("reload", "/reload", "reload the rule files", admin=True),
     CommandSpec("stats", "/stats", "matches per rule, outbox depth", admin=True),
+    CommandSpec("split", "/split ARTICLE_ID", "move an article out of its story", admin=True),
 )
 _SPEC = {c.name: c for c in COMMANDS}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -25,6 +26,7 @@ from core.models import (
     RenderedMessage,
     RuleInfo,
     RuleMatch,
+    StorySource,
 )
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
@@ -287,3 +289,33 @@ async def test_digest_stops_at_the_first_failure(
     )
     assert outcome.status is SendStatus.CHAT_GONE
     assert len(tg.calls_of("sendMessage")) == 1
+
+
+async def test_a_story_source_edits_the_alert_and_a_late_one_replies_to_it(
+    sink: TelegramSink, tg: FakeTelegramServer
+) -> None:
+    # Issue #13: SOURCES edits the story's alert in place; REPLY answers it in its thread.
+    first = await sink.deliver(delivery(), RULES)
+    assert first.message_id is not None
+    one, two = delivery(delivery_id=1).article, delivery(delivery_id=2).article
+    assert one is not None
+    assert two is not None
+    sources = tuple(
+        StorySource(n, a.title, a.link, a.feed_url, name, a.published_at)
+        for n, a, name in ((1, one, "News Example"), (2, two, "Other Wire"))
+    )
+    edit = replace(delivery(), kind=DeliveryKind.SOURCES, message_id=first.message_id)
+    outcome = await sink.deliver(replace(edit, sources=sources), RULES)
+    [sent] = tg.messages(42)
+    assert outcome.message_id == first.message_id
+    assert sent.edits[-1].endswith(
+        '📰 2 sources: <a href="https://news.example/a/1">News Example</a>, '
+        '<a href="https://news.example/a/2">Other Wire</a>'
+    )
+    late = replace(delivery(delivery_id=2), kind=DeliveryKind.REPLY, message_id=first.message_id)
+    replied = await sink.deliver(replace(late, sources=sources), RULES)
+    assert replied.status is SendStatus.SENT
+    assert len(tg.messages(42)) == 2
+    params = tg.calls_of("sendMessage")[-1].params
+    assert json.loads(str(params["reply_parameters"])) == {"message_id": first.message_id}
+    assert tg.messages(42)[1].text.startswith("➕ New source for this story: News Example")

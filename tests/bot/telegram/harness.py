@@ -24,6 +24,7 @@ from bot.config.feeds_file import FeedsConfig
 from bot.config.settings import Settings
 from bot.services import RuleHolder, Services
 from bot.telegram.handlers import AdminActions, register_handlers
+from bot.telegram.handlers.stories import StorySplitter
 from core.clock import FakeClock
 from core.errors import ConfigError
 from core.models import Article, FeedConfig, Hit, Priority, RuleInfo, RuleMatch
@@ -192,6 +193,7 @@ async def running_bot(
     admin_ids: Sequence[int] = (ADMIN,),
     rules: Sequence[RuleInfo] = RULES,
     with_admin_actions: bool = True,
+    stories: StorySplitter | None = None,
 ) -> AsyncIterator[RunningBot]:
     store = storage if storage is not None else MemoryStorage()
     await store.open()
@@ -219,7 +221,7 @@ async def running_bot(
             .build()
         )
         admin: AdminActions | None = actions if with_admin_actions else None
-        register_handlers(application, services, admin)
+        register_handlers(application, services, admin, stories=stories)
         await application.initialize()
         await application.start()
         assert application.updater is not None
