@@ -22,12 +22,13 @@ class DeliveryMode(StrEnum):
 
 class DeliveryKind(StrEnum):
     """What an outbox row sends: one alert, the edit of an earlier alert's message, a scheduled
-    digest, or a notice to an admin."""
+    digest, a notice to an admin, or a trend alert (a rule's spike: a chart with a caption)."""
 
     ALERT = "alert"
     EDIT = "edit"
     DIGEST = "digest"
     NOTICE = "notice"
+    TREND = "trend"
 
 
 class DeliveryState(StrEnum):
@@ -200,7 +201,8 @@ class Chat:
 class Delivery:
     """One message in the outbox, for one chat. An ``ALERT`` (or its ``EDIT``) carries its
     article and the rules that matched it, and is rendered when sent; a ``DIGEST`` or a
-    ``NOTICE`` was rendered when it was queued and carries its ``pages`` (no article)."""
+    ``NOTICE`` was rendered when it was queued and carries its ``pages`` (no article); a
+    ``TREND`` carries its caption as its one page and its chart as PNG bytes in ``image``."""
 
     id: int
     chat_id: int
@@ -213,3 +215,4 @@ class Delivery:
     message_id: int | None = None  # for an EDIT: the message to edit
     kind: DeliveryKind = DeliveryKind.ALERT
     pages: tuple[RenderedMessage, ...] = ()
+    image: bytes | None = None  # a TREND's chart (PNG)

@@ -7,8 +7,9 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries``, ``retention`` and ``console`` (the web console's
-reads). Does not send anything, render alerts or decide retry delays: the outbox sender does.
+subscriptions), ``outbox``, ``queries``, ``retention``, ``console`` (the web console's
+reads) and ``trends`` (trend opt-ins and alerts). Does not send anything, render alerts or
+decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .feeds import FeedStorage
 from .outbox import OutboxStorage
 from .queries import QueryStorage
 from .retention import RetentionStorage
+from .trends import TrendStorage
 
 __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
@@ -33,6 +35,7 @@ class SqlStorage(
     QueryStorage,
     RetentionStorage,
     ConsoleStorage,
+    TrendStorage,
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 
