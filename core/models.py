@@ -22,7 +22,7 @@ class DeliveryMode(StrEnum):
 
 class DeliveryKind(StrEnum):
     """What an outbox row sends: one alert, the edit of an earlier alert's message, a scheduled
-    digest, or a notice to an admin."""
+    digest, a notice to an admin, or a trend alert (a rule's spike: a chart with a caption)."""
 
     ALERT = "alert"
     EDIT = "edit"
@@ -32,6 +32,7 @@ class DeliveryKind(StrEnum):
     # once that alert is too old to edit, a short reply threaded to it naming the new source.
     SOURCES = "sources"
     REPLY = "reply"
+    TREND = "trend"
 
     @property
     def edits_message(self) -> bool:
@@ -218,7 +219,8 @@ class Chat:
 class Delivery:
     """One message in the outbox, for one chat. An ``ALERT`` (or its ``EDIT``) carries its
     article and the rules that matched it, and is rendered when sent; a ``DIGEST`` or a
-    ``NOTICE`` was rendered when it was queued and carries its ``pages`` (no article)."""
+    ``NOTICE`` was rendered when it was queued and carries its ``pages`` (no article); a
+    ``TREND`` carries its caption as its one page and its chart as PNG bytes in ``image``."""
 
     id: int
     chat_id: int
@@ -235,6 +237,7 @@ class Delivery:
     # first (empty when the alert is not a story's, or the story has one source). For a
     # ``REPLY``: the sources the reply announces.
     sources: tuple[StorySource, ...] = ()
+    image: bytes | None = None  # a TREND's chart (PNG)
 
 
 @dataclass(frozen=True, slots=True)

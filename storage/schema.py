@@ -216,6 +216,24 @@ deliveries = Table(
     Column("story_id", Integer),
 )
 
+# Trend alerts (0007): a chat's opt-in to spike alerts of one rule (``/trend RULE on``), in
+# the forum topic it was asked in, and the start of the last spike it was alerted about.
+trend_watches = Table(
+    "trend_watches",
+    metadata,
+    Column(
+        "chat_id",
+        BigInteger,
+        ForeignKey("chats.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("rule_id", Text, primary_key=True),
+    Column("thread_id", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_spike_at", UtcDateTime),
+)
+
 UNFINISHED_STATES = tuple(s.value for s in DeliveryState if s.unfinished)
 
 

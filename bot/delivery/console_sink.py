@@ -44,6 +44,22 @@ class ConsoleSink:
     ) -> SendOutcome:
         return self._print("DIGEST", messages)
 
+    async def send_chart(
+        self,
+        chat_id: int,
+        png: bytes,
+        caption: RenderedMessage,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """A terminal shows no picture: the caption, and the chart's size."""
+        shown = RenderedMessage(
+            caption.html,
+            f"{caption.plain}\n[chart: PNG, {len(png):,} bytes]",
+            caption.disable_notification,
+        )
+        return self._print("TREND", [shown])
+
     def _print(self, kind: str, messages: Sequence[RenderedMessage]) -> SendOutcome:
         try:
             for message in messages:

@@ -1,11 +1,12 @@
 """The outbox sender: drains queued deliveries from storage into an ``AlertSink``.
 
 Every queued message passes here: alerts and their edits (rendered now, from the article and
-its matches), and digests and admin notices (rendered when they were queued; their pages are on
-the row). Exactly-once as far as Telegram allows: a delivery is marked "sending" before the
-request and "sent" only after the sink reports acceptance. A crash between the two leaves it
-"sending"; the next start resends it (at most one duplicate per crash, by policy: a lost alert
-is worse than a repeated one). What an outcome means is ``bot.delivery.outcomes``' one policy.
+its matches), and digests, admin notices and trend alerts (rendered when they were queued;
+their pages, and a trend's chart, are on the row). Exactly-once as far as Telegram allows: a
+delivery is marked "sending" before the request and "sent" only after the sink reports
+acceptance. A crash between the two leaves it "sending"; the next start resends it (at most one
+duplicate per crash, by policy: a lost alert is worse than a repeated one). What an outcome
+means is ``bot.delivery.outcomes``' one policy.
 Chats are served concurrently, each chat's deliveries in order; pacing is the bot's rate limiter.
 When many alerts pile up for one chat at once (more than five within a minute, ``FoldPolicy``),
 they are folded into one digest message instead of a flood. Does not format single alerts or
@@ -23,7 +24,7 @@ from datetime import timedelta
 
 from bot.delivery.folding import FoldPolicy, format_digest, items_from_deliveries, should_fold
 from bot.delivery.outcomes import apply_to_chat, retry_delay_s
-from bot.delivery.sink import AlertSink, SendOutcome, SendStatus
+from bot.delivery.sink import AlertSink, ChartSink, SendOutcome, SendStatus
 from bot.services import Services
 from core.models import Delivery, DeliveryKind, RuleInfo
 
@@ -115,7 +116,9 @@ class OutboxSender:
         """Send one delivery and record the outcome. False: stop sending to this chat for now."""
         await self._services.storage.mark_sending(delivery.id, self._services.clock.now())
         try:
-            if delivery.pages:  # a digest or a notice, rendered when it was queued
+            if delivery.kind is DeliveryKind.TREND:
+                outcome = await self._send_trend(delivery)
+            elif delivery.pages:  # a digest or a notice, rendered when it was queued
                 outcome = await self._sink.send_digest(
                     delivery.chat_id, delivery.pages, delivery.thread_id
                 )
@@ -124,6 +127,16 @@ class OutboxSender:
         except Exception as e:
             outcome = self._sink_crashed(delivery.chat_id, e)
         return await self._record([delivery], outcome)
+
+    async def _send_trend(self, delivery: Delivery) -> SendOutcome:
+        """A trend alert: its chart with its caption; the caption alone to a sink that shows
+        no pictures (the console without ``send_chart``, or a row whose chart is missing)."""
+        if delivery.image is not None and isinstance(self._sink, ChartSink):
+            caption = delivery.pages[0]
+            return await self._sink.send_chart(
+                delivery.chat_id, delivery.image, caption, delivery.thread_id
+            )
+        return await self._sink.send_digest(delivery.chat_id, delivery.pages, delivery.thread_id)
 
     async def _send_folded(self, deliveries: list[Delivery], thread_id: int | None) -> bool:
         """Fold many alerts for one chat into one digest message (paged if long)."""

@@ -1,7 +1,8 @@
 """Telegram as an ``AlertSink``: one message in, one message out (or an edit), one outcome back.
 
 This is the only code that calls the Bot API's send and edit methods (a test holds that): alerts,
-edits, digests and notices from the outbox, and command replies (``bot.delivery.replies``).
+edits, digests, notices and trend charts (``send_photo``) from the outbox, and command replies
+(``bot.delivery.replies``).
 Formats alerts with ``bot.delivery.alert_format.format_alert``; pacing is the bot's rate
 limiter (``bot.telegram.rate_limiter``). Maps python-telegram-bot's errors to ``SendOutcome`` in
 one place:
@@ -31,7 +32,14 @@ import warnings
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -194,6 +202,48 @@ class TelegramSink:
             reply_parameters=ReplyParameters(reply_to) if reply_to is not None else None,
             reply_markup=buttons,
         )
+
+    async def send_chart(
+        self,
+        chat_id: int,
+        png: bytes,
+        caption: RenderedMessage,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """Send ``png`` as a photo with ``caption`` (Telegram HTML, at most 1,024 visible
+        characters: the caller's to keep), with the fallbacks of ``send`` that apply to a new
+        message (plain caption, no topic, no reply). Never raises for a Telegram error."""
+        where = {"chat": chat_id}
+        plain = False
+        for _ in range(4):  # first try, plain caption, without the topic, without the reply
+            try:
+                sent = await self._bot.send_photo(
+                    chat_id,
+                    InputFile(png, filename="trend.png"),
+                    caption=caption.plain if plain else caption.html,
+                    parse_mode=None if plain else ParseMode.HTML,
+                    disable_notification=caption.disable_notification,
+                    message_thread_id=thread_id,
+                    reply_parameters=ReplyParameters(reply_to) if reply_to is not None else None,
+                )
+            except BadRequest as e:
+                text = e.message.lower()
+                if "can't parse entities" in text and not plain:
+                    log.error("BUG: Telegram refused our caption HTML (%s)", e.message, extra=where)
+                    plain = True
+                    continue
+                if "thread not found" in text and thread_id is not None:
+                    thread_id = None
+                    continue
+                if reply_to is not None and "message to be replied not found" in text:
+                    reply_to = None
+                    continue
+                return self._bad_request_outcome(chat_id, e)
+            except TelegramError as e:
+                return self._error_outcome(e)
+            return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
+        return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
 
     def _bad_request_outcome(self, chat_id: int, e: BadRequest) -> SendOutcome:
         text = e.message.lower()

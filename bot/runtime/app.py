@@ -45,6 +45,8 @@ from bot.runtime.rules_reloader import RuleReloader
 from bot.runtime.story_grouping import StoryGrouper
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
+from bot.trends.alerts import CHECK_INTERVAL_S as TREND_CHECK_INTERVAL_S
+from bot.trends.alerts import TrendAlerts
 from bot.web import ConsoleDeps, LoginLinks, mount_console
 from core.clock import Clock, SystemClock
 from core.errors import DeliveryError, NewswatchError
@@ -113,6 +115,7 @@ class App:
         self.reloader: RuleReloader | None = None
         self.feeds_reloader: FeedsReloader | None = None
         self.digests: DigestScheduler | None = None
+        self.trend_alerts: TrendAlerts | None = None
         # The console's one-time login links: issued by /web, redeemed by the console.
         self.login_links = LoginLinks()
 
@@ -146,6 +149,7 @@ class App:
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
             self.digests = DigestScheduler(services, on_queued=self.sender.wake)
+            self.trend_alerts = self._make_trend_alerts(services, storage, self.sender)
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
@@ -268,6 +272,22 @@ class App:
             secret=extra.get("NEWSWATCH_WEB_SECRET") or None,
         )
 
+    def _make_trend_alerts(
+        self, services: Services, storage: SqlStorage, sender: OutboxSender
+    ) -> TrendAlerts:
+        """The spike alerts job's parts: storage's counts and opt-ins, the rules in force."""
+        console = self._console_enabled() and bool(self.settings.health_addr)
+        url = self.settings.extra.get("NEWSWATCH_WEB_URL") or f"http://{self.settings.health_addr}"
+        return TrendAlerts(
+            storage,
+            storage,
+            self.clock,
+            lambda: {r.id: r.name for r in services.rules.current.rules},
+            tz=self.settings.tz,
+            console_url=url if console else None,
+            on_queued=sender.wake,
+        )
+
     def login_link(self, user_id: int, admin: bool) -> str | None:
         """A one-time console link for ``/web`` (None when the console is not served)."""
         if not self._console_enabled() or not self.settings.health_addr:
@@ -319,6 +339,15 @@ class App:
             coalesce=True,
             id="digests",
         )
+        if self.trend_alerts is not None:
+            scheduler.add_job(
+                self.trend_alerts.run_once,
+                "interval",
+                seconds=TREND_CHECK_INTERVAL_S,
+                max_instances=1,
+                coalesce=True,
+                id="trend-alerts",
+            )
         scheduler.add_job(
             self._report_feed_health,
             "interval",

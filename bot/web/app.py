@@ -34,12 +34,16 @@ log = logging.getLogger(__name__)
 
 
 class FeedActions(Protocol):
-    """Adding and removing feeds (``bot.runtime.admin_actions.AppAdminActions`` does both);
+    """Adding, removing, pausing feeds (``bot.runtime.admin_actions.AppAdminActions`` does it);
     each returns a one-line message for the page."""
 
     async def add_feed(self, url: str) -> str: ...
 
     async def remove_feed(self, url: str) -> str: ...
+
+    async def set_feed_enabled(self, url: str, enabled: bool) -> str:
+        """Pause or resume a feed (``enabled: false`` in the feeds file)."""
+        ...
 
 
 @dataclass(slots=True)

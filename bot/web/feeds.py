@@ -1,6 +1,6 @@
 """The feeds page: every feed's health (last success, last error, next check, items per day over
-the last week) and, for admins, adding a feed (a page URL leads to its feed: discovery) and
-removing one.
+the last week) and, for admins, adding a feed (a page URL leads to its feed: discovery),
+removing one, and pausing or resuming one (``enabled: false`` in the feeds file).
 
 Adding and removing go through the injected ``FeedActions`` (the same code as ``/addfeed`` and
 ``/removefeed``: checked, written atomically, applied by the feeds reloader). Reads storage;
@@ -75,7 +75,23 @@ async def feed_remove(request: web.Request) -> web.StreamResponse:
     return await _page(request, message, not message.startswith("Removed"))
 
 
+async def feed_pause(request: web.Request) -> web.StreamResponse:
+    """Pause (``/feeds/pause``) or resume (``/feeds/resume``) a feed: ``enabled: false``."""
+    from .app import DEPS_KEY
+
+    require_admin(request)
+    deps = request.app[DEPS_KEY]
+    url = str((await request.post()).get("url", "")).strip()
+    if deps.feed_actions is None:
+        return await _page(request, "Feed editing is not available in this process.", True, 503)
+    enabled = request.path.endswith("/resume")
+    message = await deps.feed_actions.set_feed_enabled(url, enabled)
+    return await _page(request, message, not message.startswith(("Paused", "Resumed")))
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/feeds", feeds_page)
     app.router.add_post("/feeds/add", feed_add)
     app.router.add_post("/feeds/remove", feed_remove)
+    app.router.add_post("/feeds/pause", feed_pause)
+    app.router.add_post("/feeds/resume", feed_pause)

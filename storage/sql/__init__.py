@@ -7,9 +7,9 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries``, ``retention``, ``stories`` and ``console`` (the web
-console's reads). Does not send anything, render alerts or decide retry delays: the outbox
-sender does.
+subscriptions), ``outbox``, ``queries``, ``retention``, ``stories``, ``console`` (the web
+console's reads) and ``trends`` (trend opt-ins and alerts). Does not send anything, render
+alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .outbox import OutboxStorage
 from .queries import QueryStorage
 from .retention import RetentionStorage
 from .stories import StoryStorage
+from .trends import TrendStorage
 
 __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
@@ -36,6 +37,7 @@ class SqlStorage(
     RetentionStorage,
     ConsoleStorage,
     StoryStorage,
+    TrendStorage,
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 

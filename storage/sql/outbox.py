@@ -34,6 +34,7 @@ from .articles import article_from_row, hits_from_json
 from .chats import digest_mark_statement
 from .engine import SqlEngine, wall_now
 from .stories import load_sources
+from .trends import image_from_payload
 
 # A "sending" row owned by this very process is in flight and must not be handed out again;
 # after this long it is treated as abandoned (a send that hung or an exception the sender lost).
@@ -102,6 +103,7 @@ class OutboxStorage(SqlEngine):
                 kind=DeliveryKind(row.kind),
                 pages=pages_from_json(row.payload),
                 sources=sources.get(row.id, ()),
+                image=image_from_payload(row.payload),
             )
             for row in rows
         ]
@@ -222,13 +224,13 @@ def pages_to_json(pages: Sequence[RenderedMessage]) -> str:
 
 
 def pages_from_json(payload: str | None) -> tuple[RenderedMessage, ...]:
-    """A digest's or notice's stored pages; ``()`` for an alert (no payload)."""
+    """A digest's or notice's stored pages (a trend's caption); ``()`` for an alert."""
     if not payload:
         return ()
-    return tuple(
-        RenderedMessage(str(p["html"]), str(p["plain"]), bool(p["silent"]))
-        for p in json.loads(payload)
-    )
+    data = json.loads(payload)
+    if isinstance(data, dict):  # a trend row: {"pages": [...], "png": ...} (storage.sql.trends)
+        data = data.get("pages", [])
+    return tuple(RenderedMessage(str(p["html"]), str(p["plain"]), bool(p["silent"])) for p in data)
 
 
 def _page_row(

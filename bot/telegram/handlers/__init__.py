@@ -14,7 +14,7 @@ One module per feature: ``commands`` (the command table, /start, /help, unknown 
 /reload, /stats), ``buttons`` (callback queries), ``membership`` (the bot added, kicked, blocked;
 group migration) and ``errors`` (the error handler); they share ``access`` (who may do what),
 ``targets`` (which chat a command acts on), ``rule_lookup`` and ``text``. Only ``replies`` sends
-or edits messages.
+or edits messages. ``trend`` is /trend (charts and spike-alert opt-ins).
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -54,6 +54,7 @@ from bot.telegram.handlers.schedule import (
 )
 from bot.telegram.handlers.stories import StoryCommands, StorySplitter
 from bot.telegram.handlers.subscriptions import SubscriptionCommands
+from bot.telegram.handlers.trend import TrendCommands
 from bot.telegram.handlers.web_login import WebLogin, WebLoginCommand
 
 __all__ = [
@@ -99,6 +100,7 @@ def register_handlers(
     membership = MembershipHandlers(services, out)
     web = WebLoginCommand(services, web_login, out)
     story_commands = StoryCommands(services, out, stories)
+    trend = TrendCommands(services, out)
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
         "start": general.start,
@@ -121,6 +123,7 @@ def register_handlers(
         "web": web.web,
         "stories": story_commands.stories,
         "split": story_commands.split,
+        "trend": trend.trend,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))

@@ -46,6 +46,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "search", '/search QUERY (e.g. "strategic partnership" AND Rubio)', "search stored stories"
     ),
+    CommandSpec("trend", "/trend RULE [7|30|90] | RULE on|off", "a rule's trend, spike alerts"),
     CommandSpec("status", "/status", "what the bot is doing"),
     CommandSpec("web", "/web", "a one-time login link to the web console"),
     CommandSpec("stories", "/stories [together|separate]", "one alert per story, or per article"),

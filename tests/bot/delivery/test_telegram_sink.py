@@ -319,3 +319,39 @@ async def test_a_story_source_edits_the_alert_and_a_late_one_replies_to_it(
     params = tg.calls_of("sendMessage")[-1].params
     assert json.loads(str(params["reply_parameters"])) == {"message_id": first.message_id}
     assert tg.messages(42)[1].text.startswith("➕ New source for this story: News Example")
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+async def test_a_chart_is_sent_as_a_photo_with_its_caption(
+    sink: TelegramSink, tg: FakeTelegramServer
+) -> None:
+    caption = RenderedMessage("📈 <b>CSP</b> &amp; more", "📈 CSP & more", False)
+    outcome = await sink.send_chart(-100500, PNG, caption, thread_id=17)
+    [sent] = tg.messages(-100500)
+    assert outcome.status is SendStatus.SENT
+    assert outcome.message_id == sent.message_id
+    assert (sent.photo, sent.text, sent.message_thread_id) == (PNG, "📈 CSP & more", 17)
+
+
+async def test_a_chart_falls_back_to_a_plain_caption_and_the_chat_itself(
+    sink: TelegramSink, tg: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caption = RenderedMessage("<b>broken", "broken", False)
+    with caplog.at_level(logging.ERROR):
+        outcome = await sink.send_chart(42, PNG, caption, thread_id=99)
+    [sent] = tg.messages(42)
+    assert outcome.status is SendStatus.SENT
+    assert (sent.text, sent.parse_mode, sent.message_thread_id) == ("broken", None, None)
+    assert "BUG" in caplog.text
+
+
+async def test_a_chart_refused_for_good_fails_and_a_blocked_chat_is_gone(
+    sink: TelegramSink, tg: FakeTelegramServer
+) -> None:
+    long = RenderedMessage("x" * 1100, "x" * 1100, False)
+    assert (await sink.send_chart(42, PNG, long)).status is SendStatus.FAILED
+    tg.block(42)
+    short = RenderedMessage("x", "x", False)
+    assert (await sink.send_chart(42, PNG, short)).status is SendStatus.CHAT_GONE

@@ -128,3 +128,26 @@ async def test_feeds_file_reload_applies_valid_changes_and_keeps_the_last_good(
     assert not await reloader.reload_now()
     assert "feeds[1]: url must be an http" in errors[0]
     assert [f.url for f in await services.storage.list_feeds()] == ["https://d.example/rss"]
+
+
+async def test_pause_and_resume_a_feed(parts: tuple[Services, FeedServer, FeedFetcher]) -> None:
+    services, _server, fetcher = parts
+    actions = _actions(services, fetcher)
+    url = "https://b.example/feed.xml"
+    assert await actions.set_feed_enabled(url, False) == (
+        f"Paused {url}. Its stored articles and matches are kept."
+    )
+    state = await services.storage.get_feed(url)
+    assert state is not None
+    assert not state.enabled
+    text = services.settings.feeds_file.read_text(encoding="utf-8")
+    assert "# my feeds" in text
+    assert "enabled: false" in text
+    assert await actions.set_feed_enabled(url, True) == f"Resumed {url}."
+    state = await services.storage.get_feed(url)
+    assert state is not None
+    assert state.enabled
+    assert services.settings.feeds_file.read_text(encoding="utf-8") == FEEDS.replace(
+        "  - https://b.example/feed.xml", '  - url: "https://b.example/feed.xml"'
+    )
+    assert "No feed with the URL" in await actions.set_feed_enabled("https://x.example/", False)

@@ -42,6 +42,7 @@ class FakeFeedActions:
 
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    paused: dict[str, bool] = field(default_factory=dict)  # url -> enabled, as last set
 
     async def add_feed(self, url: str) -> str:
         if not url.endswith(".xml"):
@@ -52,6 +53,10 @@ class FakeFeedActions:
     async def remove_feed(self, url: str) -> str:
         self.removed.append(url)
         return f"Removed {url}. Its stored articles and matches are kept."
+
+    async def set_feed_enabled(self, url: str, enabled: bool) -> str:
+        self.paused[url] = enabled
+        return f"{'Resumed' if enabled else 'Paused'} {url}."
 
 
 @dataclass
