@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from bot.delivery.folding import FoldPolicy, format_digest, items_from_deliveries, should_fold
@@ -27,10 +27,14 @@ from core.models import Delivery, DeliveryKind, RuleInfo
 log = logging.getLogger(__name__)
 
 DEFAULT_FOLD_POLICY = FoldPolicy()  # more than 5 alerts for one chat within a minute
+SENDING = "sending"  # the watchdog's name for this activity
 
 
 class OutboxSender:
-    """Sends due deliveries. ``wake()`` after queuing; ``run()`` until cancelled."""
+    """Sends due deliveries. ``wake()`` after queuing; ``run()`` until cancelled.
+
+    ``on_progress("sending")`` is called for every recorded outcome and ``on_idle("sending")``
+    when nothing is due (the progress watchdog)."""
 
     def __init__(
         self,
@@ -41,6 +45,8 @@ class OutboxSender:
         chat_concurrency: int = 30,
         idle_poll_s: float = 1.0,
         fold_policy: FoldPolicy | None = DEFAULT_FOLD_POLICY,
+        on_progress: Callable[[str], None] | None = None,
+        on_idle: Callable[[str], None] | None = None,
     ) -> None:
         self._services = services
         self._metrics = services.metrics
@@ -51,6 +57,9 @@ class OutboxSender:
         self._fold_policy = fold_policy
         self._wake = asyncio.Event()
         self._stopping = False
+        # The watchdog: a recorded outcome is progress; nothing due is idle.
+        self._on_progress = on_progress or (lambda _name: None)
+        self._on_idle = on_idle or (lambda _name: None)
 
     def wake(self) -> None:
         self._wake.set()
@@ -76,6 +85,7 @@ class OutboxSender:
         due = await storage.due_deliveries(now, limit=self._batch)
         self._metrics.outbox_depth.set(await storage.pending_count())
         if not due:
+            self._on_idle(SENDING)
             return 0
         per_chat: dict[int, list[Delivery]] = defaultdict(list)
         for delivery in due:
@@ -156,6 +166,7 @@ class OutboxSender:
         storage = self._services.storage
         now = self._services.clock.now()
         chat_id = deliveries[0].chat_id
+        self._on_progress(SENDING)
         if outcome.status is SendStatus.SENT:
             for delivery in deliveries:
                 await storage.mark_sent(delivery.id, outcome.message_id, now)

@@ -1,11 +1,12 @@
 """The running bot: builds every part from settings, starts them in order, stops them in reverse.
 
 Start: storage (migrations) -> feeds synced -> rules loaded -> fetcher -> Telegram (or the
-console) -> health endpoint -> outbox sender -> rules and feeds watchers -> scheduler (polls).
-Stop (SIGINT/SIGTERM): the scheduler takes no new polls, an in-flight poll gets a short grace
-period to store what it fetched, the sender is cancelled between requests (an interrupted send
-stays "sending" and is resent on the next start), Telegram polling stops, the database closes.
-Contains no business logic of its own.
+console) -> health endpoint -> outbox sender -> rules and feeds watchers -> the poll loop (each
+feed on its own clock) and the scheduler (prune, digests, feed health) -> the watchdog.
+Stop (SIGINT/SIGTERM): no new polls start, polls in flight get a short grace period to store
+what they fetched, the sender is cancelled between requests (an interrupted send stays
+"sending" and is resent on the next start), Telegram polling stops, the database closes; a
+clean stop logs no error. Contains no business logic of its own.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.ops.http_health import (
     telegram_check,
 )
 from bot.ops.metrics import LoopLagMonitor, Metrics
+from bot.ops.watchdog import ProgressWatchdog
 from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.pipeline import Pipeline
@@ -51,7 +53,7 @@ from rules import RuleSet
 from storage.sql import SqlStorage
 from watchers.feed_health import feeds_to_report, mark_reported
 from watchers.fetch import FeedFetcher
-from watchers.parsepool import close_default_parse_pool
+from watchers.parsepool import ParsePool, close_default_parse_pool
 from watchers.schedule import PollSettings
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ SHUTDOWN_GRACE_S = 4.0  # for a poll in flight to store what it fetched
 SEND_GRACE_S = 3.0  # for an alert in flight to be accepted and marked sent
 HEALTH_REPORT_INTERVAL_S = 600
 DIGEST_CHECK_INTERVAL_S = 30
+WATCHDOG_INTERVAL_S = 10.0  # how often the watchdog logs a stall (probes also evaluate it)
+POLL_TIMEOUT_MARGIN_S = 10.0  # a poll's own limit: its stages' limits plus this
 
 
 def poll_settings_from(settings: Settings, feeds: FeedsConfig) -> PollSettings:
@@ -104,6 +108,9 @@ class App:
         self._telegram: TelegramRuntime | None = None
         self._health: HealthServer | None = None
         self._loop_lag: LoopLagMonitor | None = None
+        self._parser: ParsePool | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        self.watchdog = ProgressWatchdog(settings.stall_after_s)
         self.services: Services | None = None
         self.pipeline: Pipeline | None = None
         self.sender: OutboxSender | None = None
@@ -125,7 +132,10 @@ class App:
             await storage.sync_feeds(feeds.feeds, self.clock.now())
             poll_settings = poll_settings_from(settings, feeds)
             self._fetcher = FeedFetcher.from_poll_settings(
-                poll_settings, user_agent=settings.user_agent
+                poll_settings,
+                user_agent=settings.user_agent,
+                total_timeout_s=settings.fetch_timeout_s,
+                read_timeout_s=settings.fetch_idle_timeout_s,
             )
             await self._fetcher.__aenter__()
             self.reloader = RuleReloader(
@@ -136,13 +146,26 @@ class App:
             )
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
             sink = await self._start_alerts(services)
-            self.sender = OutboxSender(services, sink)
+            self.sender = OutboxSender(
+                services, sink, on_progress=self.watchdog.progress, on_idle=self.watchdog.idle
+            )
             self.digests = DigestScheduler(services, on_queued=self.sender.wake)
+            self._parser = ParsePool(processes=1, timeout_s=settings.parse_timeout_s)
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
                 poll_settings,
+                max_in_flight=settings.max_polls_in_flight,
+                per_host=settings.max_polls_per_host,
+                poll_timeout_s=settings.fetch_timeout_s
+                + settings.parse_timeout_s
+                + settings.full_text_timeout_s
+                + POLL_TIMEOUT_MARGIN_S,
+                full_text_timeout_s=settings.full_text_timeout_s,
+                parser=self._parser,
                 on_deliveries_queued=self.sender.wake,
+                on_progress=self.watchdog.progress,
+                on_idle=self.watchdog.idle,
             )
             if self._background:
                 await self._start_health(services)
@@ -213,9 +236,11 @@ class App:
             "scheduler",
             flag_check(
                 lambda: self._scheduler is not None and self._scheduler.running,
-                "the poll scheduler is not running",
+                "the scheduler is not running",
             ),
         )
+        # Progress, not "the scheduler object exists": fails /healthz and /readyz alike.
+        health.add_check("progress", self.watchdog.check(), liveness=True)
         if self._telegram is not None:
             health.add_check("telegram", self._telegram_ready_check())
         await health.start()
@@ -245,22 +270,22 @@ class App:
         self._outbox_task = self._spawn(sender.run(), "outbox")
         self._spawn(self.reloader.run(), "rules-watch")
         self._spawn(self.feeds_reloader.run(), "feeds-watch")
+        self.watchdog.watch("polling")
+        self.watchdog.watch("sending")
+        self._poll_task = self._spawn(pipeline.run(self.settings.tick_s), "poll")
+        self._spawn(self._run_watchdog(), "watchdog")
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
-            pipeline.run_cycle,
+            _quiet_on_cancel(self._prune),
             "interval",
-            seconds=self.settings.tick_s,
-            next_run_time=self.clock.now(),
+            hours=6,
             max_instances=1,
             coalesce=True,
-            id="poll",
-        )
-        scheduler.add_job(
-            self._prune, "interval", hours=6, max_instances=1, coalesce=True, id="prune"
+            id="prune",
         )
         assert self.digests is not None
         scheduler.add_job(
-            self.digests.run_once,
+            _quiet_on_cancel(self.digests.run_once),
             "interval",
             seconds=DIGEST_CHECK_INTERVAL_S,
             max_instances=1,
@@ -268,7 +293,7 @@ class App:
             id="digests",
         )
         scheduler.add_job(
-            self._report_feed_health,
+            _quiet_on_cancel(self._report_feed_health),
             "interval",
             seconds=HEALTH_REPORT_INTERVAL_S,
             max_instances=1,
@@ -277,6 +302,12 @@ class App:
         )
         scheduler.start()
         self._scheduler = scheduler
+
+    async def _run_watchdog(self) -> None:
+        """Log a stall (and the recovery) even when nobody probes the health endpoint."""
+        while True:
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
+            self.watchdog.evaluate()
 
     async def _subscribe_console_to_all(self) -> None:
         assert self.services is not None
@@ -361,8 +392,10 @@ class App:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
         if self.pipeline is not None:
-            # Let an in-flight poll store what it fetched (re-storing is harmless anyway).
+            # Let polls in flight store what they fetched (re-storing is harmless anyway).
+            self.pipeline.request_stop()
             await self.pipeline.wait_idle(SHUTDOWN_GRACE_S)
+            await self.pipeline.cancel_all()
         if self.sender is not None and self._outbox_task is not None:
             # Let a send in flight finish and be marked sent, rather than resent next start.
             self.sender.request_stop()
@@ -385,10 +418,29 @@ class App:
         if self._fetcher is not None:
             await self._fetcher.__aexit__(None, None, None)
             self._fetcher = None
+        if self._parser is not None:
+            await asyncio.to_thread(self._parser.close)
+            self._parser = None
         await asyncio.to_thread(close_default_parse_pool)
         if self.services is not None:
             await self.services.storage.close()
             self.services = None
+
+
+def _quiet_on_cancel(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """A scheduled job that ends quietly when shutdown cancels it mid-run: APScheduler logs a
+    cancelled job as an ERROR with a traceback, which a clean SIGTERM must not produce. What
+    the job was doing is idempotent and runs again at the next start."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.info("scheduled job stopped by shutdown")
+
+    run.__name__ = getattr(job, "__name__", "job")
+    run.__qualname__ = getattr(job, "__qualname__", "job")
+    return run
 
 
 async def run_until_signalled(

@@ -1,8 +1,15 @@
-"""One polling cycle: due feeds -> fetch -> parse -> identify -> match -> store.
+"""Polling: every due feed on its own clock -> fetch -> parse -> identify -> match -> store.
 
 The phases live elsewhere (watchers fetch/parse/identify, rules match, storage stores and queues
-deliveries); this module only runs them in order for every due feed. It does not send anything:
-the outbox sender does, so a crash between the two loses nothing.
+deliveries); this module starts a poll for each feed when it is due and runs the phases in
+order. It does not send anything: the outbox sender does, so a crash between the two loses
+nothing.
+
+Each feed's poll is a task of its own, started when the feed is due whatever other feeds are
+doing; what bounds them is the number of polls in flight and per host (a due feed over either
+bound starts as soon as a poll ends). Every poll has a time limit as a whole (on top of the
+fetch, parse and full-text limits of its stages): a poll past it records an error on its feed,
+which backs off, and nothing else waits for it.
 
 Order matters for "nothing missed, nothing repeated" across crashes: every article of a poll is
 ingested (idempotent by identity) *before* the feed's new validators and schedule are saved. A
@@ -15,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bot.services import Services
 from core.models import FeedState
@@ -24,14 +33,17 @@ from storage.base import IngestStatus
 from watchers.feed_health import record_new_items
 from watchers.fetch import FeedFetcher
 from watchers.fulltext import FullTextExtractor
-from watchers.poller import PollSettings, poll_feed
+from watchers.parsepool import ParsePool
+from watchers.poller import PollSettings, failed_state, poll_feed
 
 log = logging.getLogger(__name__)
+
+POLLING = "polling"  # the watchdog's name for this activity
 
 
 @dataclass(frozen=True, slots=True)
 class CycleReport:
-    """What one cycle did, for logs, metrics and tests."""
+    """What one cycle (or one poll) did, for logs, metrics and tests."""
 
     feeds_polled: int = 0
     feeds_failed: int = 0
@@ -40,8 +52,18 @@ class CycleReport:
     new_deliveries: int = 0
 
 
+def _host(state: FeedState) -> str:
+    return (urlsplit(state.redirected_to or state.url).hostname or "").lower()
+
+
 class Pipeline:
-    """Polls the feeds that are due and stores what they bring. Owns no connections."""
+    """Starts a poll for each due feed and stores what it brings. Owns no connections.
+
+    ``max_in_flight`` and ``per_host`` bound the polls running at once; ``poll_timeout_s``
+    (None: none) bounds one poll. ``on_progress(name)`` / ``on_idle(name)`` tell the watchdog
+    that a poll finished or that nothing was due. ``run()`` is the background loop;
+    ``run_cycle()`` polls what is due now and waits for it (the demo and tests).
+    """
 
     def __init__(
         self,
@@ -49,58 +71,158 @@ class Pipeline:
         fetcher: FeedFetcher,
         poll_settings: PollSettings,
         *,
-        concurrency: int = 50,
+        max_in_flight: int = 32,
+        per_host: int = 4,
+        poll_timeout_s: float | None = None,
+        full_text_timeout_s: float | None = None,
+        parser: ParsePool | None = None,
         on_deliveries_queued: Callable[[], None] | None = None,
+        on_progress: Callable[[str], None] | None = None,
+        on_idle: Callable[[str], None] | None = None,
     ) -> None:
         self._services = services
         self._fetcher = fetcher
         self._poll_settings = poll_settings
-        self._limit = asyncio.Semaphore(concurrency)
+        self._max_in_flight = max_in_flight
+        self._per_host = per_host
+        self._poll_timeout_s = poll_timeout_s
+        self._parser = parser
         self._on_deliveries_queued = on_deliveries_queued
+        self._on_progress = on_progress
+        self._on_idle = on_idle
         # Only feeds configured with ``full_text: true`` use it (the poller checks).
-        self._full_text = FullTextExtractor(fetcher)
-        self._running = False
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._full_text = FullTextExtractor(fetcher, timeout_s=full_text_timeout_s)
+        self._in_flight: dict[str, asyncio.Task[CycleReport]] = {}
+        self._hosts: Counter[str] = Counter()
+        self._poll_ended = asyncio.Event()
+        self._stopping = False
+
+    @property
+    def in_flight(self) -> int:
+        """Polls running now."""
+        return len(self._in_flight)
 
     async def wait_idle(self, timeout_s: float) -> bool:
-        """Wait (at most ``timeout_s``) for a running cycle to finish; True if idle."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), timeout=timeout_s)
-        return self._idle.is_set()
+        """Wait (at most ``timeout_s``) for the polls in flight to finish; True if none is
+        left. Starts no new poll once ``request_stop`` was called."""
+        tasks = list(self._in_flight.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        return not self._in_flight
+
+    def request_stop(self) -> None:
+        """Start no new poll; ``run()`` returns."""
+        self._stopping = True
+        self._poll_ended.set()
+
+    async def cancel_all(self) -> None:
+        """Cancel the polls still in flight (after the shutdown grace) and wait for them."""
+        tasks = list(self._in_flight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run(self, tick_s: float) -> None:
+        """Until ``request_stop``: start every due feed's poll, then look again after
+        ``tick_s`` seconds, or as soon as a poll ends while due feeds were held back."""
+        while not self._stopping:
+            held_back = await self.dispatch_due()
+            self._poll_ended.clear()
+            if held_back:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._poll_ended.wait(), timeout=tick_s)
+            else:
+                await asyncio.sleep(tick_s)
+
+    async def dispatch_due(self, skip: set[str] | None = None) -> bool:
+        """Start a poll for every due feed not in flight (nor in ``skip``), within the bounds.
+        Returns True when due feeds were left waiting for a free slot."""
+        free = self._max_in_flight - len(self._in_flight)
+        if free <= 0 or self._stopping:
+            return free <= 0
+        now = self._services.clock.now()
+        due = await self._services.storage.due_feeds(
+            now, limit=len(self._in_flight) + 4 * free + len(skip or ())
+        )
+        waiting = [s for s in due if s.url not in self._in_flight and s.url not in (skip or ())]
+        if not waiting and not self._in_flight and self._on_idle is not None:
+            self._on_idle(POLLING)
+        held_back = False
+        for state in waiting:
+            host = _host(state)
+            if len(self._in_flight) >= self._max_in_flight or self._hosts[host] >= self._per_host:
+                held_back = True
+                continue
+            self._start(state, host)
+        return held_back
+
+    def _start(self, state: FeedState, host: str) -> asyncio.Task[CycleReport]:
+        self._hosts[host] += 1
+        task = asyncio.create_task(self._poll_guarded(state), name=f"poll {state.url}")
+        self._in_flight[state.url] = task
+
+        def done(_task: asyncio.Task[CycleReport]) -> None:
+            self._in_flight.pop(state.url, None)
+            self._hosts[host] -= 1
+            if self._hosts[host] <= 0:
+                del self._hosts[host]
+            self._poll_ended.set()
+
+        task.add_done_callback(done)
+        return task
 
     async def run_cycle(self, max_feeds: int = 1000) -> CycleReport:
-        """Poll every feed whose next check time has come. Overlapping calls are skipped."""
-        if self._running:
-            return CycleReport()
-        self._running = True
-        self._idle.clear()
-        try:
-            now = self._services.clock.now()
-            due = await self._services.storage.due_feeds(now, limit=max_feeds)
-            reports = await asyncio.gather(*(self._poll_guarded(state) for state in due))
-        finally:
-            self._running = False
-            self._idle.set()
-        total = CycleReport(
-            feeds_polled=len(reports),
+        """Poll every feed due now (each once, at most ``max_feeds``, within the bounds) and
+        wait for those polls. Feeds already in flight are left to their own poll."""
+        polled: set[str] = set()
+        tasks: list[asyncio.Task[CycleReport]] = []
+        while len(polled) < max_feeds:
+            before = set(self._in_flight)
+            await self.dispatch_due(skip=polled)
+            started = [t for url, t in self._in_flight.items() if url not in before]
+            polled.update(url for url in self._in_flight if url not in before)
+            tasks.extend(started)
+            running = [t for t in tasks if not t.done()]
+            if not started and not running:
+                break
+            if running:
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        reports = await asyncio.gather(*tasks)
+        return CycleReport(
+            feeds_polled=sum(r.feeds_polled for r in reports),
             feeds_failed=sum(r.feeds_failed for r in reports),
             new_articles=sum(r.new_articles for r in reports),
             updated_articles=sum(r.updated_articles for r in reports),
             new_deliveries=sum(r.new_deliveries for r in reports),
         )
-        if total.new_deliveries and self._on_deliveries_queued is not None:
-            self._on_deliveries_queued()
-        return total
 
     async def _poll_guarded(self, state: FeedState) -> CycleReport:
-        async with self._limit:
-            try:
-                return await self.poll_one(state)
-            except Exception:
-                # One feed's bug must not stop the cycle; the feed is retried at its next check.
-                log.exception("poll failed unexpectedly", extra={"feed": state.url})
-                return CycleReport(feeds_polled=1, feeds_failed=1)
+        try:
+            async with asyncio.timeout(self._poll_timeout_s):
+                report = await self.poll_one(state)
+        except TimeoutError:
+            report = await self._timed_out(state)
+        except Exception:
+            # One feed's bug must not stop the others; the feed is retried at its next check.
+            log.exception("poll failed unexpectedly", extra={"feed": state.url})
+            report = CycleReport(feeds_polled=1, feeds_failed=1)
+        if self._on_progress is not None:
+            self._on_progress(POLLING)
+        if report.new_deliveries and self._on_deliveries_queued is not None:
+            self._on_deliveries_queued()
+        return report
+
+    async def _timed_out(self, state: FeedState) -> CycleReport:
+        """A poll past its limit: the feed records the error and backs off; nothing was stored
+        for it (the articles of a poll are stored in one transaction, or not at all)."""
+        error = f"poll took longer than {self._poll_timeout_s:g} s; stopped"
+        self._services.metrics.errors.labels(kind="fetch").inc()
+        log.warning("feed poll failed: %s", error, extra={"feed": state.url})
+        now = self._services.clock.now()
+        await self._services.storage.save_feed_state(
+            failed_state(state, error, now, self._poll_settings)
+        )
+        return CycleReport(feeds_polled=1, feeds_failed=1)
 
     async def poll_one(self, state: FeedState) -> CycleReport:
         """Poll one feed, ingest its items, then save its new state (in that order)."""
@@ -111,6 +233,7 @@ class Pipeline:
             services.clock.now(),
             self._poll_settings,
             full_text=self._full_text,
+            parser=self._parser,
         )
         metrics = services.metrics
         metrics.polls.labels(feed=state.url).inc()
