@@ -140,9 +140,12 @@ class Storage(Protocol):
         """Every rule id any chat is subscribed to (including rules that no longer exist)."""
 
     # outbox --------------------------------------------------------------------------------
-    async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+    async def due_deliveries(
+        self, now: datetime, limit: int = 50, *, per_lane: int | None = None
+    ) -> list[Delivery]:
         """Pending deliveries whose next attempt has come, oldest first (also "sending" ones
-        left by a crash: the caller decides to resend them)."""
+        left by a crash: the caller decides to resend them). With ``per_lane``, at most that
+        many of each (chat, topic), so one chat's backlog cannot fill the batch."""
 
     async def mark_sending(self, delivery_id: int, now: datetime) -> None: ...
 

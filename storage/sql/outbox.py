@@ -42,10 +42,15 @@ SENDING_LEASE = timedelta(minutes=5)
 class OutboxStorage(SqlEngine):
     """The outbox part of ``SqlStorage``."""
 
-    async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+    async def due_deliveries(
+        self, now: datetime, limit: int = 50, *, per_lane: int | None = None
+    ) -> list[Delivery]:
         """Pending rows whose next attempt has come, and "sending" rows this process does not
         have in flight (left by a crashed predecessor: the policy is to resend them, see
-        docs/storage.md), oldest first. Rows of inactive chats wait."""
+        docs/storage.md), oldest first. Rows of inactive chats wait. ``per_lane``: at most that
+        many rows of each (chat, topic), the oldest (a window function: SQLite >= 3.25 and
+        PostgreSQL both have it), so a group's backlog of thousands leaves room in the batch
+        for every other chat."""
         abandoned = and_(
             deliveries.c.state == DeliveryState.SENDING.value,
             or_(
@@ -57,13 +62,37 @@ class OutboxStorage(SqlEngine):
         due = and_(
             deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
         )
-        query = (
-            select(deliveries)
-            .join(chats, chats.c.id == deliveries.c.chat_id)
-            .where(chats.c.status == "active", or_(due, abandoned))
-            .order_by(deliveries.c.id)
-            .limit(limit)
-        )
+        eligible = and_(chats.c.status == "active", or_(due, abandoned))
+        if per_lane is None:
+            query = (
+                select(deliveries)
+                .join(chats, chats.c.id == deliveries.c.chat_id)
+                .where(eligible)
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            )
+        else:
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=(deliveries.c.chat_id, deliveries.c.thread_id),
+                    order_by=deliveries.c.id,
+                )
+                .label("lane_rank")
+            )
+            ranked = (
+                select(deliveries.c.id, rank)
+                .join(chats, chats.c.id == deliveries.c.chat_id)
+                .where(eligible)
+                .subquery()
+            )
+            query = (
+                select(deliveries)
+                .join(ranked, ranked.c.id == deliveries.c.id)
+                .where(ranked.c.lane_rank <= per_lane)
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            )
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
             if not rows:

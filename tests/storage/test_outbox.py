@@ -138,3 +138,25 @@ async def test_page_rows_move_with_a_migrated_chat_and_are_pruned_when_old(
     await store.prune(at(DAYS_100), retention_days=90)
     [left] = await store.due_deliveries(at(DAYS_100))
     assert left.id == queued_later  # the old, sent notice is gone; the pending digest stays
+
+
+async def test_per_lane_caps_each_chat_so_a_backlog_leaves_room_for_others(
+    store: SqlStorage,
+) -> None:
+    """A group with a long backlog queued first and a private chat queued after it: a batch
+    with ``per_lane`` holds the oldest few of each, not only the group's."""
+    await subscribed(store, -100, "csp")
+    for i in range(1, 31):
+        await store.ingest(make_article(i), [match("csp")], at(0))
+    await subscribed(store, 5, "csp")
+    await store.ingest(make_article(100), [match("csp")], at(1))
+    plain = await store.due_deliveries(at(2), limit=10)
+    assert {d.chat_id for d in plain} == {-100}
+    fair = await store.due_deliveries(at(2), limit=10, per_lane=3)
+    assert [d.chat_id for d in fair] == [-100, -100, -100, 5]
+    assert [article_of(d).identity for d in fair] == [
+        "guid:item-1",
+        "guid:item-2",
+        "guid:item-3",
+        "guid:item-100",
+    ]
