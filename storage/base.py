@@ -164,8 +164,25 @@ class Storage(Protocol):
     # chats: status, migration, muting, modes ------------------------------------------------
     async def get_chat(self, chat_id: int) -> Chat | None: ...
 
-    async def set_chat_active(self, chat_id: int, active: bool) -> None:
-        """Inactive (blocked/kicked): its pending deliveries stop; they resume when active."""
+    async def set_chat_active(
+        self, chat_id: int, active: bool, *, now: datetime | None = None
+    ) -> None:
+        """Inactive (blocked/kicked): its pending deliveries stop; they resume when active.
+        Going inactive records ``now`` (default: the wall clock) as the moment it went away,
+        unless it already was away."""
+
+    async def returned_chats(self) -> list[tuple[int, datetime]]:
+        """Chats active again after being away, not caught up yet: (id, away since)."""
+
+    async def queue_catch_up(
+        self,
+        chat_id: int,
+        away_since: datetime,
+        digests: Sequence[tuple[int | None, Sequence[str], Sequence[RenderedMessage]]],
+        now: datetime,
+    ) -> bool:
+        """Queue a returned chat's catch-up digests and mark it caught up, if it still is
+        away since ``away_since`` (compare-and-set; False: nothing done)."""
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: move subscriptions and unsent deliveries to the new id."""

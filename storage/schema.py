@@ -152,6 +152,7 @@ chats = Table(
     Column("migrated_to", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("blocked_at", UtcDateTime),  # away since; cleared when its catch-up is queued (0007)
 )
 
 subscriptions = Table(

@@ -238,7 +238,7 @@ class OutboxSender:
             for delivery in deliveries:
                 await storage.mark_failed(delivery.id, error, now)
             return True
-        await apply_to_chat(storage, chat_id, outcome)
+        await apply_to_chat(storage, chat_id, outcome, now)
         if outcome.retry_after_s is not None and outcome.new_chat_id is None:
             self._metrics.telegram_429.inc()
         for delivery in deliveries:

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config.feeds_file import FeedsConfig, load_feeds_file
 from bot.config.rule_files import load_rules_dir
 from bot.config.settings import Settings, safe_database_url
+from bot.delivery.catchup import CATCH_UP_EVERY_S, CatchUpScheduler
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
 from bot.delivery.outbox import OutboxSender
@@ -117,6 +118,7 @@ class App:
         self.reloader: RuleReloader | None = None
         self.feeds_reloader: FeedsReloader | None = None
         self.digests: DigestScheduler | None = None
+        self.catch_up: CatchUpScheduler | None = None
 
     # ------------------------------------------------------------------------------- start
     async def start(self) -> None:
@@ -150,6 +152,7 @@ class App:
                 services, sink, on_progress=self.watchdog.progress, on_idle=self.watchdog.idle
             )
             self.digests = DigestScheduler(services, on_queued=self.sender.wake)
+            self.catch_up = CatchUpScheduler(services, on_queued=self.sender.wake)
             self._parser = ParsePool(processes=1, timeout_s=settings.parse_timeout_s)
             self.pipeline = Pipeline(
                 services,
@@ -291,6 +294,15 @@ class App:
             max_instances=1,
             coalesce=True,
             id="digests",
+        )
+        assert self.catch_up is not None
+        scheduler.add_job(
+            _quiet_on_cancel(self.catch_up.run_once),
+            "interval",
+            seconds=CATCH_UP_EVERY_S,
+            max_instances=1,
+            coalesce=True,
+            id="catch-up",
         )
         scheduler.add_job(
             _quiet_on_cancel(self._report_feed_health),

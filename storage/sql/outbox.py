@@ -148,6 +148,39 @@ class OutboxStorage(SqlEngine):
             await conn.execute(digest_mark_statement(chat_id, rule_ids, period_end))
         return delivery_id
 
+    async def queue_catch_up(
+        self,
+        chat_id: int,
+        away_since: datetime,
+        digests: Sequence[tuple[int | None, Sequence[str], Sequence[RenderedMessage]]],
+        now: datetime,
+    ) -> bool:
+        """Queue a returned chat's catch-up digests (one ``(topic, rule ids, pages)`` each, none
+        when nothing matched while it was away) and mark it caught up, in one transaction.
+        Only when the chat is still marked away since ``away_since`` (a compare-and-set): False,
+        and nothing queued, when another run or process already did it, or the chat went away
+        again meanwhile."""
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(chats)
+                .where(
+                    chats.c.id == chat_id,
+                    chats.c.status == "active",
+                    chats.c.blocked_at == away_since,
+                )
+                .values(blocked_at=None)
+            )
+            if result.rowcount != 1:
+                return False
+            rows = [
+                _page_row(chat_id, thread_id, DeliveryKind.DIGEST, rule_ids, pages, now)
+                for thread_id, rule_ids, pages in digests
+                if pages
+            ]
+            if rows:
+                await conn.execute(insert(deliveries), rows)
+        return True
+
     async def queue_notice(
         self, chat_ids: Sequence[int], pages: Sequence[RenderedMessage], now: datetime
     ) -> int:

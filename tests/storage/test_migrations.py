@@ -86,6 +86,8 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
         assert upgraded_after <= sea.digest_sent_at <= datetime.now(UTC)
         assert [s.rule_id for s in await storage.digest_subscriptions()] == ["sea"]
         assert await storage.get_chat(42) == Chat(id=42, type=ChatType.PRIVATE)
+        # 0007: an existing chat was never away: no catch-up digest for it
+        assert await storage.returned_chats() == []
         # The old article is still recognised: re-ingesting it alerts nobody.
         again = await storage.ingest(make_article(1, identity="guid:old-1"), [match("csp")], at(1))
         assert (again.article_id, again.new_matches, again.new_deliveries) == (article_id, 0, 0)
