@@ -147,15 +147,19 @@ class Storage(Protocol):
         left by a crash: the caller decides to resend them). With ``per_lane``, at most that
         many of each (chat, topic), so one chat's backlog cannot fill the batch."""
 
-    async def mark_sending(self, delivery_id: int, now: datetime) -> None: ...
+    # Every move is a compare-and-set on the state it expects: ``mark_sending`` claims a
+    # pending (or abandoned "sending") row; the others need the row still "sending" by this
+    # process. False: the row is not in that state (another sender has it, or it is finished),
+    # nothing changed. A slow sender can never move a sent alert back to pending.
+    async def mark_sending(self, delivery_id: int, now: datetime) -> bool: ...
 
-    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None: ...
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> bool: ...
 
     async def mark_retry(
         self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> None: ...
+    ) -> bool: ...
 
-    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
+    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> bool:
         """Give up on one delivery for good (recorded with its error)."""
 
     async def pending_count(self, chat_id: int | None = None) -> int:

@@ -177,7 +177,9 @@ class OutboxSender:
 
     async def _send_one(self, delivery: Delivery) -> bool:
         """Send one delivery and record the outcome. False: stop sending to this chat for now."""
-        await self._services.storage.mark_sending(delivery.id, self._services.clock.now())
+        if not await self._services.storage.mark_sending(delivery.id, self._services.clock.now()):
+            log.info("delivery %d is another sender's now; skipped", delivery.id)
+            return True
         try:
             if delivery.pages:  # a digest or a notice, rendered when it was queued
                 outcome = await self._sink.send_digest(
@@ -193,8 +195,9 @@ class OutboxSender:
         """Fold many alerts for one chat into one digest message (paged if long)."""
         storage, clock = self._services.storage, self._services.clock
         chat_id = deliveries[0].chat_id
-        for delivery in deliveries:
-            await storage.mark_sending(delivery.id, clock.now())
+        deliveries = [d for d in deliveries if await storage.mark_sending(d.id, clock.now())]
+        if not deliveries:  # all of them are another sender's now
+            return True
         rules = {r.id: r for r in self._rules_for(deliveries)}
         pages = format_digest(
             items_from_deliveries(deliveries),
@@ -226,7 +229,9 @@ class OutboxSender:
         self._on_progress(SENDING)
         if outcome.status is SendStatus.SENT:
             for delivery in deliveries:
-                await storage.mark_sent(delivery.id, outcome.message_id, now)
+                if not await storage.mark_sent(delivery.id, outcome.message_id, now):
+                    self._taken_over(delivery)
+                    continue
                 self._metrics.alerts_sent.inc()
                 if delivery.created_at is not None:
                     latency_s = (now - delivery.created_at).total_seconds()
@@ -236,12 +241,25 @@ class OutboxSender:
         if outcome.status is SendStatus.FAILED:
             log.error("alert dropped: %s", error, extra={"chat": chat_id})
             for delivery in deliveries:
-                await storage.mark_failed(delivery.id, error, now)
+                if not await storage.mark_failed(delivery.id, error, now):
+                    self._taken_over(delivery)
             return True
         await apply_to_chat(storage, chat_id, outcome, now)
         if outcome.retry_after_s is not None and outcome.new_chat_id is None:
             self._metrics.telegram_429.inc()
         for delivery in deliveries:
             delay = retry_delay_s(outcome, delivery.attempts + 1)
-            await storage.mark_retry(delivery.id, error, now + timedelta(seconds=delay), now)
+            if not await storage.mark_retry(
+                delivery.id, error, now + timedelta(seconds=delay), now
+            ):
+                self._taken_over(delivery)
         return False
+
+    def _taken_over(self, delivery: Delivery) -> None:
+        # Compare-and-set refused: the row is no longer ours in flight (taken over after a
+        # lease, or finished). Leave it as it is: never move a sent alert back.
+        log.warning(
+            "delivery %d changed hands during its send; its state is left as it is",
+            delivery.id,
+            extra={"chat": delivery.chat_id},
+        )

@@ -126,6 +126,7 @@ class App:
         feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
         ruleset = load_rules_dir(settings.rules_dir)
         storage = SqlStorage(settings.database_url)
+        storage.claim_sole_process()  # SQLite: one process per file, refused clearly otherwise
         await storage.open()
         self.services = services = Services(
             settings, feeds, storage, RuleHolder(ruleset), self.clock, self.metrics

@@ -213,17 +213,47 @@ class OutboxStorage(SqlEngine):
             )
         return len(ids)
 
-    async def _set_delivery(self, delivery_id: int, **values: Any) -> None:
+    async def _move_delivery(self, delivery_id: int, expected: Any, **values: Any) -> bool:
+        """Compare-and-set: change the row only while ``expected`` (a condition on its state)
+        holds. False when it does not (another sender took the row over, or it is finished);
+        ``StorageError`` when there is no such row."""
         async with self._tx() as conn:
             result = await conn.execute(
-                update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
+                update(deliveries).where(deliveries.c.id == delivery_id, expected).values(**values)
             )
-        if result.rowcount == 0:
+            if result.rowcount == 1:
+                return True
+            exists = (
+                await conn.execute(select(deliveries.c.id).where(deliveries.c.id == delivery_id))
+            ).first()
+        if exists is None:
             raise StorageError(f"no delivery with id {delivery_id}")
+        return False
 
-    async def mark_sending(self, delivery_id: int, now: datetime) -> None:
-        await self._set_delivery(
+    def _ours_in_flight(self) -> Any:
+        """The state every move after ``mark_sending`` expects: "sending", by this process."""
+        return and_(
+            deliveries.c.state == DeliveryState.SENDING.value,
+            deliveries.c.sending_owner == self._owner,
+        )
+
+    async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
+        """Claim the row for a send: only a pending row, or a "sending" one abandoned by
+        another owner (or by this one, past the lease), as ``due_deliveries`` hands out."""
+        claimable = or_(
+            deliveries.c.state == DeliveryState.PENDING.value,
+            and_(
+                deliveries.c.state == DeliveryState.SENDING.value,
+                or_(
+                    deliveries.c.sending_owner.is_(None),
+                    deliveries.c.sending_owner != self._owner,
+                    deliveries.c.sending_at <= now - SENDING_LEASE,
+                ),
+            ),
+        )
+        return await self._move_delivery(
             delivery_id,
+            claimable,
             state=DeliveryState.SENDING.value,
             attempts=deliveries.c.attempts + 1,
             sending_at=now,
@@ -231,9 +261,10 @@ class OutboxStorage(SqlEngine):
             updated_at=now,
         )
 
-    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
-        await self._set_delivery(
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> bool:
+        return await self._move_delivery(
             delivery_id,
+            self._ours_in_flight(),
             state=DeliveryState.SENT.value,
             sent_at=now,
             message_id=func.coalesce(message_id, deliveries.c.message_id)
@@ -246,9 +277,10 @@ class OutboxStorage(SqlEngine):
 
     async def mark_retry(
         self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> None:
-        await self._set_delivery(
+    ) -> bool:
+        return await self._move_delivery(
             delivery_id,
+            self._ours_in_flight(),
             state=DeliveryState.PENDING.value,
             next_attempt_at=next_attempt_at,
             last_error=error,
@@ -256,9 +288,10 @@ class OutboxStorage(SqlEngine):
             updated_at=now,
         )
 
-    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
-        await self._set_delivery(
+    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> bool:
+        return await self._move_delivery(
             delivery_id,
+            self._ours_in_flight(),
             state=DeliveryState.FAILED.value,
             last_error=error,
             sending_owner=None,

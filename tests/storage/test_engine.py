@@ -3,6 +3,11 @@ Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from core.errors import StorageError
@@ -41,3 +46,49 @@ def test_no_two_parts_define_the_same_name() -> None:
             assert name not in seen, f"{name} is defined by {seen[name]} and {part.__name__}"
             seen[name] = part.__name__
     assert not set(seen) & set(vars(SqlEngine)) - {"__init__"}
+
+
+async def test_a_second_process_on_one_sqlite_file_is_refused_clearly(tmp_path: Path) -> None:
+    """The running bot claims its SQLite file; a second bot on it gets a clear refusal (not a
+    second poller and sender doubling every alert), and may start once the first is gone."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'nw.db'}"
+    first, second = SqlStorage(url), SqlStorage(url)
+    first.claim_sole_process()
+    await first.open()
+    with pytest.raises(StorageError, match=r"another newswatch process \(pid \d+\) .*PostgreSQL"):
+        second.claim_sole_process()
+    await first.close()
+    second.claim_sole_process()
+    await second.close()
+
+
+def test_a_second_bot_process_on_one_sqlite_file_exits_with_the_reason(tmp_path: Path) -> None:
+    """The real command line: the second ``newswatch run`` on the same file exits non-zero, saying
+    why, while the first one runs on."""
+    config = tmp_path / "config"
+    (config / "rules").mkdir(parents=True)
+    (config / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM"))},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+        "NEWSWATCH_CONFIG_DIR": str(config),
+        "NEWSWATCH_HEALTH_ADDR": "",
+        "PYTHONPATH": str(root),
+    }
+    command = [sys.executable, "-m", "bot.cli.main", "run"]
+    first = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert first.stdout is not None
+        for line in first.stdout:  # wait until the first one is running
+            if b"ready in" in line:
+                break
+        second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=60)
+        assert second.returncode != 0
+        assert b"another newswatch process" in second.stderr + second.stdout
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(timeout=20)

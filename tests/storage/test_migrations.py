@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -130,3 +131,18 @@ async def test_in_memory_sqlite_works_for_throwaway_runs() -> None:
         assert await storage.subscriptions(1) == ["csp"]
     finally:
         await storage.close()
+
+
+async def test_replicas_opening_a_fresh_database_together_wait_for_one_another(
+    database_url: str,
+) -> None:
+    """Three processes' storages open (and migrate) one new database at once: on PostgreSQL
+    the advisory lock makes them take turns instead of crashing on alembic_version."""
+    stores = [SqlStorage(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(s.open() for s in stores))
+        for store in stores:
+            assert await current_revision(store.engine) == head_revision()
+    finally:
+        for store in stores:
+            await store.close()

@@ -160,3 +160,32 @@ async def test_per_lane_caps_each_chat_so_a_backlog_leaves_room_for_others(
         "guid:item-3",
         "guid:item-100",
     ]
+
+
+async def test_every_state_change_checks_the_state_it_expects(database_url: str) -> None:
+    """Two senders (two processes' storages) on one database: the slow one, whose row was
+    taken over and sent by the other, can neither send it again nor move it back."""
+    slow, quick = SqlStorage(database_url), SqlStorage(database_url)
+    await slow.open()
+    await quick.open()
+    try:
+        await subscribed(slow, 1, "csp")
+        await slow.ingest(make_article(1), [match("csp")], at(0))
+        (delivery,) = await slow.due_deliveries(at(0))
+        assert await slow.mark_sending(delivery.id, at(0))
+        # the other process sees a "sending" row of another owner (the resend policy) ...
+        (taken,) = await quick.due_deliveries(at(1))
+        assert await quick.mark_sending(taken.id, at(1))
+        assert await quick.mark_sent(taken.id, 99, at(1))
+        # ... and the slow one's late outcomes change nothing
+        assert not await slow.mark_retry(delivery.id, "timed out", at(5), at(2))
+        assert not await slow.mark_failed(delivery.id, "400", at(2))
+        assert not await slow.mark_sent(delivery.id, 7, at(2))
+        assert not await slow.mark_sending(delivery.id, at(2))  # sent is final
+        assert await slow.due_deliveries(at(100)) == []
+        assert await slow.pending_count() == 0
+        with pytest.raises(StorageError):
+            await slow.mark_sent(123456, 1, at(3))
+    finally:
+        await slow.close()
+        await quick.close()
