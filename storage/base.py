@@ -101,8 +101,21 @@ class Storage(Protocol):
 
     async def list_feeds(self) -> list[FeedState]: ...
 
+    async def claim_feeds(
+        self, urls: Sequence[str], now: datetime, lease_s: float
+    ) -> list[FeedState]:
+        """Claim those of ``urls`` still due and unclaimed for ``lease_s`` seconds (replicas:
+        each due feed is polled by one process); returns the claimed ones."""
+
+    async def release_feeds(self, urls: Sequence[str]) -> None:
+        """Give up this process's claims on ``urls``."""
+
+    async def release_others_claims(self) -> int:
+        """Drop every other process's claim (the sole process of a SQLite file only)."""
+
     async def save_feed_state(self, state: FeedState) -> None:
-        """Persist validators, schedule and health after a poll."""
+        """Persist validators, schedule and health after a poll, releasing this process's
+        claim (nothing is written while another process holds a live claim)."""
 
     # articles and matches ------------------------------------------------------------------
     async def ingest(

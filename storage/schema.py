@@ -89,6 +89,9 @@ feeds = Table(
     Column("failing_since", UtcDateTime),  # migration 0004
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the process polling it now and until when its claim holds (0007); NULL: nobody
+    Column("lease_owner", Text),
+    Column("lease_until", UtcDateTime),
 )
 
 articles = Table(

@@ -128,6 +128,9 @@ class App:
         storage = SqlStorage(settings.database_url)
         storage.claim_sole_process()  # SQLite: one process per file, refused clearly otherwise
         await storage.open()
+        if storage.dialect == "sqlite":
+            # The only process on this file: claims left on feeds are a dead predecessor's.
+            await storage.release_others_claims()
         self.services = services = Services(
             settings, feeds, storage, RuleHolder(ruleset), self.clock, self.metrics
         )

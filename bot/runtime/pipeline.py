@@ -39,6 +39,8 @@ from watchers.poller import PollSettings, failed_state, poll_feed
 log = logging.getLogger(__name__)
 
 POLLING = "polling"  # the watchdog's name for this activity
+LEASE_MARGIN_S = 30.0
+LEASE_WITHOUT_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class Pipeline:
         self._max_in_flight = max_in_flight
         self._per_host = per_host
         self._poll_timeout_s = poll_timeout_s
+        # A claim outlives the longest poll; a dead process's feeds return after it.
+        self._lease_s = (poll_timeout_s or LEASE_WITHOUT_TIMEOUT_S) + LEASE_MARGIN_S
         self._parser = parser
         self._on_deliveries_queued = on_deliveries_queued
         self._on_progress = on_progress
@@ -117,10 +121,14 @@ class Pipeline:
 
     async def cancel_all(self) -> None:
         """Cancel the polls still in flight (after the shutdown grace) and wait for them."""
+        urls = list(self._in_flight)
         tasks = list(self._in_flight.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # Another replica (or the next start) may poll them at once, not after the lease.
+        with contextlib.suppress(Exception):
+            await self._services.storage.release_feeds(urls)
 
     async def run(self, tick_s: float) -> None:
         """Until ``request_stop``: start every due feed's poll, then look again after
@@ -148,12 +156,24 @@ class Pipeline:
         if not waiting and not self._in_flight and self._on_idle is not None:
             self._on_idle(POLLING)
         held_back = False
+        chosen: list[FeedState] = []
+        hosts = Counter(self._hosts)
         for state in waiting:
             host = _host(state)
-            if len(self._in_flight) >= self._max_in_flight or self._hosts[host] >= self._per_host:
+            if len(self._in_flight) + len(chosen) >= self._max_in_flight or (
+                hosts[host] >= self._per_host
+            ):
                 held_back = True
                 continue
-            self._start(state, host)
+            hosts[host] += 1
+            chosen.append(state)
+        # The claim (a lease, ``FOR UPDATE SKIP LOCKED``) makes each due feed one process's:
+        # feeds another replica claimed meanwhile are not returned.
+        claimed = await self._services.storage.claim_feeds(
+            [s.url for s in chosen], now, self._lease_s
+        )
+        for state in claimed:
+            self._start(state, _host(state))
         return held_back
 
     def _start(self, state: FeedState, host: str) -> asyncio.Task[CycleReport]:
@@ -206,6 +226,8 @@ class Pipeline:
             # One feed's bug must not stop the others; the feed is retried at its next check.
             log.exception("poll failed unexpectedly", extra={"feed": state.url})
             report = CycleReport(feeds_polled=1, feeds_failed=1)
+            with contextlib.suppress(Exception):
+                await self._services.storage.release_feeds([state.url])
         if self._on_progress is not None:
             self._on_progress(POLLING)
         if report.new_deliveries and self._on_deliveries_queued is not None:

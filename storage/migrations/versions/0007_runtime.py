@@ -1,4 +1,4 @@
-"""Runtime (#12): when a chat went away, for the catch-up digest at its return.
+"""Runtime (#12): feed leases for replicas, and when a chat went away (its catch-up digest).
 
 Revision ID: 0007
 Revises: 0005
@@ -6,6 +6,8 @@ Create Date: 2026-12-01
 
 ``chats.blocked_at`` is set when a chat becomes unreachable (blocked, kicked) and cleared when
 its catch-up digest is queued after it came back; NULL for every existing chat.
+``feeds.lease_owner`` / ``feeds.lease_until``: the process polling the feed now, and until when
+its claim holds (a dead process's feeds are taken over after that); NULL: nobody.
 """
 
 from __future__ import annotations
@@ -24,8 +26,14 @@ TS = sa.DateTime(timezone=True)
 def upgrade() -> None:
     with op.batch_alter_table("chats") as batch:
         batch.add_column(sa.Column("blocked_at", TS))
+    with op.batch_alter_table("feeds") as batch:
+        batch.add_column(sa.Column("lease_owner", sa.Text))
+        batch.add_column(sa.Column("lease_until", TS))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("feeds") as batch:
+        batch.drop_column("lease_until")
+        batch.drop_column("lease_owner")
     with op.batch_alter_table("chats") as batch:
         batch.drop_column("blocked_at")
