@@ -113,6 +113,15 @@ class Storage(Protocol):
     async def release_others_claims(self) -> int:
         """Drop every other process's claim (the sole process of a SQLite file only)."""
 
+    async def try_lead(self) -> bool:
+        """Become the replica that sends (PostgreSQL advisory lock; SQLite: always)."""
+
+    async def still_leading(self) -> bool:
+        """True while this process still holds the sender's lock."""
+
+    async def resign(self) -> None:
+        """Stop being the sender."""
+
     async def save_feed_state(self, state: FeedState) -> None:
         """Persist validators, schedule and health after a poll, releasing this process's
         claim (nothing is written while another process holds a live claim)."""

@@ -34,15 +34,14 @@ from bot.delivery.outbox import OutboxSender
 from bot.delivery.sink import AlertSink, DeferredSink
 from bot.ops.http_health import (
     HealthServer,
-    ReadinessCheck,
     flag_check,
     storage_check,
-    telegram_check,
 )
 from bot.ops.metrics import LoopLagMonitor, Metrics
 from bot.ops.watchdog import ProgressWatchdog
 from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
+from bot.runtime.leadership import SEND_GRACE_S, SenderRole, quiet_on_cancel
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
 from bot.services import RuleHolder, Services
@@ -60,7 +59,6 @@ from watchers.schedule import PollSettings
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 4.0  # for a poll in flight to store what it fetched
-SEND_GRACE_S = 3.0  # for an alert in flight to be accepted and marked sent
 HEALTH_REPORT_INTERVAL_S = 600
 DIGEST_CHECK_INTERVAL_S = 30
 WATCHDOG_INTERVAL_S = 10.0  # how often the watchdog logs a stall (probes also evaluate it)
@@ -79,7 +77,7 @@ def poll_settings_from(settings: Settings, feeds: FeedsConfig) -> PollSettings:
     )
 
 
-class App:
+class App(SenderRole):
     """One newswatch process. ``await app.start()``, later ``await app.stop()``.
 
     ``background=False`` starts no scheduler, sender or file watchers: the caller drives
@@ -112,6 +110,11 @@ class App:
         self._parser: ParsePool | None = None
         self._poll_task: asyncio.Task[None] | None = None
         self.watchdog = ProgressWatchdog(settings.stall_after_s)
+        # PostgreSQL replicas: one of them is the sender (docs/deployment.md); SQLite: always.
+        self.leading = True
+        self._replicas = False
+        self._sink: AlertSink | None = None
+        self._deferred: DeferredSink | None = None
         self.services: Services | None = None
         self.pipeline: Pipeline | None = None
         self.sender: OutboxSender | None = None
@@ -126,6 +129,7 @@ class App:
         feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
         ruleset = load_rules_dir(settings.rules_dir)
         storage = SqlStorage(settings.database_url)
+        self._replicas = storage.dialect == "postgresql"
         storage.claim_sole_process()  # SQLite: one process per file, refused clearly otherwise
         await storage.open()
         if storage.dialect == "sqlite":
@@ -151,12 +155,17 @@ class App:
                 on_reload=self._rules_swapped,
             )
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
-            sink = await self._start_alerts(services)
-            self.sender = OutboxSender(
-                services, sink, on_progress=self.watchdog.progress, on_idle=self.watchdog.idle
-            )
-            self.digests = DigestScheduler(services, on_queued=self.sender.wake)
-            self.catch_up = CatchUpScheduler(services, on_queued=self.sender.wake)
+            self.leading = await storage.try_lead()
+            if not self.leading:
+                log.info(
+                    "another replica is the sender; this one polls feeds and takes over "
+                    "sending and Telegram if that one stops"
+                )
+            sink = await self._start_alerts(services, connect=self.leading)
+            self._sink = sink
+            self.sender = self._new_sender(sink)
+            self.digests = DigestScheduler(services, on_queued=self._wake_sender)
+            self.catch_up = CatchUpScheduler(services, on_queued=self._wake_sender)
             self._parser = ParsePool(processes=1, timeout_s=settings.parse_timeout_s)
             self.pipeline = Pipeline(
                 services,
@@ -170,7 +179,7 @@ class App:
                 + POLL_TIMEOUT_MARGIN_S,
                 full_text_timeout_s=settings.full_text_timeout_s,
                 parser=self._parser,
-                on_deliveries_queued=self.sender.wake,
+                on_deliveries_queued=self._wake_sender,
                 on_progress=self.watchdog.progress,
                 on_idle=self.watchdog.idle,
             )
@@ -190,7 +199,17 @@ class App:
             safe_database_url(settings.database_url),
         )
 
-    async def _start_alerts(self, services: Services) -> AlertSink:
+    def _new_sender(self, sink: AlertSink) -> OutboxSender:
+        assert self.services is not None
+        return OutboxSender(
+            self.services, sink, on_progress=self.watchdog.progress, on_idle=self.watchdog.idle
+        )
+
+    def _wake_sender(self) -> None:
+        if self.sender is not None:
+            self.sender.wake()
+
+    async def _start_alerts(self, services: Services, *, connect: bool = True) -> AlertSink:
         if self.settings.telegram_bot_token is None:
             await self._subscribe_console_to_all()
             self._out.write(
@@ -208,7 +227,10 @@ class App:
             reload_feeds=self.feeds_reloader.reload_now,
         )
         self._telegram = TelegramRuntime(services, admin_actions=actions)
-        deferred = DeferredSink()
+        deferred = self._deferred = DeferredSink()
+        if not connect:
+            # Not the sender: no Telegram polling here (one consumer of updates per token).
+            return self._sink_override or deferred
         try:
             deferred.target = await self._telegram.start()
         except DeliveryError as e:
@@ -217,16 +239,19 @@ class App:
             self._spawn(self._connect_telegram_later(deferred), "telegram-connect")
         return self._sink_override or deferred
 
-    async def _connect_telegram_later(self, deferred: DeferredSink) -> None:
+    async def _connect_telegram_later(
+        self, deferred: DeferredSink, first_delay_s: float = 5.0
+    ) -> None:
         """Retry Telegram's start-up with backoff (5 s doubling to 5 min) until it works."""
         assert self._telegram is not None
         delay = 5.0
+        await asyncio.sleep(first_delay_s)
         while True:
-            await asyncio.sleep(delay)
             try:
                 deferred.target = await self._telegram.start()
             except DeliveryError as e:
                 log.warning("%s; retrying in %.0f s", e, min(delay * 2, 300.0))
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, 300.0)
                 continue
             log.info("Telegram connected; sending the alerts that waited")
@@ -255,26 +280,14 @@ class App:
         self._loop_lag = LoopLagMonitor(self.metrics)
         self._loop_lag.start()
 
-    def _telegram_ready_check(self) -> ReadinessCheck:
-        """Telegram answers getMe; fails while the bot has not connected yet."""
-        inner: ReadinessCheck | None = None
-
-        async def check() -> object:
-            nonlocal inner
-            telegram = self._telegram
-            if telegram is None or not telegram.started:
-                raise RuntimeError("not connected to Telegram yet (retrying)")
-            if inner is None:
-                inner = telegram_check(telegram.application.bot)
-            return await inner()
-
-        return check
-
     def _start_background(self, pipeline: Pipeline, sender: OutboxSender) -> None:
         """The long-running parts: outbox sender, file watchers, scheduled jobs."""
         assert self.reloader is not None
         assert self.feeds_reloader is not None
-        self._outbox_task = self._spawn(sender.run(), "outbox")
+        if self.leading:
+            self._outbox_task = self._spawn(sender.run(), "outbox")
+        if self._replicas:
+            self._spawn(self._keep_leadership(), "leadership")
         self._spawn(self.reloader.run(), "rules-watch")
         self._spawn(self.feeds_reloader.run(), "feeds-watch")
         self.watchdog.watch("polling")
@@ -283,7 +296,7 @@ class App:
         self._spawn(self._run_watchdog(), "watchdog")
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
-            _quiet_on_cancel(self._prune),
+            quiet_on_cancel(self._if_leading(self._prune)),
             "interval",
             hours=6,
             max_instances=1,
@@ -292,7 +305,7 @@ class App:
         )
         assert self.digests is not None
         scheduler.add_job(
-            _quiet_on_cancel(self.digests.run_once),
+            quiet_on_cancel(self._if_leading(self.digests.run_once)),
             "interval",
             seconds=DIGEST_CHECK_INTERVAL_S,
             max_instances=1,
@@ -301,7 +314,7 @@ class App:
         )
         assert self.catch_up is not None
         scheduler.add_job(
-            _quiet_on_cancel(self.catch_up.run_once),
+            quiet_on_cancel(self._if_leading(self.catch_up.run_once)),
             "interval",
             seconds=CATCH_UP_EVERY_S,
             max_instances=1,
@@ -309,7 +322,7 @@ class App:
             id="catch-up",
         )
         scheduler.add_job(
-            _quiet_on_cancel(self._report_feed_health),
+            quiet_on_cancel(self._if_leading(self._report_feed_health)),
             "interval",
             seconds=HEALTH_REPORT_INTERVAL_S,
             max_instances=1,
@@ -441,22 +454,6 @@ class App:
         if self.services is not None:
             await self.services.storage.close()
             self.services = None
-
-
-def _quiet_on_cancel(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
-    """A scheduled job that ends quietly when shutdown cancels it mid-run: APScheduler logs a
-    cancelled job as an ERROR with a traceback, which a clean SIGTERM must not produce. What
-    the job was doing is idempotent and runs again at the next start."""
-
-    async def run() -> None:
-        try:
-            await job()
-        except asyncio.CancelledError:
-            log.info("scheduled job stopped by shutdown")
-
-    run.__name__ = getattr(job, "__name__", "job")
-    run.__qualname__ = getattr(job, "__qualname__", "job")
-    return run
 
 
 async def run_until_signalled(

@@ -7,7 +7,7 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries`` and ``retention``. Does not send anything, render alerts
+subscriptions), ``outbox``, ``queries``, ``retention`` and ``leadership`` (which replica sends). Does not send anything, render alerts
 or decide retry delays: the outbox sender does.
 """
 
@@ -17,6 +17,7 @@ from .articles import ArticleStorage
 from .chats import ChatStorage
 from .engine import SqlEngine, create_engine
 from .feeds import FeedStorage
+from .leadership import LeadershipStorage
 from .outbox import OutboxStorage
 from .queries import QueryStorage
 from .retention import RetentionStorage
@@ -25,7 +26,13 @@ __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
 
 class SqlStorage(
-    FeedStorage, ArticleStorage, ChatStorage, OutboxStorage, QueryStorage, RetentionStorage
+    FeedStorage,
+    ArticleStorage,
+    ChatStorage,
+    OutboxStorage,
+    QueryStorage,
+    RetentionStorage,
+    LeadershipStorage,
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 

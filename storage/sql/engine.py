@@ -10,6 +10,7 @@ Does not read or write any row: the resource modules do.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import uuid
@@ -56,6 +57,7 @@ class SqlEngine:
         self._owner = uuid.uuid4().hex
         self._dialect = make_url(url).get_backend_name()
         self._process_lock: int | None = None  # the lock file's descriptor, while held
+        self._leader_conn: AsyncConnection | None = None  # see ``leadership``
 
     @property
     def dialect(self) -> str:
@@ -112,6 +114,10 @@ class SqlEngine:
         self._process_lock = fd
 
     async def close(self) -> None:
+        leader, self._leader_conn = self._leader_conn, None
+        if leader is not None:  # the sender's session (``leadership``): ending it frees the lock
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await leader.close()
         if self._process_lock is not None:
             fd, self._process_lock = self._process_lock, None
             os.close(fd)  # releases the flock

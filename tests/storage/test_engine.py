@@ -37,7 +37,7 @@ async def test_calls_before_open_are_refused() -> None:
 def test_no_two_parts_define_the_same_name() -> None:
     # The parts share SqlStorage's namespace: a name defined twice would silently shadow one.
     parts = [c for c in SqlStorage.__mro__[1:] if issubclass(c, SqlEngine) and c is not SqlEngine]
-    assert len(parts) == 6
+    assert len(parts) == 7  # feeds, articles, chats, outbox, queries, retention, leadership
     seen: dict[str, str] = {}
     for part in parts:
         for name in vars(part):
@@ -92,3 +92,24 @@ def test_a_second_bot_process_on_one_sqlite_file_exits_with_the_reason(tmp_path:
     finally:
         first.terminate()
         first.wait(timeout=20)
+
+
+async def test_one_sender_at_a_time_and_the_next_takes_over_when_it_goes(
+    database_url: str,
+) -> None:
+    """PostgreSQL: the sender's advisory lock goes to one storage; when its session ends (the
+    process stops or dies) the next ``try_lead`` wins. SQLite: the one process always leads."""
+    first, second = SqlStorage(database_url), SqlStorage(database_url)
+    await first.open()
+    await second.open()
+    try:
+        assert await first.try_lead()
+        assert await first.still_leading()
+        postgres = first.dialect == "postgresql"
+        assert await second.try_lead() is not postgres
+        await first.close()
+        assert await second.try_lead()
+        assert await second.still_leading()
+    finally:
+        await first.close()
+        await second.close()
