@@ -7,8 +7,8 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries``, ``retention`` and ``leadership`` (which replica sends). Does not send anything, render alerts
-or decide retry delays: the outbox sender does.
+subscriptions), ``outbox``, ``queries``, ``retention`` and ``leadership`` (which replica
+sends). Does not send anything, render alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
