@@ -6,7 +6,7 @@ never see SQL, sessions or driver errors; driver errors are wrapped in ``Storage
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -118,6 +118,9 @@ class Storage(Protocol):
 
     async def still_leading(self) -> bool:
         """True while this process still holds the sender's lock."""
+
+    async def listen_for_deliveries(self, wake: Callable[[], None]) -> None:
+        """While leading (PostgreSQL): ``wake()`` whenever any replica queued deliveries."""
 
     async def resign(self) -> None:
         """Stop being the sender."""

@@ -186,6 +186,8 @@ class App(SenderRole):
             if self._background:
                 await self._start_health(services)
                 self._start_background(self.pipeline, self.sender)
+                if self.leading and self._replicas:
+                    await self._listen_for_deliveries()
         except BaseException:
             await self.stop()
             raise

@@ -68,6 +68,18 @@ class SenderRole:
 
         return check
 
+    async def _listen_for_deliveries(self) -> None:
+        """The sender hears at once when any replica queued deliveries (LISTEN/NOTIFY)."""
+        if self.services is None:
+            return
+        try:
+            await self.services.storage.listen_for_deliveries(self._wake_sender)
+        except Exception as e:  # only a latency aid: the sender looks every second anyway
+            log.warning("could not LISTEN for queued deliveries: %r", e)
+
+    def _wake_sender(self) -> None:
+        raise NotImplementedError
+
     def _new_sender(self, sink: AlertSink) -> OutboxSender:
         raise NotImplementedError
 
@@ -109,6 +121,7 @@ class SenderRole:
         self.sender = self._new_sender(self._sink)
         self.watchdog.idle("sending")
         self._outbox_task = self._spawn(self.sender.run(), "outbox")
+        await self._listen_for_deliveries()
         if self._telegram is not None and self._deferred is not None:
             self._spawn(self._connect_telegram_later(self._deferred, 0.0), "telegram-connect")
 

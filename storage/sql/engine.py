@@ -31,6 +31,7 @@ from core.errors import StorageError
 
 from .. import migrate
 
+OUTBOX_CHANNEL = "newswatch_outbox"  # PostgreSQL NOTIFY channel: deliveries were queued
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection; the default 2 MiB thrashes on FTS updates
 

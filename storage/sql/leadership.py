@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .engine import SqlEngine
+from .engine import OUTBOX_CHANNEL, SqlEngine
 
 SENDER_LOCK_KEY = 0x6E77_0002  # "nw" 2: the sender's advisory lock
 LEADER_CHECK_TIMEOUT_S = 5.0
@@ -58,6 +60,17 @@ class LeadershipStorage(SqlEngine):
             return False
         self._leader_conn = conn
         return True
+
+    async def listen_for_deliveries(self, wake: Callable[[], None]) -> None:
+        """While leading on PostgreSQL: call ``wake()`` whenever any replica commits queued
+        deliveries (``LISTEN`` on the sender's own session, so it ends with the term). Nothing
+        to do on SQLite, where the one process wakes its sender itself."""
+        conn = self._leader_conn
+        if self._dialect != "postgresql" or conn is None:
+            return
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.add_listener(OUTBOX_CHANNEL, lambda *_args: wake())
 
     async def still_leading(self) -> bool:
         """True while the session holding the sender's lock is alive (SQLite: always)."""

@@ -11,6 +11,7 @@ import asyncio
 import io
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from core.models import Chat, ChatType
 from storage import SqlStorage
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, ApiError, FakeTelegramServer
+from tests.support.storage_helpers import make_article, match
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
 
@@ -127,3 +129,26 @@ async def test_one_sender_among_replicas_and_failover(
     assert texts[0].startswith("one replicastory")
     assert texts[1].startswith("two replicastory")
     assert CountingTelegram.conflicts == 0
+
+
+async def test_the_sender_hears_at_once_when_any_replica_queues_an_alert(
+    postgres_url: str,
+) -> None:
+    """LISTEN/NOTIFY: a delivery queued through another storage (a standby's poll) wakes the
+    sender's callback at its commit, instead of at the sender's next look at the outbox."""
+    leader, standby = SqlStorage(postgres_url), SqlStorage(postgres_url)
+    await leader.open()
+    await standby.open()
+    try:
+        assert await leader.try_lead()
+        woken = asyncio.Event()
+        await leader.listen_for_deliveries(woken.set)
+        await standby.upsert_chat(Chat(id=USER, type=ChatType.PRIVATE))
+        await standby.subscribe(USER, "rep")
+        started = time.monotonic()
+        await standby.ingest(make_article(1), [match("rep")], datetime.now(UTC))
+        await asyncio.wait_for(woken.wait(), 5)
+        assert time.monotonic() - started < 1.0
+    finally:
+        await leader.close()
+        await standby.close()
