@@ -209,6 +209,16 @@ def _start_replica(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Pope
         )
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its children (the parse worker)."""
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children()]
+        return sum(sum(p.cpu_times()[:2]) for p in procs)
+    except psutil.Error:
+        return 0.0
+
+
 def _rss_mib(pid: int) -> float:
     try:
         proc = psutil.Process(pid)
@@ -262,6 +272,9 @@ async def run_phase(
                     raise RuntimeError("the first polls did not finish within 30 minutes")
             warmup = time.monotonic() - started
             t0 = time.monotonic()
+            me = psutil.Process()
+            cpu0 = sum(me.cpu_times()[:2])
+            replica_cpu0 = [_cpu_s(p.pid) for p in procs]
             lags: list[float] = []
             while time.monotonic() - t0 < args.duration:
                 await asyncio.sleep(1)
@@ -270,6 +283,9 @@ async def run_phase(
                     if lag is not None:
                         lags.append(lag)
             t1 = time.monotonic()
+            # Who had the CPU: this process serves every feed and the fake Telegram.
+            bench_cpu = (sum(me.cpu_times()[:2]) - cpu0) / (t1 - t0) * 100
+            replica_cpu = sum(_cpu_s(p.pid) - c for p, c in zip(procs, replica_cpu0, strict=True))
             memory = [_rss_mib(p.pid) for p in procs]
         finally:
             feeds.stop.set()
@@ -318,6 +334,8 @@ async def run_phase(
             "quiet_p99_s": _pct(quiet_lat, 0.99),
             "quiet_measured": len(quiet_lat),
             "max_msgs_per_s": max(per_second.values(), default=0),
+            "feed_server_cpu_pct": bench_cpu,
+            "replicas_cpu_pct": replica_cpu / (t1 - t0) * 100,
             "429s": tg.too_many_requests,
         }
     await runner.cleanup()

@@ -101,6 +101,10 @@ class Storage(Protocol):
 
     async def list_feeds(self) -> list[FeedState]: ...
 
+    async def claim_due_feeds(self, now: datetime, limit: int, lease_s: float) -> list[FeedState]:
+        """Claim up to ``limit`` due, unclaimed feeds (most overdue first) for ``lease_s``
+        seconds; replicas claiming at once get disjoint sets."""
+
     async def claim_feeds(
         self, urls: Sequence[str], now: datetime, lease_s: float
     ) -> list[FeedState]:

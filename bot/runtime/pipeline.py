@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 POLLING = "polling"  # the watchdog's name for this activity
 LEASE_MARGIN_S = 30.0
+DISPATCH_BATCH_S = 0.02
 LEASE_WITHOUT_TIMEOUT_S = 300.0
 
 
@@ -97,6 +98,7 @@ class Pipeline:
         # Only feeds configured with ``full_text: true`` use it (the poller checks).
         self._full_text = FullTextExtractor(fetcher, timeout_s=full_text_timeout_s)
         self._in_flight: dict[str, asyncio.Task[CycleReport]] = {}
+        self._waiting: list[FeedState] = []  # claimed, waiting for a slot of their host
         self._hosts: Counter[str] = Counter()
         self._poll_ended = asyncio.Event()
         self._stopping = False
@@ -121,7 +123,8 @@ class Pipeline:
 
     async def cancel_all(self) -> None:
         """Cancel the polls still in flight (after the shutdown grace) and wait for them."""
-        urls = list(self._in_flight)
+        urls = list(self._in_flight) + [s.url for s in self._waiting]
+        self._waiting.clear()
         tasks = list(self._in_flight.values())
         for task in tasks:
             task.cancel()
@@ -139,42 +142,48 @@ class Pipeline:
             if held_back:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._poll_ended.wait(), timeout=tick_s)
+                # Let a few more polls end first: one claim for several free slots, not one
+                # round trip per slot.
+                await asyncio.sleep(DISPATCH_BATCH_S)
             else:
                 await asyncio.sleep(tick_s)
 
     async def dispatch_due(self, skip: set[str] | None = None) -> bool:
-        """Start a poll for every due feed not in flight (nor in ``skip``), within the bounds.
-        Returns True when due feeds were left waiting for a free slot."""
-        free = self._max_in_flight - len(self._in_flight)
-        if free <= 0 or self._stopping:
-            return free <= 0
-        now = self._services.clock.now()
-        due = await self._services.storage.due_feeds(
-            now, limit=len(self._in_flight) + 4 * free + len(skip or ())
-        )
-        waiting = [s for s in due if s.url not in self._in_flight and s.url not in (skip or ())]
-        if not waiting and not self._in_flight and self._on_idle is not None:
-            self._on_idle(POLLING)
-        held_back = False
-        chosen: list[FeedState] = []
-        hosts = Counter(self._hosts)
-        for state in waiting:
+        """Claim due feeds (leases: each due feed is one process's) up to the free slots and
+        start their polls within the per-host bound; a claimed feed whose host is busy waits
+        here for a slot (at most ``per_host`` of one host; more are released for others).
+        Feeds in ``skip`` are released, not polled. Returns True when due feeds are waiting."""
+        storage = self._services.storage
+        free = self._max_in_flight - len(self._in_flight) - len(self._waiting)
+        claimed: list[FeedState] = []
+        if free > 0 and not self._stopping:
+            now = self._services.clock.now()
+            claimed = await storage.claim_due_feeds(now, free, self._lease_s)
+        give_back = [s.url for s in claimed if s.url in (skip or ()) or s.url in self._in_flight]
+        self._waiting.extend(s for s in claimed if s.url not in give_back)
+        if self._stopping:
+            give_back += [s.url for s in self._waiting]
+            self._waiting.clear()
+        hosts_waiting: Counter[str] = Counter()
+        still: list[FeedState] = []
+        for state in self._waiting:
             host = _host(state)
-            if len(self._in_flight) + len(chosen) >= self._max_in_flight or (
-                hosts[host] >= self._per_host
-            ):
-                held_back = True
-                continue
-            hosts[host] += 1
-            chosen.append(state)
-        # The claim (a lease, ``FOR UPDATE SKIP LOCKED``) makes each due feed one process's:
-        # feeds another replica claimed meanwhile are not returned.
-        claimed = await self._services.storage.claim_feeds(
-            [s.url for s in chosen], now, self._lease_s
-        )
-        for state in claimed:
-            self._start(state, _host(state))
-        return held_back
+            if len(self._in_flight) < self._max_in_flight and self._hosts[host] < self._per_host:
+                self._start(state, host)
+            elif hosts_waiting[host] < self._per_host:
+                hosts_waiting[host] += 1
+                still.append(state)
+            else:
+                give_back.append(state.url)  # one host's queue must not fill every slot
+        self._waiting = still
+        if give_back:
+            await storage.release_feeds(give_back)
+        idle = not claimed and not self._in_flight and not self._waiting
+        if idle and self._on_idle is not None:
+            self._on_idle(POLLING)
+        # Every slot busy, or as many claimed as there were slots: more may be due; look again
+        # as soon as a poll ends.
+        return bool(self._waiting) or free <= 0 or len(claimed) == free
 
     def _start(self, state: FeedState, host: str) -> asyncio.Task[CycleReport]:
         self._hosts[host] += 1

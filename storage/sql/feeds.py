@@ -107,6 +107,30 @@ class FeedStorage(SqlEngine):
         async with self._tx() as conn:
             return [_feed_state(row) for row in await conn.execute(query)]
 
+    async def claim_due_feeds(self, now: datetime, limit: int, lease_s: float) -> list[FeedState]:
+        """Claim up to ``limit`` due, unclaimed feeds, most overdue first, for ``lease_s``
+        seconds, in one statement: replicas claiming at once skip each other's locked rows and
+        get disjoint sets, instead of racing for the same head of the queue."""
+        if limit <= 0:
+            return []
+        free = (
+            select(feeds_tbl.c.id)
+            .where(self._due_unclaimed(now))
+            .order_by(feeds_tbl.c.next_check_at, feeds_tbl.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(feeds_tbl)
+            .where(feeds_tbl.c.id.in_(free.scalar_subquery()))
+            .values(lease_owner=self._owner, lease_until=now + timedelta(seconds=lease_s))
+            .returning(*feeds_tbl.c)
+        )
+        async with self._tx() as conn:
+            rows = [_feed_state(row) for row in await conn.execute(claim)]
+        rows.sort(key=lambda s: (s.next_check_at is not None, s.next_check_at))
+        return rows
+
     async def claim_feeds(
         self, urls: Sequence[str], now: datetime, lease_s: float
     ) -> list[FeedState]:
