@@ -101,7 +101,8 @@ async def test_a_hanging_worker_is_killed_at_the_limit_and_replaced(seeds: list[
         os.kill(pid, signal.SIGSTOP)
         with pytest.raises(FeedError, match="longer than 1 s"):
             await pool.parse(body, "https://x.example/f", None, None)
-        assert psutil.Process(pid).wait(timeout=10) is not None  # killed, not left behind
+        _gone, alive = psutil.wait_procs([psutil.Process(pid)], timeout=10)
+        assert alive == []  # killed, not left behind
         again = await pool.parse(body, "https://x.example/f", None, None)
         assert len(again.items) == len(seeds)
         assert pid not in pool.worker_pids()
