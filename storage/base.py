@@ -6,7 +6,7 @@ never see SQL, sessions or driver errors; driver errors are wrapped in ``Storage
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -136,8 +136,37 @@ class Storage(Protocol):
 
     async def list_feeds(self) -> list[FeedState]: ...
 
+    async def claim_due_feeds(self, now: datetime, limit: int, lease_s: float) -> list[FeedState]:
+        """Claim up to ``limit`` due, unclaimed feeds (most overdue first) for ``lease_s``
+        seconds; replicas claiming at once get disjoint sets."""
+
+    async def claim_feeds(
+        self, urls: Sequence[str], now: datetime, lease_s: float
+    ) -> list[FeedState]:
+        """Claim those of ``urls`` still due and unclaimed for ``lease_s`` seconds (replicas:
+        each due feed is polled by one process); returns the claimed ones."""
+
+    async def release_feeds(self, urls: Sequence[str]) -> None:
+        """Give up this process's claims on ``urls``."""
+
+    async def release_others_claims(self) -> int:
+        """Drop every other process's claim (the sole process of a SQLite file only)."""
+
+    async def try_lead(self) -> bool:
+        """Become the replica that sends (PostgreSQL advisory lock; SQLite: always)."""
+
+    async def still_leading(self) -> bool:
+        """True while this process still holds the sender's lock."""
+
+    async def listen_for_deliveries(self, wake: Callable[[], None]) -> None:
+        """While leading (PostgreSQL): ``wake()`` whenever any replica queued deliveries."""
+
+    async def resign(self) -> None:
+        """Stop being the sender."""
+
     async def save_feed_state(self, state: FeedState) -> None:
-        """Persist validators, schedule and health after a poll."""
+        """Persist validators, schedule and health after a poll, releasing this process's
+        claim (nothing is written while another process holds a live claim)."""
 
     # articles and matches ------------------------------------------------------------------
     async def ingest(
@@ -181,19 +210,26 @@ class Storage(Protocol):
         """Every rule id any chat is subscribed to (including rules that no longer exist)."""
 
     # outbox --------------------------------------------------------------------------------
-    async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+    async def due_deliveries(
+        self, now: datetime, limit: int = 50, *, per_lane: int | None = None
+    ) -> list[Delivery]:
         """Pending deliveries whose next attempt has come, oldest first (also "sending" ones
-        left by a crash: the caller decides to resend them)."""
+        left by a crash: the caller decides to resend them). With ``per_lane``, at most that
+        many of each (chat, topic), so one chat's backlog cannot fill the batch."""
 
-    async def mark_sending(self, delivery_id: int, now: datetime) -> None: ...
+    # Every move is a compare-and-set on the state it expects: ``mark_sending`` claims a
+    # pending (or abandoned "sending") row; the others need the row still "sending" by this
+    # process. False: the row is not in that state (another sender has it, or it is finished),
+    # nothing changed. A slow sender can never move a sent alert back to pending.
+    async def mark_sending(self, delivery_id: int, now: datetime) -> bool: ...
 
-    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None: ...
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> bool: ...
 
     async def mark_retry(
         self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> None: ...
+    ) -> bool: ...
 
-    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
+    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> bool:
         """Give up on one delivery for good (recorded with its error)."""
 
     async def pending_count(self, chat_id: int | None = None) -> int:
@@ -202,8 +238,25 @@ class Storage(Protocol):
     # chats: status, migration, muting, modes ------------------------------------------------
     async def get_chat(self, chat_id: int) -> Chat | None: ...
 
-    async def set_chat_active(self, chat_id: int, active: bool) -> None:
-        """Inactive (blocked/kicked): its pending deliveries stop; they resume when active."""
+    async def set_chat_active(
+        self, chat_id: int, active: bool, *, now: datetime | None = None
+    ) -> None:
+        """Inactive (blocked/kicked): its pending deliveries stop; they resume when active.
+        Going inactive records ``now`` (default: the wall clock) as the moment it went away,
+        unless it already was away."""
+
+    async def returned_chats(self) -> list[tuple[int, datetime]]:
+        """Chats active again after being away, not caught up yet: (id, away since)."""
+
+    async def queue_catch_up(
+        self,
+        chat_id: int,
+        away_since: datetime,
+        digests: Sequence[tuple[int | None, Sequence[str], Sequence[RenderedMessage]]],
+        now: datetime,
+    ) -> bool:
+        """Queue a returned chat's catch-up digests and mark it caught up, if it still is
+        away since ``away_since`` (compare-and-set; False: nothing done)."""
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: move subscriptions and unsent deliveries to the new id."""

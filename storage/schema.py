@@ -89,6 +89,9 @@ feeds = Table(
     Column("failing_since", UtcDateTime),  # migration 0004
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the process polling it now and until when its claim holds (0008); NULL: nobody
+    Column("lease_owner", Text),
+    Column("lease_until", UtcDateTime),
 )
 
 articles = Table(
@@ -167,6 +170,7 @@ chats = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("stories_separate", Boolean, nullable=False, default=False),  # 0006
+    Column("blocked_at", UtcDateTime),  # away since; cleared when its catch-up is queued (0008)
 )
 
 subscriptions = Table(

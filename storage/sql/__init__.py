@@ -8,8 +8,8 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
 subscriptions), ``outbox``, ``queries``, ``retention``, ``stories``, ``console`` (the web
-console's reads) and ``trends`` (trend opt-ins and alerts). Does not send anything, render
-alerts or decide retry delays: the outbox sender does.
+console's reads), ``trends`` (trend opt-ins and alerts) and ``leadership`` (which replica
+sends). Does not send anything, render alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .chats import ChatStorage
 from .console import ConsoleStorage
 from .engine import SqlEngine, create_engine
 from .feeds import FeedStorage
+from .leadership import LeadershipStorage
 from .outbox import OutboxStorage
 from .queries import QueryStorage
 from .retention import RetentionStorage
@@ -38,6 +39,7 @@ class SqlStorage(
     ConsoleStorage,
     StoryStorage,
     TrendStorage,
+    LeadershipStorage,
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 

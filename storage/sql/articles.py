@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
+
 from core.models import Article, Hit, RuleMatch, StoryPlacement
 
 from ..base import IngestResult, StoredMatch
-from .engine import SqlEngine
+from .engine import OUTBOX_CHANNEL, SqlEngine
 from .ingest import IngestStatements, ingest_batch
 
 
@@ -86,4 +88,9 @@ class ArticleStorage(SqlEngine):
         ``stories`` (one per item, in order) are the grouping's placements: new articles are
         stored in their story and alerts follow stories (``storage.sql.story_ingest``)."""
         async with self._tx() as conn:
-            return await ingest_batch(conn, self._ingest_statements, items, now, alert, stories)
+            results = await ingest_batch(conn, self._ingest_statements, items, now, alert, stories)
+            if self._dialect == "postgresql" and any(r.new_deliveries for r in results):
+                # Delivered at commit to the sender replica, which LISTENs (``leadership``):
+                # it sends at once instead of at its next look at the outbox.
+                await conn.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+            return results

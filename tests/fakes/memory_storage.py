@@ -140,7 +140,9 @@ class MemoryStorage:
     async def get_chat(self, chat_id: int) -> Chat | None:
         return self.chats.get(chat_id)
 
-    async def set_chat_active(self, chat_id: int, active: bool) -> None:
+    async def set_chat_active(
+        self, chat_id: int, active: bool, *, now: datetime | None = None
+    ) -> None:
         chat = self.chats.get(chat_id) or Chat(id=chat_id)
         self.chats[chat_id] = replace(chat, active=active)
 
