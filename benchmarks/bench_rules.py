@@ -1,21 +1,29 @@
-"""Rule engine benchmark: documents/s against 100 to 100,000 rules, with baselines in the same run.
+"""Rule engine benchmark: documents/s against 100 to 100,000 rules, with anchors in the same run.
 
-Corpus: 2,000 news-like documents of about 5 KB, built from the seed sentences with injected
+Documents: 2,000 news-like documents of about 5 KB, built from the seed sentences with injected
 noise (emoji and zero-width characters inside words, curly quotes, dash forms, diacritics,
 case changes, line breaks). Rules: phrases of 1-4 words, most of which miss (a made-up word
 in them) and some of which hit (n-grams of the seeds), plus a share of boolean and NEAR rules,
-written as YAML and compiled from text like real rule files.
+written as YAML and compiled from text like real rule files. Two rule corpora:
 
-Reports, on one core: compile time, memory of the compiled set (RSS growth), documents/s and
-MB/s of ``RuleSet.match`` (normalisation included), and in the same run
+* ``few``: 20 rules can fire whatever the size (5-7 fire per document), the corpus of issue 4;
+* ``many``: 1% of the rules are seed n-grams and can fire (about 18 fire per document at
+  10,000 rules, 180 at 100,000), as large monitoring lists do (issue 14).
 
-* normalisation alone: a plain NFKD + strip-marks + casefold pass, and ours;
-* the naive baseline: one compiled Python regex per rule, looped (measured on a subset of the
-  documents so the run stays short; docs/s does not depend on how many documents are used);
-* recall of one big regex alternation (non-overlapping, so nested phrases are lost) against the
-  engine on the phrase rules.
+Reports, on one core, each size and corpus in a fresh process: compile time (CPU and wall),
+peak RSS of the process while compiling (interpreter and rule text included, measured before
+the documents are made), memory of the compiled set (RSS growth),
+rules fired per document, documents/s of ``RuleSet.decide`` (normalisation included: which
+rules fire), of ``RuleSet.match`` (every fired rule's hits located too), of the pure-Python
+fallback, and in the same process two anchors that say which terms occur, without positions,
+rules or plural folding of their own:
 
-Run: ``.venv/bin/python benchmarks/bench_rules.py [--quick]``. Prints a Markdown table.
+* a RE2 set (google-re2) of every term's scan form over our folded text (fold time included);
+* pyahocorasick over ``lower()`` text with a word-boundary check per hit.
+
+Then the event-loop lag while the real ``RuleReloader`` reloads the largest set.
+
+Run: ``.venv/bin/python benchmarks/bench_rules.py [--quick]``. Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -28,11 +36,12 @@ import json
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psutil
@@ -42,13 +51,12 @@ sys.path.insert(0, str(ROOT))
 
 from core.models import Article  # noqa: E402
 from rules import RuleSet, compile_ruleset, normalize  # noqa: E402
-from rules.normalize import fast_tokens, fold_split  # noqa: E402
+from rules.normalize import fast_tokens, fold_split, scan_form  # noqa: E402
 
 SEEDS = ROOT / "tests" / "data" / "seeds"
 DOC_BYTES = 5_000
 NOISE = ["🧔", "\u200b", "\u200d", "\u00ad", "✃", "🇻🇳"]
 DIACRITICS = {"Bui": "Bùi", "Son": "Sơn", "Nang": "Nẵng", "Viet": "Việt", "Da": "Đà"}
-TARGET_DOCS_PER_S_10K = 2_500
 
 
 def sentences() -> list[str]:
@@ -112,13 +120,20 @@ def fake_word(rnd: random.Random) -> str:
     return "".join(rnd.choice("bcdfghjklmnpqrstvwxz") + rnd.choice("aeiou") for _ in range(3))
 
 
-HITTING_RULES = 20  # rules that can fire: n-grams of the seeds (each on ~1 in 5 documents)
+HITTING_RULES = 20  # few-fire corpus: rules that can fire (each on ~1 in 5 documents)
+MANY_SHARE = 0.01  # many-fire corpus: this share of the rules are seed n-grams and can fire
 
 
-def make_rules(n: int, rnd: random.Random) -> tuple[str, list[tuple[str, str]]]:
+def hitting_count(n: int, corpus: str) -> int:
+    return max(1, round(n * MANY_SHARE)) if corpus == "many" else HITTING_RULES
+
+
+def make_rules(
+    n: int, rnd: random.Random, hitting_rules: int = HITTING_RULES
+) -> tuple[str, list[tuple[str, str]]]:
     """YAML for ``n`` rules, and (id, phrase) of each plain-phrase rule (for the baselines).
 
-    ``HITTING_RULES`` of them are built from phrases of the seeds, so they fire; the others
+    ``hitting_rules`` of them are built from phrases of the seeds, so they fire; the others
     hold a made-up word in every phrase that decides whether they fire, so they miss, though
     their other words (and the second operand of their ANDs) do occur in the documents and
     keep the automaton and the candidate filter busy. 80% phrases of 1-4 words, 20% boolean
@@ -128,7 +143,7 @@ def make_rules(n: int, rnd: random.Random) -> tuple[str, list[tuple[str, str]]]:
     vocab = seed_words()
     lines = ["rules:"]
     phrases: list[tuple[str, str]] = []
-    hitting = set(rnd.sample(range(n), min(n, HITTING_RULES)))
+    hitting = set(rnd.sample(range(n), min(n, hitting_rules)))
 
     def phrase(hit: bool) -> str:
         k = rnd.randint(1, 4)
@@ -187,24 +202,20 @@ def pin_one_core() -> None:
 
 
 CHUNK = 100
+MATCH_DOCS = 300  # documents for the slower columns (all hits located, pure-Python fallback)
 
 
-def chunk_seconds(rules: RuleSet, chunk: list[Article]) -> float:
-    """CPU time to match ``chunk``, best of 3. The machine is shared: timing chunks of 100
-    documents and adding them up keeps a burst of another process's work from counting
-    against one whole pass."""
-    return timed(lambda: [rules.match(d) for d in chunk], repeat=3)
-
-
-def warm(rules: RuleSet, docs: list[Article]) -> None:
-    """Warm the caches the way a running bot has them warm."""
+def per_doc_seconds(fn: Callable[[Article], object], docs: list[Article]) -> float:
+    """CPU seconds to run ``fn`` over ``docs``: warm on 50, then each 100-document chunk timed
+    best of 3 and summed (a burst of another process's work does not count against a whole
+    pass; the machine is shared)."""
     for d in docs[:50]:
-        rules.match(d)
-
-
-def match_seconds(rules: RuleSet, docs: list[Article]) -> float:
-    warm(rules, docs)
-    return sum(chunk_seconds(rules, docs[i : i + CHUNK]) for i in range(0, len(docs), CHUNK))
+        fn(d)
+    total = 0.0
+    for i in range(0, len(docs), CHUNK):
+        chunk = docs[i : i + CHUNK]
+        total += timed(lambda c=chunk: [fn(d) for d in c], repeat=3)
+    return total
 
 
 def plain_normalise(text: str) -> str:
@@ -212,40 +223,178 @@ def plain_normalise(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def naive_regexes(phrases: list[str]) -> list[re.Pattern[str]]:
-    return [re.compile(r"\b" + re.escape(p) + r"\b", re.IGNORECASE) for p in phrases]
+# ---- anchors ---------------------------------------------------------------------------------
 
 
-def run_naive(patterns: list[re.Pattern[str]], docs: list[Article]) -> int:
-    fired = 0
-    for d in docs:
-        text = d.title + "\n" + d.summary + "\n" + d.content
-        for p in patterns:
-            if p.search(text):
-                fired += 1
-    return fired
+def term_texts(rules: RuleSet) -> list[str]:
+    """Every term of every rule, as written (no '=' or '*'), distinct."""
+    return sorted({t.display.lstrip("=").rstrip("*") for t in rules.terms})
 
 
-def alternation_recall(
-    rules: RuleSet, phrases: list[tuple[str, str]], docs: list[Article]
-) -> float:
-    """Share of the engine's phrase-rule matches that one big regex alternation also finds.
+class Re2Anchor:
+    """A RE2 set of every term's scan form, matched over our folded text (the same fold the
+    engine uses, so the same words and plurals): which terms occur, no positions, no rules."""
 
-    The alternation runs on our normalised text, so only non-overlapping matching differs."""
-    norm = {rid: " ".join(fast_tokens(p)) for rid, p in phrases}
-    ordered = sorted({v for v in norm.values() if v}, key=len, reverse=True)
-    big = re.compile(r"(?<!\S)(?:" + "|".join(re.escape(v) for v in ordered) + r")(?!\S)")
-    found_engine = found_both = 0
-    for d in docs:
-        engine = {m.rule_id for m in rules.match(d)}
-        seen: set[str] = set()
-        for text in (d.title, d.summary, d.content):
-            seen.update(m.group() for m in big.finditer(" ".join(fast_tokens(text))))
-        for rid, value in norm.items():
-            if rid in engine:
-                found_engine += 1
-                found_both += value in seen
-    return found_both / found_engine if found_engine else 1.0
+    def __init__(self, rules: RuleSet) -> None:
+        import re2
+
+        options = re2.Options()
+        options.max_mem = 4 << 30  # the default 8 MB is far too small for 100,000 patterns
+        self.set = re2.Set.SearchSet(options)
+        for pattern in rules._patterns:
+            self.set.Add(re2.escape(pattern))
+        self.set.Compile()
+
+    def __call__(self, article: Article) -> set[int]:
+        seen: set[int] = set()
+        for text in (article.title, article.summary, article.content):
+            seen.update(self.set.Match(scan_form(text)[0]) or ())
+        return seen
+
+
+class AhoAnchor:
+    """pyahocorasick over ``lower()`` text with a word-boundary check per hit: which terms
+    occur as whole words (no accents or plural folding, no positions kept, no rules)."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        import ahocorasick
+
+        self.automaton = ahocorasick.Automaton()
+        for i, text in enumerate(term_texts(rules)):
+            self.automaton.add_word(text.lower(), (i, len(text)))
+        self.automaton.make_automaton()
+
+    def __call__(self, article: Article) -> set[int]:
+        seen: set[int] = set()
+        for text in (article.title, article.summary, article.content):
+            low = text.lower()
+            n = len(low)
+            for end, (i, length) in self.automaton.iter(low):
+                start = end - length + 1
+                if (start == 0 or not low[start - 1].isalnum()) and (
+                    end + 1 == n or not low[end + 1].isalnum()
+                ):
+                    seen.add(i)
+        return seen
+
+
+# ---- one size, in its own process ------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux
+
+
+def measure_one_size(n: int, corpus: str, n_docs: int) -> dict[str, float]:
+    """Compile ``n`` rules and match the corpus; runs in its own process."""
+    pin_one_core()
+    # the rules first: the peak RSS is then the compile's (with the interpreter and the rule
+    # text), not the benchmark documents'
+    source, _phrases = make_rules(n, random.Random(n), hitting_count(n, corpus))
+    before = rss_mb()
+    t0, w0 = time.process_time(), time.perf_counter()
+    rules = compile_ruleset({"bench.yaml": source})
+    compile_s, compile_wall = time.process_time() - t0, time.perf_counter() - w0
+    peak = peak_rss_mb()
+    del source
+    memory_mb = rss_mb() - before
+    docs = make_docs(n_docs, random.Random(20251122))
+    t_decide = per_doc_seconds(rules.decide, docs)
+    fired = sum(len(rules.decide(d)) for d in docs) / n_docs
+    few = docs[:MATCH_DOCS]
+    t_match = per_doc_seconds(rules.match, few)
+    re2_anchor = Re2Anchor(rules)
+    t_re2 = per_doc_seconds(re2_anchor, docs)
+    del re2_anchor
+    aho_anchor = AhoAnchor(rules)
+    t_aho = per_doc_seconds(aho_anchor, docs)
+    del aho_anchor
+    # the same rules on the pure-Python fold and the character automaton (pyahocorasick): what
+    # an install without a C compiler runs; deciding only, as the docs/s column
+    fallback = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, word_scanner=False)
+    saved, normalize._fast_fold = normalize._fast_fold, None
+    try:
+        t_fallback = per_doc_seconds(fallback.decide, few)
+    finally:
+        normalize._fast_fold = saved
+    return {
+        "compile_s": compile_s,
+        "compile_wall": compile_wall,
+        "peak_mb": peak,
+        "memory_mb": memory_mb,
+        "docs_s": n_docs / t_decide,
+        "match_s": len(few) / t_match,
+        "fired": fired,
+        "re2": n_docs / t_re2,
+        "aho": n_docs / t_aho,
+        "fallback": len(few) / t_fallback,
+    }
+
+
+def measure_reload_lag(n: int) -> dict[str, float]:
+    """Loop lag (wall clock) while the real ``RuleReloader`` reloads an ``n``-rule folder, and,
+    in the same process as the baseline, while the same files compile in a thread as the
+    reloader did before (``asyncio.to_thread(compile_ruleset, ...)``)."""
+    import asyncio
+    import tempfile
+
+    from bot.runtime.rules_reloader import RuleReloader
+    from bot.runtime.services import RuleHolder
+
+    pin_one_core()
+    folder = Path(tempfile.mkdtemp(prefix="bench-rules-"))
+    text = make_rules(n, random.Random(n))[0]
+    (folder / "bench.yaml").write_text(text, encoding="utf-8")
+
+    async def lagged(job: Callable[[], Awaitable[object]]) -> tuple[float, float, float]:
+        lags: list[float] = []
+        done = False
+
+        async def monitor() -> None:
+            while not done:
+                t = time.perf_counter()
+                await asyncio.sleep(0.005)
+                lags.append(time.perf_counter() - t - 0.005)
+
+        task = asyncio.create_task(monitor())
+        await asyncio.sleep(0.2)
+        lags.clear()
+        w0 = time.perf_counter()
+        await job()
+        wall = time.perf_counter() - w0
+        done = True
+        await task
+        lags.sort()
+        return max(lags) * 1e3, lags[int(len(lags) * 0.99)] * 1e3, wall
+
+    async def run() -> dict[str, float]:
+        async def failed(message: str) -> None:
+            raise RuntimeError(message)
+
+        holder = RuleHolder(RuleSet.empty())
+        reloader = RuleReloader(folder, holder, on_error=failed)
+        worst, p99, wall = await lagged(reloader.reload_now)
+        assert len(holder.current) == n
+        holder.swap(RuleSet.empty())
+        gc.collect()
+        t_worst, t_p99, t_wall = await lagged(
+            lambda: asyncio.to_thread(compile_ruleset, {"bench.yaml": text})
+        )
+        return {
+            "lag_ms": worst,
+            "p99_ms": p99,
+            "reload_s": wall,
+            "thread_lag_ms": t_worst,
+            "thread_p99_ms": t_p99,
+            "thread_s": t_wall,
+        }
+
+    try:
+        return asyncio.run(run())
+    finally:
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
 
 
 def main() -> None:
@@ -253,28 +402,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller run, for a smoke test")
     parser.add_argument("--docs", type=int, default=2_000)
     parser.add_argument("--sizes", default="", help="rule counts, e.g. 100,10000")
+    parser.add_argument("--corpora", default="few,many")
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--pair", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", default="few", help=argparse.SUPPRESS)
+    parser.add_argument("--lag", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure_one_size(args.child, args.docs)))
+        print(json.dumps(measure_one_size(args.child, args.corpus, args.docs)))
         return
-    if args.pair:
-        small, large = (int(x) for x in args.pair.split(","))
-        print(json.dumps(measure_pair(small, large, args.docs)))
+    if args.lag:
+        print(json.dumps(measure_reload_lag(args.lag)))
         return
     pin_one_core()
     rnd = random.Random(20251122)
-    n_docs = 200 if args.quick else args.docs
+    n_docs = 300 if args.quick else args.docs
     sizes = [100, 1_000, 10_000] if args.quick else [100, 1_000, 10_000, 100_000]
     if args.sizes:
         sizes = [int(x) for x in args.sizes.split(",")]
     docs = make_docs(n_docs, rnd)
     total_mb = sum(len((d.title + d.summary + d.content).encode()) for d in docs) / 1e6
     print(f"corpus: {n_docs} documents, {total_mb:.1f} MB, {total_mb * 1e3 / n_docs:.1f} KB/doc")
-    print(f"python {sys.version.split()[0]}, one core\n")
+    print(f"python {sys.version.split()[0]}, one core, load average {os.getloadavg()}\n")
 
-    # normalisation alone
     texts = [d.title + "\n" + d.summary + "\n" + d.content for d in docs]
     chunks = [texts[i : i + 100] for i in range(0, len(texts), 100)]
     t_plain = sum(timed(lambda c=c: [plain_normalise(t) for t in c], repeat=3) for c in chunks)
@@ -282,131 +431,63 @@ def main() -> None:
     t_python = sum(timed(lambda c=c: [fold_split(t) for t in c], repeat=3) for c in chunks)
     print("| normalisation alone | docs/s | MB/s |")
     print("|---|---:|---:|")
-    print(
-        f"| plain NFKD + strip marks + casefold | {n_docs / t_plain:,.0f} | "
-        f"{total_mb / t_plain:.1f} |"
-    )
-    print(
-        f"| newswatch `fast_tokens` (full fold, words, plurals; C fold: "
-        f"{'yes' if normalize.FAST_FOLD else 'NOT BUILT'}) | {n_docs / t_ours:,.0f} | "
-        f"{total_mb / t_ours:.1f} |"
-    )
-    print(
-        f"| newswatch pure-Python fold (`fold_split`, the fallback) | {n_docs / t_python:,.0f} | "
-        f"{total_mb / t_python:.1f} |\n"
-    )
+    for label, t in (
+        ("plain NFKD + strip marks + casefold", t_plain),
+        (f"newswatch `fast_tokens` (C fold: {'yes' if normalize.FAST_FOLD else 'NO'})", t_ours),
+        ("newswatch pure-Python fold (`fold_split`, the fallback)", t_python),
+    ):
+        print(f"| {label} | {n_docs / t:,.0f} | {total_mb / t:.1f} |")
+    print()
 
     print(
-        "| rules | compile | memory | docs/s | MB/s | rules fired/doc | pure-Python fallback, "
-        "docs/s | naive: regex per rule, docs/s | engine / naive |"
+        "| corpus | rules | compile CPU / wall | peak RSS | memory | rules fired/doc | "
+        "newswatch decide, docs/s | RE2 set, docs/s | pyahocorasick, docs/s | vs faster anchor | "
+        "match + all hits, docs/s | pure-Python decide, docs/s |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    results: dict[int, dict[str, float]] = {}
-    for n in sizes:
-        # each size in a fresh process: one rule set alive at a time, as in the bot
-        child = [sys.executable, __file__, "--child", str(n), "--docs", str(n_docs)]
-        out = subprocess.run(child, capture_output=True, text=True, check=True).stdout
-        r = results[n] = json.loads(out.strip().splitlines()[-1])
-        print(
-            f"| {n:,} | {r['compile_s']:.2f} s | {r['memory_mb']:,.0f} MB | {r['docs_s']:,.0f} | "
-            f"{r['docs_s'] * total_mb / n_docs:.1f} | {r['fired']:.1f} | {r['fallback']:,.0f} | "
-            f"{r['naive']:,.2f} | "
-            f"{r['docs_s'] / r['naive']:,.0f}× |",
-            flush=True,
-        )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    verdicts: list[str] = []
+    for corpus in args.corpora.split(","):
+        for n in sizes:
+            child = [
+                sys.executable, __file__, "--child", str(n), "--corpus", corpus,
+                "--docs", str(n_docs),
+            ]  # fmt: skip
+            out = subprocess.run(child, capture_output=True, text=True, check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            anchor = max(r["re2"], r["aho"])
+            ratio = r["docs_s"] / anchor
+            print(
+                f"| {corpus} | {n:,} | {r['compile_s']:.2f} / {r['compile_wall']:.2f} s | "
+                f"{r['peak_mb']:,.0f} MB | {r['memory_mb']:,.0f} MB | {r['fired']:.1f} | "
+                f"{r['docs_s']:,.0f} | {r['re2']:,.0f} | {r['aho']:,.0f} | {ratio:.2f}× | "
+                f"{r['match_s']:,.0f} | {r['fallback']:,.0f} |",
+                flush=True,
+            )
+            if ratio < 1:
+                verdicts.append(f"{corpus} corpus, {n:,} rules: {ratio:.2f}× the faster anchor")
+            if n == 100_000:
+                if r["compile_wall"] >= 3:
+                    verdicts.append(f"compile of 100,000 rules {r['compile_wall']:.1f} s (< 3 s)")
+                if r["peak_mb"] >= 400:
+                    verdicts.append(f"peak RSS compiling 100,000 {r['peak_mb']:.0f} MB (< 400)")
+                if r["memory_mb"] >= 300:
+                    verdicts.append(f"compiled 100,000 rules {r['memory_mb']:.0f} MB (< 300)")
     top = max(sizes)
+    lag_out = subprocess.run(
+        [sys.executable, __file__, "--lag", str(top)], capture_output=True, text=True, check=True
+    ).stdout
+    lag = json.loads(lag_out.strip().splitlines()[-1])
     print(
-        f"\nrecall of one big regex alternation vs the engine, phrase rules at "
-        f"{top:,} rules: {results[top]['recall']:.1%}"
+        f"\nreload of {top:,} rules through RuleReloader (worker process): "
+        f"{lag['reload_s']:.1f} s wall, loop lag worst {lag['lag_ms']:.0f} ms, "
+        f"p99 {lag['p99_ms']:.0f} ms; baseline, the same compile in a thread: "
+        f"{lag['thread_s']:.1f} s, worst {lag['thread_lag_ms']:.0f} ms, "
+        f"p99 {lag['thread_p99_ms']:.0f} ms"
     )
-    if 10_000 in results:
-        rate = results[10_000]["docs_s"]
-        ok = rate >= TARGET_DOCS_PER_S_10K
-        print(
-            f"target at 10,000 rules >= {TARGET_DOCS_PER_S_10K:,} docs/s: "
-            f"{'met' if ok else 'NOT met'} ({rate:,.0f})"
-        )
-    if 100_000 in results and 100 in results:
-        ratio = results[100_000]["docs_s"] / results[100]["docs_s"]
-        print(
-            f"100,000 rules / 100 rules, separate processes (table above): {ratio:.0%}",
-            flush=True,
-        )
-        # The table's sizes run minutes apart, so machine noise can favour either side; this
-        # measures both rule sets in one process, alternating chunk by chunk.
-        pair = [sys.executable, __file__, "--pair", "100,100000", "--docs", str(n_docs)]
-        out = subprocess.run(pair, capture_output=True, text=True, check=True).stdout
-        p = json.loads(out.strip().splitlines()[-1])
-        ratio = p["large"] / p["small"]
-        print(
-            f"interleaved in one process: 100 rules {p['small']:,.0f} docs/s, 100,000 rules "
-            f"{p['large']:,.0f} docs/s\n"
-            f"target at 100,000 rules >= half the 100-rule throughput: "
-            f"{'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%}, interleaved)"
-        )
-
-
-def measure_one_size(n: int, n_docs: int) -> dict[str, float]:
-    """Compile ``n`` rules and match the corpus; runs in its own process."""
-    pin_one_core()
-    docs = make_docs(n_docs, random.Random(20251122))
-    source, phrases = make_rules(n, random.Random(n))
-    before = rss_mb()
-    t0 = time.process_time()
-    rules = compile_ruleset({"bench.yaml": source})
-    compile_s = time.process_time() - t0
-    del source
-    memory_mb = rss_mb() - before
-    t = match_seconds(rules, docs)
-    fired = sum(len(rules.match(d)) for d in docs)
-    # the same rules on the pure-Python fold and the character automaton (pyahocorasick): what
-    # an install without a C compiler runs; timed the same way
-    fallback = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, word_scanner=False)
-    saved, normalize._fast_fold = normalize._fast_fold, None
-    try:
-        t_fallback = match_seconds(fallback, docs)
-    finally:
-        normalize._fast_fold = saved
-    return {
-        "compile_s": compile_s,
-        "fallback": n_docs / t_fallback,
-        "memory_mb": memory_mb,
-        "docs_s": n_docs / t,
-        "fired": fired / n_docs,
-        "naive": naive_docs_per_s(n, phrases, docs),
-        "recall": alternation_recall(rules, phrases, docs[:100]),
-    }
-
-
-def measure_pair(small: int, large: int, n_docs: int) -> dict[str, float]:
-    """Docs/s of two rule-set sizes in one process, each 100-document chunk timed (best of 3)
-    on one set and then the other, so both see the same machine conditions."""
-    pin_one_core()
-    docs = make_docs(n_docs, random.Random(20251122))
-    sets = [
-        compile_ruleset({"bench.yaml": make_rules(n, random.Random(n))[0]}) for n in (small, large)
-    ]
-    rss_mb()  # collect the compile's garbage, as measure_one_size does
-    for rules in sets:
-        warm(rules, docs)
-    totals = [0.0, 0.0]
-    for i in range(0, len(docs), CHUNK):
-        for k, rules in enumerate(sets):
-            totals[k] += chunk_seconds(rules, docs[i : i + CHUNK])
-    return {"small": n_docs / totals[0], "large": n_docs / totals[1]}
-
-
-def naive_docs_per_s(n: int, phrases: list[tuple[str, str]], docs: list[Article]) -> float:
-    """Documents/s of one compiled regex per rule, looped, scaled to ``n`` rules.
-
-    Measured with at most 2,000 of the rules on as many documents as take about two
-    seconds; its cost is linear in the number of rules, so the rate is scaled by rules used / n.
-    """
-    used = [p for _, p in phrases][:2_000]
-    patterns = naive_regexes(used)
-    sample = docs[: max(1, min(len(docs), 20_000 // max(1, len(patterns))))]
-    t = timed(lambda: run_naive(patterns, sample))
-    return len(sample) / t * len(patterns) / n
+    if lag["lag_ms"] >= 100:
+        verdicts.append(f"loop lag during a reload {lag['lag_ms']:.0f} ms (< 100)")
+    print(f"load average after the run: {os.getloadavg()}")
+    print("\ntargets: " + ("all met" if not verdicts else "NOT met: " + "; ".join(verdicts)))
 
 
 if __name__ == "__main__":

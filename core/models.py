@@ -22,12 +22,30 @@ class DeliveryMode(StrEnum):
 
 class DeliveryKind(StrEnum):
     """What an outbox row sends: one alert, the edit of an earlier alert's message, a scheduled
-    digest, or a notice to an admin."""
+    digest, a notice to an admin, or a trend alert (a rule's spike: a chart with a caption)."""
 
     ALERT = "alert"
     EDIT = "edit"
     DIGEST = "digest"
     NOTICE = "notice"
+    # Stories (docs/stories.md): the story's alert edited to list a source that joined it, and,
+    # once that alert is too old to edit, a short reply threaded to it naming the new source.
+    SOURCES = "sources"
+    REPLY = "reply"
+    TREND = "trend"
+
+    @property
+    def edits_message(self) -> bool:
+        """True when the row edits the message in ``Delivery.message_id`` instead of sending."""
+        return self in (DeliveryKind.EDIT, DeliveryKind.SOURCES)
+
+
+class StoryMode(StrEnum):
+    """How a rule's (or a chat's) alerts treat stories: one alert per story, listing its
+    sources as they come in (``group``), or one alert per article (``separate``)."""
+
+    GROUP = "group"
+    SEPARATE = "separate"
 
 
 class DeliveryState(StrEnum):
@@ -182,6 +200,7 @@ class RuleInfo:
     priority: Priority = Priority.NORMAL
     mode: DeliveryMode = DeliveryMode.INSTANT
     tags: tuple[str, ...] = ()
+    stories: StoryMode = StoryMode.GROUP
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +219,8 @@ class Chat:
 class Delivery:
     """One message in the outbox, for one chat. An ``ALERT`` (or its ``EDIT``) carries its
     article and the rules that matched it, and is rendered when sent; a ``DIGEST`` or a
-    ``NOTICE`` was rendered when it was queued and carries its ``pages`` (no article)."""
+    ``NOTICE`` was rendered when it was queued and carries its ``pages`` (no article); a
+    ``TREND`` carries its caption as its one page and its chart as PNG bytes in ``image``."""
 
     id: int
     chat_id: int
@@ -213,6 +233,37 @@ class Delivery:
     message_id: int | None = None  # for an EDIT: the message to edit
     kind: DeliveryKind = DeliveryKind.ALERT
     pages: tuple[RenderedMessage, ...] = ()
+    # A story's alert: every source of the story that matched the row's rules, first source
+    # first (empty when the alert is not a story's, or the story has one source). For a
+    # ``REPLY``: the sources the reply announces.
+    sources: tuple[StorySource, ...] = ()
+    image: bytes | None = None  # a TREND's chart (PNG)
+
+
+@dataclass(frozen=True, slots=True)
+class StorySource:
+    """One article of a story as alerts list it: which outlet, which headline, where."""
+
+    article_id: int
+    title: str
+    link: str | None
+    feed_url: str
+    feed_name: str | None = None  # shown as the source (else the link's host)
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPlacement:
+    """Which story the grouping put a new article in, handed to storage with the article.
+
+    ``key`` is the engine's story key (the founding article's identity, or ``split:...``);
+    ``why`` the decision as JSON (reason, founder compared with, score, signals) for
+    ``newswatch stories show``; ``separate_rules`` the article's matched rules that ask for
+    one alert per article (``stories: separate``)."""
+
+    key: str
+    why: str
+    separate_rules: frozenset[str] = frozenset()
 
 
 # Per-chat settings (#16) ---------------------------------------------------------------------

@@ -3,8 +3,10 @@
  *
  * fold(text) -> (norm, spans)
  *   norm  : the normalised, plural-folded words of text joined by single spaces, with a space
- *           at both ends (" w1 w2 ... wn "), or "" when text has no word: exactly
- *           " " + " ".join(normalize.fold_split(text).words) + " ".
+ *           at both ends (" w1 w2 ... wn "), and a double space where a sentence break lies
+ *           between two words (normalize.sentence_breaks: a line break, or a sentence mark
+ *           followed by whitespace; a full stop only after a word of two or more letters);
+ *           "" when text has no word. normalize.scan_form builds the same in Python.
  *   spans : bytes holding native int32 pairs (start, end): the offsets in text of each word's
  *           first and last contributing character (end exclusive), exactly as
  *           normalize.tokens_with_spans computes them.
@@ -14,7 +16,8 @@
  * module those two functions, and they are called for the characters and words that need
  * them (non-ASCII characters, words of four or more characters ending in "s"; every other
  * word is its own singular by fold_plural's first test). So there is one definition of
- * "the same word", and a property test checks that both paths agree.
+ * "the same word", and a property test checks that both paths agree. fold_char also says
+ * which characters are sentence marks (it returns "." for a full stop, "!" for the others).
  *
  * Does no I/O.
  */
@@ -47,7 +50,29 @@ typedef struct {
     int in_word;
     Py_ssize_t word_at; /* where the current word starts in out */
     Py_ssize_t src_start, src_last;
+    Py_ssize_t last_len; /* folded length of the last word closed */
+    int mark;            /* this gap holds a sentence mark that breaks if whitespace follows */
+    int brk;             /* this gap holds a sentence break */
 } Fold;
+
+/* The characters str.splitlines() breaks on (normalize.LINE_BREAKS). */
+static inline int is_line_break(Py_UCS4 c)
+{
+    return c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || c == 0x1c || c == 0x1d ||
+           c == 0x1e || c == 0x85 || c == 0x2028 || c == 0x2029;
+}
+
+/* A separator character (not a word character) in a gap between words: track breaks. `fold`
+ * is '.' for a full stop, '!' for another sentence mark, ' ' otherwise. */
+static inline void gap_char(Fold *f, Py_UCS4 c, Py_UCS4 fold)
+{
+    if (is_line_break(c))
+        f->brk = 1;
+    else if (Py_UNICODE_ISSPACE(c))
+        f->brk |= f->mark;
+    else if (fold == '!' || (fold == '.' && f->last_len >= 2))
+        f->mark = 1;
+}
 
 static int grow_out(Fold *f, Py_ssize_t extra)
 {
@@ -118,7 +143,8 @@ static int end_word(Fold *f)
     }
     if (push_span(f, f->src_start, f->src_last + 1) < 0)
         return -1;
-    f->out[f->len++] = ' '; /* grow_out before every word character keeps one spare slot */
+    f->last_len = f->len - f->word_at;
+    f->out[f->len++] = ' '; /* grow_out before every word character keeps two spare slots */
     return 0;
 }
 
@@ -153,10 +179,13 @@ static PyObject *fold_of(Py_UCS4 cp)
 
 static int word_char(Fold *f, Py_UCS4 c, Py_ssize_t i)
 {
-    /* room for this character and the space end_word may add after it */
-    if (f->len + 2 > f->cap && grow_out(f, 2) < 0)
+    /* room for a break's extra space, this character and the space end_word adds after it */
+    if (f->len + 3 > f->cap && grow_out(f, 3) < 0)
         return -1;
     if (!f->in_word) {
+        if (f->brk && f->nspans)
+            f->out[f->len++] = ' '; /* a sentence break: a double space before the word */
+        f->mark = f->brk = 0;
         f->in_word = 1;
         f->word_at = f->len;
         f->src_start = i;
@@ -193,8 +222,14 @@ static PyObject *fastfold_fold(PyObject *module, PyObject *text)
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if (c < 128) {
             unsigned char a = ascii_fold[c];
-            if (a ? word_char(&f, a, i) : end_word(&f))
+            if (a) {
+                if (word_char(&f, a, i) < 0)
+                    goto error;
+                continue;
+            }
+            if (end_word(&f) < 0)
                 goto error;
+            gap_char(&f, c, c == '.' ? '.' : (c == '!' || c == '?' || c == ':' || c == ';') ? '!' : ' ');
             continue;
         }
         PyObject *folded = fold_of(c);
@@ -203,6 +238,19 @@ static PyObject *fastfold_fold(PyObject *module, PyObject *text)
         Py_ssize_t m = PyUnicode_GET_LENGTH(folded);
         int fkind = PyUnicode_KIND(folded);
         const void *fdata = PyUnicode_DATA(folded);
+        int separator = m > 0; /* nothing but spaces, or one sentence mark */
+        for (Py_ssize_t k = 0; k < m && separator; k++) {
+            Py_UCS4 d = PyUnicode_READ(fkind, fdata, k);
+            separator = d == ' ' || (m == 1 && (d == '.' || d == '!'));
+        }
+        if (separator) {
+            Py_UCS4 d = PyUnicode_READ(fkind, fdata, 0);
+            Py_DECREF(folded);
+            if (end_word(&f) < 0)
+                goto error;
+            gap_char(&f, c, d);
+            continue;
+        }
         for (Py_ssize_t k = 0; k < m; k++) {
             Py_UCS4 d = PyUnicode_READ(fkind, fdata, k);
             if (d == ' ' ? end_word(&f) : word_char(&f, d, i)) {
@@ -232,6 +280,68 @@ error:
     return NULL;
 }
 
+/* locate(norm, needle, whole, nwords, field) -> [(field, first word, end word, sentence)]
+ * Every occurrence of needle in a scan text (whole: the character after it must be a space),
+ * with its word index and sentence number: what rules.engine._Doc.occurrences computes with
+ * str.find and str.count, in one call. A sentence break is a double space in norm: its first
+ * space counts a sentence, not a word. */
+static PyObject *fastfold_locate(PyObject *module, PyObject *args)
+{
+    PyObject *norm, *needle;
+    int whole, nwords, field;
+    if (!PyArg_ParseTuple(args, "UUpii:locate", &norm, &needle, &whole, &nwords, &field))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm), k = PyUnicode_GET_LENGTH(needle);
+    int kind = PyUnicode_KIND(norm);
+    const void *data = PyUnicode_DATA(norm);
+    PyObject *out = PyList_New(0);
+    if (out == NULL || k == 0)
+        return out;
+    Py_ssize_t pos = 0, last = 0;
+    long word = 0, sentence = 0;
+    for (;;) {
+        Py_ssize_t at = PyUnicode_Find(norm, needle, pos, n, 1);
+        if (at == -2)
+            goto error;
+        if (at < 0)
+            break;
+        pos = at + 1;
+        if (whole && (at + k >= n || PyUnicode_READ(kind, data, at + k) != ' '))
+            continue;
+        /* one loop per character width, so the compiler can keep it tight */
+#define COUNT_SPACES(T)                                                                        \
+    do {                                                                                       \
+        const T *c = (const T *)data;                                                          \
+        for (Py_ssize_t i = last; i < at; i++) {                                               \
+            if (c[i] != ' ')                                                                   \
+                continue;                                                                      \
+            if (i + 1 < n && c[i + 1] == ' ')                                                  \
+                sentence++;                                                                    \
+            else                                                                               \
+                word++;                                                                        \
+        }                                                                                      \
+    } while (0)
+        if (kind == PyUnicode_1BYTE_KIND)
+            COUNT_SPACES(Py_UCS1);
+        else if (kind == PyUnicode_2BYTE_KIND)
+            COUNT_SPACES(Py_UCS2);
+        else
+            COUNT_SPACES(Py_UCS4);
+#undef COUNT_SPACES
+        last = at;
+        PyObject *item = Py_BuildValue("(illl)", field, word, word + nwords, sentence);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            goto error;
+        }
+        Py_DECREF(item);
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyObject *fastfold_configure(PyObject *module, PyObject *args)
 {
     PyObject *fold_char, *plurals;
@@ -253,6 +363,8 @@ static PyObject *fastfold_configure(PyObject *module, PyObject *args)
 static PyMethodDef fastfold_methods[] = {
     {"fold", fastfold_fold, METH_O,
      "fold(text) -> (norm, spans): normalised words of text and their offsets in it."},
+    {"locate", fastfold_locate, METH_VARARGS,
+     "locate(norm, needle, whole, nwords, field) -> [(field, first, end, sentence)]."},
     {"configure", fastfold_configure, METH_VARARGS,
      "configure(fold_char, plurals): the character fold and the plural mapping to use."},
     {NULL, NULL, 0, NULL},

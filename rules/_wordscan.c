@@ -12,7 +12,8 @@
  *   prefix ("strategic partner*") hangs off the node of its other words.
  *
  * scan(norm) -> set of pattern ids seen in norm (words separated by spaces, as produced by
- *   rules.normalize.scan_form), all overlapping occurrences considered. Cost per word: one
+ *   rules.normalize.scan_form; a double space is a sentence break, which no pattern spans),
+ *   all overlapping occurrences considered. Cost per word: one
  *   vocabulary probe, amortised O(1) transitions, the outputs found; plus a few probes per
  *   word at nodes with prefix entries. It does not grow with the number of patterns the way a
  *   character automaton does (one random memory access per character once it outgrows the
@@ -468,6 +469,9 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
     Py_ssize_t i = 0;
     while (i < n) {
         if (PyUnicode_READ(kind, data, i) == ' ') {
+            /* a double space is a sentence break: no pattern continues across it */
+            if (i + 1 < n && PyUnicode_READ(kind, data, i + 1) == ' ')
+                state = 0;
             i++;
             continue;
         }

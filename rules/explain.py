@@ -71,7 +71,7 @@ def explain(
     for leaf, negated in leaves:
         if isinstance(leaf, Leaf):
             name = rules.terms[leaf.term].display
-            where = [f for f, _, _ in doc.occurrences(leaf.term)]
+            where = [o[0] for o in doc.occurrences(leaf.term)]
         else:
             name = rules.regexes[leaf.regex].source
             where = [f for f, _, _ in doc.regex_hits(leaf.regex)]

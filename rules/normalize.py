@@ -12,6 +12,12 @@ Both sides go through the same per-character fold, so matching is symmetric:
   the same, "Vietnam–US" is "vietnam us" and line breaks are just spaces.
 * A simple plural folds to its singular ("partnerships" -> "partnership", "policies" ->
   "policy", "matches" -> "match"), with a short list of words that only look plural ("news").
+* Sentence and clause boundaries are kept, so a phrase or NEAR cannot match across them: a
+  *break* lies between two words when the characters between them hold a line break, or a
+  sentence mark (``. ! ? : ;`` and their Unicode forms) followed by whitespace, except a
+  full stop right after a one-letter word ("U.S. Navy", "J. Smith" are initials). In the scan
+  text a break is a double space (" east  sea "); the word lists and word offsets are not
+  changed by breaks. Hyphens, slashes, apostrophes and dashes never break ("Vietnam-US").
 
 The fold is applied by three implementations that must agree token for token and offset for
 offset (property tests check it): the C extension ``rules._fastfold`` (one pass giving the
@@ -45,8 +51,10 @@ __all__ = [
     "fold_char",
     "fold_plural",
     "fold_split",
+    "has_sentence_break",
     "normalize_words",
     "scan_form",
+    "sentence_breaks",
     "token_spans",
     "tokens_with_spans",
     "word_offsets",
@@ -86,6 +94,16 @@ _NOT_PLURAL = frozenset(
 )
 _PLURAL_ES = ("sses", "xes", "zes", "ches", "shes")
 
+# What ``fold_char`` returns for sentence marks: a full stop (which does not break after a
+# one-letter word, so initials like "U.S." stay joined) or another sentence mark.
+PERIOD = "."
+STRONG = "!"
+_SENTENCE_MARKS = frozenset(".!?:;")
+# Sentence marks that NFKC does not map to ASCII ones: ideographic, Arabic, Devanagari stops.
+_EXTRA_STRONG = frozenset("\u3002\uff61\u061f\u061b\u06d4\u0964\u0965")
+# The characters str.splitlines() breaks on: every one of them separates paragraphs / lines.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
 # ASCII: letters and digits are words (lower-cased), everything else separates.
 _ASCII_FOLD = [chr(i).lower() if chr(i).isalnum() else " " for i in range(128)]
 _ASCII_TABLE = {i: _ASCII_FOLD[i] for i in range(128) if _ASCII_FOLD[i] != chr(i)}
@@ -116,15 +134,24 @@ _FOLD_CACHE: dict[str, str] = {}
 
 
 def fold_char(c: str) -> str:
-    """The normalised form of one character: word characters, " " (a separator) or "" (dropped).
+    """The normalised form of one character: word characters, " " (a separator), "" (dropped),
+    or for a sentence mark ``PERIOD`` / ``STRONG`` (separators that may make a break).
 
     The output may hold several characters ("ß" -> "ss", "½" -> "1 2").
     """
     if c < "\x80":
+        if c in _SENTENCE_MARKS:
+            return PERIOD if c == "." else STRONG
         return _ASCII_FOLD[ord(c)]
     folded = _FOLD_CACHE.get(c)
     if folded is None:
-        folded = _fold_one(c, casefold=True)
+        nfkc = unicodedata.normalize("NFKC", c)
+        if nfkc == ".":
+            folded = PERIOD
+        elif c in _EXTRA_STRONG or (nfkc and set(nfkc) <= _SENTENCE_MARKS):
+            folded = STRONG
+        else:
+            folded = _fold_one(c, casefold=True)
         if len(_FOLD_CACHE) < 200_000:
             _FOLD_CACHE[c] = folded
     return folded
@@ -191,6 +218,7 @@ class Folded(NamedTuple):
     parts: list[str] | None  # folded text split on " "; None if a character expanded
     drops: list[int]  # original offsets of the characters the fold removed
     text: str = ""  # the folded text ``parts`` was split from ("" when ``parts`` is None)
+    breaks: tuple[int, ...] = ()  # ``sentence_breaks(text)``: words that start a sentence
 
 
 def fold_split(text: str) -> Folded:
@@ -200,7 +228,8 @@ def fold_split(text: str) -> Folded:
     if text.isascii():
         folded = text.translate(_ASCII_TABLE)
         parts = folded.split(" ")
-        return Folded(list(map(_PLURALS.__getitem__, filter(None, parts))), parts, [], folded)
+        words = list(map(_PLURALS.__getitem__, filter(None, parts)))
+        return Folded(words, parts, [], folded, _breaks(text, folded))
     expands = False
     drops: list[int] = []
     plain_run = _PLAIN_RUNS.get
@@ -222,17 +251,20 @@ def fold_split(text: str) -> Folded:
     folded = _NON_ASCII_RUN.sub(fold, text).translate(_ASCII_TABLE)
     parts = folded.split(" ")
     words = list(map(_PLURALS.__getitem__, filter(None, parts)))
+    breaks = _breaks(text, folded)
     if expands:
-        return Folded(words, None, [])
-    return Folded(words, parts, drops, folded)
+        return Folded(words, None, [], "", breaks)
+    return Folded(words, parts, drops, folded, breaks)
 
 
 def fast_tokens(text: str) -> list[str]:
     """The normalised, plural-folded words of ``text``, without offsets."""
     if _fast_fold is not None:
-        norm = _fast_fold(text)[0]
-        return norm[1:-1].split(" ") if norm else []
+        return _fast_fold(text)[0].split()  # split(): a break is a double space
     return fold_split(text)[0]
+
+
+_SEPARATORS = frozenset((" ", PERIOD, STRONG))
 
 
 class Token(NamedTuple):
@@ -256,7 +288,7 @@ def tokens_with_spans(text: str) -> list[Token]:
     start = last = 0
     for i, c in enumerate(text):
         for ch in fold_char(c):
-            if ch == " ":
+            if ch in _SEPARATORS:
                 if buf:
                     tokens.append(Token(plurals["".join(buf)], start, last + 1))
                     buf.clear()
@@ -268,6 +300,132 @@ def tokens_with_spans(text: str) -> list[Token]:
     if buf:
         tokens.append(Token(plurals["".join(buf)], start, last + 1))
     return tokens
+
+
+def sentence_breaks(text: str) -> tuple[int, ...]:
+    """The indexes of the words of ``tokens_with_spans(text)`` that start a new sentence: a
+    *break* lies between word i - 1 and word i. The plain per-character definition (slow);
+    the C fold and ``fold_split`` compute the same faster.
+
+    Between two words, a break is a line break, or a sentence mark followed (before the next
+    word) by whitespace; a full stop counts only after a word of two or more letters, so
+    initials ("U.S. Navy", "J. Smith") do not break. Characters the fold drops (emoji,
+    zero-width) are transparent here as they are inside words.
+    """
+    breaks: list[int] = []
+    words = 0
+    in_word = False
+    length = last_length = 0
+    mark = brk = False  # in the current gap: a sentence mark that counts / a break
+    for c in text:
+        folded = fold_char(c)
+        if not folded:
+            continue
+        if folded in _SEPARATORS or folded == " " * len(folded):
+            if in_word:
+                in_word, last_length = False, length
+            if c in LINE_BREAKS:
+                brk = True
+            elif c.isspace():
+                brk = brk or mark
+            elif folded == STRONG or (folded == PERIOD and last_length >= 2):
+                mark = True
+            continue
+        for ch in folded:  # word characters, maybe with spaces ("½" -> "1 2")
+            if ch == " ":
+                if in_word:
+                    in_word, last_length = False, length
+                continue
+            if not in_word:
+                if brk and words:
+                    breaks.append(words)
+                mark = brk = False
+                in_word, length = True, 0
+                words += 1
+            length += 1
+    return tuple(breaks)
+
+
+# Marks for the fast break finder. Each character becomes as many marks as ``fold_char`` gives
+# it characters, so the marks line up with the folded text: "a" a word character, "\n" a line
+# break, " " other whitespace, "." a full stop, "!" another sentence mark, "-" any other
+# separator; a dropped character gives no mark (it is transparent, as in the fold).
+_MARK_TABLE = str.maketrans(
+    {
+        chr(i): (
+            "a"
+            if chr(i).isalnum()
+            else "\n"
+            if chr(i) in LINE_BREAKS
+            else " "
+            if chr(i).isspace()
+            else "."
+            if chr(i) == "."
+            else "!"
+            if chr(i) in _SENTENCE_MARKS
+            else "-"
+        )
+        for i in range(128)
+    }
+)
+_MARK_RUNS: dict[str, str] = {}
+# A sentence mark followed by whitespace in the same gap, or a line break: a break, if the gap
+# lies between two words (and, for a full stop, the word before has two or more letters).
+_BREAK_MARK = re.compile(r"\n|[.!](?=[^a]*?\s)")
+_MAYBE_BREAK = re.compile(r"[.!?:;\n\r\x0b\x0c\x1c-\x1e]|[^\x00-\x7f]")
+
+
+def _mark_char(c: str) -> str:
+    folded = fold_char(c)
+    if folded == PERIOD:
+        return "."
+    if folded == STRONG:
+        return "!"
+    if folded == " ":
+        return "\n" if c in LINE_BREAKS else " " if c.isspace() else "-"
+    return "".join("-" if ch == " " else "a" for ch in folded)  # "" when dropped
+
+
+def _mark_run(m: re.Match[str]) -> str:
+    run = m.group()
+    marks = _MARK_RUNS.get(run)
+    if marks is None:
+        marks = "".join(map(_mark_char, run))
+        if len(_MARK_RUNS) < 100_000:
+            _MARK_RUNS[run] = marks
+    return marks
+
+
+def has_sentence_break(text: str) -> bool:
+    """Whether ``text`` (a rule's phrase) holds a sentence break between two of its words."""
+    return _MAYBE_BREAK.search(text) is not None and bool(sentence_breaks(text))
+
+
+def _breaks(text: str, folded: str) -> tuple[int, ...]:
+    """``sentence_breaks(text)``, mostly from C-level passes: ``folded`` is the text's fold
+    before it is split into words (``fold_split``'s), which the marks line up with."""
+    if text.isascii():
+        marks = text.translate(_MARK_TABLE)
+    else:
+        marks = _NON_ASCII_RUN.sub(_mark_run, text).translate(_MARK_TABLE)
+    out: list[int] = []
+    n = 0  # words before `prev`
+    prev = 0
+    rfind = marks.rfind
+    for m in _BREAK_MARK.finditer(marks):
+        at = m.start()
+        if marks[at] == ".":
+            last = rfind("a", 0, at)  # the last letter of the word before the gap
+            if last < 1 or marks[last - 1] != "a":
+                continue  # no word before, or a one-letter word: an initial ("U.S.")
+        end = m.end()  # in the gap (or at the next word's start): no word is cut
+        n += len(folded[prev:end].split())
+        prev = end
+        if n and (not out or out[-1] != n):
+            out.append(n)
+    if out and out[-1] == n and not folded[prev:].split():
+        out.pop()  # a break after the last word separates nothing
+    return tuple(out)
 
 
 # For offsets, each non-ASCII character is replaced by one mask character: "a" if it makes
@@ -284,7 +442,7 @@ def _mask_char(c: str) -> str:
     folded = fold_char(c)
     if not folded:
         return _DROP
-    if folded == " " * len(folded):
+    if folded in _SEPARATORS or folded == " " * len(folded):
         return " "
     return _MIXED if " " in folded else "a"
 
@@ -436,13 +594,24 @@ OffsetSource = bytes | Folded
 
 
 def scan_form(text: str) -> tuple[str, OffsetSource]:
-    """The text the automaton scans (" w1 w2 ... wn ", or "" without words) and what
+    """The text the automaton scans (" w1 w2  w3 ... wn ", a double space at each sentence
+    break; "" without words) and what
     ``word_offsets`` needs to map its words back to ``text`` (kept until a hit needs it)."""
     if _fast_fold is not None:
         return _fast_fold(text)
     folded = fold_split(text)
     words = folded.words
-    return (" " + " ".join(words) + " " if words else ""), folded
+    if not words:
+        return "", folded
+    if not folded.breaks:
+        return " " + " ".join(words) + " ", folded
+    pieces: list[str] = []
+    prev = 0
+    for b in folded.breaks:
+        pieces.append(" ".join(words[prev:b]))
+        prev = b
+    pieces.append(" ".join(words[prev:]))
+    return " " + "  ".join(pieces) + " ", folded  # a break is a double space
 
 
 def word_offsets(text: str, source: OffsetSource) -> WordOffsets | SpanFinder:

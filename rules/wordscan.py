@@ -23,7 +23,6 @@ Does no I/O.
 from __future__ import annotations
 
 from array import array
-from collections import deque
 from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import Protocol
@@ -78,12 +77,39 @@ WORD_SCANNER = _word_automaton is not None
 
 def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
     """The C word automaton of ``patterns`` (pattern id -> scan form). Needs the extension."""
+    return word_automaton_from_tables(word_automaton_tables(patterns))
+
+
+WordTables = tuple[
+    list[str], "array[int]", "array[int]", "array[int]", "array[int]",
+    list[tuple[int, str, int]], "array[int]",
+]  # fmt: skip
+
+
+def word_automaton_from_tables(tables: WordTables) -> Scanner:
+    """The C word automaton of tables from ``word_automaton_tables`` (one C call: the
+    tables may come from another process, see ``rules.loader``)."""
+    if _word_automaton is None:
+        raise RuntimeError("rules._wordscan is not built (no C compiler at install time)")
+    return _word_automaton(*tables)
+
+
+def word_automaton_tables(patterns: Mapping[int, str]) -> WordTables:
+    """The tables of the word automaton of ``patterns``: vocabulary, (parent, word, child)
+    transitions, failure, output and prefix links (see rules/_wordscan.c).
+
+    Built with flat arrays (a node's parent, word and depth; failure links computed in order
+    of depth) rather than a list of children per node: 100,000 patterns make ~300,000 nodes,
+    and as many small lists would be objects for the garbage collector to walk, again and
+    again while the rest of the compile allocates."""
     if _word_automaton is None:
         raise RuntimeError("rules._wordscan is not built (no C compiler at install time)")
     vocab: dict[str, int] = {}
     goto: dict[int, int] = {}  # node << 32 | word id -> child (an int key hashes fastest)
-    children: list[list[tuple[int, int]]] = [[]]
-    out_pid = [-1]
+    parent = array("i", [0])
+    word_of = array("i", [0])
+    depth = array("i", [0])
+    out_pid = array("i", [-1])
     prefixes: list[tuple[int, str, int]] = []
     for pid, pattern in patterns.items():
         words = pattern.strip(" ").split(" ")
@@ -96,45 +122,39 @@ def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
             if child is None:
                 child = goto[key] = len(out_pid)
                 out_pid.append(-1)
-                children.append([])
-                children[node].append((wid, child))
+                parent.append(node)
+                word_of.append(wid)
+                depth.append(depth[node] + 1)
             node = child
         if is_prefix:
             prefixes.append((node, words[-1], pid))
         else:
             out_pid[node] = pid
     n = len(out_pid)
-    fail = [0] * n
-    out_next = [-1] * n
+    fail = array("i", bytes(4 * n))
+    out_next = array("i", [-1]) * n
     with_prefix = {node for node, _, _ in prefixes}
-    prefix_link = [-1] * n
+    prefix_link = array("i", [-1]) * n
     prefix_link[0] = 0 if 0 in with_prefix else -1
-    queue = deque(child for _, child in children[0])
-    for _, child in children[0]:
-        prefix_link[child] = child if child in with_prefix else prefix_link[0]
-    while queue:
-        node = queue.popleft()
-        for wid, child in children[node]:
+    get = goto.get
+    # breadth-first: a node's failure link needs those of all shallower nodes
+    for child in sorted(range(1, n), key=depth.__getitem__):
+        node = parent[child]
+        wid = word_of[child]
+        if node == 0:
+            target = 0
+        else:
             f = fail[node]
-            while f and (f << 32 | wid) not in goto:
+            while f and get(f << 32 | wid) is None:
                 f = fail[f]
-            target = goto.get(f << 32 | wid, 0)
-            fail[child] = target
-            out_next[child] = target if out_pid[target] >= 0 else out_next[target]
-            prefix_link[child] = child if child in with_prefix else prefix_link[target]
-            queue.append(child)
+            target = get(f << 32 | wid, 0)
+        fail[child] = target
+        out_next[child] = target if out_pid[target] >= 0 else out_next[target]
+        prefix_link[child] = child if child in with_prefix else prefix_link[target]
     triples = array("i")
     for key, child in goto.items():
         triples.extend((key >> 32, key & 0xFFFFFFFF, child))
-    return _word_automaton(
-        list(vocab),
-        triples,
-        array("i", fail),
-        array("i", out_pid),
-        array("i", out_next),
-        prefixes,
-        array("i", prefix_link),
-    )
+    return list(vocab), triples, fail, out_pid, out_next, prefixes, prefix_link
 
 
 def build_scanner(patterns: Mapping[int, str], *, words: bool | None = None) -> Scanner:

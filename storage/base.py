@@ -6,7 +6,7 @@ never see SQL, sessions or driver errors; driver errors are wrapped in ``Storage
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -23,6 +23,8 @@ from core.models import (
     Hit,
     RenderedMessage,
     RuleMatch,
+    StoryPlacement,
+    StorySource,
 )
 
 ExportFormat = Literal["csv", "jsonl"]
@@ -39,7 +41,8 @@ class IngestResult:
     article_id: int
     status: IngestStatus
     new_matches: int  # matches (rule, article) created by this call
-    new_deliveries: int  # outbox rows created by this call
+    # outbox rows created by this call (and a story's sent alert re-queued to list a new source)
+    new_deliveries: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,38 @@ class AlertRef:
     link: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoryArticle:
+    """One article of a story, with why it joined (``why``: the grouping's decision as stored:
+    reason, founder compared with, score, signals) and whether a person put it there."""
+
+    article_id: int
+    identity: str
+    story_id: int
+    story_key: str
+    title: str
+    text: str  # summary and content, for rebuilding the grouping's window
+    link: str | None
+    feed_url: str
+    feed_name: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    why: dict[str, object]
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A story as ``newswatch stories show`` and ``/split`` report it."""
+
+    id: int
+    key: str
+    title: str
+    split_from: int | None
+    created_at: datetime
+    articles: tuple[StoryArticle, ...]
+
+
 class Storage(Protocol):
     """Everything the watchers, the pipeline and the bot need from the database."""
 
@@ -143,8 +178,37 @@ class Storage(Protocol):
 
     async def list_feeds(self) -> list[FeedState]: ...
 
+    async def claim_due_feeds(self, now: datetime, limit: int, lease_s: float) -> list[FeedState]:
+        """Claim up to ``limit`` due, unclaimed feeds (most overdue first) for ``lease_s``
+        seconds; replicas claiming at once get disjoint sets."""
+
+    async def claim_feeds(
+        self, urls: Sequence[str], now: datetime, lease_s: float
+    ) -> list[FeedState]:
+        """Claim those of ``urls`` still due and unclaimed for ``lease_s`` seconds (replicas:
+        each due feed is polled by one process); returns the claimed ones."""
+
+    async def release_feeds(self, urls: Sequence[str]) -> None:
+        """Give up this process's claims on ``urls``."""
+
+    async def release_others_claims(self) -> int:
+        """Drop every other process's claim (the sole process of a SQLite file only)."""
+
+    async def try_lead(self) -> bool:
+        """Become the replica that sends (PostgreSQL advisory lock; SQLite: always)."""
+
+    async def still_leading(self) -> bool:
+        """True while this process still holds the sender's lock."""
+
+    async def listen_for_deliveries(self, wake: Callable[[], None]) -> None:
+        """While leading (PostgreSQL): ``wake()`` whenever any replica queued deliveries."""
+
+    async def resign(self) -> None:
+        """Stop being the sender."""
+
     async def save_feed_state(self, state: FeedState) -> None:
-        """Persist validators, schedule and health after a poll."""
+        """Persist validators, schedule and health after a poll, releasing this process's
+        claim (nothing is written while another process holds a live claim)."""
 
     # articles and matches ------------------------------------------------------------------
     async def ingest(
@@ -163,8 +227,14 @@ class Storage(Protocol):
         now: datetime,
         *,
         alert: bool = True,
+        stories: Sequence[StoryPlacement | None] | None = None,
     ) -> list[IngestResult]:
-        """``ingest`` for several articles (one poll's items) in ONE transaction, in order."""
+        """``ingest`` for several articles (one poll's items) in ONE transaction, in order.
+
+        ``stories`` (one per item) place NEW articles in their stories; alerts then follow
+        stories: one alert per story and chat, which later articles of the story edit (or, once
+        it is 48 hours old, answer with a threaded reply) instead of alerting again, unless the
+        chat or a rule asked for every article (docs/stories.md)."""
 
     # chats and subscriptions ---------------------------------------------------------------
     async def upsert_chat(self, chat: Chat) -> None: ...
@@ -182,19 +252,26 @@ class Storage(Protocol):
         """Every rule id any chat is subscribed to (including rules that no longer exist)."""
 
     # outbox --------------------------------------------------------------------------------
-    async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+    async def due_deliveries(
+        self, now: datetime, limit: int = 50, *, per_lane: int | None = None
+    ) -> list[Delivery]:
         """Pending deliveries whose next attempt has come, oldest first (also "sending" ones
-        left by a crash: the caller decides to resend them)."""
+        left by a crash: the caller decides to resend them). With ``per_lane``, at most that
+        many of each (chat, topic), so one chat's backlog cannot fill the batch."""
 
-    async def mark_sending(self, delivery_id: int, now: datetime) -> None: ...
+    # Every move is a compare-and-set on the state it expects: ``mark_sending`` claims a
+    # pending (or abandoned "sending") row; the others need the row still "sending" by this
+    # process. False: the row is not in that state (another sender has it, or it is finished),
+    # nothing changed. A slow sender can never move a sent alert back to pending.
+    async def mark_sending(self, delivery_id: int, now: datetime) -> bool: ...
 
-    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None: ...
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> bool: ...
 
     async def mark_retry(
         self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> None: ...
+    ) -> bool: ...
 
-    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
+    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> bool:
         """Give up on one delivery for good (recorded with its error)."""
 
     async def pending_count(self, chat_id: int | None = None) -> int:
@@ -203,8 +280,25 @@ class Storage(Protocol):
     # chats: status, migration, muting, modes ------------------------------------------------
     async def get_chat(self, chat_id: int) -> Chat | None: ...
 
-    async def set_chat_active(self, chat_id: int, active: bool) -> None:
-        """Inactive (blocked/kicked): its pending deliveries stop; they resume when active."""
+    async def set_chat_active(
+        self, chat_id: int, active: bool, *, now: datetime | None = None
+    ) -> None:
+        """Inactive (blocked/kicked): its pending deliveries stop; they resume when active.
+        Going inactive records ``now`` (default: the wall clock) as the moment it went away,
+        unless it already was away."""
+
+    async def returned_chats(self) -> list[tuple[int, datetime]]:
+        """Chats active again after being away, not caught up yet: (id, away since)."""
+
+    async def queue_catch_up(
+        self,
+        chat_id: int,
+        away_since: datetime,
+        digests: Sequence[tuple[int | None, Sequence[str], Sequence[RenderedMessage]]],
+        now: datetime,
+    ) -> bool:
+        """Queue a returned chat's catch-up digests and mark it caught up, if it still is
+        away since ``away_since`` (compare-and-set; False: nothing done)."""
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: move subscriptions and unsent deliveries to the new id."""
@@ -298,6 +392,36 @@ class Storage(Protocol):
 
     def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
         """Every stored article with the ids of the rules that matched it, in storage order."""
+
+    # stories -----------------------------------------------------------------------------
+    async def story_window(self, since: datetime) -> list[StoryArticle]:
+        """Articles of the stories touched since ``since``, oldest first (the open window)."""
+
+    async def get_story(self, story_id: int) -> StoryView | None: ...
+
+    async def story_of_article(self, article_id: int) -> StoryView | None: ...
+
+    async def split_article(self, article_id: int, now: datetime) -> StoryView:
+        """Move the article into a story of its own, recorded so it is never merged back."""
+
+    async def splits_since(self, since: datetime) -> list[StoryView]:
+        """Stories made by a split at or after ``since``, oldest first."""
+
+    async def set_chat_stories_separate(self, chat_id: int, separate: bool) -> bool:
+        """One alert per article (True) or per story (False) for the chat; False if unknown."""
+
+    async def chat_stories_separate(self, chat_id: int) -> bool: ...
+
+    async def stories_of_articles(self, article_ids: Sequence[int]) -> dict[int, int]:
+        """Article id -> story id for those of ``article_ids`` that have a story."""
+
+    async def story_sources(self, story_ids: Sequence[int]) -> dict[int, tuple[StorySource, ...]]:
+        """Every article of each story as a source, in order of arrival."""
+
+    async def sources_by_identity(
+        self, identities: Sequence[str]
+    ) -> dict[str, tuple[StorySource, ...]]:
+        """Article identity -> the other articles of its story, when it has any (``/search``)."""
 
     # retention ---------------------------------------------------------------------------
     async def prune(self, now: datetime, retention_days: int = 90, batch: int = 500) -> int:

@@ -4,6 +4,11 @@ Alembic is synchronous; this module uses its documented pattern for asyncio: the
 opens a connection, ``run_sync`` hands the sync-facing connection to Alembic through
 ``config.attributes["connection"]``, and ``storage/migrations/env.py`` runs on it. Knows nothing
 about the tables themselves.
+
+On PostgreSQL the migration transaction first takes a transaction-level advisory lock
+(``MIGRATION_LOCK_KEY``), so replicas starting together wait for one another: the first
+migrates, the others then find the database at head and do nothing (without it they raced to
+create ``alembic_version`` and crashed on its duplicate key). SQLite serialises writers itself.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x6E77_0001  # "nw" 1: the advisory lock replicas take around migrations
 
 
 def alembic_config() -> Config:
@@ -42,6 +49,11 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Released by the commit (or rollback) of this very transaction.
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await conn.run_sync(run)
 
 

@@ -89,6 +89,9 @@ feeds = Table(
     Column("failing_since", UtcDateTime),  # migration 0004
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the process polling it now and until when its claim holds (0008); NULL: nobody
+    Column("lease_owner", Text),
+    Column("lease_until", UtcDateTime),
 )
 
 articles = Table(
@@ -110,6 +113,20 @@ articles = Table(
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("edit_count", Integer, nullable=False, default=0),
+    Column("story_id", Integer),  # 0006: stories.id (no foreign key, see the migration)
+    Column("story_why", Text),  # 0006: the grouping decision, JSON
+    Column("story_pinned", Boolean, nullable=False, default=False),  # 0006: placed by a person
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", Text, nullable=False, unique=True),  # the engine's key
+    Column("title", Text, nullable=False, default=""),  # the founding article's headline
+    Column("split_from", Integer),  # the story a person split this one from
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 article_edits = Table(
@@ -152,6 +169,8 @@ chats = Table(
     Column("migrated_to", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("stories_separate", Boolean, nullable=False, default=False),  # 0006
+    Column("blocked_at", UtcDateTime),  # away since; cleared when its catch-up is queued (0008)
 )
 
 subscriptions = Table(
@@ -197,6 +216,26 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # A digest's or notice's pages (0005): JSON list of {"html", "plain", "silent"}.
     Column("payload", Text),
+    # A story's alert row (0006): one per story and chat; NULL for an alert per article.
+    Column("story_id", Integer),
+)
+
+# Trend alerts (0007): a chat's opt-in to spike alerts of one rule (``/trend RULE on``), in
+# the forum topic it was asked in, and the start of the last spike it was alerted about.
+trend_watches = Table(
+    "trend_watches",
+    metadata,
+    Column(
+        "chat_id",
+        BigInteger,
+        ForeignKey("chats.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("rule_id", Text, primary_key=True),
+    Column("thread_id", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_spike_at", UtcDateTime),
 )
 
 UNFINISHED_STATES = tuple(s.value for s in DeliveryState if s.unfinished)
@@ -207,7 +246,7 @@ def row_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-# Self-service (#16, migration 0008) ------------------------------------------------------------
+# Self-service (#16, migration 0009) ------------------------------------------------------------
 
 personal_rules = Table(
     "personal_rules",

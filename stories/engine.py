@@ -4,6 +4,9 @@ A cascade, precision first (docs/stories.md):
 
 1. **Near-duplicate** wire copy: four-word shingles of the two texts overlap (containment) by
    ``NEAR_DUP`` or more -> same story.
+   A report from the same feed as one of a story's founders joins only this way: an outlet
+   does not report one event twice in one feed, so a second article there is a development
+   (a follow-up, a new statement), or, in synthetic test feeds, another story altogether.
 2. **Conflict**: each article names someone or somewhere, in its title or lead, that the other
    never mentions (Rubio there, Lavrov here) -> different events. So are explicit event dates
    two or more days apart.
@@ -100,16 +103,27 @@ class StoryIndex:
         return len(self._stories)
 
     def add(
-        self, article_id: str, title: str, text: str, published: datetime, lang: str = "en"
+        self,
+        article_id: str,
+        title: str,
+        text: str,
+        published: datetime,
+        lang: str = "en",
+        source: str = "",
     ) -> Decision:
-        """Group one article (see the module docstring). Pure apart from the index itself."""
+        """Group one article (see the module docstring). Pure apart from the index itself.
+        ``source`` names the feed (one outlet's edition): see the same-feed rule above."""
         known = self._story_of.get(article_id)
         if known is not None:
             return Decision(article_id, known, known != article_id, "already grouped")
-        features = extract(title, text, published, lang)
+        features = extract(title, text, published, lang, source)
         self._evict(published)
         best: tuple[_Verdict, _Story, str] | None = None
         for story in self._candidates(features):
+            if source and any(
+                f.source == source and _near_dup(features, f) < NEAR_DUP for _, f in story.founders
+            ):
+                continue  # the feed reported in this story already: a development, not a copy
             for founder_id, founder in story.founders:
                 verdict = self._compare(features, founder)
                 if verdict.join and (best is None or verdict.score > best[0].score):
@@ -139,9 +153,10 @@ class StoryIndex:
         published: datetime,
         lang: str = "en",
         apart_from: Iterable[str] = (),
+        source: str = "",
     ) -> None:
         """Put an article in ``story_key`` without deciding (it founds it if it is new)."""
-        features = extract(title, text, published, lang)
+        features = extract(title, text, published, lang, source)
         self._count(features)
         story = self._stories.get(story_key)
         if story is None:
@@ -150,6 +165,71 @@ class StoryIndex:
         elif article_id not in self._story_of:
             self._join(story, article_id, features)
         story.apart.update(apart_from)
+
+    def forget(self, article_id: str) -> None:
+        """Undo ``add`` for an article that storage did not take as new (a known article seen
+        again, or one stored under another identity): it leaves its story, and a story it
+        founded alone is dropped. Document frequencies stay counted (a re-poll is rare)."""
+        key = self._story_of.pop(article_id, None)
+        if key is None:
+            return
+        story = self._stories.get(key)
+        if story is None:
+            return
+        story.size -= 1
+        if story.size <= 0:
+            self._drop(key)
+        else:
+            self._unfound(story, article_id)
+
+    def split(
+        self,
+        article_id: str,
+        new_key: str,
+        title: str,
+        text: str,
+        published: datetime,
+        lang: str = "en",
+        source: str = "",
+    ) -> None:
+        """A person moved ``article_id`` into a story of its own (``new_key``): it leaves its
+        story (and that story's founders, so later articles are no longer compared with it
+        there) and founds the new one; the two record each other in ``apart``."""
+        old_key = self._story_of.pop(article_id, None)
+        old = self._stories.get(old_key) if old_key is not None else None
+        if old is not None:
+            old.size -= 1
+            self._unfound(old, article_id)
+            old.apart.add(new_key)
+        self._found(article_id, extract(title, text, published, lang, source), key=new_key)
+        if old_key is not None:
+            self._stories[new_key].apart.add(old_key)
+
+    def _unfound(self, story: _Story, article_id: str) -> None:
+        """Take ``article_id`` out of ``story``'s founders (and the index of their signals)."""
+        if not any(a == article_id for a, _ in story.founders):
+            return
+        for _a, founder in story.founders:
+            for signal in self._signals(founder):
+                keys = self._posting.get(signal)
+                if keys is not None:
+                    keys.discard(story.key)
+                    if not keys:
+                        del self._posting[signal]
+        story.founders = [(a, f) for a, f in story.founders if a != article_id]
+        for _a, founder in story.founders:
+            for signal in self._signals(founder):
+                self._posting.setdefault(signal, set()).add(story.key)
+
+    def _drop(self, key: str) -> None:
+        story = self._stories.pop(key)
+        for _founder_id, founder in story.founders:
+            for signal in self._signals(founder):
+                keys = self._posting.get(signal)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._posting[signal]
 
     # -- comparing ---------------------------------------------------------------------------
 
@@ -160,7 +240,7 @@ class StoryIndex:
         if abs(a.published - b.published) > self.window:
             return _Verdict(False, "outside the window", 0.0, {})
         if a.shingles and b.shingles:
-            near = len(a.shingles & b.shingles) / min(len(a.shingles), len(b.shingles))
+            near = _near_dup(a, b)
             if near >= NEAR_DUP:
                 return _Verdict(
                     True, "near-duplicate text", 1.0 + near, {"near_dup": round(near, 3)}
@@ -284,6 +364,13 @@ class StoryIndex:
                             del self._posting[signal]
             for article_id in [a for a, s in self._story_of.items() if s == key]:
                 del self._story_of[article_id]
+
+
+def _near_dup(a: Features, b: Features) -> float:
+    """Containment of the shorter text's shingles in the other's (0 without shingles)."""
+    if not a.shingles or not b.shingles:
+        return 0.0
+    return len(a.shingles & b.shingles) / min(len(a.shingles), len(b.shingles))
 
 
 def _days_apart(a: frozenset[str], b: frozenset[str]) -> int:

@@ -164,6 +164,7 @@ class Features:
     words: frozenset[str]
     shingles: frozenset[int]
     text: str  # " " + folded full-text words joined by spaces + " ", for name look-ups
+    source: str = ""  # the feed (one outlet's edition); "" when unknown
 
     def mentions(self, name: str) -> bool:
         """True when the folded full text contains ``name`` as whole words, or its last two
@@ -174,7 +175,7 @@ class Features:
         return len(parts) > 2 and f" {' '.join(parts[-2:])} " in self.text
 
 
-def extract(title: str, text: str, published: datetime, lang: str) -> Features:
+def extract(title: str, text: str, published: datetime, lang: str, source: str = "") -> Features:
     """The signals of one article. Deterministic (no salted hashes), so scores repeat."""
     lead = f"{title}\n{text[:LEAD_CHARS]}"
     folded_full = " ".join(re.findall(r"[^\W_]+", _ABBREV_RE.sub(r"\1", fold(f"{title}\n{text}"))))
@@ -198,6 +199,7 @@ def extract(title: str, text: str, published: datetime, lang: str) -> Features:
         words=frozenset(content),
         shingles=frozenset(shingles),
         text=f" {folded_full} ",
+        source=source,
     )
 
 

@@ -43,3 +43,24 @@ def fold_keep_case(text: str) -> str:
     """The text without diacritics, case kept ("Bùi Thanh Sơn" -> "Bui Thanh Son")."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Letters only Vietnamese uses (breve, circumflex, horn, đ, dot below, hook above): an English
+# report quoting "Bùi Thanh Sơn" has a handful, a Vietnamese one has them in most words.
+_VI_LETTERS: Final = frozenset(
+    "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"
+    "ĂÂĐÊÔƠƯẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊỌỎỐỒỔỖỘỚỜỞỠỢỤỦỨỪỬỮỰỲỴỶỸ"
+)
+VI_SHARE: Final = 0.03
+
+
+def guess_lang(text: str) -> str:
+    """ "vi" when at least ``VI_SHARE`` of the letters of ``text`` are Vietnamese-only ones,
+    else "en". Feeds rarely say their language reliably; this is enough for the grouping, which
+    only needs to know whether two reports can share words or only names and numbers."""
+    letters = vi = 0
+    for c in text[:2000]:
+        if c.isalpha():
+            letters += 1
+            vi += c in _VI_LETTERS
+    return "vi" if letters and vi / letters >= VI_SHARE else "en"

@@ -67,7 +67,9 @@ def group(articles: Iterable[InputArticle], index: StoryIndex | None = None) -> 
     index = index or StoryIndex()
     ordered = sorted(enumerate(articles), key=lambda p: (p[1].published, p[0]))
     for _, a in ordered:
-        yield index.add(a.id, a.title, a.text, a.published, a.lang)
+        # One outlet's edition in one language stands for one feed, as in the bot.
+        source = f"{a.outlet}:{a.lang}" if a.outlet else ""
+        yield index.add(a.id, a.title, a.text, a.published, a.lang, source)
 
 
 def write_groups(decisions: Iterable[Decision], out: TextIO, *, why: bool = False) -> int:

@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     # handlers, the runtime and the command line
     "bot.personal_rules": {"core", "rules", "storage", "bot.config", "bot.services", "bot.search"},
     "bot.delivery": {"core", "storage", "bot.config", "bot.services", "bot.ops"},
+    "bot.trends": {"core", "storage"},
     "bot.telegram": {
         "core",
         "storage",
@@ -38,6 +39,17 @@ ALLOWED: dict[str, set[str]] = {
         "bot.search",
         "bot.personal_rules",
         "bot.i18n",
+        "bot.trends",
+    },
+    "bot.web": {
+        "core",
+        "rules",
+        "storage",
+        "bot.config",
+        "bot.services",
+        "bot.ops",
+        "bot.search",
+        "bot.trends",
     },
     "bot.runtime": {
         "core",
@@ -53,6 +65,8 @@ ALLOWED: dict[str, set[str]] = {
         "bot.i18n",
         "bot.delivery",
         "bot.telegram",
+        "bot.trends",
+        "bot.web",
     },
 }
 ALLOWED["bot.cli"] = ALLOWED["bot.runtime"] | {"bot.runtime"}  # the command line may use all

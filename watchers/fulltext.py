@@ -51,6 +51,9 @@ class FullTextExtractor:
 
     ``min_summary_chars``: articles whose summary/content already has at least this many
     characters are left alone. ``concurrency`` bounds simultaneous page fetches per call.
+    ``timeout_s`` (None: none) bounds one ``enrich`` call as a whole: pages not read by then
+    are given up (their articles keep their summary) so a page that never answers cannot hold
+    up the poll that carries it.
     """
 
     def __init__(
@@ -60,8 +63,10 @@ class FullTextExtractor:
         min_summary_chars: int = 400,
         concurrency: int = 4,
         cache_size: int = 5000,
+        timeout_s: float | None = None,
     ) -> None:
         self._fetcher = fetcher
+        self.timeout_s = timeout_s
         self.min_summary_chars = min_summary_chars
         self._concurrency = concurrency
         self._cache: OrderedDict[str, str] = OrderedDict()
@@ -84,7 +89,23 @@ class FullTextExtractor:
                 return a
             return replace(a, content=text)
 
-        return list(await asyncio.gather(*(one(a) for a in articles)))
+        tasks = [asyncio.ensure_future(one(a)) for a in articles]
+        if not tasks:
+            return []
+        done, pending = await asyncio.wait(tasks, timeout=self.timeout_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.info(
+                "full text: %d page(s) not read within %g s; those articles keep their summary",
+                len(pending),
+                self.timeout_s,
+            )
+            await asyncio.gather(*pending, return_exceptions=True)
+        return [
+            task.result() if task in done and task.exception() is None else article
+            for task, article in zip(tasks, articles, strict=True)
+        ]
 
     async def text_for(self, article: Article) -> str:
         """The extracted page text of one article ("" on any problem), cached by identity."""

@@ -26,6 +26,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from core.errors import FeedError
 from watchers.parse import ParsedFeed, parse_feed
@@ -38,6 +39,24 @@ _PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 
 class _WorkerDiedError(Exception):
     pass
+
+
+class _Call:
+    """One call's hand-over between the event loop and the thread that serves it: which worker
+    has the document (so the loop can kill it at the time limit) and when it got it (the limit
+    counts from then, not from the wait for a free worker)."""
+
+    __slots__ = ("lock", "started", "timed_out", "worker")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.worker: _Worker | None = None
+        self.timed_out = False
+
+    def mark_started(self) -> None:
+        if not self.started.done():
+            self.started.set_result(None)
 
 
 class _Worker:
@@ -90,12 +109,17 @@ class _Worker:
 class ParsePool:
     """Runs ``parse_feed`` in ``processes`` worker processes (0: in one background thread).
 
-    Workers start on first use and are replaced when they die. Create one per application and
-    ``close()`` it at shutdown (workers also exit on their own when the application dies).
+    Workers start on first use and are replaced when they die. ``timeout_s`` (None: no limit)
+    bounds one document: a worker still busy after it (hung, stopped, looping) is killed, the
+    call raises ``FeedError`` and a fresh worker serves the next call. In thread mode the call
+    is abandoned at the limit (a thread cannot be killed) and its thread stays busy until the
+    parse ends. Create one per application and ``close()`` it at shutdown (workers also exit
+    on their own when the application dies).
     """
 
-    def __init__(self, processes: int = 1) -> None:
+    def __init__(self, processes: int = 1, *, timeout_s: float | None = None) -> None:
         self.processes = processes
+        self.timeout_s = timeout_s
         self._threads = ThreadPoolExecutor(
             max_workers=max(1, processes), thread_name_prefix="feed-parse"
         )
@@ -121,23 +145,68 @@ class ParsePool:
             call = functools.partial(
                 parse_feed, body, url, content_type, feed_name, base_url=base_url
             )
-            return await loop.run_in_executor(self._threads, call)
+            thread_future = loop.run_in_executor(self._threads, call)
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    return await asyncio.shield(thread_future)
+            except TimeoutError:
+                raise FeedError(self._too_slow()) from None
         payload = pickle.dumps(
             (body, url, content_type, feed_name, base_url), protocol=pickle.HIGHEST_PROTOCOL
         )
-        kind, value = await loop.run_in_executor(self._threads, self._call, payload, url)
+        current = _Call()
+        future = loop.run_in_executor(self._threads, self._call, payload, url, current, loop)
+        # Waiting for a free worker is not this document's fault: the limit starts when a
+        # worker has it.
+        waits: set[asyncio.Future[Any]] = {future, current.started}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                kind, value = await asyncio.shield(future)
+        except TimeoutError:
+            # Killing the worker ends the thread's blocking read at once (end of file); the
+            # thread then discards it, and the next call starts a fresh one.
+            with current.lock:
+                current.timed_out = True
+                if current.worker is not None:
+                    with contextlib.suppress(OSError):
+                        current.worker.proc.kill()
+            log.warning("feed parser past its time limit url=%s; worker killed", url)
+            raise FeedError(self._too_slow()) from None
         if kind == "ok" and isinstance(value, ParsedFeed):
             return value
         raise FeedError(str(value))
 
-    def _call(self, payload: bytes, url: str) -> tuple[str, object]:
+    def _too_slow(self) -> str:
+        return f"parsing took longer than {self.timeout_s:g} s; the parser was stopped"
+
+    def _call(
+        self,
+        payload: bytes,
+        url: str,
+        current: _Call | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> tuple[str, object]:
         worker = self._checkout()
+        if current is not None:
+            with current.lock:
+                current.worker = worker
+            if loop is not None:
+                loop.call_soon_threadsafe(current.mark_started)
         try:
             answer = worker.call(payload)
         except _WorkerDiedError as e:
-            log.warning("feed parser process died url=%s (%s); a new one will start", url, e)
+            if current is None or not current.timed_out:
+                log.warning("feed parser process died url=%s (%s); a new one will start", url, e)
             self._discard(worker)
             return ("error", "the feed parser process died on this document")
+        if current is not None:
+            with current.lock:
+                current.worker = None
+                killed = current.timed_out
+            if killed:  # the answer came just as the loop gave up and killed the worker
+                self._discard(worker)
+                return ("error", self._too_slow())
         self._idle.put(worker)
         return answer
 
@@ -165,13 +234,15 @@ class ParsePool:
             return [w.pid for w in self._all if w.proc.poll() is None]
 
     def close(self) -> None:
-        """Stop the workers (each finishes its current document first). Idempotent."""
+        """Stop the workers (each gets 2 s to finish its current document, then is killed).
+        Idempotent."""
         self._closed = True
-        self._threads.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             workers, self._all = self._all, []
+        # Workers first: a thread blocked on a hung worker returns once that worker is gone.
         for w in workers:
-            w.stop()
+            w.stop(timeout_s=2.0)
+        self._threads.shutdown(wait=True, cancel_futures=True)
 
 
 _default: ParsePool | None = None

@@ -30,7 +30,7 @@ from watchers.schedule import (
 if TYPE_CHECKING:
     from watchers.fulltext import FullTextExtractor
 
-__all__ = ["PollOutcome", "PollSettings", "poll_feed"]
+__all__ = ["PollOutcome", "PollSettings", "failed_state", "poll_feed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +181,19 @@ def _succeeded(
             rand,
         ),
     )
+
+
+def failed_state(
+    state: FeedState,
+    error: str,
+    now: datetime,
+    settings: PollSettings,
+    rand: Callable[[], float] = random.random,
+) -> FeedState:
+    """``state`` after a poll that failed with ``error`` without an HTTP answer to go by (the
+    poll ran past its time limit): the error recorded and the feed backed off as for any
+    failure."""
+    return _failed(state, FetchResult(url=state.url), error, now, settings, rand, None).state
 
 
 def _failed(

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config.feeds_file import load_feeds_file
@@ -41,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="check, try and backtest rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
-    rules_sub.add_parser("check", help="validate every rule file; exit 1 if any is invalid")
+    check = rules_sub.add_parser(
+        "check", help="validate every rule file (or the FILEs given); exit 1 if any is invalid"
+    )
+    check.add_argument(
+        "files", nargs="*", type=Path, metavar="FILE", help="rule files (default: the folder)"
+    )
     test = rules_sub.add_parser("test", help="show whether and why a rule matches a text")
     test.add_argument("rule", help="a rule id, or a rule file")
     test.add_argument("text", help="a text file, or an http(s) URL")
@@ -82,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grouping.add_argument("file", type=Path, help="JSON Lines: id, title, text, published, ...")
     grouping.add_argument("--why", action="store_true", help="add the reason and the scores")
+    show = stories_sub.add_parser("show", help="a stored story: its articles and why each joined")
+    show.add_argument("id", type=int, help="story id (with --article: an article id)")
+    show.add_argument("--article", action="store_true", help="ID is an article: show its story")
+    split = stories_sub.add_parser("split", help="move an article into a story of its own")
+    split.add_argument("article_id", type=int)
     return parser
 
 
@@ -130,7 +141,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.cli.rule_commands import cmd_backtest, cmd_check, cmd_test
 
             if args.rules_command == "check":
-                return cmd_check(settings.rules_dir, out)
+                return cmd_check(settings.rules_dir, out, args.files)
             if args.rules_command == "test":
                 return cmd_test(
                     args.rule,
@@ -198,9 +209,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return asyncio.run(run_doctor(settings, out))
         case "stories":
-            from bot.cli.story_commands import cmd_group
+            from bot.cli import story_commands
 
-            return cmd_group(args.file, out, why=args.why)
+            if args.stories_command == "show":
+                return asyncio.run(
+                    _with_storage(
+                        settings,
+                        lambda s: story_commands.cmd_show(s, args.id, out, article=args.article),
+                    )
+                )
+            if args.stories_command == "split":
+                return asyncio.run(
+                    _with_storage(
+                        settings,
+                        lambda s: story_commands.cmd_split(
+                            s, args.article_id, datetime.now(UTC), out
+                        ),
+                    )
+                )
+            return story_commands.cmd_group(args.file, out, why=args.why)
     raise AssertionError(f"unhandled command {args.command}")
 
 

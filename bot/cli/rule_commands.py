@@ -3,7 +3,8 @@
 Each writes a human-readable report to ``out`` and returns the process exit status. The CLI
 parses arguments and calls them; these do not parse arguments or exit.
 
-* ``cmd_check`` — validate every rule file: 0 all valid, 1 a problem (printed with its place).
+* ``cmd_check`` — validate every rule file (or the files named): 0 all valid, 1 a problem
+  (printed with its place); warnings (lower-case "or" between words...) do not fail it.
 * ``cmd_test`` — does a rule (or every rule of a file) match a text file or a web page, and why:
   0 at least one rule matched, 1 none matched, 2 the rules or the text could not be read.
 * ``cmd_backtest`` — replay the rules of a file over the stored articles and compare with what
@@ -45,19 +46,33 @@ class ArticleArchive(Protocol):
 # ---- check -----------------------------------------------------------------------------------
 
 
-def cmd_check(rules_dir: Path, out: TextIO) -> int:
-    """Validate every rule file in ``rules_dir``; print a summary or every problem."""
+def cmd_check(rules_dir: Path, out: TextIO, files: Sequence[Path] = ()) -> int:
+    """Validate every rule file in ``rules_dir`` (or only ``files``, which may use the
+    @aliases of the rule files next to them and in ``rules_dir``); print a summary or every
+    problem, then warnings about valid but doubtful queries (lower-case or / and / not).
+    Warnings do not change the exit status."""
     try:
-        files = rule_files(rules_dir)
-        rules = compile_ruleset(read_rule_sources(rules_dir))
+        if files:
+            sources = _with_folder_aliases(files, rules_dir)
+            where = ", ".join(map(str, files))
+            count = len(files)
+        else:
+            count = len(rule_files(rules_dir))
+            sources = read_rule_sources(rules_dir)
+            where = str(rules_dir)
+        rules = compile_ruleset(sources)
     except RuleError as e:
         out.write(f"{e}\n")
         return 1
-    out.write(
-        f"OK: {plural(len(rules.rules), 'rule')} in {plural(len(files), 'file')} in {rules_dir}\n"
-    )
-    for rule in rules.compiled_rules:
+    shown = [str(f) for f in files]
+    listed = [r for r in rules.compiled_rules if not shown or r.source.rsplit(":", 1)[0] in shown]
+    out.write(f"OK: {plural(len(listed), 'rule')} in {plural(count, 'file')} ({where})\n")
+    for rule in listed:
         out.write(f"  {rule.info.id:<24} {rule.info.name}  ({rule.source})\n")
+    if rules.warnings:
+        out.write(f"\n{plural(len(rules.warnings), 'warning')}:\n")
+        for warning in rules.warnings:
+            out.write(f"{warning}\n")
     return 0
 
 
@@ -74,22 +89,28 @@ def _alias_names(text: str) -> set[str]:
     return set()
 
 
-def _with_folder_aliases(file: Path, rules_dir: Path | None) -> dict[str, str]:
-    """The file's text, plus the aliases (only) of the other rule files next to it or in
-    ``rules_dir``, so a rule under test can use @aliases defined elsewhere. Aliases the file
-    defines itself win (a copy of a rule file can be tested next to the original)."""
-    try:
-        own_text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise RuleError(f"{file}: cannot read: {e}") from e
-    taken = _alias_names(own_text)
+def _with_folder_aliases(file: Path | Sequence[Path], rules_dir: Path | None) -> dict[str, str]:
+    """The file's (or files') text, plus the aliases (only) of the other rule files next to
+    it or in ``rules_dir``, so a rule under test can use @aliases defined elsewhere. Aliases
+    the files define themselves win (a copy of a rule file can be tested next to the
+    original)."""
+    files = [file] if isinstance(file, Path) else list(file)
+    own: dict[str, str] = {}
+    taken: set[str] = set()
+    for one in files:
+        try:
+            own[str(one)] = one.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise RuleError(f"{one}: cannot read: {e}") from e
+        taken |= _alias_names(own[str(one)])
     sources: dict[str, str] = {}
-    folders = {file.resolve().parent}
+    mine = {one.resolve() for one in files}
+    folders = {one.resolve().parent for one in files}
     if rules_dir is not None and rules_dir.is_dir():
         folders.add(rules_dir.resolve())
     for folder in sorted(folders):
         for other in rule_files(folder):
-            if other.resolve() == file.resolve():
+            if other.resolve() in mine:
                 continue
             try:
                 data = yaml.safe_load(other.read_text(encoding="utf-8"))
@@ -101,7 +122,7 @@ def _with_folder_aliases(file: Path, rules_dir: Path | None) -> dict[str, str]:
             taken.update(str(k).lower() for k in extra)
             if extra:
                 sources[f"{other} (aliases)"] = yaml.safe_dump({"aliases": extra})
-    sources[str(file)] = own_text
+    sources.update(own)
     return sources
 
 
@@ -180,10 +201,6 @@ def _fetch_page(url: str, allow_private: bool, user_agent: str) -> str:
         return result.body.decode("utf-8", errors="replace")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def format_explanation(ex: Explanation, article: Article) -> str:
     info = ex.rule.info
     verdict = "MATCHES" if ex.fired else "no match"
@@ -232,7 +249,7 @@ def cmd_test(
         ex = explain(rules, rule_id, article)
         fired += ex.fired
         out.write(format_explanation(ex, article) + "\n\n")
-    out.write(f"{fired} of {_plural(len(ids), 'rule')} matched\n")
+    out.write(f"{fired} of {plural(len(ids), 'rule')} matched\n")
     return 0 if fired else 1
 
 
@@ -273,7 +290,7 @@ async def cmd_backtest(
     fires_now: dict[str, set[str]] = {}  # identity of a marked article -> rules firing now
     async for article, matched in storage.iter_articles():
         total += 1
-        now = {m.rule_id for m in rules.match(article, tags.get(article.feed_url, ()))}
+        now = set(rules.decide(article, tags.get(article.feed_url, ())).rule_ids)  # no hits needed
         if article.identity in marked:
             fires_now[article.identity] = now
         then = set(matched)
@@ -289,7 +306,7 @@ async def cmd_backtest(
                 gone_n[rule_id] += 1
                 if len(gone[rule_id]) < examples:
                     gone[rule_id].append(article.title)
-    out.write(f"backtest of {file} over {_plural(total, 'stored article')}\n\n")
+    out.write(f"backtest of {file} over {plural(total, 'stored article')}\n\n")
     width = max([len(i) for i in ids] + [4])
     out.write(f"{'rule':<{width}}  {'would fire':>10}  {'did fire':>8}  {'new':>5}  {'gone':>5}\n")
     for rule_id in ids:

@@ -398,32 +398,6 @@ def remove_feed_entry(text: str, url: str) -> str | None:
     return _dump(rt, data)
 
 
-def set_feed_enabled_entry(text: str, url: str, enabled: bool) -> str | None:
-    """``text`` with the feed ``url`` paused (``enabled: false``) or resumed (the key removed,
-    since enabled is the default); None when the file lists no such feed. A plain item becomes
-    a mapping to hold the key. Comments and layout stay. Raises ``ConfigError`` for text that
-    is not YAML; does not validate the result."""
-    rt, data = _load_round_trip(text)
-    feeds = data.get("feeds") if isinstance(data, CommentedMap) else None
-    if not isinstance(feeds, CommentedSeq):
-        return None
-    index = next((i for i, item in enumerate(feeds) if _feed_url(item) == url.strip()), None)
-    if index is None:
-        return None
-    item = feeds[index]
-    if not isinstance(item, CommentedMap):
-        if enabled:
-            return text  # a plain item is enabled already
-        entry = _new_entry(url, None)
-        entry["enabled"] = False
-        feeds[index] = entry
-    elif enabled:
-        item.pop("enabled", None)
-    else:
-        item["enabled"] = False
-    return _dump(rt, data)
-
-
 def _kept_lines(lines: str, dash_column: int) -> str:
     """Of the lines after a removed item, those from the first comment that is not indented
     under the item on (the blank lines and comments before it belonged to the item)."""

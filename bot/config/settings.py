@@ -47,6 +47,14 @@ class Settings:
     health_addr: str = "127.0.0.1:8080"  # host:port; empty disables the endpoint
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
     personal_rules_per_chat: int = 20  # /watch rules a chat may save (0: previews only)
+    # Time limits and bounds of the poll path (issue #12): no stage may stall the bot.
+    fetch_timeout_s: float = 60.0  # a whole feed request, body included
+    fetch_idle_timeout_s: float = 30.0  # between two bytes of a response
+    parse_timeout_s: float = 30.0  # a parse worker past this is killed and replaced
+    full_text_timeout_s: float = 30.0  # all article pages of one poll together
+    max_polls_in_flight: int = 32
+    max_polls_per_host: int = 4
+    stall_after_s: float = 300.0  # no progress while work is due for this long: unhealthy
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -203,8 +211,36 @@ def load_settings(
                 f"previews), got {raw!r}"
             )
         kwargs["personal_rules_per_chat"] = int(raw)
+    kwargs.update(_runtime_limits(get))
     kwargs["extra"] = {k: v for k, v in env.items() if k.startswith("NEWSWATCH_")}
     return Settings(**kwargs)
+
+
+_DURATION_LIMITS = {
+    "NEWSWATCH_FETCH_TIMEOUT": "fetch_timeout_s",
+    "NEWSWATCH_FETCH_IDLE_TIMEOUT": "fetch_idle_timeout_s",
+    "NEWSWATCH_PARSE_TIMEOUT": "parse_timeout_s",
+    "NEWSWATCH_FULL_TEXT_TIMEOUT": "full_text_timeout_s",
+    "NEWSWATCH_STALL_AFTER": "stall_after_s",
+}
+_COUNT_LIMITS = {
+    "NEWSWATCH_MAX_POLLS": "max_polls_in_flight",
+    "NEWSWATCH_MAX_POLLS_PER_HOST": "max_polls_per_host",
+}
+
+
+def _runtime_limits(get: Any) -> dict[str, Any]:
+    """The poll path's time limits and bounds (durations, and whole numbers >= 1)."""
+    out: dict[str, Any] = {}
+    for name, key in _DURATION_LIMITS.items():
+        if (raw := get(name)) is not None:
+            out[key] = parse_duration(raw, name)
+    for name, key in _COUNT_LIMITS.items():
+        if (raw := get(name)) is not None:
+            if not raw.isdigit() or int(raw) < 1:
+                raise ConfigError(f"{name}: expected a whole number >= 1, got {raw!r}")
+            out[key] = int(raw)
+    return out
 
 
 def _normalise_database_url(url: str) -> str:

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
+from bot.delivery.story_format import format_delivery
 from core.models import Delivery, DeliveryKind, RenderedMessage, RuleInfo
 
 CONSOLE_CHAT_ID = 0
@@ -33,17 +33,32 @@ class ConsoleSink:
         return self._count
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
-        assert delivery.article is not None, "an alert delivery carries its article"
-        message = format_alert(
-            delivery.article, delivery.matches, {r.id: r for r in rules}, self._tz
+        message = format_delivery(delivery, {r.id: r for r in rules}, self._tz)
+        kind = {DeliveryKind.EDIT: "UPDATED", DeliveryKind.SOURCES: "SOURCES ADDED"}.get(
+            delivery.kind, "REPLY" if delivery.kind is DeliveryKind.REPLY else "ALERT"
         )
-        kind = "UPDATED" if delivery.kind is DeliveryKind.EDIT else "ALERT"
         return self._print(kind, [message])
 
     async def send_digest(
         self, chat_id: int, messages: Sequence[RenderedMessage], thread_id: int | None = None
     ) -> SendOutcome:
         return self._print("DIGEST", messages)
+
+    async def send_chart(
+        self,
+        chat_id: int,
+        png: bytes,
+        caption: RenderedMessage,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """A terminal shows no picture: the caption, and the chart's size."""
+        shown = RenderedMessage(
+            caption.html,
+            f"{caption.plain}\n[chart: PNG, {len(png):,} bytes]",
+            caption.disable_notification,
+        )
+        return self._print("TREND", [shown])
 
     def _print(self, kind: str, messages: Sequence[RenderedMessage]) -> SendOutcome:
         try:

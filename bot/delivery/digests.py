@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -164,7 +164,11 @@ class DigestScheduler:
         rule_ids = [s.rule_id for s in due]
         listening = [s for s in due if s.muted_until is None or s.muted_until <= now]
         matches = await self._matches(group.chat_id, listening, period_end)
-        pages = self._format(group.schedule, matches, tz)
+        # Stories (issue #13): one line per story, naming every outlet that reported it.
+        story_of = await self._services.storage.stories_of_articles(
+            [m.article_id for m in matches if m.article_id is not None]
+        )
+        pages = self._format(group.schedule, matches, tz, story_of)
         if not pages:
             # nothing matched, or the chat is muted: nothing to send, the period is done
             await storage.mark_digest_sent(group.chat_id, rule_ids, period_end)
@@ -186,9 +190,13 @@ class DigestScheduler:
         return [m for m in found if m.matched_at > since[m.rule_id]]
 
     def _format(
-        self, schedule: str, matches: Sequence[StoredMatch], tz: ZoneInfo
+        self,
+        schedule: str,
+        matches: Sequence[StoredMatch],
+        tz: ZoneInfo,
+        story_of: Mapping[int, int] | None = None,
     ) -> list[RenderedMessage]:
-        items = items_from_matches(matches)
+        items = items_from_matches(matches, story_of)
         if not items:
             return []
         kind = "Hourly" if schedule == "hourly" else "Daily"

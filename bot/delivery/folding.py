@@ -53,6 +53,7 @@ class DigestItem:
     source: str
     published_at: datetime | None
     updated: bool = False  # an edit of an article already alerted
+    also: tuple[str, ...] = ()  # the other sources of its story (issue #13), in order
 
 
 def should_fold(pending: Sequence[Delivery], policy: FoldPolicy = FoldPolicy()) -> bool:
@@ -93,23 +94,38 @@ def items_from_deliveries(deliveries: Sequence[Delivery]) -> list[DigestItem]:
                 source=source_name(article),
                 published_at=article.published_at,
                 updated=d.kind is DeliveryKind.EDIT,
+                # a story's alert folded into the flood still names its other sources
+                also=tuple(
+                    s.feed_name or _host_of(s.link) or _host_of(s.feed_url) for s in d.sources[1:]
+                ),
             )
         )
     return items
 
 
-def items_from_matches(matches: Sequence[StoredMatch]) -> list[DigestItem]:
-    """Digest items for a scheduled digest; an article matched by several rules appears once."""
-    by_article: dict[object, tuple[list[str], StoredMatch]] = {}
+def items_from_matches(
+    matches: Sequence[StoredMatch], story_of: Mapping[int, int] | None = None
+) -> list[DigestItem]:
+    """Digest items for a scheduled digest; an article matched by several rules appears once,
+    and with ``story_of`` (article id -> story id) a story appears once, as its first article,
+    naming the other sources (``DigestItem.also``)."""
+    story_of = story_of or {}
+    by_article: dict[object, tuple[list[str], StoredMatch, list[str]]] = {}
     for m in matches:
         key: object = m.article_id if m.article_id is not None else (m.link, m.title)
+        if m.article_id is not None and m.article_id in story_of:
+            key = ("story", story_of[m.article_id])
         if key in by_article:
-            if m.rule_id not in by_article[key][0]:
-                by_article[key][0].append(m.rule_id)
+            rule_ids, first, also = by_article[key]
+            if m.rule_id not in rule_ids:
+                rule_ids.append(m.rule_id)
+            source = _host_of(m.link) or _host_of(m.feed_url)
+            if m.article_id != first.article_id and source not in also:
+                also.append(source)
         else:
-            by_article[key] = ([m.rule_id], m)
+            by_article[key] = ([m.rule_id], m, [])
     items = []
-    for rule_ids, m in by_article.values():
+    for rule_ids, m, also in by_article.values():
         host = _host_of(m.link) or _host_of(m.feed_url)
         items.append(
             DigestItem(
@@ -118,6 +134,7 @@ def items_from_matches(matches: Sequence[StoredMatch]) -> list[DigestItem]:
                 link=m.link,
                 source=host,
                 published_at=m.published_at or m.matched_at,
+                also=tuple(also),
             )
         )
     return items
@@ -170,7 +187,10 @@ def _item_line(item: DigestItem, tz: ZoneInfo) -> tuple[str, str]:
     if item.updated:
         title = f"(updated) {title}"
     meta = []
-    if item.source:
+    if item.also:
+        names = [isolate(shorten(clean_text(s), 40)) for s in (item.source, *item.also) if s]
+        meta.append(f"{len(names)} sources: {', '.join(names)}")
+    elif item.source:
         meta.append(isolate(shorten(clean_text(item.source), 60)))
     if item.published_at is not None and item.published_at.tzinfo is not None:
         meta.append(item.published_at.astimezone(tz).strftime("%d %b %H:%M"))

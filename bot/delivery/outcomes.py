@@ -13,6 +13,7 @@ Touches storage only through ``apply_to_chat``; sends nothing.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from bot.delivery.sink import SendOutcome, SendStatus
 from storage.base import Storage
@@ -46,13 +47,15 @@ def retry_delay_s(outcome: SendOutcome, attempts: int) -> float:
     return backoff_s(attempts)
 
 
-async def apply_to_chat(storage: Storage, chat_id: int, outcome: SendOutcome) -> None:
+async def apply_to_chat(
+    storage: Storage, chat_id: int, outcome: SendOutcome, now: datetime | None = None
+) -> None:
     """What ``outcome`` changes for the chat itself: a gone chat is marked inactive (its
     alerts are kept and wait for it), a migrated chat moves to its new id. Nothing otherwise."""
     error = outcome.error or outcome.status.value
     if outcome.status is SendStatus.CHAT_GONE:
         log.warning("chat unreachable, pausing it: %s", error, extra={"chat": chat_id})
-        await storage.set_chat_active(chat_id, False)
+        await storage.set_chat_active(chat_id, False, now=now)
     elif outcome.new_chat_id is not None:
         log.info("chat migrated to %s", outcome.new_chat_id, extra={"chat": chat_id})
         await storage.migrate_chat(chat_id, outcome.new_chat_id)

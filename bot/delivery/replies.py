@@ -140,3 +140,38 @@ class ReplySender:
                 extra={"chat": chat_id},
             )
         return outcome
+
+    async def send_chart(
+        self,
+        chat_id: int,
+        png: bytes,
+        caption_html: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """Send a chart (PNG) with an HTML caption of at most 1,024 visible characters, under
+        the same outcome policy as ``send``; returns what finally happened."""
+        caption = RenderedMessage(caption_html, html_to_plain(caption_html), False)
+        outcome = SendOutcome(SendStatus.FAILED, error="not sent")
+        for _ in range(2):  # the first try, and one more after a migration or a short 429
+            outcome = await self._sink.send_chart(chat_id, png, caption, thread_id, reply_to)
+            if outcome.status is SendStatus.SENT:
+                return outcome
+            await apply_to_chat(self._storage, chat_id, outcome)
+            if outcome.new_chat_id is not None:
+                chat_id, reply_to, thread_id = outcome.new_chat_id, None, None
+                continue
+            wait = outcome.retry_after_s
+            short = wait is not None and wait <= self._wait_up_to_s
+            if outcome.status is SendStatus.RETRY and wait is not None and short:
+                await self._sleep(wait)
+                continue
+            break
+        log.warning(
+            "chart reply not sent (%s): %s",
+            outcome.status.value,
+            outcome.error or "no detail",
+            extra={"chat": chat_id},
+        )
+        return outcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.models import Delivery, RenderedMessage, RuleInfo
 
@@ -45,6 +45,22 @@ class AlertSink(Protocol):
         """Show a digest (several alerts folded into one message, maybe in pages), in order."""
 
 
+@runtime_checkable
+class ChartSink(Protocol):
+    """A sink that can also show a picture with a caption (a trend alert's chart). A sink
+    without it gets the caption alone, through ``send_digest`` (the outbox decides)."""
+
+    async def send_chart(
+        self,
+        chat_id: int,
+        png: bytes,
+        caption: RenderedMessage,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """Show ``png`` with ``caption`` (at most 1,024 visible characters) in the chat."""
+
+
 class DeferredSink:
     """Stands in for a sink that is not connected yet: every send is "retry later" until
     ``target`` is set, so alerts wait safely in the outbox."""
@@ -63,3 +79,17 @@ class DeferredSink:
         if self.target is None:
             return SendOutcome(SendStatus.UNAVAILABLE, error="not connected to Telegram yet")
         return await self.target.send_digest(chat_id, messages, thread_id)
+
+    async def send_chart(
+        self,
+        chat_id: int,
+        png: bytes,
+        caption: RenderedMessage,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        if self.target is None:
+            return SendOutcome(SendStatus.UNAVAILABLE, error="not connected to Telegram yet")
+        if isinstance(self.target, ChartSink):
+            return await self.target.send_chart(chat_id, png, caption, thread_id, reply_to)
+        return await self.target.send_digest(chat_id, [caption], thread_id)

@@ -1,9 +1,9 @@
 """Telegram as an ``AlertSink``: one message in, one message out (or an edit), one outcome back.
 
 This is the only code that calls the Bot API's send and edit methods (a test holds that): alerts,
-edits, digests and notices from the outbox, and command replies (``bot.delivery.replies``).
-Alerts carry the keyboard of ``bot.delivery.alert_buttons``; ``edit_buttons`` changes only a
-keyboard.
+edits, digests, notices and trend charts (``send_photo``) from the outbox, and command replies
+(``bot.delivery.replies``). Alerts carry the keyboard of ``bot.delivery.alert_buttons``;
+``edit_buttons`` changes only a keyboard.
 Formats alerts with ``bot.delivery.alert_format.format_alert``; pacing is the bot's rate
 limiter (``bot.telegram.rate_limiter``). Maps python-telegram-bot's errors to ``SendOutcome`` in
 one place:
@@ -34,7 +34,14 @@ import warnings
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -47,8 +54,8 @@ from telegram.error import (
 )
 
 from bot.delivery.alert_buttons import alert_keyboard
-from bot.delivery.alert_format import format_alert
 from bot.delivery.sink import SendOutcome, SendStatus
+from bot.delivery.story_format import format_delivery
 from bot.services import ChatPrefs
 from core.models import (
     ChatSettings,
@@ -100,26 +107,37 @@ class TelegramSink:
         self._prefs = prefs
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
-        """Send one alert, or for an ``EDIT`` delivery edit the message of the earlier one."""
+        """Send one alert; for an ``EDIT`` or ``SOURCES`` delivery edit the message of the
+        earlier one; for a ``REPLY`` send a reply threaded to it (a story's late source).
+
+        The alert's keyboard goes with every message that shows the alert itself: an edit
+        replaces the message's markup (Telegram drops a keyboard an edit does not repeat), and
+        a ``SOURCES`` edit is the story's alert row itself (same id, so its buttons still act on
+        it). A ``REPLY`` is a short note under the alert, which keeps its buttons: none."""
         assert delivery.article is not None, "an alert delivery carries its article"
         chat = self._prefs.get(delivery.chat_id) if self._prefs is not None else ChatSettings()
-        message = format_alert(
-            delivery.article,
-            delivery.matches,
+        message = format_delivery(
+            delivery,
             {r.id: r for r in rules},
             self._prefs.tz(delivery.chat_id, self._tz) if self._prefs is not None else self._tz,
-            updated=delivery.kind is DeliveryKind.EDIT,
             snippet_length=chat.snippet or SnippetLength.NORMAL,
         )
-        edit_of = delivery.message_id if delivery.kind is DeliveryKind.EDIT else None
+        edit_of = delivery.message_id if delivery.kind.edits_message else None
+        reply_to = delivery.message_id if delivery.kind is DeliveryKind.REPLY else None
+        buttons = (
+            None
+            if delivery.kind is DeliveryKind.REPLY
+            # mute, unsubscribe, not relevant, open the source (bot.delivery.alert_buttons)
+            else alert_keyboard(delivery.id, delivery.article.link)
+        )
         return await self.send(
             delivery.chat_id,
             message,
             thread_id=delivery.thread_id,
             edit_of=edit_of,
+            reply_to=reply_to,
             delivery_id=delivery.id,
-            # mute, unsubscribe, not relevant, open the source (bot.delivery.alert_buttons)
-            buttons=alert_keyboard(delivery.id, delivery.article.link),
+            buttons=buttons,
             link_preview=chat.link_preview,
         )
 
@@ -283,6 +301,48 @@ class TelegramSink:
             reply_parameters=ReplyParameters(reply_to) if reply_to is not None else None,
             reply_markup=buttons,
         )
+
+    async def send_chart(
+        self,
+        chat_id: int,
+        png: bytes,
+        caption: RenderedMessage,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SendOutcome:
+        """Send ``png`` as a photo with ``caption`` (Telegram HTML, at most 1,024 visible
+        characters: the caller's to keep), with the fallbacks of ``send`` that apply to a new
+        message (plain caption, no topic, no reply). Never raises for a Telegram error."""
+        where = {"chat": chat_id}
+        plain = False
+        for _ in range(4):  # first try, plain caption, without the topic, without the reply
+            try:
+                sent = await self._bot.send_photo(
+                    chat_id,
+                    InputFile(png, filename="trend.png"),
+                    caption=caption.plain if plain else caption.html,
+                    parse_mode=None if plain else ParseMode.HTML,
+                    disable_notification=caption.disable_notification,
+                    message_thread_id=thread_id,
+                    reply_parameters=ReplyParameters(reply_to) if reply_to is not None else None,
+                )
+            except BadRequest as e:
+                text = e.message.lower()
+                if "can't parse entities" in text and not plain:
+                    log.error("BUG: Telegram refused our caption HTML (%s)", e.message, extra=where)
+                    plain = True
+                    continue
+                if "thread not found" in text and thread_id is not None:
+                    thread_id = None
+                    continue
+                if reply_to is not None and "message to be replied not found" in text:
+                    reply_to = None
+                    continue
+                return self._bad_request_outcome(chat_id, e)
+            except TelegramError as e:
+                return self._error_outcome(e)
+            return SendOutcome(SendStatus.SENT, message_id=sent.message_id)
+        return SendOutcome(SendStatus.FAILED, error="refused after every fallback")
 
     def _bad_request_outcome(self, chat_id: int, e: BadRequest) -> SendOutcome:
         text = e.message.lower()

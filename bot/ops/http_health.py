@@ -1,6 +1,8 @@
 """The operator's HTTP endpoint: liveness, readiness and metrics (aiohttp).
 
-``/healthz``  200 while the process and its event loop answer (liveness; the Docker HEALTHCHECK).
+``/healthz``  200 while the process and its event loop answer and every liveness check passes
+              (the progress watchdog, ``bot.ops.watchdog``); 503 naming the failed check
+              otherwise (liveness; the Docker HEALTHCHECK).
 ``/readyz``   runs the injected readiness checks concurrently, each with a timeout, and answers 200
               when all pass, 503 otherwise, with a JSON body naming every check.
 ``/metrics``  the app's ``Metrics`` registry in the Prometheus text format 0.0.4, as
@@ -8,7 +10,8 @@
 
 Does not know how to reach the database, the scheduler or Telegram: the application injects one
 async check per dependency (``storage_check``, ``flag_check``, ``telegram_check`` build the usual
-ones). Serves nothing else and never shows settings or secrets.
+ones). Serves nothing else itself and never shows settings or secrets; ``mount`` lets the
+application add the web console (``bot.web``) to the same server.
 """
 
 from __future__ import annotations
@@ -100,23 +103,36 @@ class HealthServer:
         self._endpoint = parse_host_port(self._addr) if self._addr else None
         self._metrics = metrics
         self._checks: dict[str, ReadinessCheck] = dict(checks or {})
+        self._liveness: dict[str, ReadinessCheck] = {}
         self._check_timeout_s = check_timeout_s
         self._runner: web.AppRunner | None = None
+        self._mounts: list[Callable[[web.Application], None]] = []
         self.bound_port: int | None = None
 
     @property
     def enabled(self) -> bool:
         return self._endpoint is not None
 
-    def add_check(self, name: str, check: ReadinessCheck) -> None:
-        """Add (or replace) a readiness check; may be called before or after ``start``."""
+    def add_check(self, name: str, check: ReadinessCheck, *, liveness: bool = False) -> None:
+        """Add (or replace) a readiness check; may be called before or after ``start``. With
+        ``liveness`` it also decides ``/healthz`` (keep such checks cheap and local: a probe
+        that restarts the process must not fail because a remote service is down)."""
         self._checks[name] = check
+        if liveness:
+            self._liveness[name] = check
+
+    def mount(self, setup: Callable[[web.Application], None]) -> None:
+        """Have ``setup(app)`` add more routes to the same server (the web console) when the
+        app is made; call before ``start``. Health, readiness and metrics stay as they are."""
+        self._mounts.append(setup)
 
     def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics_handler)
+        for setup in self._mounts:
+            setup(app)
         return app
 
     async def start(self) -> None:
@@ -158,7 +174,15 @@ class HealthServer:
         return all(r.ok for r in results), list(results)
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
+        if not self._liveness:
+            return web.json_response({"status": "alive"})
+        results = await asyncio.gather(
+            *(_run_check(n, c, self._check_timeout_s) for n, c in self._liveness.items())
+        )
+        failed = {r.name: r.detail for r in results if not r.ok}
+        if not failed:
+            return web.json_response({"status": "alive"})
+        return web.json_response({"status": "stalled", "failed": failed}, status=503)
 
     async def _readyz(self, request: web.Request) -> web.Response:
         ready, results = await self.readiness()

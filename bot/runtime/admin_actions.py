@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
-from bot.config.feeds_file import (
-    parse_feeds_yaml,
-    remove_feed_entry,
-    set_feed_enabled_entry,
-    write_file_atomically,
-)
+from bot.config.feeds_file import parse_feeds_yaml, remove_feed_entry, write_file_atomically
+from bot.config.feeds_pause import set_feed_enabled_entry
 from bot.runtime.feed_edits import add_feed
 from bot.services import Services
 from core.errors import ConfigError
@@ -80,7 +77,8 @@ class AppAdminActions:
         return f"Removed {url}. Its stored articles and matches are kept."
 
     async def set_feed_enabled(self, url: str, enabled: bool) -> str:
-        """Pause or resume one feed in the feeds file (``enabled: false``), then reload."""
+        """Pause (``enabled=False``) or resume a feed: ``enabled: false`` in the feeds file,
+        edited round-trip and checked like a removal, then applied by the feeds reloader."""
         path = self._services.settings.feeds_file
         verb = "Resumed" if enabled else "Paused"
         async with self._lock:
@@ -89,18 +87,19 @@ class AppAdminActions:
             try:
                 before = parse_feeds_yaml(text, str(path), interval_s)
                 new_text = set_feed_enabled_entry(text, url, enabled)
-                if new_text is None:
-                    return f"No feed with the URL {url} in {path.name}. /feeds lists them."
-                after = parse_feeds_yaml(new_text, str(path), interval_s)
+                after = parse_feeds_yaml(new_text or text, str(path), interval_s)
             except ConfigError as e:
-                return f"Not changed: {e}."
-            if [(f.url, f.enabled or f.url == url) for f in after.feeds] != [
-                (f.url, f.enabled or f.url == url) for f in before.feeds
-            ]:
+                return f"Not changed: {path.name} cannot be read or would become invalid ({e})."
+            if new_text is None:
+                return f"No feed with the URL {url} in {path.name}. /feeds lists them."
+            wanted = [replace(f, enabled=enabled) if f.url == url else f for f in before.feeds]
+            if list(after.feeds) != wanted:
+                # A guard on the editor: never write a file that changed anything else.
                 return f"Not changed: the edit would change other feeds in {path.name}."
-            await asyncio.to_thread(write_file_atomically, path, new_text)
-            await self._reload_feeds()
-        return f"{verb} {url}."
+            if new_text != text:
+                await asyncio.to_thread(write_file_atomically, path, new_text)
+                await self._reload_feeds()
+        return f"{verb} {url}." + ("" if enabled else " Its stored articles and matches are kept.")
 
     async def reload_rules(self) -> str:
         ok = await self._reload_rules()

@@ -1,11 +1,12 @@
 """The running bot: builds every part from settings, starts them in order, stops them in reverse.
 
 Start: storage (migrations) -> feeds synced -> rules loaded -> fetcher -> Telegram (or the
-console) -> health endpoint -> outbox sender -> rules and feeds watchers -> scheduler (polls).
-Stop (SIGINT/SIGTERM): the scheduler takes no new polls, an in-flight poll gets a short grace
-period to store what it fetched, the sender is cancelled between requests (an interrupted send
-stays "sending" and is resent on the next start), Telegram polling stops, the database closes.
-Contains no business logic of its own.
+console) -> health endpoint -> outbox sender -> rules and feeds watchers -> the poll loop (each
+feed on its own clock) and the scheduler (prune, digests, feed health) -> the watchdog.
+Stop (SIGINT/SIGTERM): no new polls start, polls in flight get a short grace period to store
+what they fetched, the sender is cancelled between requests (an interrupted send stays
+"sending" and is resent on the next start), Telegram polling stops, the database closes; a
+clean stop logs no error. Contains no business logic of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import html
 import logging
 import signal
 import sys
@@ -26,41 +26,48 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config.feeds_file import FeedsConfig, load_feeds_file
 from bot.config.rule_files import load_rules_dir
 from bot.config.settings import Settings, safe_database_url
+from bot.delivery.catchup import CATCH_UP_EVERY_S, CatchUpScheduler
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.sink import AlertSink, DeferredSink
 from bot.ops.http_health import (
     HealthServer,
-    ReadinessCheck,
     flag_check,
     storage_check,
-    telegram_check,
 )
 from bot.ops.metrics import LoopLagMonitor, Metrics
+from bot.ops.watchdog import ProgressWatchdog
+from bot.runtime import self_service
 from bot.runtime.admin_actions import AppAdminActions
+from bot.runtime.admin_notices import AdminNotices
+from bot.runtime.console_wiring import ConsoleRole
 from bot.runtime.feeds_reloader import FeedsReloader
+from bot.runtime.leadership import SEND_GRACE_S, SenderRole, quiet_on_cancel
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
-from bot.runtime.self_service import PersonalRules, file_rules, start_self_service
+from bot.runtime.story_grouping import StoryGrouper
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
+from bot.trends.alerts import CHECK_INTERVAL_S as TREND_CHECK_INTERVAL_S
+from bot.trends.alerts import TrendAlerts
+from bot.web import LoginLinks, mount_console
 from core.clock import Clock, SystemClock
-from core.errors import DeliveryError, NewswatchError
-from core.models import Chat, ChatType, RenderedMessage
-from rules import PERSONAL_ID_RE, RuleSet
+from core.errors import DeliveryError
+from core.models import Chat, ChatType
+from rules import RuleSet
 from storage.sql import SqlStorage
-from watchers.feed_health import feeds_to_report, mark_reported
 from watchers.fetch import FeedFetcher
-from watchers.parsepool import close_default_parse_pool
+from watchers.parsepool import ParsePool, close_default_parse_pool
 from watchers.schedule import PollSettings
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 4.0  # for a poll in flight to store what it fetched
-SEND_GRACE_S = 3.0  # for an alert in flight to be accepted and marked sent
 HEALTH_REPORT_INTERVAL_S = 600
 DIGEST_CHECK_INTERVAL_S = 30
+WATCHDOG_INTERVAL_S = 10.0  # how often the watchdog logs a stall (probes also evaluate it)
+POLL_TIMEOUT_MARGIN_S = 10.0  # a poll's own limit: its stages' limits plus this
 
 
 def poll_settings_from(settings: Settings, feeds: FeedsConfig) -> PollSettings:
@@ -75,7 +82,7 @@ def poll_settings_from(settings: Settings, feeds: FeedsConfig) -> PollSettings:
     )
 
 
-class App:
+class App(SenderRole, ConsoleRole, AdminNotices):
     """One newswatch process. ``await app.start()``, later ``await app.stop()``.
 
     ``background=False`` starts no scheduler, sender or file watchers: the caller drives
@@ -105,12 +112,26 @@ class App:
         self._telegram: TelegramRuntime | None = None
         self._health: HealthServer | None = None
         self._loop_lag: LoopLagMonitor | None = None
+        self._parser: ParsePool | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        self.watchdog = ProgressWatchdog(settings.stall_after_s)
+        # PostgreSQL replicas: one of them is the sender (docs/deployment.md); SQLite: always.
+        self.leading = True
+        self._replicas = False
+        self._sink: AlertSink | None = None
+        self._personal: self_service.PersonalRules | None = None  # rules saved from chats
+        self._deferred: DeferredSink | None = None
         self.services: Services | None = None
         self.pipeline: Pipeline | None = None
+        self.stories: StoryGrouper | None = None
         self.sender: OutboxSender | None = None
         self.reloader: RuleReloader | None = None
         self.feeds_reloader: FeedsReloader | None = None
         self.digests: DigestScheduler | None = None
+        self.trend_alerts: TrendAlerts | None = None
+        # The console's one-time login links: issued by /web, redeemed by the console.
+        self.login_links = LoginLinks()
+        self.catch_up: CatchUpScheduler | None = None
 
     # ------------------------------------------------------------------------------- start
     async def start(self) -> None:
@@ -118,7 +139,12 @@ class App:
         feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
         ruleset = load_rules_dir(settings.rules_dir)
         storage = SqlStorage(settings.database_url)
+        self._replicas = storage.dialect == "postgresql"
+        storage.claim_sole_process()  # SQLite: one process per file, refused clearly otherwise
         await storage.open()
+        if storage.dialect == "sqlite":
+            # The only process on this file: claims left on feeds are a dead predecessor's.
+            await storage.release_others_claims()
         self.services = services = Services(
             settings, feeds, storage, RuleHolder(ruleset), self.clock, self.metrics
         )
@@ -126,7 +152,10 @@ class App:
             await storage.sync_feeds(feeds.feeds, self.clock.now())
             poll_settings = poll_settings_from(settings, feeds)
             self._fetcher = FeedFetcher.from_poll_settings(
-                poll_settings, user_agent=settings.user_agent
+                poll_settings,
+                user_agent=settings.user_agent,
+                total_timeout_s=settings.fetch_timeout_s,
+                read_timeout_s=settings.fetch_idle_timeout_s,
             )
             await self._fetcher.__aenter__()
             self.reloader = RuleReloader(
@@ -135,20 +164,46 @@ class App:
                 on_error=self._rules_rejected,
                 on_reload=self._rules_swapped,
             )
-            personal = await start_self_service(services, self.reloader, self.notify_admins)
+            self._personal = await self_service.start(services, self.reloader, self.notify_admins)
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
-            sink = await self._start_alerts(services, personal)
-            self.sender = OutboxSender(services, sink)
-            self.digests = DigestScheduler(services, on_queued=self.sender.wake)
+            self.leading = await storage.try_lead()
+            if not self.leading:
+                log.info(
+                    "another replica is the sender; this one polls feeds and takes over "
+                    "sending and Telegram if that one stops"
+                )
+            # The open window of stories, rebuilt from storage before anything is polled.
+            self.stories = StoryGrouper()
+            await self.stories.load(storage, self.clock.now())
+            sink = await self._start_alerts(services, connect=self.leading)
+            self._sink = sink
+            self.sender = self._new_sender(sink)
+            self.digests = DigestScheduler(services, on_queued=self._wake_sender)
+            self.catch_up = CatchUpScheduler(services, on_queued=self._wake_sender)
+            self.trend_alerts = self._make_trend_alerts(services, storage)
+            self._parser = ParsePool(processes=1, timeout_s=settings.parse_timeout_s)
             self.pipeline = Pipeline(
                 services,
                 self._fetcher,
                 poll_settings,
-                on_deliveries_queued=self.sender.wake,
+                max_in_flight=settings.max_polls_in_flight,
+                per_host=settings.max_polls_per_host,
+                poll_timeout_s=settings.fetch_timeout_s
+                + settings.parse_timeout_s
+                + settings.full_text_timeout_s
+                + POLL_TIMEOUT_MARGIN_S,
+                full_text_timeout_s=settings.full_text_timeout_s,
+                parser=self._parser,
+                on_deliveries_queued=self._wake_sender,
+                on_progress=self.watchdog.progress,
+                on_idle=self.watchdog.idle,
+                stories=self.stories,
             )
             if self._background:
                 await self._start_health(services)
                 self._start_background(self.pipeline, self.sender)
+                if self.leading and self._replicas:
+                    await self._listen_for_deliveries()
         except BaseException:
             await self.stop()
             raise
@@ -162,7 +217,17 @@ class App:
             safe_database_url(settings.database_url),
         )
 
-    async def _start_alerts(self, services: Services, personal: PersonalRules) -> AlertSink:
+    def _new_sender(self, sink: AlertSink) -> OutboxSender:
+        assert self.services is not None
+        return OutboxSender(
+            self.services, sink, on_progress=self.watchdog.progress, on_idle=self.watchdog.idle
+        )
+
+    def _wake_sender(self) -> None:
+        if self.sender is not None:
+            self.sender.wake()
+
+    async def _start_alerts(self, services: Services, *, connect: bool = True) -> AlertSink:
         if self.settings.telegram_bot_token is None:
             await self._subscribe_console_to_all()
             self._out.write(
@@ -179,8 +244,17 @@ class App:
             reload_rules=self.reloader.reload_now,
             reload_feeds=self.feeds_reloader.reload_now,
         )
-        self._telegram = TelegramRuntime(services, admin_actions=actions, personal=personal)
-        deferred = DeferredSink()
+        self._telegram = TelegramRuntime(
+            services,
+            admin_actions=actions,
+            web_login=self,
+            stories=self.stories,
+            personal=self._personal,
+        )
+        deferred = self._deferred = DeferredSink()
+        if not connect:
+            # Not the sender: no Telegram polling here (one consumer of updates per token).
+            return self._sink_override or deferred
         try:
             deferred.target = await self._telegram.start()
         except DeliveryError as e:
@@ -189,16 +263,19 @@ class App:
             self._spawn(self._connect_telegram_later(deferred), "telegram-connect")
         return self._sink_override or deferred
 
-    async def _connect_telegram_later(self, deferred: DeferredSink) -> None:
+    async def _connect_telegram_later(
+        self, deferred: DeferredSink, first_delay_s: float = 5.0
+    ) -> None:
         """Retry Telegram's start-up with backoff (5 s doubling to 5 min) until it works."""
         assert self._telegram is not None
         delay = 5.0
+        await asyncio.sleep(first_delay_s)
         while True:
-            await asyncio.sleep(delay)
             try:
                 deferred.target = await self._telegram.start()
             except DeliveryError as e:
                 log.warning("%s; retrying in %.0f s", e, min(delay * 2, 300.0))
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, 300.0)
                 continue
             log.info("Telegram connected; sending the alerts that waited")
@@ -215,62 +292,74 @@ class App:
             "scheduler",
             flag_check(
                 lambda: self._scheduler is not None and self._scheduler.running,
-                "the poll scheduler is not running",
+                "the scheduler is not running",
             ),
         )
+        # Progress, not "the scheduler object exists": fails /healthz and /readyz alike.
+        health.add_check("progress", self.watchdog.check(), liveness=True)
         if self._telegram is not None:
             health.add_check("telegram", self._telegram_ready_check())
+        if self._console_enabled():
+            health.mount(lambda app: mount_console(app, self._console_deps(services)))
         await health.start()
         self._health = health
         self._loop_lag = LoopLagMonitor(self.metrics)
         self._loop_lag.start()
 
-    def _telegram_ready_check(self) -> ReadinessCheck:
-        """Telegram answers getMe; fails while the bot has not connected yet."""
-        inner: ReadinessCheck | None = None
-
-        async def check() -> object:
-            nonlocal inner
-            telegram = self._telegram
-            if telegram is None or not telegram.started:
-                raise RuntimeError("not connected to Telegram yet (retrying)")
-            if inner is None:
-                inner = telegram_check(telegram.application.bot)
-            return await inner()
-
-        return check
-
     def _start_background(self, pipeline: Pipeline, sender: OutboxSender) -> None:
         """The long-running parts: outbox sender, file watchers, scheduled jobs."""
         assert self.reloader is not None
         assert self.feeds_reloader is not None
-        self._outbox_task = self._spawn(sender.run(), "outbox")
+        if self.leading:
+            self._outbox_task = self._spawn(sender.run(), "outbox")
+        if self._replicas:
+            self._spawn(self._keep_leadership(), "leadership")
+            if self._personal is not None:  # rules saved through another replica's Telegram
+                self._spawn(self_service.follow(self._personal), "personal-rules")
         self._spawn(self.reloader.run(), "rules-watch")
         self._spawn(self.feeds_reloader.run(), "feeds-watch")
+        self.watchdog.watch("polling")
+        self.watchdog.watch("sending")
+        self._poll_task = self._spawn(pipeline.run(self.settings.tick_s), "poll")
+        self._spawn(self._run_watchdog(), "watchdog")
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
-            pipeline.run_cycle,
+            quiet_on_cancel(self._if_leading(self._prune)),
             "interval",
-            seconds=self.settings.tick_s,
-            next_run_time=self.clock.now(),
+            hours=6,
             max_instances=1,
             coalesce=True,
-            id="poll",
-        )
-        scheduler.add_job(
-            self._prune, "interval", hours=6, max_instances=1, coalesce=True, id="prune"
+            id="prune",
         )
         assert self.digests is not None
         scheduler.add_job(
-            self.digests.run_once,
+            quiet_on_cancel(self._if_leading(self.digests.run_once)),
             "interval",
             seconds=DIGEST_CHECK_INTERVAL_S,
             max_instances=1,
             coalesce=True,
             id="digests",
         )
+        if self.trend_alerts is not None:
+            scheduler.add_job(
+                quiet_on_cancel(self._if_leading(self.trend_alerts.run_once)),
+                "interval",
+                seconds=TREND_CHECK_INTERVAL_S,
+                max_instances=1,
+                coalesce=True,
+                id="trend-alerts",
+            )
+        assert self.catch_up is not None
         scheduler.add_job(
-            self._report_feed_health,
+            quiet_on_cancel(self._if_leading(self.catch_up.run_once)),
+            "interval",
+            seconds=CATCH_UP_EVERY_S,
+            max_instances=1,
+            coalesce=True,
+            id="catch-up",
+        )
+        scheduler.add_job(
+            quiet_on_cancel(self._if_leading(self._report_feed_health)),
             "interval",
             seconds=HEALTH_REPORT_INTERVAL_S,
             max_instances=1,
@@ -280,11 +369,17 @@ class App:
         scheduler.start()
         self._scheduler = scheduler
 
+    async def _run_watchdog(self) -> None:
+        """Log a stall (and the recovery) even when nobody probes the health endpoint."""
+        while True:
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
+            self.watchdog.evaluate()
+
     async def _subscribe_console_to_all(self) -> None:
         assert self.services is not None
         storage = self.services.storage
         await storage.upsert_chat(Chat(id=CONSOLE_CHAT_ID, type=ChatType.CONSOLE, title="console"))
-        for rule in file_rules(self.services.rules.current):  # not the chats' own (/watch)
+        for rule in self_service.file_rules(self.services.rules.current):  # not /watch rules
             await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
@@ -302,25 +397,6 @@ class App:
         return task
 
     # --------------------------------------------------------------------------- callbacks
-    async def notify_admins(self, text: str, *, logged: bool = False) -> None:
-        """Tell the operators something needs attention: in the log (unless ``logged``), and with
-        Telegram as a notice to each admin, queued in the outbox like an alert (paced, recorded as
-        "sending" before the request, kept while Telegram is unreachable). Never raises."""
-        if not logged:  # the rules reloader logs its errors itself, one line per line
-            log.warning("admin notice: %s", text)
-        admins = self.settings.admin_ids
-        if self.settings.telegram_bot_token is None or not admins or self.services is None:
-            return
-        plain = text[:4000]
-        page = RenderedMessage(html.escape(plain, quote=False), plain, disable_notification=False)
-        try:
-            await self.services.storage.queue_notice(sorted(admins), [page], self.clock.now())
-        except NewswatchError as e:
-            log.error("could not queue the admin notice: %s", e)
-            return
-        if self.sender is not None:
-            self.sender.wake()
-
     async def _rules_rejected(self, message: str) -> None:
         self.metrics.errors.labels(kind="rules").inc()
         await self.notify_admins(
@@ -334,7 +410,7 @@ class App:
             await self._subscribe_console_to_all()
         known = {r.id for r in new.rules}
         subscribed = await self.services.storage.subscribed_rule_ids()
-        missing = sorted(r for r in set(subscribed) - known if not PERSONAL_ID_RE.match(r))
+        missing = sorted(r for r in set(subscribed) - known if not self_service.is_personal(r))
         if missing:
             await self.notify_admins(
                 "Chats are subscribed to rules that no longer exist (the subscriptions are "
@@ -347,16 +423,6 @@ class App:
         if removed:
             log.info("retention: pruned %d old rows", removed)
 
-    async def _report_feed_health(self) -> None:
-        """Tell admins, once per problem, about feeds that fail for a day or went silent."""
-        assert self.services is not None
-        storage, now = self.services.storage, self.clock.now()
-        for report in feeds_to_report(await storage.list_feeds(), now):
-            await self.notify_admins(report.message)
-            state = await storage.get_feed(report.url)
-            if state is not None:
-                await storage.save_feed_state(mark_reported(state, now))
-
     # -------------------------------------------------------------------------------- stop
     async def stop(self) -> None:
         """Stop in reverse order of start. Safe to call twice, or after a failed start."""
@@ -364,8 +430,10 @@ class App:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
         if self.pipeline is not None:
-            # Let an in-flight poll store what it fetched (re-storing is harmless anyway).
+            # Let polls in flight store what they fetched (re-storing is harmless anyway).
+            self.pipeline.request_stop()
             await self.pipeline.wait_idle(SHUTDOWN_GRACE_S)
+            await self.pipeline.cancel_all()
         if self.sender is not None and self._outbox_task is not None:
             # Let a send in flight finish and be marked sent, rather than resent next start.
             self.sender.request_stop()
@@ -388,6 +456,9 @@ class App:
         if self._fetcher is not None:
             await self._fetcher.__aexit__(None, None, None)
             self._fetcher = None
+        if self._parser is not None:
+            await asyncio.to_thread(self._parser.close)
+            self._parser = None
         await asyncio.to_thread(close_default_parse_pool)
         if self.services is not None:
             await self.services.storage.close()

@@ -13,13 +13,17 @@ personal rules saved from the chat, ``bot.personal_rules``); ``recompose()`` rec
 good rule files with what ``compose`` gives now, after a personal rule changed, without reading
 the folder (so a broken file is not reported again).
 
-Compiling runs in a worker thread so a large rule set does not stall the event loop. Does not
-log or message anyone itself: the callbacks decide where errors and changes are reported.
+Compiling runs in a worker process (``rules.loader.compile_off_loop``) and the new set is
+rebuilt here part by part, so a large rule set does not stall the event loop; the new set is
+frozen for the garbage collector as it arrives, like the start-up one (``gc.freeze`` in the
+app), so later collections do not walk it. Does not log or message anyone itself: the
+callbacks decide where errors and changes are reported.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,7 +34,8 @@ import watchfiles
 from bot.config.rule_files import read_rule_sources
 from bot.services import RuleHolder
 from core.errors import RuleError
-from rules import RuleSet, compile_ruleset
+from rules import RuleSet
+from rules.loader import compile_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +122,9 @@ class RuleReloader:
                 sources = self.compose(files) if self.compose is not None else files
                 if sources == self._last_sources:
                     return True
-                new = await asyncio.to_thread(compile_ruleset, sources)
+                # gc.freeze after each part: the collector would otherwise walk the growing
+                # new set in full passes (pauses of 100-400 ms at 100,000 rules)
+                new = await compile_off_loop(sources, between=gc.freeze)
             except RuleError as e:
                 message = str(e)
                 if message == self._last_error:
@@ -130,6 +137,7 @@ class RuleReloader:
                 await self.on_error(message)
                 return False
             old = self.holder.swap(new)
+            gc.freeze()  # the new set's last parts too; the old one is freed by refcounting
             self._last_sources = sources
             self._file_sources = files
             recovered, self._last_error = self._last_error is not None, None
@@ -153,12 +161,15 @@ class RuleReloader:
             if sources == self._last_sources:
                 return True
             try:
-                new = await asyncio.to_thread(compile_ruleset, sources)
+                # The same path as a reload: the whole set (files and personal rules) compiled
+                # in a worker process, rebuilt here part by part and frozen for the collector.
+                new = await compile_off_loop(sources, between=gc.freeze)
             except RuleError as e:
                 # Personal rules are validated when saved: this would be a bug, not a user's typo.
                 log.error("personal rules rejected, the previous rules stay in force:\n%s", e)
                 return False
             old = self.holder.swap(new)
+            gc.freeze()  # the new set's last parts too; the old one is freed by refcounting
             self._last_sources = sources
             log.info("rules recompiled: %s", rule_changes(new, old).summary())
             if self.on_reload is not None:

@@ -19,8 +19,9 @@ from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
 from bot.personal_rules import PersonalRules
 from bot.services import Services
-from bot.telegram.handlers import BOT_COMMANDS, AdminActions, register_handlers
+from bot.telegram.handlers import BOT_COMMANDS, AdminActions, WebLogin, register_handlers
 from bot.telegram.handlers.commands import set_admin_menus
+from bot.telegram.handlers.stories import StorySplitter
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
 
@@ -43,10 +44,14 @@ class TelegramRuntime:
         *,
         admin_actions: AdminActions,
         pacer: SendPacer | None = None,
+        web_login: WebLogin | None = None,
+        stories: StorySplitter | None = None,
         personal: PersonalRules | None = None,
     ) -> None:
         self._services = services
         self._admin_actions = admin_actions
+        self._web_login = web_login
+        self._stories = stories  # the running grouping, for /split
         self._personal = personal  # the rules saved from the chat (/watch, /myrules)
         # One pacer for the process, kept across reconnects: it remembers Telegram's holds.
         self._pacer = pacer or SendPacer()
@@ -78,7 +83,14 @@ class TelegramRuntime:
             .job_queue(None)
             .build()
         )
-        register_handlers(application, self._services, self._admin_actions, personal=self._personal)
+        register_handlers(
+            application,
+            self._services,
+            self._admin_actions,
+            web_login=self._web_login,
+            stories=self._stories,
+            personal=self._personal,
+        )
         try:
             await application.initialize()
             await application.bot.set_my_commands(BOT_COMMANDS)

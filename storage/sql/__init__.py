@@ -7,20 +7,26 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
-subscriptions), ``outbox``, ``queries``, ``retention`` and ``personal`` (self-service). Does
-not send anything, render alerts or decide retry delays: the outbox sender does.
+subscriptions), ``outbox``, ``queries``, ``retention``, ``stories``, ``console`` (the web
+console's reads), ``trends`` (trend opt-ins and alerts), ``leadership`` (which replica sends)
+and ``personal`` (self-service). Does not send anything, render alerts or decide retry delays:
+the outbox sender does.
 """
 
 from __future__ import annotations
 
 from .articles import ArticleStorage
 from .chats import ChatStorage
+from .console import ConsoleStorage
 from .engine import SqlEngine, create_engine
 from .feeds import FeedStorage
+from .leadership import LeadershipStorage
 from .outbox import OutboxStorage
 from .personal import PersonalStorage
 from .queries import QueryStorage
 from .retention import RetentionStorage
+from .stories import StoryStorage
+from .trends import TrendStorage
 
 __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
@@ -32,6 +38,10 @@ class SqlStorage(
     OutboxStorage,
     QueryStorage,
     RetentionStorage,
+    ConsoleStorage,
+    StoryStorage,
+    TrendStorage,
+    LeadershipStorage,
     PersonalStorage,  # self-service (#16)
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.

@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.models import Article, Hit, RuleMatch
+from sqlalchemy import text
+
+from core.models import Article, Hit, RuleMatch, StoryPlacement
 
 from ..base import IngestResult, StoredMatch
-from .engine import SqlEngine
+from .engine import OUTBOX_CHANNEL, SqlEngine
 from .ingest import IngestStatements, ingest_batch
 
 
@@ -78,9 +80,17 @@ class ArticleStorage(SqlEngine):
         now: datetime,
         *,
         alert: bool = True,
+        stories: Sequence[StoryPlacement | None] | None = None,
     ) -> list[IngestResult]:
         """``ingest`` for several articles (say, one poll's items) in ONE transaction: all are
         stored with their matches and deliveries, or none. Results are in order and the same
-        as calling ``ingest`` for each; a batch costs a few statements, not a few per item."""
+        as calling ``ingest`` for each; a batch costs a few statements, not a few per item.
+        ``stories`` (one per item, in order) are the grouping's placements: new articles are
+        stored in their story and alerts follow stories (``storage.sql.story_ingest``)."""
         async with self._tx() as conn:
-            return await ingest_batch(conn, self._ingest_statements, items, now, alert)
+            results = await ingest_batch(conn, self._ingest_statements, items, now, alert, stories)
+            if self._dialect == "postgresql" and any(r.new_deliveries for r in results):
+                # Delivered at commit to the sender replica, which LISTENs (``leadership``):
+                # it sends at once instead of at its next look at the outbox.
+                await conn.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+            return results

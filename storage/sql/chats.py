@@ -97,15 +97,34 @@ class ChatStorage(SqlEngine):
             .on_conflict_do_nothing()
         )
 
-    async def set_chat_active(self, chat_id: int, active: bool) -> None:
+    async def set_chat_active(
+        self, chat_id: int, active: bool, *, now: datetime | None = None
+    ) -> None:
         status = "active" if active else "blocked"
+        values: dict[str, Any] = {"status": status, "updated_at": wall_now()}
+        if not active:
+            # The first moment it went away (``now``, the app's clock, as matches are stamped),
+            # kept while it stays away: the catch-up digest at its return covers the matches
+            # made since (``returned_chats``).
+            values["blocked_at"] = func.coalesce(chats.c.blocked_at, now or wall_now())
         async with self._tx() as conn:
             await self._ensure_chat(conn, chat_id, status=status)
             await conn.execute(
                 update(chats)
                 .where(chats.c.id == chat_id, chats.c.status != "migrated")
-                .values(status=status, updated_at=wall_now())
+                .values(**values)
             )
+
+    async def returned_chats(self) -> list[tuple[int, datetime]]:
+        """Chats that are active again after being away (blocked, kicked) and have had no
+        catch-up digest yet: ``(chat id, away since)``, oldest first."""
+        query = (
+            select(chats.c.id, chats.c.blocked_at)
+            .where(chats.c.status == "active", chats.c.blocked_at.is_not(None))
+            .order_by(chats.c.blocked_at)
+        )
+        async with self._tx() as conn:
+            return [(int(row.id), row.blocked_at) for row in await conn.execute(query)]
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         if old_chat_id == new_chat_id:

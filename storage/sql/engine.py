@@ -10,6 +10,9 @@ Does not read or write any row: the resource modules do.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +31,7 @@ from core.errors import StorageError
 
 from .. import migrate
 
+OUTBOX_CHANNEL = "newswatch_outbox"  # PostgreSQL NOTIFY channel: deliveries were queued
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 32 * 1024  # per connection; the default 2 MiB thrashes on FTS updates
 
@@ -53,6 +57,8 @@ class SqlEngine:
         # told from rows this process has in flight right now.
         self._owner = uuid.uuid4().hex
         self._dialect = make_url(url).get_backend_name()
+        self._process_lock: int | None = None  # the lock file's descriptor, while held
+        self._leader_conn: AsyncConnection | None = None  # see ``leadership``
 
     @property
     def dialect(self) -> str:
@@ -78,7 +84,44 @@ class SqlEngine:
             await self.close()
             raise StorageError(f"cannot open database: {one_line(e)}") from e
 
+    def claim_sole_process(self) -> None:
+        """SQLite is the single-process setup: refuse to run a second newswatch process on the
+        same database file, with a clear message, instead of doubling every poll and alert.
+        Holds an exclusive ``flock`` on ``<database>.lock`` until ``close()`` (the kernel drops
+        it when the process dies, however it dies). Nothing to do on PostgreSQL, where replicas
+        coordinate through the database. Raises ``StorageError`` when another process holds it.
+        """
+        if self._dialect != "sqlite" or self._process_lock is not None:
+            return
+        database = make_url(self._url).database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return
+        path = Path(database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = path.with_name(path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StorageError(
+                f"another newswatch process (pid {holder}) is already running on the SQLite "
+                f"database {path}; SQLite serves one process only. Stop the other one, or use "
+                "PostgreSQL (DATABASE_URL=postgresql://...) to run several replicas"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._process_lock = fd
+
     async def close(self) -> None:
+        leader, self._leader_conn = self._leader_conn, None
+        if leader is not None:  # the sender's session (``leadership``): ending it frees the lock
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await leader.close()
+        if self._process_lock is not None:
+            fd, self._process_lock = self._process_lock, None
+            os.close(fd)  # releases the flock
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()

@@ -26,12 +26,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import StorageError
-from core.models import Article, DeliveryKind, DeliveryMode, DeliveryState, Hit, RuleMatch
+from core.models import (
+    Article,
+    DeliveryKind,
+    DeliveryMode,
+    DeliveryState,
+    Hit,
+    RuleMatch,
+    StoryPlacement,
+)
 
 from ..base import IngestResult, IngestStatus
 from ..keys import title_key
 from ..schema import article_edits, articles, chats, deliveries, subscriptions
 from ..schema import matches as matches_tbl
+from .story_ingest import assign_stories, plan_story_deliveries
 
 
 def hits_json(hits: Iterable[Hit]) -> str:
@@ -74,6 +83,8 @@ class _Item:
     status: IngestStatus = IngestStatus.UNCHANGED
     new_rule_ids: set[str] = field(default_factory=set)
     new_deliveries: int = 0
+    story_id: int | None = None  # stories: see storage.sql.story_ingest
+    separate_rules: frozenset[str] = frozenset()
 
 
 async def ingest_batch(
@@ -82,6 +93,7 @@ async def ingest_batch(
     batch: Sequence[tuple[Article, Sequence[RuleMatch]]],
     now: datetime,
     alert: bool,
+    placements: Sequence[StoryPlacement | None] | None = None,
 ) -> list[IngestResult]:
     items = [
         _Item(article, _one_per_rule(matches), title_key(article.title))
@@ -90,6 +102,15 @@ async def ingest_batch(
     if not items:
         return []
     await _store_articles(conn, statements, items, now)
+    if placements is not None:
+        new: list[tuple[_Item, StoryPlacement]] = []
+        for item, placement in zip(items, placements, strict=True):
+            if placement is not None:
+                item.separate_rules = placement.separate_rules
+                if item.status is IngestStatus.NEW:
+                    new.append((item, placement))
+        fresh = {id(i) for i, _ in new}
+        await assign_stories(conn, new, [i for i in items if id(i) not in fresh], now)
     await _store_matches(conn, statements, items, now)
     await _refresh_edited_hits(conn, [i for i in items if i.status is IngestStatus.UPDATED])
     if alert:
@@ -348,29 +369,35 @@ async def _queue_deliveries(
                 planned[pair] = (rules, thread, item)
     if not planned:
         return
+    # One alert per story and chat: the other articles of a story edit or extend its alert.
+    plan = await plan_story_deliveries(conn, planned, now)
+    if not plan:
+        return
     rows = [
         {
-            "chat_id": chat_id,
-            "article_id": article_id,
-            "rule_ids": json.dumps(sorted(rules)),
-            "thread_id": thread,
-            "kind": DeliveryKind.ALERT.value,
+            "chat_id": p.chat_id,
+            "article_id": p.article_id,
+            "rule_ids": json.dumps(sorted(p.rules)),
+            "thread_id": p.thread_id,
+            "kind": p.kind.value,
             "state": DeliveryState.PENDING.value,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
+            "story_id": p.story_id,
+            "message_id": p.message_id,
         }
-        for (chat_id, article_id), (rules, thread, _item) in planned.items()
+        for p in plan
     ]
     created = {
         (r.chat_id, r.article_id) for r in await conn.execute(statements.deliveries, _one(rows))
     }
-    for pair, (rules, _thread, item) in planned.items():
-        if pair in created:
-            item.new_deliveries += 1
+    for p in plan:
+        if (p.chat_id, p.article_id) in created:
+            p.item.new_deliveries += 1
         else:
-            await _merge_rules_into_pending(conn, pair, rules, now)
+            await _merge_rules_into_pending(conn, (p.chat_id, p.article_id), p.rules, now)
 
 
 async def _merge_rules_into_pending(
@@ -406,6 +433,8 @@ async def _queue_edits(conn: AsyncConnection, article_ids: list[int], now: datet
                 deliveries.c.article_id.in_(article_ids),
                 deliveries.c.state == DeliveryState.SENT.value,
                 deliveries.c.message_id.is_not(None),
+                # A reply announcing a source is not an alert: it is not rewritten as one.
+                deliveries.c.kind != DeliveryKind.REPLY.value,
             )
         )
         .values(

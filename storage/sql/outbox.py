@@ -33,6 +33,8 @@ from ..schema import matches as matches_tbl
 from .articles import article_from_row, hits_from_json
 from .chats import digest_mark_statement
 from .engine import SqlEngine, wall_now
+from .stories import load_sources
+from .trends import image_from_payload
 
 # A "sending" row owned by this very process is in flight and must not be handed out again;
 # after this long it is treated as abandoned (a send that hung or an exception the sender lost).
@@ -42,10 +44,15 @@ SENDING_LEASE = timedelta(minutes=5)
 class OutboxStorage(SqlEngine):
     """The outbox part of ``SqlStorage``."""
 
-    async def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+    async def due_deliveries(
+        self, now: datetime, limit: int = 50, *, per_lane: int | None = None
+    ) -> list[Delivery]:
         """Pending rows whose next attempt has come, and "sending" rows this process does not
         have in flight (left by a crashed predecessor: the policy is to resend them, see
-        docs/storage.md), oldest first. Rows of inactive chats wait."""
+        docs/storage.md), oldest first. Rows of inactive chats wait. ``per_lane``: at most that
+        many rows of each (chat, topic), the oldest (a window function: SQLite >= 3.25 and
+        PostgreSQL both have it), so a group's backlog of thousands leaves room in the batch
+        for every other chat."""
         abandoned = and_(
             deliveries.c.state == DeliveryState.SENDING.value,
             or_(
@@ -57,13 +64,37 @@ class OutboxStorage(SqlEngine):
         due = and_(
             deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
         )
-        query = (
-            select(deliveries)
-            .join(chats, chats.c.id == deliveries.c.chat_id)
-            .where(chats.c.status == "active", or_(due, abandoned))
-            .order_by(deliveries.c.id)
-            .limit(limit)
-        )
+        eligible = and_(chats.c.status == "active", or_(due, abandoned))
+        if per_lane is None:
+            query = (
+                select(deliveries)
+                .join(chats, chats.c.id == deliveries.c.chat_id)
+                .where(eligible)
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            )
+        else:
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=(deliveries.c.chat_id, deliveries.c.thread_id),
+                    order_by=deliveries.c.id,
+                )
+                .label("lane_rank")
+            )
+            ranked = (
+                select(deliveries.c.id, rank)
+                .join(chats, chats.c.id == deliveries.c.chat_id)
+                .where(eligible)
+                .subquery()
+            )
+            query = (
+                select(deliveries)
+                .join(ranked, ranked.c.id == deliveries.c.id)
+                .where(ranked.c.lane_rank <= per_lane)
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            )
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
             if not rows:
@@ -83,6 +114,7 @@ class OutboxStorage(SqlEngine):
                     ).where(matches_tbl.c.article_id.in_(article_ids))
                 )
             }
+            sources = await load_sources(conn, rows)  # a story's alert lists its sources
         return [
             Delivery(
                 id=row.id,
@@ -99,6 +131,8 @@ class OutboxStorage(SqlEngine):
                 message_id=row.message_id,
                 kind=DeliveryKind(row.kind),
                 pages=pages_from_json(row.payload),
+                sources=sources.get(row.id, ()),
+                image=image_from_payload(row.payload),
             )
             for row in rows
         ]
@@ -118,6 +152,39 @@ class OutboxStorage(SqlEngine):
             delivery_id = int(result.scalar_one())
             await conn.execute(digest_mark_statement(chat_id, rule_ids, period_end))
         return delivery_id
+
+    async def queue_catch_up(
+        self,
+        chat_id: int,
+        away_since: datetime,
+        digests: Sequence[tuple[int | None, Sequence[str], Sequence[RenderedMessage]]],
+        now: datetime,
+    ) -> bool:
+        """Queue a returned chat's catch-up digests (one ``(topic, rule ids, pages)`` each, none
+        when nothing matched while it was away) and mark it caught up, in one transaction.
+        Only when the chat is still marked away since ``away_since`` (a compare-and-set): False,
+        and nothing queued, when another run or process already did it, or the chat went away
+        again meanwhile."""
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(chats)
+                .where(
+                    chats.c.id == chat_id,
+                    chats.c.status == "active",
+                    chats.c.blocked_at == away_since,
+                )
+                .values(blocked_at=None)
+            )
+            if result.rowcount != 1:
+                return False
+            rows = [
+                _page_row(chat_id, thread_id, DeliveryKind.DIGEST, rule_ids, pages, now)
+                for thread_id, rule_ids, pages in digests
+                if pages
+            ]
+            if rows:
+                await conn.execute(insert(deliveries), rows)
+        return True
 
     async def queue_notice(
         self, chat_ids: Sequence[int], pages: Sequence[RenderedMessage], now: datetime
@@ -151,17 +218,47 @@ class OutboxStorage(SqlEngine):
             )
         return len(ids)
 
-    async def _set_delivery(self, delivery_id: int, **values: Any) -> None:
+    async def _move_delivery(self, delivery_id: int, expected: Any, **values: Any) -> bool:
+        """Compare-and-set: change the row only while ``expected`` (a condition on its state)
+        holds. False when it does not (another sender took the row over, or it is finished);
+        ``StorageError`` when there is no such row."""
         async with self._tx() as conn:
             result = await conn.execute(
-                update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
+                update(deliveries).where(deliveries.c.id == delivery_id, expected).values(**values)
             )
-        if result.rowcount == 0:
+            if result.rowcount == 1:
+                return True
+            exists = (
+                await conn.execute(select(deliveries.c.id).where(deliveries.c.id == delivery_id))
+            ).first()
+        if exists is None:
             raise StorageError(f"no delivery with id {delivery_id}")
+        return False
 
-    async def mark_sending(self, delivery_id: int, now: datetime) -> None:
-        await self._set_delivery(
+    def _ours_in_flight(self) -> Any:
+        """The state every move after ``mark_sending`` expects: "sending", by this process."""
+        return and_(
+            deliveries.c.state == DeliveryState.SENDING.value,
+            deliveries.c.sending_owner == self._owner,
+        )
+
+    async def mark_sending(self, delivery_id: int, now: datetime) -> bool:
+        """Claim the row for a send: only a pending row, or a "sending" one abandoned by
+        another owner (or by this one, past the lease), as ``due_deliveries`` hands out."""
+        claimable = or_(
+            deliveries.c.state == DeliveryState.PENDING.value,
+            and_(
+                deliveries.c.state == DeliveryState.SENDING.value,
+                or_(
+                    deliveries.c.sending_owner.is_(None),
+                    deliveries.c.sending_owner != self._owner,
+                    deliveries.c.sending_at <= now - SENDING_LEASE,
+                ),
+            ),
+        )
+        return await self._move_delivery(
             delivery_id,
+            claimable,
             state=DeliveryState.SENDING.value,
             attempts=deliveries.c.attempts + 1,
             sending_at=now,
@@ -169,9 +266,10 @@ class OutboxStorage(SqlEngine):
             updated_at=now,
         )
 
-    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
-        await self._set_delivery(
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> bool:
+        return await self._move_delivery(
             delivery_id,
+            self._ours_in_flight(),
             state=DeliveryState.SENT.value,
             sent_at=now,
             message_id=func.coalesce(message_id, deliveries.c.message_id)
@@ -184,9 +282,10 @@ class OutboxStorage(SqlEngine):
 
     async def mark_retry(
         self, delivery_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> None:
-        await self._set_delivery(
+    ) -> bool:
+        return await self._move_delivery(
             delivery_id,
+            self._ours_in_flight(),
             state=DeliveryState.PENDING.value,
             next_attempt_at=next_attempt_at,
             last_error=error,
@@ -194,9 +293,10 @@ class OutboxStorage(SqlEngine):
             updated_at=now,
         )
 
-    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
-        await self._set_delivery(
+    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> bool:
+        return await self._move_delivery(
             delivery_id,
+            self._ours_in_flight(),
             state=DeliveryState.FAILED.value,
             last_error=error,
             sending_owner=None,
@@ -219,13 +319,13 @@ def pages_to_json(pages: Sequence[RenderedMessage]) -> str:
 
 
 def pages_from_json(payload: str | None) -> tuple[RenderedMessage, ...]:
-    """A digest's or notice's stored pages; ``()`` for an alert (no payload)."""
+    """A digest's or notice's stored pages (a trend's caption); ``()`` for an alert."""
     if not payload:
         return ()
-    return tuple(
-        RenderedMessage(str(p["html"]), str(p["plain"]), bool(p["silent"]))
-        for p in json.loads(payload)
-    )
+    data = json.loads(payload)
+    if isinstance(data, dict):  # a trend row: {"pages": [...], "png": ...} (storage.sql.trends)
+        data = data.get("pages", [])
+    return tuple(RenderedMessage(str(p["html"]), str(p["plain"]), bool(p["silent"])) for p in data)
 
 
 def _page_row(

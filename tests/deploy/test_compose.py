@@ -6,7 +6,9 @@ Copies the project to a temporary folder (as a user's checkout), writes ``.env``
 Telegram Bot API on the compose network). Then checks, in order: ``/readyz`` turns 200, a
 subscribed chat gets the alert the mounted rule raises, editing the rule file on the host changes
 what is alerted, ``docker-compose restart`` loses nothing and repeats nothing, ``down`` then
-``up`` keeps the data, and the container reports itself healthy. Always ends with ``down -v``.
+``up`` keeps the data, the container reports itself healthy, and scaled to two bot replicas
+against the one PostgreSQL (``--scale bot=2``) both are ready and a new story is alerted exactly
+once. Always ends with ``down -v``.
 
 Needs podman's Docker API, docker-compose v1 and the base-image stand-ins, which
 ``../shared/tools/containers/setup.sh`` provides (``.ci/run`` runs it); skips with the reason
@@ -216,8 +218,8 @@ class Deployment:
         return self._run(("logs", "--no-color", "--tail=150"), 60).stdout[-20000:]
 
     # the endpoints ------------------------------------------------------------------------------
-    def readyz(self) -> tuple[int, dict[str, Any]]:
-        url = f"http://127.0.0.1:{self.health_port}/readyz"
+    def readyz(self, port: int | None = None) -> tuple[int, dict[str, Any]]:
+        url = f"http://127.0.0.1:{port or self.health_port}/readyz"
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 return int(r.status), json.loads(r.read())
@@ -403,3 +405,28 @@ def test_compose_deployment(deployment: tuple[Deployment, Feed]) -> None:
         return "(healthy)" in ps
 
     wait_until(healthy, 120, "docker-compose ps to show the bot (healthy)", every_s=2)
+
+    # 7. Two replicas on the one PostgreSQL (as docs/deployment.md says: an empty
+    #    NEWSWATCH_HEALTH_PORT gives each replica a free port): both ready, one alert per story.
+    before = d.messages()
+    d.env["NEWSWATCH_HEALTH_PORT"] = ""
+    d.compose("up", "-d", "--scale", "bot=2")
+    ports = []
+    for index in (1, 2):
+        mapped = d.compose("port", f"--index={index}", "bot", "8080").stdout.strip()
+        ports.append(int(mapped.rsplit(":", 1)[1]))
+
+    def all_ready() -> bool:
+        try:
+            return all(d.readyz(port)[0] == 200 for port in ports)
+        except OSError:  # a replica not listening yet
+            return False
+
+    wait_until(all_ready, 180, "both replicas to answer /readyz 200", every_s=2)
+    roles = [d.readyz(port)[1]["checks"]["telegram"]["detail"] for port in ports]
+    assert sum("standby" in role for role in roles) == 1, roles  # one sender, one standby
+    feed.add(Item("g-1", "Scarborough patrols, two replicas [G1]", "Polled by either one."))
+    d.wait_alert("[G1]")
+    d.settle()
+    assert len(d.alerts_for("[G1]")) == 1, d.messages()
+    assert d.messages()[: len(before)] == before

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
+from core.errors import StorageError
 from core.models import (
     Article,
     Chat,
@@ -25,6 +26,7 @@ from core.models import (
     FeedState,
     RenderedMessage,
     RuleMatch,
+    StorySource,
 )
 from storage.base import (
     ArticleHit,
@@ -33,6 +35,7 @@ from storage.base import (
     IngestStatus,
     PersonalRule,
     StoredMatch,
+    StoryView,
     Subscription,
 )
 
@@ -63,6 +66,7 @@ class MemoryStorage:
         self.feedbacks: list[Feedback] = []
         self.digests: list[tuple[int, tuple[str, ...], list[RenderedMessage]]] = []
         self.settings: dict[int, ChatSettings] = {}
+        self.stories_separate: set[int] = set()
 
     # lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -151,7 +155,9 @@ class MemoryStorage:
     async def get_chat(self, chat_id: int) -> Chat | None:
         return self.chats.get(chat_id)
 
-    async def set_chat_active(self, chat_id: int, active: bool) -> None:
+    async def set_chat_active(
+        self, chat_id: int, active: bool, *, now: datetime | None = None
+    ) -> None:
         chat = self.chats.get(chat_id) or Chat(id=chat_id)
         self.chats[chat_id] = replace(chat, active=active)
 
@@ -401,6 +407,33 @@ class MemoryStorage:
         self.digests.append((chat_id, tuple(rule_ids), list(pages)))
         self.pending[chat_id] = self.pending.get(chat_id, 0) + 1
         return len(self.digests)
+
+    # stories: no grouping here (articles have no story); a chat's choice is kept ------------
+    async def set_chat_stories_separate(self, chat_id: int, separate: bool) -> bool:
+        if chat_id not in self.chats:
+            return False
+        (self.stories_separate.add if separate else self.stories_separate.discard)(chat_id)
+        return True
+
+    async def chat_stories_separate(self, chat_id: int) -> bool:
+        return chat_id in self.stories_separate
+
+    async def split_article(self, article_id: int, now: datetime) -> StoryView:
+        raise StorageError(f"article {article_id} is not in a story")
+
+    async def splits_since(self, since: datetime) -> list[StoryView]:
+        return []
+
+    async def stories_of_articles(self, article_ids: Sequence[int]) -> dict[int, int]:
+        return {}
+
+    async def story_sources(self, story_ids: Sequence[int]) -> dict[int, tuple[StorySource, ...]]:
+        return {}
+
+    async def sources_by_identity(
+        self, identities: Sequence[str]
+    ) -> dict[str, tuple[StorySource, ...]]:
+        return {}
 
     # not needed by the Telegram side ----------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

@@ -11,8 +11,9 @@ Test helpers play the users (``user_sends``, ``user_presses``, ``user_blocks_bot
 the bot did (``messages``, ``wait_for_messages``, ``callback_answers``, ``calls``).
 
 It receives documents (``sendDocument`` with an uploaded file, kept as ``SentMessage.document``)
-and serves the files users sent (``user_sends_document``, ``getFile``, the file route); it does
-not implement payments, inline mode or webhooks, and it keeps all state in memory.
+and photos (``sendPhoto``, kept in ``SentMessage.photo``), and serves the files users sent
+(``user_sends_document``, ``getFile``, the file route); it does not implement payments, inline
+mode or webhooks, and it keeps all state in memory.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from aiohttp import web
 
 from tests.fakes.telegram_html import MAX_MESSAGE_LENGTH, HtmlParseError, parse_html, utf16_len
 
+MAX_CAPTION_LENGTH = 1024  # a photo's caption, after entity parsing
 DEFAULT_TOKEN = "123456789:AAtest-token-for-the-fake-bot-api-server"
 JSON = dict[str, Any]
 
@@ -75,6 +77,7 @@ class SentMessage:
     edits: list[str] = field(default_factory=list)  # raw texts of every later edit, in order
     markup_edits: int = 0  # editMessageReplyMarkup calls that changed the keyboard
     document: UploadedFile | None = None  # sendDocument: the file (``text`` is its caption)
+    photo: bytes | None = None  # a sendPhoto's upload; ``text`` is then its parsed caption
 
     @property
     def buttons(self) -> list[JSON]:
@@ -549,7 +552,9 @@ class FakeTelegramServer:
             "date": m.date,
             "chat": chat.to_json(),
         }
-        if m.document is not None:
+        if m.photo is not None:
+            data.update(_photo_json(m))
+        elif m.document is not None:
             data["document"] = {
                 "file_id": f"doc-{m.chat_id}-{m.message_id}",
                 "file_unique_id": f"u{m.chat_id}{m.message_id}",
@@ -965,6 +970,71 @@ class FakeTelegramServer:
         "getchatmember": _get_chat_member,
         "getchatadministrators": _get_chat_administrators,
     }
+
+
+async def _send_photo_method(server: FakeTelegramServer, bot: _BotState, params: JSON) -> Any:
+    """``sendPhoto``, strictly: the photo must be a multipart upload of a PNG or JPEG (a file id
+    or URL string is refused, as one this server never issued), at most 10 MB; the caption (may
+    be empty) is parsed like a message text and may hold at most 1,024 characters."""
+    chat = server._resolve_chat(params.get("chat_id"))
+    server._check_writable(chat)
+    thread_id = _int(params.get("message_thread_id"), 0) or None
+    if thread_id is not None and not chat.is_forum:
+        raise ApiError(400, "Bad Request: message thread not found")
+    photo = params.get("photo")
+    if photo is None:
+        raise ApiError(400, "Bad Request: there is no photo in the request")
+    if isinstance(photo, str):
+        raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+    if isinstance(photo, UploadedFile):  # a multipart upload (its name and type unchecked)
+        photo = photo.data
+    if not isinstance(photo, bytes) or not photo.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8")):
+        raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+    if len(photo) > 10 * 1024 * 1024:
+        raise ApiError(400, "Bad Request: file is too big")
+    caption, entities = "", list[JSON]()
+    if params.get("caption"):
+        caption, entities = server._parse_text({**params, "text": params["caption"]})
+    if utf16_len(caption) > MAX_CAPTION_LENGTH:
+        raise ApiError(400, "Bad Request: message caption is too long")
+    markup = _json(params.get("reply_markup"))
+    server._check_rate(chat.id)
+    message = SentMessage(
+        chat_id=chat.id,
+        message_id=next(server._message_ids[chat.id]),
+        text=caption,
+        raw_text=str(params.get("caption") or ""),
+        parse_mode=params.get("parse_mode") or None,
+        entities=entities,
+        disable_notification=_bool(params.get("disable_notification")),
+        reply_markup=markup if isinstance(markup, dict) else None,
+        message_thread_id=thread_id,
+        date=int(time.time()),
+        photo=photo,
+    )
+    server.all_messages.append(message)
+    return server._message_json(message)
+
+
+FakeTelegramServer._methods["sendphoto"] = _send_photo_method
+
+
+def _photo_json(m: SentMessage) -> JSON:
+    """A photo message's fields: one PhotoSize (the fake does not resize), caption, entities."""
+    assert m.photo is not None
+    size = {
+        "file_id": f"photo-{m.chat_id}-{m.message_id}",
+        "file_unique_id": f"p{m.chat_id}x{m.message_id}",
+        "width": 900,
+        "height": 360,
+        "file_size": len(m.photo),
+    }
+    data: JSON = {"photo": [size]}
+    if m.text:
+        data["caption"] = m.text
+    if m.entities:
+        data["caption_entities"] = m.entities
+    return data
 
 
 def _admin_rights() -> JSON:

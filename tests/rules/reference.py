@@ -2,7 +2,9 @@
 
 No automaton, no candidate selection, no lazy offsets, no fast normalisation path: each term
 is looked for by walking the word list of each field (from the slow, offset-keeping tokenizer)
-and each rule's expression is evaluated directly. The property test checks that
+and each rule's expression is evaluated directly. Sentences: a phrase may not contain a
+sentence break (``sentence_breaks``, the per-character definition) and both sides of a NEAR
+must be in the same sentence. The property test checks that
 ``RuleSet.match`` returns exactly what this returns.
 """
 
@@ -13,17 +15,21 @@ from collections.abc import Sequence
 from core.models import Article, Hit, RuleMatch
 from rules import FIELDS, RuleSet
 from rules.engine import AllOf, AnyOf, Expr, Leaf, Near, Not, RegexLeaf, Term
-from rules.normalize import Token, case_key, case_matches, tokens_with_spans
+from rules.normalize import Token, case_key, case_matches, sentence_breaks, tokens_with_spans
 
 Occ = tuple[int, int, int]  # field, first word, end word
 
 
-def _term_occurrences(term: Term, texts: list[str], words: list[list[Token]]) -> list[Occ]:
+def _term_occurrences(
+    term: Term, texts: list[str], words: list[list[Token]], breaks: list[tuple[int, ...]]
+) -> list[Occ]:
     out: list[Occ] = []
     n = len(term.words)
     last = n - 1
     for f, toks in enumerate(words):
         for i in range(len(toks) - n + 1):
+            if any(i < b < i + n for b in breaks[f]):
+                continue  # a phrase does not match across a sentence break
             ok = True
             for k, wanted in enumerate(term.words):
                 word = toks[i + k].word
@@ -44,9 +50,13 @@ class _Ref:
         self.rs = rs
         self.texts = [article.text_fields[name] or "" for name in FIELDS]
         self.words = [tokens_with_spans(t) for t in self.texts]
+        self.breaks = [sentence_breaks(t) for t in self.texts]
+
+    def sentence(self, f: int, word: int) -> int:
+        return sum(1 for b in self.breaks[f] if b <= word)
 
     def occ(self, leaf: Leaf) -> list[Occ]:
-        found = _term_occurrences(self.rs.terms[leaf.term], self.texts, self.words)
+        found = _term_occurrences(self.rs.terms[leaf.term], self.texts, self.words, self.breaks)
         return [o for o in found if leaf.fields >> o[0] & 1]
 
     def regex(self, leaf: RegexLeaf) -> list[tuple[int, int, int]]:
@@ -88,7 +98,8 @@ class _Ref:
                     between = sa - eb
                 else:  # they overlap
                     between = 0
-                if fa == fb and between <= e.distance:
+                same_sentence = self.sentence(fa, sa) == self.sentence(fb, sb)
+                if fa == fb and same_sentence and between <= e.distance:
                     out.append((fa, min(sa, sb), max(ea, eb), ha | hb))
         return out
 

@@ -9,7 +9,8 @@ import pytest
 
 from bot.config.rule_files import load_rules_dir
 from core.errors import RuleError
-from rules import compile_ruleset
+from rules import PERSONAL_SOURCE, compile_ruleset
+from rules.compiler import _fast_read
 
 
 def error_of(text: str, name: str = "r.yaml") -> str:
@@ -44,6 +45,12 @@ def caret_col(message: str) -> int:
         ("'pa*'", "r.yaml:4:13", "a prefix must have at least 3 letters", ""),
         ("'par*tner'", "r.yaml:4:16", "'*' may only end a word", "partner*"),
         ("'🧔'", "r.yaml:4:13", "has no letters or digits", ""),
+        (
+            "'sea OR \"Middle East: Sea\"'",
+            "r.yaml:4:20",
+            "cannot span sentence punctuation",
+            "NEAR",
+        ),
         ("'author:smith'", "r.yaml:4:13", "unknown field 'author'", "title, summary, content"),
         ("'a OR OR b'", "r.yaml:4:18", "OR where a word was expected", "between two terms"),
         ("''", "r.yaml:4:5", "empty 'query'", ""),
@@ -73,7 +80,12 @@ def test_query_errors_in_block_scalars_point_into_the_right_line() -> None:
 @pytest.mark.parametrize(
     ("text", "start", "message"),
     [
-        ("rules:\n  - id: x\n    name: [1\n", "r.yaml:3:14:", "invalid YAML"),
+        # an unclosed bracket or quote: where it was opened, not where the reader gave up
+        ("rules:\n  - id: x\n    name: [1\n", "r.yaml:3:11:", "while parsing a flow sequence"),
+        ("rules:\n  - id: x\n    name: 'X\n  - id: y\n", "r.yaml:3:11:", "quoted scalar"),
+        # a misplaced line: that line, with the block it breaks named
+        ("rules:\n  - id: x\n    name: X\n   query: x\n", "r.yaml:4:4:", "starts on line 2"),
+        ("rules:\n  - id: x\n    query: Middle East: Sea\n", "r.yaml:3:23:", "mapping values"),
         ("rules:\n  - id: x\n\tname: y\n", "r.yaml:3:1:", "invalid YAML"),
         ("- just\n- a list\n", "r.yaml:1:1:", "a rule file must be a mapping"),
         ("rule:\n  - id: x\n", "r.yaml:1:1:", "unknown key 'rule'"),
@@ -85,6 +97,7 @@ def test_query_errors_in_block_scalars_point_into_the_right_line() -> None:
         (rule("sea", "    priorty: high\n"), "r.yaml:5:5:", "unknown rule key 'priorty'"),
         (rule("sea", "    priority: urgent\n"), "r.yaml:5:15:", "bad priority 'urgent'"),
         (rule("sea", "    mode: later\n"), "r.yaml:5:11:", "bad mode 'later'"),
+        (rule("sea", "    stories: apart\n"), "r.yaml:5:14:", "bad stories 'apart'"),
         (rule("sea", "    fields: [title, body]\n"), "r.yaml:5:21:", "unknown field 'body'"),
         (rule("sea", "    name: Y\n"), "r.yaml:5:5:", "duplicate key 'name'"),
         ("rules:\n  - id: Bad Id\n    name: X\n    query: sea\n", "r.yaml:2:9:", "bad rule id"),
@@ -113,6 +126,24 @@ def test_duplicate_rule_id_across_files_names_both_places() -> None:
         compile_ruleset({"a.yaml": rule("sea"), "b.yaml": "\n" + rule("land")})
     assert str(info.value).startswith("b.yaml:3:9: duplicate rule id 'x'")
     assert "first used at a.yaml:2" in str(info.value)
+
+
+def test_personal_ids_are_refused_in_a_plain_rule_list_too() -> None:
+    # A plain list of one-line rules takes the compiler's fast reader (``rule_light``); the id
+    # reserved for /watch rules must be refused there as on the YAML path, with its place.
+    plain = "rules:\n  - id: sea\n    name: S\n    query: sea\n  - id: u1001-3\n    name: X\n"
+    plain += "    query: land\n"
+    assert _fast_read(plain) is not None  # really the fast path
+    with pytest.raises(RuleError) as info:
+        compile_ruleset({"a.yaml": rule("x"), "b.yaml": plain})
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("b.yaml:5:9: rule id 'u1001-3' is reserved"), first
+    assert "^" in str(info.value)
+    # The personal rules' own source may use them, on the fast path as well.
+    personal = plain.replace("id: sea", "id: u1001-2")
+    assert _fast_read(personal) is not None
+    ruleset = compile_ruleset({"a.yaml": rule("x"), PERSONAL_SOURCE: personal})
+    assert [r.id for r in ruleset.rules] == ["x", "u1001-2", "u1001-3"]
 
 
 def test_duplicate_alias_across_files() -> None:

@@ -43,6 +43,10 @@ CASES = {
         ("", "Vietnam and Japan upgraded to a comprehensive strategic partnership"),
         ("", "Vietnam and Japan signed a deal"),
     ),
+    "example-sentence": (
+        ("", "the Vietnam\u2013RoK talks on the East Sea"),
+        ("", "Middle East: Sea freight rates rose"),
+    ),
 }
 
 

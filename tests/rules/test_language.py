@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.models import Article, Hit
+from core.models import Article, Hit, StoryMode
 from rules import RuleSet, compile_ruleset
 from rules.normalize import fast_tokens, fold_plural, tokens_with_spans
 
@@ -48,7 +48,25 @@ def fires(query: str, title: str = "", content: str = "", summary: str = "") -> 
         ('"Vietnam US"', "Vietnam–US ties", True),
         ('"Vietnam-US"', "Vietnam — US", True),
         ('"US\'s support"', "the US’s support", True),
-        ('"East Sea"', "East\n   Sea", True),
+        # phrases and NEAR respect sentences: no match across . ! ? : ; followed by a space,
+        # or across a line break (the watchers put each paragraph or heading on its own line)
+        ('"East Sea"', "East\n   Sea", False),
+        ('"East Sea"', "Middle East: Sea freight rates rose", False),
+        ('"East Sea"', "talks in the East. Sea levels rose", False),
+        ('"East Sea"', "in the east; sea", False),
+        ('"East Sea"', "East Sea? Yes", True),
+        ('"East Sea"', "East \u2013 Sea", True),
+        ('"Vietnam US"', "the Vietnam-US talks", True),
+        ('"Vietnam RoK"', "Vietnam\u2013RoK ties", True),
+        ('"Vietnam US"', "Vietnam/US", True),
+        ('"Vietnam US"', "Vietnam:US", True),  # no space after the colon: a ratio, a time
+        ('"U.S. Navy"', "the U.S. Navy said", True),  # a full stop after one letter: initials
+        ('"J Smith"', "J. Smith said", True),
+        ('"US Navy"', "ties with the US. Navy ships", False),
+        ('"U.S. Navy"', "backed by the U.S.: Navy", False),
+        ("east NEAR/3 sea", "the East. Sea", False),
+        ("east NEAR/3 sea", "the East, a Sea", True),
+        ("east AND sea", "the East. Sea", True),  # AND is about the article, not a sentence
         ("ﬁnance", "finance", True),  # NFKC
         ("ＵＳＡ", "the USA", True),
         # boolean operators, implicit AND, parentheses, precedence
@@ -201,6 +219,16 @@ def test_rule_info_and_get() -> None:
         "digest",
         ("a", "b"),
     )
+    assert info.stories is StoryMode.GROUP  # the default: one alert per story
+
+
+def test_a_rule_can_ask_for_every_article_of_a_story() -> None:
+    rs = compile_ruleset(
+        {"t.yaml": "rules:\n  - id: sea\n    name: Sea\n    query: sea\n    stories: Separate\n"}
+    )
+    info = rs.get("sea")
+    assert info is not None
+    assert info.stories is StoryMode.SEPARATE
 
 
 @pytest.mark.parametrize(
@@ -240,10 +268,8 @@ def test_plural_folding_leaves_non_plurals_alone() -> None:
     ]
 
 
-def test_a_large_rule_set_is_packed_and_still_matches() -> None:
-    from rules.compiler import PACK_FROM_RULES
-
-    n = PACK_FROM_RULES + 1
+def test_a_large_plain_rule_list_compiles_and_matches() -> None:
+    n = 5_001
     text = "rules:\n" + "".join(
         f"  - id: r{i}\n    name: R{i}\n    query: '\"word{i} sea\" OR =US{i}'\n" for i in range(n)
     )
@@ -269,3 +295,24 @@ def test_snippets_mark_hits_and_escape_only_the_text() -> None:
         "<b>Comprehensive Strategic Partnership</b> &amp; more."
     )
     assert snip.endswith("…")
+
+
+def test_decide_gives_the_fired_rules_and_hits_on_demand() -> None:
+    rules = compile_ruleset(
+        {
+            "t.yaml": "rules:\n"
+            "  - {id: a, name: A, query: '\"East Sea\" OR Spratly'}\n"
+            "  - {id: b, name: B, query: 'sea AND NOT football'}\n"
+            "  - {id: c, name: C, query: 'sea NEAR/1 east', feed_tags: [vietnam]}\n"
+            "  - {id: d, name: D, query: football}\n"
+        }
+    )
+    article = Article(feed_url="http://x/f", identity="i", title="East Sea patrols", content="")
+    decision = rules.decide(article)
+    assert decision.rule_ids == ("a", "b")  # c is limited to feeds tagged vietnam
+    assert rules.decide(article, ["vietnam"]).rule_ids == ("a", "b", "c")
+    [only_b] = decision.matches(["b", "d"])  # d did not fire: ignored
+    assert only_b.rule_id == "b"
+    assert [(h.term, h.start, h.end) for h in only_b.hits] == [("sea", 5, 8)]
+    assert decision.matches() == rules.match(article)
+    assert not rules.decide(Article(feed_url="u", identity="j", title="nothing"))

@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from core.models import Article
 from rules import RuleSet, compile_ruleset, normalize, wordscan
-from rules.normalize import Folded, fold_split, scan_form, tokens_with_spans, word_offsets
+from rules.normalize import (
+    Folded,
+    fold_split,
+    scan_form,
+    sentence_breaks,
+    tokens_with_spans,
+    word_offsets,
+)
 from tests.rules.reference import reference_match
 from tests.rules.test_property import query, ruleset_yaml, text
 
@@ -44,15 +51,42 @@ TEXTS = st.one_of(text(), st.text(max_size=80), st.text(st.characters(codec="utf
 def test_c_fold_equals_the_python_fold_and_the_reference(value: str) -> None:
     spans = tokens_with_spans(value)
     words = [t.word for t in spans]
+    breaks = sentence_breaks(value)
     norm, source = scan_form(value)
     assert isinstance(source, bytes)
-    assert norm == (" " + " ".join(words) + " " if words else "")
+    assert norm == with_breaks(words, breaks)
     offsets = word_offsets(value, source)
     assert [offsets.span(i) for i in range(len(words))] == [(t.start, t.end) for t in spans]
     if len(words) > 1:  # a phrase's span runs from its first word's start to its last's end
         assert offsets.words_span(0, len(words)) == (spans[0].start, spans[-1].end)
     python = fold_split(value)
     assert python.words == words
+    assert python.breaks == breaks
+
+
+def with_breaks(words: list[str], breaks: tuple[int, ...]) -> str:
+    """The scan text the reference expects: single spaces, a double space at each break."""
+    if not words:
+        return ""
+    return (
+        " "
+        + "".join(("  " if i in breaks else " ") * (i > 0) + w for i, w in enumerate(words))
+        + " "
+    )
+
+
+@native
+@pytest.mark.parametrize(
+    "value",
+    ["Middle East: Sea freight", "U.S. Navy. Then", "end.\u201d Next", "x\u00bd. Next", "a\n\nb"],
+)
+def test_c_and_python_scan_forms_agree_on_sentence_breaks(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c_norm = scan_form(value)[0]
+    monkeypatch.setattr(normalize, "_fast_fold", None)
+    assert scan_form(value)[0] == c_norm
+    assert c_norm == with_breaks([t.word for t in tokens_with_spans(value)], sentence_breaks(value))
 
 
 def test_python_scan_form_gives_the_same_norm_and_offsets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +95,7 @@ def test_python_scan_form_gives_the_same_norm_and_offsets(monkeypatch: pytest.Mo
     norm, source = scan_form(value)
     assert isinstance(source, Folded)
     spans = tokens_with_spans(value)
-    assert norm == " " + " ".join(t.word for t in spans) + " "
+    assert norm == with_breaks([t.word for t in spans], sentence_breaks(value))
     offsets = word_offsets(value, source)
     assert [offsets.span(i) for i in range(len(spans))] == [(t.start, t.end) for t in spans]
 
@@ -90,15 +124,19 @@ def pattern(draw: st.DrawFn) -> str:
     patterns=st.lists(pattern(), min_size=1, max_size=25, unique=True),
     words=st.one_of(
         st.lists(st.sampled_from(WORDS[:3]), max_size=30),
-        st.lists(st.sampled_from([*WORDS, "zz", "partners", "abcd"]), max_size=40),
+        st.lists(st.sampled_from([*WORDS, "zz", "partners", "abcd", "|"]), max_size=40),
     ),
 )
 @example(patterns=[" a b c ", " b c d "], words=["a", "b", "c", "d"])
+@example(patterns=[" a b ", " b "], words=["a", "|", "b"])
 def test_word_automaton_finds_what_the_character_automaton_finds(
     patterns: list[str], words: list[str]
 ) -> None:
     by_id = {10_000 + 7 * i: p for i, p in enumerate(patterns)}  # ids are not node numbers
-    norm = " " + " ".join(words) + " " if words else ""
+    # "|" stands for a sentence break: a double space, which no pattern spans
+    norm = (" " + " ".join(words) + " ").replace(" | ", "  ").replace("| ", " ") if words else ""
+    if norm.strip() == "":
+        norm = ""
     expected = wordscan.build_scanner(by_id, words=False).scan(norm)
     assert wordscan.build_scanner(by_id, words=True).scan(norm) == expected
 

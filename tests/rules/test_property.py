@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from core.models import Article
 from rules import RuleSet, compile_ruleset
-from rules.normalize import SpanFinder, fast_tokens, fold_split, token_spans, tokens_with_spans
+from rules.normalize import (
+    SpanFinder,
+    fast_tokens,
+    fold_split,
+    sentence_breaks,
+    token_spans,
+    tokens_with_spans,
+)
 from tests.rules.reference import reference_match
 
 # Words chosen to collide: plurals, prefixes, diacritics, acronyms that are also words,
@@ -35,7 +42,7 @@ VOCAB = [
 SURFACE = {
     "son": ["son", "Son", "Sơn", "SON"],
     "bui": ["bui", "Bùi", "BUI"],
-    "us": ["us", "US", "Us", "U.S."],
+    "us": ["us", "US", "Us", "U.S.", "U.S"],
     "who": ["who", "WHO", "Who"],
     "partner": ["partner", "partners", "Partners", "partner’s"],
     "partnership": ["partnership", "partnerships", "Partnership", "PARTNERSHIPS"],
@@ -44,6 +51,9 @@ SURFACE = {
     "east": ["east", "East", "EAST"],
 }
 SEPARATORS = [" ", " ", " ", "  ", "\n", " – ", "—", "’", "'", ", ", ". ", " (", ") ", "-"]
+# sentence and clause marks: a phrase or NEAR must not match across them (unless no
+# whitespace follows, or a full stop ends a one-letter word: "U.S. Navy")
+SEPARATORS += [": ", "; ", "? ", "! ", ".", ":", "\u2026 ", "\u3002", ".\u201d ", "\n\n"]
 INSIDE_NOISE = ["🧔", "\u200b", "\u200d", "\u00ad", "✃", "\u0301"]
 
 
@@ -163,6 +173,10 @@ def test_engine_agrees_with_the_naive_reference(
     )
     expected = reference_match(rules, article)
     assert rules.match(article) == expected
+    decision = rules.decide(article)  # deciding alone gives the same rules
+    assert decision.rule_ids == tuple(m.rule_id for m in expected)
+    some = {m.rule_id for m in expected[::2]}
+    assert decision.matches(some) == [m for m in expected if m.rule_id in some]
     scan_all = RuleSet(rules.compiled_rules, rules.terms, rules.regexes, scan_all_terms=True)
     assert scan_all.match(article) == expected
 
@@ -177,6 +191,7 @@ def test_fast_tokens_equal_the_offset_keeping_tokenizer(value: str) -> None:
     order = sorted(range(len(spans)), key=lambda i: (i * 7919) % (len(spans) or 1))
     assert [finder.span(i) for i in order] == [(spans[i].start, spans[i].end) for i in order]
     folded = fold_split(value)  # offsets straight from the fold's by-products
+    assert folded.breaks == sentence_breaks(value)
     reused = SpanFinder(value, folded)
     assert [reused.span(i) for i in range(len(folded.words))] == [(t.start, t.end) for t in spans]
     for t in spans:

@@ -3,7 +3,7 @@ test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 
 from __future__ import annotations
 
-from core.models import Chat, ChatType, DeliveryMode
+from core.models import Chat, ChatType, DeliveryMode, RenderedMessage
 from storage import SqlStorage
 from tests.support.storage_helpers import article_of, at, make_article, match, subscribed
 
@@ -155,3 +155,21 @@ async def test_migrated_chat_keeps_its_digest_period(store: SqlStorage) -> None:
     await store.migrate_chat(-100, -1001)
     [sub] = await store.digest_subscriptions()
     assert (sub.chat_id, sub.digest_schedule, sub.digest_sent_at) == (-1001, "hourly", at(7))
+
+
+async def test_a_returned_chat_is_listed_once_with_the_moment_it_went_away(
+    store: SqlStorage,
+) -> None:
+    await store.upsert_chat(Chat(id=9, type=ChatType.PRIVATE))
+    await store.set_chat_active(9, False)
+    assert await store.returned_chats() == []  # still away
+    await store.set_chat_active(9, False)  # a second 403 keeps the first moment
+    await store.set_chat_active(9, True)
+    [(chat_id, since)] = await store.returned_chats()
+    assert chat_id == 9
+    page = RenderedMessage("<b>x</b>", "x", disable_notification=True)
+    assert await store.queue_catch_up(9, since, [(None, ["csp"], [page])], since)
+    # compare-and-set: a second run (or replica) queues nothing more
+    assert not await store.queue_catch_up(9, since, [(None, ["csp"], [page])], since)
+    assert await store.returned_chats() == []
+    assert await store.pending_count(9) == 1

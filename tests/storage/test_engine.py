@@ -3,6 +3,11 @@ Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from core.errors import StorageError
@@ -32,7 +37,8 @@ async def test_calls_before_open_are_refused() -> None:
 def test_no_two_parts_define_the_same_name() -> None:
     # The parts share SqlStorage's namespace: a name defined twice would silently shadow one.
     parts = [c for c in SqlStorage.__mro__[1:] if issubclass(c, SqlEngine) and c is not SqlEngine]
-    assert len(parts) == 7  # feeds, articles, chats, outbox, queries, retention, personal
+    assert len(parts) == 11  # feeds, articles, chats, outbox, queries, retention, console,
+    # stories, trends, leadership, personal
     seen: dict[str, str] = {}
     for part in parts:
         for name in vars(part):
@@ -41,3 +47,70 @@ def test_no_two_parts_define_the_same_name() -> None:
             assert name not in seen, f"{name} is defined by {seen[name]} and {part.__name__}"
             seen[name] = part.__name__
     assert not set(seen) & set(vars(SqlEngine)) - {"__init__"}
+
+
+async def test_a_second_process_on_one_sqlite_file_is_refused_clearly(tmp_path: Path) -> None:
+    """The running bot claims its SQLite file; a second bot on it gets a clear refusal (not a
+    second poller and sender doubling every alert), and may start once the first is gone."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'nw.db'}"
+    first, second = SqlStorage(url), SqlStorage(url)
+    first.claim_sole_process()
+    await first.open()
+    with pytest.raises(StorageError, match=r"another newswatch process \(pid \d+\) .*PostgreSQL"):
+        second.claim_sole_process()
+    await first.close()
+    second.claim_sole_process()
+    await second.close()
+
+
+def test_a_second_bot_process_on_one_sqlite_file_exits_with_the_reason(tmp_path: Path) -> None:
+    """The real command line: the second ``newswatch run`` on the same file exits non-zero, saying
+    why, while the first one runs on."""
+    config = tmp_path / "config"
+    (config / "rules").mkdir(parents=True)
+    (config / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM"))},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+        "NEWSWATCH_CONFIG_DIR": str(config),
+        "NEWSWATCH_HEALTH_ADDR": "",
+        "PYTHONPATH": str(root),
+    }
+    command = [sys.executable, "-m", "bot.cli.main", "run"]
+    first = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert first.stdout is not None
+        for line in first.stdout:  # wait until the first one is running
+            if b"ready in" in line:
+                break
+        second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=60)
+        assert second.returncode != 0
+        assert b"another newswatch process" in second.stderr + second.stdout
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(timeout=20)
+
+
+async def test_one_sender_at_a_time_and_the_next_takes_over_when_it_goes(
+    database_url: str,
+) -> None:
+    """PostgreSQL: the sender's advisory lock goes to one storage; when its session ends (the
+    process stops or dies) the next ``try_lead`` wins. SQLite: the one process always leads."""
+    first, second = SqlStorage(database_url), SqlStorage(database_url)
+    await first.open()
+    await second.open()
+    try:
+        assert await first.try_lead()
+        assert await first.still_leading()
+        postgres = first.dialect == "postgresql"
+        assert await second.try_lead() is not postgres
+        await first.close()
+        assert await second.try_lead()
+        assert await second.still_leading()
+    finally:
+        await first.close()
+        await second.close()

@@ -3,6 +3,7 @@ runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import types
 import typing
@@ -110,3 +111,48 @@ def test_a_feed_state_field_without_a_column_is_refused() -> None:
     with pytest.raises(TypeError, match="not_in_the_table"):
         feed_state_columns(Grown, feeds)
     assert "redirected_to" in feed_state_columns(FeedState, feeds)
+
+
+async def test_each_due_feed_is_claimed_by_one_process_until_its_lease_runs_out(
+    database_url: str,
+) -> None:
+    """Two replicas' storages claim the same due feeds at once: every feed goes to exactly one;
+    a saved state releases the claim; a dead replica's claim is taken over after its lease."""
+    first, second = SqlStorage(database_url), SqlStorage(database_url)
+    await first.open()
+    await second.open()
+    try:
+        urls = [f"http://127.0.0.1/{i}.xml" for i in range(20)]
+        await first.sync_feeds([FeedConfig(u) for u in urls], at(0))
+        a, b = await asyncio.gather(
+            first.claim_feeds(urls, at(1), lease_s=3600), second.claim_feeds(urls, at(1), 3600)
+        )
+        got_a, got_b = {s.url for s in a}, {s.url for s in b}
+        assert not got_a & got_b
+        assert got_a | got_b == set(urls)
+        # (``at`` counts minutes: the leases hold until minute 61)
+        # claimed feeds are not due for anybody while the lease holds
+        assert await second.due_feeds(at(2), limit=100) == []
+        assert await second.claim_feeds(urls, at(2), 3600) == []
+        # one replica finishes a poll: the claim is released with the new state
+        done = next(iter(a or b))
+        owner = first if a else second
+        await owner.save_feed_state(dataclasses.replace(done, next_check_at=at(10)))
+        other = second if owner is first else first
+        assert [s.url for s in await other.claim_feeds([done.url], at(11), 3600)] == [done.url]
+        # the replica holding the rest dies: after its lease they are the other one's
+        dead_urls = sorted((got_a if owner is first else got_b) - {done.url})
+        assert await other.claim_feeds(dead_urls, at(30), 3600) == []
+        taken = await other.claim_feeds(dead_urls, at(62), 3600)
+        assert sorted(s.url for s in taken) == dead_urls
+        # a late save by the dead replica's poll does not overwrite the live claim
+        stale = next(s for s in (a or b) if s.url == dead_urls[0])
+        await owner.save_feed_state(
+            dataclasses.replace(stale, last_error="late", last_checked_at=at(1))
+        )
+        state = await other.get_feed(dead_urls[0])
+        assert state is not None
+        assert state.last_error is None
+    finally:
+        await first.close()
+        await second.close()

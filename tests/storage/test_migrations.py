@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,11 +87,16 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
         assert upgraded_after <= sea.digest_sent_at <= datetime.now(UTC)
         assert [s.rule_id for s in await storage.digest_subscriptions()] == ["sea"]
         assert await storage.get_chat(42) == Chat(id=42, type=ChatType.PRIVATE)
+        # 0008: an existing chat was never away: no catch-up digest for it
+        assert await storage.returned_chats() == []
         # The old article is still recognised: re-ingesting it alerts nobody.
         again = await storage.ingest(make_article(1, identity="guid:old-1"), [match("csp")], at(1))
         assert (again.article_id, again.new_matches, again.new_deliveries) == (article_id, 0, 0)
         new = await storage.ingest(make_article(2), [match("csp")], at(2))
         assert new.new_deliveries == 1
+        # 0006: old articles have no story, chats get one alert per story by default.
+        assert await storage.story_of_article(article_id) is None
+        assert not await storage.chat_stories_separate(42)
     finally:
         await storage.close()
 
@@ -128,3 +134,18 @@ async def test_in_memory_sqlite_works_for_throwaway_runs() -> None:
         assert await storage.subscriptions(1) == ["csp"]
     finally:
         await storage.close()
+
+
+async def test_replicas_opening_a_fresh_database_together_wait_for_one_another(
+    database_url: str,
+) -> None:
+    """Three processes' storages open (and migrate) one new database at once: on PostgreSQL
+    the advisory lock makes them take turns instead of crashing on alembic_version."""
+    stores = [SqlStorage(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(s.open() for s in stores))
+        for store in stores:
+            assert await current_revision(store.engine) == head_revision()
+    finally:
+        for store in stores:
+            await store.close()

@@ -138,3 +138,54 @@ async def test_page_rows_move_with_a_migrated_chat_and_are_pruned_when_old(
     await store.prune(at(DAYS_100), retention_days=90)
     [left] = await store.due_deliveries(at(DAYS_100))
     assert left.id == queued_later  # the old, sent notice is gone; the pending digest stays
+
+
+async def test_per_lane_caps_each_chat_so_a_backlog_leaves_room_for_others(
+    store: SqlStorage,
+) -> None:
+    """A group with a long backlog queued first and a private chat queued after it: a batch
+    with ``per_lane`` holds the oldest few of each, not only the group's."""
+    await subscribed(store, -100, "csp")
+    for i in range(1, 31):
+        await store.ingest(make_article(i), [match("csp")], at(0))
+    await subscribed(store, 5, "csp")
+    await store.ingest(make_article(100), [match("csp")], at(1))
+    plain = await store.due_deliveries(at(2), limit=10)
+    assert {d.chat_id for d in plain} == {-100}
+    fair = await store.due_deliveries(at(2), limit=10, per_lane=3)
+    assert [d.chat_id for d in fair] == [-100, -100, -100, 5]
+    assert [article_of(d).identity for d in fair] == [
+        "guid:item-1",
+        "guid:item-2",
+        "guid:item-3",
+        "guid:item-100",
+    ]
+
+
+async def test_every_state_change_checks_the_state_it_expects(database_url: str) -> None:
+    """Two senders (two processes' storages) on one database: the slow one, whose row was
+    taken over and sent by the other, can neither send it again nor move it back."""
+    slow, quick = SqlStorage(database_url), SqlStorage(database_url)
+    await slow.open()
+    await quick.open()
+    try:
+        await subscribed(slow, 1, "csp")
+        await slow.ingest(make_article(1), [match("csp")], at(0))
+        (delivery,) = await slow.due_deliveries(at(0))
+        assert await slow.mark_sending(delivery.id, at(0))
+        # the other process sees a "sending" row of another owner (the resend policy) ...
+        (taken,) = await quick.due_deliveries(at(1))
+        assert await quick.mark_sending(taken.id, at(1))
+        assert await quick.mark_sent(taken.id, 99, at(1))
+        # ... and the slow one's late outcomes change nothing
+        assert not await slow.mark_retry(delivery.id, "timed out", at(5), at(2))
+        assert not await slow.mark_failed(delivery.id, "400", at(2))
+        assert not await slow.mark_sent(delivery.id, 7, at(2))
+        assert not await slow.mark_sending(delivery.id, at(2))  # sent is final
+        assert await slow.due_deliveries(at(100)) == []
+        assert await slow.pending_count() == 0
+        with pytest.raises(StorageError):
+            await slow.mark_sent(123456, 1, at(3))
+    finally:
+        await slow.close()
+        await quick.close()

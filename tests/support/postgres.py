@@ -90,6 +90,17 @@ class PostgresServer:
     port: int
     user: str
     _counter: itertools.count[int]
+    # What ``restart`` needs (the chaos test restarts its own server mid-run).
+    _restart_argv: list[str] | None = None
+    _cwd: Path | None = None
+
+    def restart(self) -> None:
+        """Stop the server at once (as a crash would: ``-m immediate``) and start it again on
+        the same port and data; every client connection is cut."""
+        assert self._restart_argv is not None
+        subprocess.run(
+            self._restart_argv, check=True, capture_output=True, timeout=120, cwd=self._cwd
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://{self.user}@{self.host}:{self.port}/{database}"
@@ -168,7 +179,25 @@ def start_postgres(bin_dir: Path) -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {e.stderr}\n{log}") from e
     try:
-        yield PostgresServer("127.0.0.1", port, "postgres", itertools.count())
+        restart = _as_user(
+            user,
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(logfile),
+                "-m",
+                "immediate",
+                "-w",
+                "-t",
+                "60",
+                "restart",
+            ],
+        )
+        yield PostgresServer("127.0.0.1", port, "postgres", itertools.count(), restart, root)
     finally:
         subprocess.run(
             _as_user(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -87,3 +88,36 @@ def test_workers_die_with_a_killed_parent_and_never_rerun_main(tmp_path: Path) -
         parent.wait()
     worker.wait(timeout=10)  # stdin closed with the parent: the worker exits by itself
     assert not worker.is_running()
+
+
+async def test_a_hanging_worker_is_killed_at_the_limit_and_replaced(seeds: list[Seed]) -> None:
+    """A worker that stops answering (SIGSTOP: as good as hung) costs one parse its time limit;
+    the worker is killed, the parse fails with a clear error, and a fresh worker parses on."""
+    pool = ParsePool(processes=1, timeout_s=1.0)
+    body = rss2(seeds).encode()
+    try:
+        await pool.parse(body, "https://x.example/f", None, None)
+        (pid,) = pool.worker_pids()
+        os.kill(pid, signal.SIGSTOP)
+        with pytest.raises(FeedError, match="longer than 1 s"):
+            await pool.parse(body, "https://x.example/f", None, None)
+        _gone, alive = psutil.wait_procs([psutil.Process(pid)], timeout=10)
+        assert alive == []  # killed, not left behind
+        again = await pool.parse(body, "https://x.example/f", None, None)
+        assert len(again.items) == len(seeds)
+        assert pid not in pool.worker_pids()
+    finally:
+        pool.close()
+
+
+async def test_the_limit_counts_from_when_a_worker_has_the_document(seeds: list[Seed]) -> None:
+    """Parses queued behind a slow one do not use up their own limit while they wait."""
+    pool = ParsePool(processes=1, timeout_s=2.0)
+    body = rss2(seeds).encode()
+    try:
+        results = await asyncio.gather(
+            *(pool.parse(body, f"https://x.example/{i}", None, None) for i in range(20))
+        )
+    finally:
+        pool.close()
+    assert all(len(r.items) == len(seeds) for r in results)

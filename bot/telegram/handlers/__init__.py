@@ -13,10 +13,11 @@ One module per feature: ``commands`` (the command table, /start, /help, unknown 
 ``browse`` (/recent, /search, /status), ``admin`` (/feeds, /addfeed, /removefeed, /reload, /stats),
 ``buttons`` (callback queries), ``personal`` (/watch, /myrules, /promote and their buttons),
 ``alert_buttons`` (the buttons under alerts, /feedback), ``exports`` (/export, /feeds export),
-``feed_buttons`` (pause, resume, remove under /feeds), ``settings`` (/settings), ``membership`` (the
-bot added, kicked, blocked; group migration) and ``errors`` (the error handler); they share
-``access`` (who may do what), ``targets`` (which chat a command acts on), ``rule_lookup`` and
-``text``. Only ``replies`` sends or edits messages.
+``feed_buttons`` (pause, resume, remove under /feeds), ``settings`` (/settings), ``stories``
+(/stories, /split), ``trend`` (/trend: charts and spike-alert opt-ins), ``web_login`` (/web),
+``membership`` (the bot added, kicked, blocked; group migration) and ``errors`` (the error
+handler); they share ``access`` (who may do what), ``targets`` (which chat a command acts on),
+``rule_lookup`` and ``text``. Only ``replies`` sends or edits messages.
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -60,13 +61,17 @@ from bot.telegram.handlers.schedule import (
     parse_mute_duration,
 )
 from bot.telegram.handlers.settings import SettingsCommands
+from bot.telegram.handlers.stories import StoryCommands, StorySplitter
 from bot.telegram.handlers.subscriptions import SubscriptionCommands
+from bot.telegram.handlers.trend import TrendCommands
+from bot.telegram.handlers.web_login import WebLogin, WebLoginCommand
 
 __all__ = [
     "ADMIN_COMMANDS",
     "BOT_COMMANDS",
     "AdminActions",
     "UsageError",
+    "WebLogin",
     "parse_digest_schedule",
     "parse_mute_duration",
     "register_handlers",
@@ -81,6 +86,8 @@ def register_handlers(
     services: Services,
     admin_actions: AdminActions | None = None,
     out: ReplySender | None = None,
+    web_login: WebLogin | None = None,
+    stories: StorySplitter | None = None,
     *,
     personal: PersonalRules | None = None,
 ) -> None:
@@ -110,6 +117,9 @@ def register_handlers(
     personal_commands = PersonalCommands(
         services, personal if personal is not None else PersonalRules(services), out, searches
     )
+    web = WebLoginCommand(services, web_login, out)
+    story_commands = StoryCommands(services, out, stories)
+    trend = TrendCommands(services, out)
     only_new = filters.UpdateType.MESSAGE  # an edited "/subscribe" must not run twice
     callbacks: dict[str, Callback] = {
         "start": general.start,
@@ -135,6 +145,10 @@ def register_handlers(
         "feedback": alerts.feedback,
         "export": exports.export,
         "settings": chat_settings.settings,
+        "web": web.web,
+        "stories": story_commands.stories,
+        "split": story_commands.split,
+        "trend": trend.trend,
     }
     for name, callback in callbacks.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))

@@ -7,7 +7,7 @@ Read-only: changes nothing in storage.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
@@ -24,8 +24,9 @@ from bot.telegram.handlers.admin import AdminActions
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.rule_lookup import all_rules, find_rule, rule_token, unknown_rule
+from bot.telegram.handlers.story_lists import also_reported, fold_by_story
 from bot.telegram.handlers.text import esc, link, plural, rule_tag
-from core.models import Language, RuleMatch
+from core.models import Language, RuleMatch, StorySource
 
 RECENT_PER_PAGE = 10
 RECENT_MAX_PAGES = 20  # a "more" button stops here (200 stories): /export has the rest
@@ -38,6 +39,7 @@ class _Story:
     feed_url: str
     when: datetime
     rule_ids: list[str] = field(default_factory=list)
+    also: list[str] = field(default_factory=list)  # other sources of its story (feed URLs)
 
 
 async def recent_page(
@@ -67,7 +69,7 @@ async def recent_page(
             )
         if m.rule_id not in story.rule_ids:
             story.rule_ids.append(m.rule_id)
-    ordered = list(stories.values())
+    ordered = await fold_by_story(storage, stories)  # one line per story (issue #13)
     shown = ordered[page * RECENT_PER_PAGE : (page + 1) * RECENT_PER_PAGE]
     if not shown:
         return f"{heading}: none yet.", None
@@ -80,6 +82,11 @@ async def recent_page(
         source = names.get(story.feed_url) or urlsplit(story.feed_url).hostname or ""
         tags = " ".join(esc(rule_tag(r)) for r in sorted(story.rule_ids))
         where = f" · {esc(shorten(clean_text(source), 40))}" if source else ""
+        if story.also:
+            others = [names.get(u) or urlsplit(u).hostname or u for u in story.also]
+            where = f" · {len(others) + 1} sources: " + ", ".join(
+                esc(shorten(clean_text(s), 40)) for s in [source, *others] if s
+            )
         lines.append(f"• {link(story.title, story.link)} — {tags}{where} · {when}")
     more = len(ordered) > (page + 1) * RECENT_PER_PAGE and page + 1 < RECENT_MAX_PAGES
     if not more:
@@ -138,11 +145,16 @@ async def search_page(
     page = min(page, pages - 1)
     if not result.page:  # asked past the end (the archive shrank): show the last page
         return await search_page(services, searches, chat_id, query, pages - 1)
+    # Stories (issue #13): a result reported by other outlets names them.
+    story_sources = await services.storage.sources_by_identity(
+        [found.article.identity for found in result.page]
+    )
     lines = [
         f"🔎 <code>{esc(query)}</code>: {plural(result.total, 'story')}"
         + (f" (page {page + 1}/{pages})" if pages > 1 else "")
     ]
-    lines += found_lines(result.page, services.chat_prefs.tz(chat_id, services.settings.tz))
+    tz = services.chat_prefs.tz(chat_id, services.settings.tz)
+    lines += found_lines(result.page, tz, story_sources)
     number = searches.remember(query)
     nav: list[InlineKeyboardButton] = []
     if page > 0:
@@ -156,9 +168,14 @@ async def search_page(
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
-def found_lines(page: Sequence[Found], tz: tzinfo) -> list[str]:
-    """Per story found: its linked title, source and date, and a snippet with the matched words
-    in bold (HTML lines, for /search and the /watch preview)."""
+def found_lines(
+    page: Sequence[Found],
+    tz: tzinfo,
+    story_sources: Mapping[str, Sequence[StorySource]],
+) -> list[str]:
+    """Per story found: its linked title, source and date (and the other outlets of its story,
+    from ``story_sources``: identity -> sources), and a snippet with the matched words in bold
+    (HTML lines, for /search and the /watch preview)."""
     lines: list[str] = []
     for found in page:
         article = found.article
@@ -166,6 +183,9 @@ def found_lines(page: Sequence[Found], tz: tzinfo) -> list[str]:
             article.published_at.astimezone(tz).strftime("%d %b %Y") if article.published_at else ""
         )
         meta = " · ".join(p for p in (esc(source_name(article)), when) if p)
+        others = also_reported(story_sources.get(article.identity, ()))
+        if others:
+            meta += f" · also: {others}"
         lines.append(f"\n• {link(article.title, article.link)}" + (f"\n{meta}" if meta else ""))
         snippet = build_snippet(article, [RuleMatch("query", found.hits)])
         if snippet is not None:

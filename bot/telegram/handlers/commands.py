@@ -61,7 +61,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("feedback", "/feedback", "stories marked not relevant for your rules"),
     CommandSpec("export", "/export [csv|jsonl] [DAYS]", "this chat's matches as a file"),
     CommandSpec("settings", "/settings [tz Area/City]", "time zone, previews, language…"),
+    CommandSpec("trend", "/trend RULE [7|30|90] | RULE on|off", "a rule's trend, spike alerts"),
     CommandSpec("status", "/status", "what the bot is doing"),
+    CommandSpec("web", "/web", "a one-time login link to the web console"),
+    CommandSpec("stories", "/stories [together|separate]", "one alert per story, or per article"),
     CommandSpec("feeds", "/feeds [export]", "feeds and their health (export: OPML)", admin=True),
     CommandSpec("addfeed", "/addfeed URL", "add a feed", admin=True),
     CommandSpec("removefeed", "/removefeed URL", "remove a feed", admin=True),
@@ -70,6 +73,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "promote", "/promote [PERSONAL-ID NEW-ID]", "make a personal rule a file rule", admin=True
     ),
+    CommandSpec("split", "/split ARTICLE_ID", "move an article out of its story", admin=True),
 )
 _SPEC = {c.name: c for c in COMMANDS}
 

@@ -48,7 +48,7 @@ class MembershipHandlers:
         storage = self.services.storage
         if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
             log.info("bot removed or blocked; pausing the chat", extra={"chat": chat.id})
-            await storage.set_chat_active(chat.id, False)
+            await storage.set_chat_active(chat.id, False, now=self.services.clock.now())
         else:
             log.info("bot (re)joined or unblocked; resuming the chat", extra={"chat": chat.id})
             await remember_chat(storage, chat)

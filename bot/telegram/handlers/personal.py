@@ -113,7 +113,10 @@ class PersonalCommands:
         if found.newest:
             lines.append("Newest:" if found.total > 1 else "The one match:")
             tz = self.services.chat_prefs.tz(chat_id, self.services.settings.tz)
-            lines += found_lines(found.newest, tz)
+            sources = await self.services.storage.sources_by_identity(
+                [f.article.identity for f in found.newest]
+            )
+            lines += found_lines(found.newest, tz, sources)
         number = self.searches.remember(found.query)
         buttons = [
             InlineKeyboardButton("✏️ Refine", callback_data=f"w:r:{number}"),

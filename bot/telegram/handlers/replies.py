@@ -5,8 +5,9 @@ through ``bot.delivery.replies.ReplySender``: the one sink, pacing and outcome p
 the buttons under the last one), in the command's chat and forum topic, quoting the command in
 groups as Telegram clients do; ``refuse_stranger`` and ``apologise`` answer in plain text;
 ``redraw`` edits a rules page in place after a button press; ``send_file`` answers with a
-document (/export). Does not decide what to say: the callers compose every text and keyboard,
-and answer callback queries themselves.
+document (/export); ``reply_chart`` answers with a chart (a photo with a caption). Does not
+decide what to say: the callers compose every text and keyboard, and answer callback queries
+themselves.
 """
 
 from __future__ import annotations
@@ -132,3 +133,18 @@ def _chunks(lines: Sequence[str], limit: int = MAX_REPLY) -> list[str]:
     if current:
         pages.append("\n".join(current))
     return pages
+
+
+async def reply_chart(out: ReplySender, update: Update, png: bytes, caption: str) -> None:
+    """Answer with a chart (PNG) and an HTML ``caption`` (at most 1,024 visible characters:
+    the caller's to keep), in the command's chat and topic, quoting the command in groups."""
+    message = update.effective_message
+    if message is None:
+        return
+    await out.send_chart(
+        message.chat_id,
+        png,
+        caption,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        reply_to=message.message_id if message.chat.type != ChatType.PRIVATE else None,
+    )

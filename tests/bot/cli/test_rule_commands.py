@@ -36,7 +36,8 @@ def run_check(folder: Path) -> tuple[int, str]:
 def test_check_passes_on_the_shipped_rules() -> None:
     status, text = run_check(SHIPPED)
     assert status == 0
-    assert text.startswith("OK: 8 rules in 1 file in")  # not "1 files"
+    assert text.startswith(f"OK: 8 rules in 1 file ({SHIPPED})")
+    assert "warning" not in text  # and not "1 files"
     assert "csp" in text
     assert "Comprehensive Strategic Partnership" in text
 
@@ -49,6 +50,57 @@ def test_check_fails_with_the_place_of_the_problem(rules_dir: Path) -> None:
         f"{rules_dir / 'bad.yaml'}:2:9: duplicate rule id 'csp'"
     )
     assert "duplicate rule id 'csp'" in text
+
+
+def test_check_warns_about_lower_case_operators_without_failing(rules_dir: Path) -> None:
+    (rules_dir / "draft.yaml").write_text(
+        'rules:\n  - id: seas\n    name: Seas\n    query: \'"East Sea" or "South China Sea"\'\n'
+        "  - id: sea-sport\n    name: S\n    query: sea not football\n"
+        "  - id: quoted\n    name: Q\n    query: 'war \"and\" peace'\n"
+    )
+    status, text = run_check(rules_dir)
+    assert status == 0
+    assert "2 warnings:" in text
+    assert (
+        f"{rules_dir / 'draft.yaml'}:4:24: 'or' is searched as a word here: did you mean OR?"
+        in text
+    )
+    assert (
+        f"{rules_dir / 'draft.yaml'}:7:16: 'not' is searched as a word here: did you mean NOT?"
+        in text
+    )
+    assert "'and'" not in text  # quoted: the user asked for the word
+
+
+def test_check_of_named_files_uses_the_folder_aliases(rules_dir: Path, tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text("rules:\n  - id: draft-sea\n    name: Draft\n    query: '@unclos OR x'\n")
+    other = tmp_path / "other.yml"
+    other.write_text("rules:\n  - id: other\n    name: Other\n    query: y\n")
+    status, text = run_check_files(rules_dir, [draft, other])
+    assert status == 0, text
+    assert text.startswith(f"OK: 2 rules in 2 files ({draft}, {other})")
+    assert "draft-sea" in text
+    assert "  other " in text
+    assert "csp" not in text  # the folder's rules lend their aliases but are not listed
+
+
+def test_check_of_a_file_with_a_yaml_error_points_where_it_starts(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        'rules:\n  - id: a\n    name: A\n    query: "East Sea\n'
+        "  - id: b\n    name: B\n    query: x\n"
+    )
+    status, text = run_check_files(tmp_path, [bad])
+    assert status == 1
+    first = text.splitlines()[0]
+    assert first.startswith(f"{bad}:4:12: invalid YAML: found unexpected end of stream"), text
+    assert "while scanning a quoted scalar that starts here" in first
+
+
+def run_check_files(folder: Path, files: list[Path]) -> tuple[int, str]:
+    out = io.StringIO()
+    return cmd_check(folder, out, files), out.getvalue()
 
 
 def run_test(

@@ -12,7 +12,15 @@ from bot.delivery.folding import (
     items_from_matches,
     should_fold,
 )
-from core.models import Article, Delivery, DeliveryKind, Priority, RuleInfo, RuleMatch
+from core.models import (
+    Article,
+    Delivery,
+    DeliveryKind,
+    Priority,
+    RuleInfo,
+    RuleMatch,
+    StorySource,
+)
 from storage.base import StoredMatch
 from tests.fakes.telegram_html import parse_html, utf16_len
 
@@ -140,3 +148,46 @@ def test_next_digest_times() -> None:
 
     with pytest.raises(ValueError, match="unknown digest schedule"):
         next_digest_at("weekly", at, HCM)
+
+
+def test_a_digest_lists_a_story_once_with_its_sources() -> None:
+    def stored(article_id: int, host: str, rule_id: str = "csp") -> StoredMatch:
+        return StoredMatch(
+            rule_id=rule_id,
+            article_id=article_id,
+            title=f"Report {article_id}",
+            link=f"https://{host}/{article_id}",
+            feed_url=f"https://{host}/rss",
+            matched_at=datetime(2025, 7, 11, 8, article_id, tzinfo=UTC),
+        )
+
+    matches = [
+        stored(1, "vna.example"),
+        stored(2, "vietnamnet.example", "sea"),
+        stored(3, "x.example"),
+    ]
+    items = items_from_matches(matches, {1: 10, 2: 10, 3: 11})
+    assert [(i.title, i.rule_ids, i.also) for i in items] == [
+        ("Report 1", ("csp", "sea"), ("vietnamnet.example",)),
+        ("Report 3", ("csp",), ()),
+    ]
+    (page,) = format_digest(items, {}, ZoneInfo("UTC"))
+    assert (
+        "• Report 1 — 2 sources: vna.example, vietnamnet.example · 11 Jul 08:01 #sea" in page.plain
+    )
+
+
+def test_a_folded_story_alert_keeps_its_sources() -> None:
+    article = Article(
+        feed_url="https://vna.example/rss",
+        identity="guid:1",
+        title="Son meets Rubio",
+        feed_name="VNA",
+    )
+    other = StorySource(2, "Son, Rubio meet", "https://vietnamnet.example/2", "https://v/rss")
+    mine = StorySource(1, article.title, None, article.feed_url, "VNA")
+    d = Delivery(
+        id=1, chat_id=1, article=article, matches=(RuleMatch("csp"),), sources=(mine, other)
+    )
+    (item,) = items_from_deliveries([d])
+    assert (item.source, item.also) == ("VNA", ("vietnamnet.example",))

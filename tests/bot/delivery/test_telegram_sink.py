@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -25,6 +26,7 @@ from core.models import (
     RenderedMessage,
     RuleInfo,
     RuleMatch,
+    StorySource,
 )
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
@@ -287,3 +289,75 @@ async def test_digest_stops_at_the_first_failure(
     )
     assert outcome.status is SendStatus.CHAT_GONE
     assert len(tg.calls_of("sendMessage")) == 1
+
+
+async def test_a_story_source_edits_the_alert_and_a_late_one_replies_to_it(
+    sink: TelegramSink, tg: FakeTelegramServer
+) -> None:
+    # Issue #13: SOURCES edits the story's alert in place; REPLY answers it in its thread.
+    first = await sink.deliver(delivery(), RULES)
+    assert first.message_id is not None
+    one, two = delivery(delivery_id=1).article, delivery(delivery_id=2).article
+    assert one is not None
+    assert two is not None
+    sources = tuple(
+        StorySource(n, a.title, a.link, a.feed_url, name, a.published_at)
+        for n, a, name in ((1, one, "News Example"), (2, two, "Other Wire"))
+    )
+    edit = replace(delivery(), kind=DeliveryKind.SOURCES, message_id=first.message_id)
+    outcome = await sink.deliver(replace(edit, sources=sources), RULES)
+    [sent] = tg.messages(42)
+    assert outcome.message_id == first.message_id
+    assert sent.edits[-1].endswith(
+        '📰 2 sources: <a href="https://news.example/a/1">News Example</a>, '
+        '<a href="https://news.example/a/2">Other Wire</a>'
+    )
+    # The edit keeps the alert's buttons (#16): Telegram drops a keyboard an edit leaves out,
+    # and the story's alert row is the one the buttons name.
+    assert sent.reply_markup is not None
+    data = [b.get("callback_data") for row in sent.reply_markup["inline_keyboard"] for b in row]
+    assert f"al:nr:{edit.id}" in data
+    late = replace(delivery(delivery_id=2), kind=DeliveryKind.REPLY, message_id=first.message_id)
+    replied = await sink.deliver(replace(late, sources=sources), RULES)
+    assert replied.status is SendStatus.SENT
+    assert len(tg.messages(42)) == 2
+    params = tg.calls_of("sendMessage")[-1].params
+    assert json.loads(str(params["reply_parameters"])) == {"message_id": first.message_id}
+    assert tg.messages(42)[1].text.startswith("➕ New source for this story: News Example")
+    assert tg.messages(42)[1].reply_markup is None  # a note under the alert, which has them
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+async def test_a_chart_is_sent_as_a_photo_with_its_caption(
+    sink: TelegramSink, tg: FakeTelegramServer
+) -> None:
+    caption = RenderedMessage("📈 <b>CSP</b> &amp; more", "📈 CSP & more", False)
+    outcome = await sink.send_chart(-100500, PNG, caption, thread_id=17)
+    [sent] = tg.messages(-100500)
+    assert outcome.status is SendStatus.SENT
+    assert outcome.message_id == sent.message_id
+    assert (sent.photo, sent.text, sent.message_thread_id) == (PNG, "📈 CSP & more", 17)
+
+
+async def test_a_chart_falls_back_to_a_plain_caption_and_the_chat_itself(
+    sink: TelegramSink, tg: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caption = RenderedMessage("<b>broken", "broken", False)
+    with caplog.at_level(logging.ERROR):
+        outcome = await sink.send_chart(42, PNG, caption, thread_id=99)
+    [sent] = tg.messages(42)
+    assert outcome.status is SendStatus.SENT
+    assert (sent.text, sent.parse_mode, sent.message_thread_id) == ("broken", None, None)
+    assert "BUG" in caplog.text
+
+
+async def test_a_chart_refused_for_good_fails_and_a_blocked_chat_is_gone(
+    sink: TelegramSink, tg: FakeTelegramServer
+) -> None:
+    long = RenderedMessage("x" * 1100, "x" * 1100, False)
+    assert (await sink.send_chart(42, PNG, long)).status is SendStatus.FAILED
+    tg.block(42)
+    short = RenderedMessage("x", "x", False)
+    assert (await sink.send_chart(42, PNG, short)).status is SendStatus.CHAT_GONE

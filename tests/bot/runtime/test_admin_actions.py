@@ -130,23 +130,24 @@ async def test_feeds_file_reload_applies_valid_changes_and_keeps_the_last_good(
     assert [f.url for f in await services.storage.list_feeds()] == ["https://d.example/rss"]
 
 
-async def test_pause_and_resume_a_feed_in_the_feeds_file(
-    parts: tuple[Services, FeedServer, FeedFetcher],
-) -> None:
+async def test_pause_and_resume_a_feed(parts: tuple[Services, FeedServer, FeedFetcher]) -> None:
     services, _server, fetcher = parts
     actions = _actions(services, fetcher)
-    path = services.settings.feeds_file
-    assert await actions.set_feed_enabled("https://b.example/feed.xml", False) == (
-        "Paused https://b.example/feed.xml."
+    url = "https://b.example/feed.xml"
+    assert await actions.set_feed_enabled(url, False) == (
+        f"Paused {url}. Its stored articles and matches are kept."
     )
-    text = path.read_text(encoding="utf-8")
+    state = await services.storage.get_feed(url)
+    assert state is not None
+    assert not state.enabled
+    text = services.settings.feeds_file.read_text(encoding="utf-8")
     assert "# my feeds" in text
-    assert '"https://a.example/rss"   # the first one' in text
-    stored = {f.url: f.enabled for f in await services.storage.list_feeds()}
-    assert stored["https://b.example/feed.xml"] is False
-    assert stored["https://a.example/rss"] is True
-    await actions.set_feed_enabled("https://b.example/feed.xml", True)
-    assert "enabled" not in path.read_text(encoding="utf-8")
-    stored = {f.url: f.enabled for f in await services.storage.list_feeds()}
-    assert stored["https://b.example/feed.xml"] is True
-    assert "No feed with the URL" in await actions.set_feed_enabled("https://nope.example", False)
+    assert "enabled: false" in text
+    assert await actions.set_feed_enabled(url, True) == f"Resumed {url}."
+    state = await services.storage.get_feed(url)
+    assert state is not None
+    assert state.enabled
+    assert services.settings.feeds_file.read_text(encoding="utf-8") == FEEDS.replace(
+        "  - https://b.example/feed.xml", '  - url: "https://b.example/feed.xml"'
+    )
+    assert "No feed with the URL" in await actions.set_feed_enabled("https://x.example/", False)

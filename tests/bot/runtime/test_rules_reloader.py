@@ -167,6 +167,37 @@ async def test_personal_rules_are_compiled_with_the_files_and_survive_a_broken_f
     assert ids(holder.current) == ["sea", "land", "u5-1"]
 
 
+async def test_recompose_compiles_off_the_loop_like_a_reload(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A personal rule's change recompiles the whole set (files and personal rules): through the
+    # worker process, as a reload does, not in the event loop's process.
+    from bot.runtime import rules_reloader
+
+    calls: list[list[str]] = []
+    from rules.loader import compile_off_loop as real
+
+    async def counted(
+        sources: dict[str, str], between: Callable[[], object] | None = None
+    ) -> RuleSet:
+        calls.append(list(sources))
+        return await real(sources, between=between)
+
+    monkeypatch.setattr(rules_reloader, "compile_off_loop", counted)
+    personal = {"<personal rules>": "rules: []\n"}
+    holder = RuleHolder(RuleSet.empty())
+    rec = Recorder()
+    reloader = RuleReloader(
+        folder, holder, rec.on_error, rec.on_reload, compose=lambda files: {**files, **personal}
+    )
+    assert await reloader.reload_now()
+    personal["<personal rules>"] = "rules:\n  - id: u5-1\n    name: Mine\n    query: land\n"
+    assert await reloader.recompose()
+    assert ids(holder.current) == ["sea", "u5-1"]
+    assert len(calls) == 2
+    assert calls[1][-1] == "<personal rules>"
+
+
 async def test_an_error_is_reported_once_and_the_fix_gets_an_all_clear(
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -25,6 +25,7 @@ from bot.config.settings import Settings
 from bot.personal_rules import PersonalRules
 from bot.services import RuleHolder, Services
 from bot.telegram.handlers import AdminActions, register_handlers
+from bot.telegram.handlers.stories import StorySplitter
 from core.clock import FakeClock
 from core.errors import ConfigError
 from core.models import Article, FeedConfig, Hit, Priority, RuleInfo, RuleMatch
@@ -202,6 +203,7 @@ async def running_bot(
     rule_sources: Mapping[str, str] | None = None,
     config_dir: Path = Path("config"),
     personal_limit: int = 20,
+    stories: StorySplitter | None = None,
 ) -> AsyncIterator[RunningBot]:
     """With ``rule_sources`` the rules in force are really compiled from them (and the personal
     rules saved from the chat are compiled in with them, as the rules reloader does); without,
@@ -246,7 +248,7 @@ async def running_bot(
             .build()
         )
         admin: AdminActions | None = actions if with_admin_actions else None
-        register_handlers(application, services, admin, personal=personal)
+        register_handlers(application, services, admin, stories=stories, personal=personal)
         await application.initialize()
         await application.start()
         assert application.updater is not None

@@ -1,7 +1,7 @@
 """Self-service (#16): personal rules, one rule's mute, "not relevant" feedback.
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 
 ``personal_rules``: rules a chat saved with ``/watch`` (numbered per chat; the rule id in force is
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

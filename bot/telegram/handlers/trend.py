@@ -1,0 +1,141 @@
+"""``/trend``: a rule's trend chart, and opting in to its spike alerts.
+
+``/trend RULE [7|30|90]`` replies with the chart of the rule's stories per day over that many
+days (30 by default): the very PNG the console's trends page shows for the same rule and period
+(``bot.trends``), with the spike days in red. ``/trend RULE on`` / ``/trend RULE off`` opts the
+chat (in its forum topic; or a channel, ``@channel`` last, from a private chat) in to or out of
+the rule's spike alerts; only subscribers get them (``bot.trends.alerts``). ``/trend`` alone
+lists the chat's opt-ins. Group administrators decide for a group, as for subscriptions.
+
+Reads counts and records opt-ins; does not judge spikes for alerts or queue them (the trend
+alerts job does) and sends only through ``replies``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Protocol, cast
+
+from telegram import Update
+
+from bot.delivery.replies import ReplySender
+from bot.services import Services
+from bot.telegram.handlers.access import Context, gate
+from bot.telegram.handlers.commands import usage
+from bot.telegram.handlers.replies import reply, reply_chart
+from bot.telegram.handlers.rule_lookup import find_rule, unknown_rule
+from bot.telegram.handlers.targets import resolve_target
+from bot.telegram.handlers.text import esc
+from bot.trends.charts import trend_png
+from bot.trends.series import trend_series
+from storage.console import ConsoleQueries
+from storage.trends import TrendWatches
+
+PERIODS = (7, 30, 90)  # as the trends page offers
+DEFAULT_DAYS = 30
+
+
+class TrendStore(ConsoleQueries, TrendWatches, Protocol):
+    """What ``/trend`` reads and records: the console's counts and the trend opt-ins."""
+
+
+def trend_store(storage: object) -> TrendStore | None:
+    """``storage`` as a ``TrendStore`` when it has those queries (``SqlStorage`` does; a fake
+    that lacks them does not). Looked up statically: a fake's ``__getattr__`` is not asked."""
+    needed = ("match_counts", "set_trend_watch", "trend_watches")
+    if all(inspect.getattr_static(storage, name, None) is not None for name in needed):
+        return cast(TrendStore, storage)
+    return None
+
+
+class TrendCommands:
+    """``/trend``."""
+
+    def __init__(self, services: Services, out: ReplySender) -> None:
+        self.services = services
+        self.out = out
+
+    async def trend(self, update: Update, context: Context) -> None:
+        if not await gate(self.services.settings, self.out, update):
+            return
+        store = trend_store(self.services.storage)
+        if store is None:
+            await reply(self.out, update, "Trends are not available with this storage.")
+            return
+        args = list(context.args or [])
+        if not args:
+            await self._list(update, store)
+            return
+        rule = find_rule(self.services.rules, args[0])
+        if rule is None:
+            await usage(self.out, update, "trend", unknown_rule(self.services.rules, args[0]))
+            return
+        if len(args) >= 2 and args[1].lower() in ("on", "off"):
+            await self._opt(update, context, store, rule.id, args)
+            return
+        if len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
+            await usage(self.out, update, "trend", "Give a rule, then 7, 30 or 90 days, or on/off.")
+            return
+        days = int(args[1]) if len(args) == 2 else DEFAULT_DAYS
+        if days not in PERIODS:
+            await usage(self.out, update, "trend", "The period is 7, 30 or 90 days.")
+            return
+        now = self.services.clock.now()
+        series = await trend_series(store, rule.id, now, days, "day")
+        # The same call as the console's chart (bot.web.trends_page): the same picture.
+        png = await asyncio.to_thread(trend_png, rule.id, series.starts, series.judgements, "day")
+        total = sum(j.count for j in series.judgements)
+        spikes = sum(j.spike for j in series.judgements)
+        caption = (
+            f"📊 <b>{esc(rule.name)}</b>: {total} stories in {days} days"
+            + (f", {spikes} days stand out (red)" if spikes else ", none stands out")
+            + f".\nSpike alerts: <code>/trend {esc(rule.id)} on</code>"
+        )
+        await reply_chart(self.out, update, png, caption)
+
+    async def _opt(
+        self, update: Update, context: Context, store: TrendStore, rule_id: str, args: list[str]
+    ) -> None:
+        on = args[1].lower() == "on"
+        rest = args[2:]
+        target = await resolve_target(self.services, self.out, update, context, rest, "trend")
+        if target is None:
+            return
+        if rest:
+            await usage(self.out, update, "trend", "After on or off, only @channel may follow.")
+            return
+        now = self.services.clock.now()
+        if on and rule_id not in await self.services.storage.subscriptions(target.chat_id):
+            await reply(
+                self.out,
+                update,
+                f"❌ Spike alerts go to subscribers: first <code>/subscribe {esc(rule_id)}</code>"
+                f" for {target.label}.",
+            )
+            return
+        changed = await store.set_trend_watch(target.chat_id, rule_id, on, now, target.thread_id)
+        if on:
+            text = (
+                f"📈 Spike alerts for <b>{esc(rule_id)}</b> are on for {target.label}: one alert "
+                "with a chart when its stories in the last hours stand out from its history."
+                if changed
+                else f"Spike alerts for <b>{esc(rule_id)}</b> were already on for {target.label}."
+            )
+        else:
+            text = (
+                f"Spike alerts for <b>{esc(rule_id)}</b> are off for {target.label}."
+                if changed
+                else f"Spike alerts for <b>{esc(rule_id)}</b> were not on for {target.label}."
+            )
+        await reply(self.out, update, text)
+
+    async def _list(self, update: Update, store: TrendStore) -> None:
+        chat = update.effective_chat
+        watches = await store.trend_watches(chat.id) if chat is not None else []
+        lines = ["<b>Trends</b>: <code>/trend RULE [7|30|90]</code> for a chart."]
+        if watches:
+            lines.append("Spike alerts on here for: " + ", ".join(esc(w.rule_id) for w in watches))
+        else:
+            lines.append("No spike alerts here yet: <code>/trend RULE on</code>.")
+        await reply(self.out, update, "\n".join(lines))

@@ -1,0 +1,59 @@
+"""The trend chart: a rule's stories per day (or hour) with the spikes marked, as a PNG drawn
+by matplotlib on its headless Agg backend. The web page and Telegram's ``/trend`` show the same
+image. Draws only; reads nothing and judges nothing (``stats`` does).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display, no GUI toolkit
+
+import matplotlib.dates as mdates
+from matplotlib.figure import Figure
+
+from .stats import Judgement
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def trend_png(
+    title: str,
+    starts: Sequence[datetime],
+    judgements: Sequence[Judgement],
+    bucket: str = "day",
+    *,
+    width_px: int = 900,
+    height_px: int = 360,
+) -> bytes:
+    """The chart as PNG bytes: bars per bucket, spikes in red, the baseline as a line."""
+    # A Figure without pyplot: no global state, safe to call from worker threads.
+    fig = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
+    ax = fig.add_subplot()
+    counts = [j.count for j in judgements]
+    colours = ["#c0392b" if j.spike else "#2e6da4" for j in judgements]
+    width = 0.8 if bucket == "day" else 0.8 / 24
+    # matplotlib date numbers: days since its default epoch, 1970-01-01 UTC
+    xs = [(t - _EPOCH).total_seconds() / 86400 for t in starts]
+    ax.bar(xs, counts, width=width, color=colours, align="edge")
+    baseline = [j.expected for j in judgements]
+    ax.plot(xs, baseline, color="#7f8c8d", linewidth=1, label="baseline")
+    spikes = sum(j.spike for j in judgements)
+    ax.set_title(f"{title} — stories per {bucket}" + (f", {spikes} marked" if spikes else ""))
+    ax.set_ylabel("stories")
+    ax.xaxis_date()
+    ax.xaxis.set_major_formatter(
+        mdates.DateFormatter("%d %b" if bucket == "day" else "%d %H:%M")  # type: ignore[no-untyped-call]
+    )
+    ax.grid(axis="y", alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -1,0 +1,85 @@
+"""What the web console reads from storage, beyond the ``Storage`` protocol: pages of matched
+stories with filters, articles newest first (for search and rule previews), match counts per
+day or hour, and articles per feed.
+
+A separate protocol so the console's queries do not widen ``Storage`` (and every fake of it);
+``SqlStorage`` implements both. Read-only: nothing here stores, changes or deletes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from core.models import Article
+
+from .base import StoredMatch
+
+Bucket = Literal["day", "hour"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleStory:
+    """One matched article with every rule that fired on it (a story, until stories exist)."""
+
+    key: int  # the newest match id of the story: the paging and live-update cursor
+    article_id: int | None  # None once the article was pruned (its matches are kept)
+    title: str
+    link: str | None
+    feed_url: str
+    feed_name: str | None
+    published_at: datetime | None
+    matched_at: datetime
+    summary: str
+    matches: tuple[StoredMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """A stored article as search and previews scan it, newest first."""
+
+    article_id: int
+    article: Article
+    first_seen_at: datetime
+    rule_ids: tuple[str, ...]  # the rules that matched it when it was stored
+
+
+class ConsoleQueries(Protocol):
+    """The console's read-only queries (``storage.sql.console`` implements them)."""
+
+    async def console_stories(
+        self,
+        *,
+        rule_ids: Sequence[str] | None = None,
+        feed_urls: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_key: int | None = None,
+        after_key: int | None = None,
+        limit: int = 25,
+    ) -> list[ConsoleStory]:
+        """Matched stories, newest first; ``before_key`` pages back, ``after_key`` gives only
+        newer ones (live updates). Filters apply to the matches; a story shows all its rules."""
+
+    def articles_newest_first(
+        self,
+        *,
+        before_id: int | None = None,
+        since: datetime | None = None,
+        batch: int = 500,
+    ) -> AsyncIterator[StoredArticle]:
+        """Every stored article first seen at or after ``since`` with id below ``before_id``,
+        newest first, one short transaction per batch."""
+
+    async def match_counts(
+        self, since: datetime, bucket: Bucket = "day", rule_id: str | None = None
+    ) -> list[tuple[str, datetime, int]]:
+        """(rule id, UTC start of the day or hour, matches) from ``since`` on, by rule then time."""
+
+    async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
+        """Articles first seen since ``since``, per feed url."""
+
+    async def latest_match_key(self) -> int:
+        """The highest match id (0 when there is none): the live updates' starting point."""

@@ -1,0 +1,204 @@
+"""The console's read-only queries (``storage.console.ConsoleQueries``) over SQLAlchemy Core.
+
+Stories are read from the newest matches backwards in bounded batches and grouped by article in
+Python, so a page costs a few indexed range reads whatever the table's size; no GROUP BY over
+the whole matches table. Does not store, change or delete anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+
+from ..base import StoredMatch
+from ..console import Bucket, ConsoleStory, StoredArticle
+from ..schema import articles
+from ..schema import matches as matches_tbl
+from .articles import article_from_row, stored_match_from_row
+from .engine import SqlEngine
+
+_SCAN_BATCH = 200
+_MAX_SCANNED = 5000  # matches looked at for one page: a filter that rarely hits stays bounded
+
+
+class ConsoleStorage(SqlEngine):
+    """The console queries part of ``SqlStorage``."""
+
+    def _match_columns(self) -> list[Any]:
+        return [
+            matches_tbl.c.id,
+            matches_tbl.c.rule_id,
+            matches_tbl.c.article_id,
+            matches_tbl.c.title,
+            matches_tbl.c.link,
+            matches_tbl.c.feed_url,
+            matches_tbl.c.matched_at,
+            matches_tbl.c.published_at,
+            matches_tbl.c.hits,
+        ]
+
+    async def console_stories(
+        self,
+        *,
+        rule_ids: Sequence[str] | None = None,
+        feed_urls: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_key: int | None = None,
+        after_key: int | None = None,
+        limit: int = 25,
+    ) -> list[ConsoleStory]:
+        if limit <= 0:
+            return []
+        base = select(*self._match_columns())
+        if rule_ids is not None:
+            base = base.where(matches_tbl.c.rule_id.in_(list(rule_ids)))
+        if feed_urls is not None:
+            base = base.where(matches_tbl.c.feed_url.in_(list(feed_urls)))
+        if since is not None:
+            base = base.where(matches_tbl.c.matched_at >= since)
+        if until is not None:
+            base = base.where(matches_tbl.c.matched_at < until)
+        if after_key is not None:
+            base = base.where(matches_tbl.c.id > after_key)
+        order: dict[Any, int] = {}  # story key (article id, or -match id if pruned) -> newest id
+        cursor, scanned = before_key, 0
+        async with self._tx() as conn:
+            while len(order) < limit and scanned < _MAX_SCANNED:
+                query = base
+                if cursor is not None:
+                    query = query.where(matches_tbl.c.id < cursor)
+                rows = (
+                    await conn.execute(query.order_by(matches_tbl.c.id.desc()).limit(_SCAN_BATCH))
+                ).all()
+                for row in rows:
+                    key = row.article_id if row.article_id is not None else -row.id
+                    if key not in order and len(order) < limit:
+                        order[key] = row.id
+                scanned += len(rows)
+                if len(rows) < _SCAN_BATCH:
+                    break
+                cursor = rows[-1].id
+            if not order:
+                return []
+            article_ids = [k for k in order if k > 0]
+            pruned_ids = [-k for k in order if k < 0]
+            by_article: dict[Any, list[StoredMatch]] = {}
+            newest: dict[Any, Any] = {}
+            if article_ids:
+                for row in await conn.execute(
+                    select(*self._match_columns())
+                    .where(matches_tbl.c.article_id.in_(article_ids))
+                    .order_by(matches_tbl.c.rule_id)
+                ):
+                    by_article.setdefault(row.article_id, []).append(stored_match_from_row(row))
+            if pruned_ids:
+                for row in await conn.execute(
+                    select(*self._match_columns()).where(matches_tbl.c.id.in_(pruned_ids))
+                ):
+                    by_article[-row.id] = [stored_match_from_row(row)]
+            details = {
+                row.id: row
+                for row in await conn.execute(
+                    select(
+                        articles.c.id, articles.c.summary, articles.c.feed_name, articles.c.title
+                    ).where(articles.c.id.in_(article_ids or [-1]))
+                )
+            }
+            newest = {k: max(m.matched_at for m in ms) for k, ms in by_article.items()}
+        stories = []
+        for key, story_key in order.items():
+            found = by_article.get(key)
+            if not found:
+                continue
+            first = found[0]
+            detail = details.get(key)
+            stories.append(
+                ConsoleStory(
+                    key=story_key,
+                    article_id=key if key > 0 else None,
+                    title=detail.title if detail is not None else first.title,
+                    link=first.link,
+                    feed_url=first.feed_url,
+                    feed_name=detail.feed_name if detail is not None else None,
+                    published_at=first.published_at,
+                    matched_at=newest[key],
+                    summary=detail.summary if detail is not None else "",
+                    matches=tuple(found),
+                )
+            )
+        return stories
+
+    async def articles_newest_first(
+        self,
+        *,
+        before_id: int | None = None,
+        since: datetime | None = None,
+        batch: int = 500,
+    ) -> AsyncIterator[StoredArticle]:
+        cursor = before_id
+        while True:
+            query = select(articles)
+            if cursor is not None:
+                query = query.where(articles.c.id < cursor)
+            if since is not None:
+                query = query.where(articles.c.first_seen_at >= since)
+            async with self._tx() as conn:
+                rows = (await conn.execute(query.order_by(articles.c.id.desc()).limit(batch))).all()
+                rules: dict[int, list[str]] = {}
+                if rows:
+                    for article_id, rule_id in await conn.execute(
+                        select(matches_tbl.c.article_id, matches_tbl.c.rule_id)
+                        .where(matches_tbl.c.article_id.in_([r.id for r in rows]))
+                        .order_by(matches_tbl.c.rule_id)
+                    ):
+                        rules.setdefault(article_id, []).append(rule_id)
+            for row in rows:
+                yield StoredArticle(
+                    row.id, article_from_row(row), row.first_seen_at, tuple(rules.get(row.id, ()))
+                )
+            if len(rows) < batch:
+                return
+            cursor = rows[-1].id
+
+    async def match_counts(
+        self, since: datetime, bucket: Bucket = "day", rule_id: str | None = None
+    ) -> list[tuple[str, datetime, int]]:
+        start: ColumnElement[Any]
+        if self.dialect == "sqlite":
+            # stored as UTC "YYYY-MM-DD HH:MM:SS...": the prefix is the day or the hour
+            start = func.substr(matches_tbl.c.matched_at, 1, 10 if bucket == "day" else 13)
+        else:
+            start = func.date_trunc(bucket, func.timezone("UTC", matches_tbl.c.matched_at))
+        query = select(matches_tbl.c.rule_id, start.label("start"), func.count().label("n")).where(
+            matches_tbl.c.matched_at >= since
+        )
+        if rule_id is not None:
+            query = query.where(matches_tbl.c.rule_id == rule_id)
+        query = query.group_by(matches_tbl.c.rule_id, start).order_by(matches_tbl.c.rule_id, start)
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        out = []
+        for row in rows:
+            value = row.start
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value if bucket == "day" else value + ":00")
+            out.append((row.rule_id, value.replace(tzinfo=UTC), int(row.n)))
+        return out
+
+    async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
+        query = (
+            select(articles.c.feed_url, func.count().label("n"))
+            .where(articles.c.first_seen_at >= since)
+            .group_by(articles.c.feed_url)
+        )
+        async with self._tx() as conn:
+            return {row.feed_url: int(row.n) for row in await conn.execute(query)}
+
+    async def latest_match_key(self) -> int:
+        async with self._tx() as conn:
+            value = (await conn.execute(select(func.max(matches_tbl.c.id)))).scalar()
+        return int(value or 0)
