@@ -24,7 +24,7 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.feeds_file import FeedsConfig, load_feeds_file
-from bot.config.rule_files import load_rules_dir
+from bot.config.rule_files import read_rule_sources
 from bot.config.settings import Settings, safe_database_url
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
 from bot.delivery.digests import DigestScheduler
@@ -49,6 +49,8 @@ from core.clock import Clock, SystemClock
 from core.errors import DeliveryError, NewswatchError
 from core.models import Chat, ChatType, RenderedMessage
 from rules import RuleSet
+from rules.cache import RuleCache
+from rules.loader import load_off_loop
 from storage.sql import SqlStorage
 from watchers.feed_health import feeds_to_report, mark_reported
 from watchers.fetch import FeedFetcher
@@ -118,7 +120,12 @@ class App:
     async def start(self) -> None:
         settings = self.settings
         feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
-        ruleset = load_rules_dir(settings.rules_dir)
+        cache_dir = settings.rules_cache_dir
+        rules_cache = None if cache_dir is None else RuleCache(cache_dir)
+        rule_sources = read_rule_sources(settings.rules_dir)
+        # the reloader's path: from the cache when these files were compiled before, else in
+        # a worker process (whose peak memory is not the bot's), small sets right here
+        ruleset = await load_off_loop(rule_sources, rules_cache, between=gc.freeze)
         storage = SqlStorage(settings.database_url)
         await storage.open()
         self.services = services = Services(
@@ -136,7 +143,9 @@ class App:
                 services.rules,
                 on_error=self._rules_rejected,
                 on_reload=self._rules_swapped,
+                cache=rules_cache,
             )
+            self.reloader.mark_loaded(rule_sources)
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
             sink = await self._start_alerts(services)
             self.sender = OutboxSender(services, sink)
