@@ -42,7 +42,7 @@ from core.errors import RuleError
 
 from .cache import RuleCache, safe_loads
 from .compiler import _RE2_OPTIONS, compile_ruleset
-from .engine import CompiledRule, RegexSpec, RuleSet, Term
+from .engine import FIELDS, CompiledRule, RegexSpec, RuleSet, Term
 from .wordscan import WORD_SCANNER, build_scanner, word_automaton_from_tables, word_automaton_tables
 
 __all__ = ["CHUNK", "compile_off_loop", "load_off_loop", "pack", "unpack", "unpack_parts"]
@@ -167,7 +167,7 @@ def unpack_parts(parts: list[bytes]) -> Iterator[RuleSet | None]:
         yield None
     if header is None or set(tables) != set(_TABLES):
         raise ValueError("packed rule set: header or tables missing")
-    _check(header, compiled, terms, tables)
+    yield from _check(header, compiled, terms, tables)
     rules.warnings = warnings
     rules._compiled = tuple(compiled)
     rules.terms = tuple(terms)
@@ -191,15 +191,17 @@ def _check(
     compiled: list[Any],
     terms: list[Any],
     tables: dict[str, Any],
-) -> None:
+) -> Iterator[None]:
     """ValueError unless the rebuilt parts fit together: counts as in the header, the right
-    types, every pattern, term and rule index in range (so a set rebuilt from a damaged or
-    forged file cannot index out of its tables while matching)."""
+    types, every pattern, term and rule index of the tables in range (so a set rebuilt from
+    a damaged or forged file cannot index out of its tables while matching). Yields None
+    between steps (one table each). Does not walk the rules' expressions."""
     n_rules, n_terms = header
     if len(compiled) != n_rules or len(terms) != n_terms:
         raise ValueError("packed rule set: rule or term count differs from the header")
     if not all(type(r) is CompiledRule for r in compiled):
         raise ValueError("packed rule set: a rule is not a CompiledRule")
+    yield None
     if not all(type(t) is Term for t in terms):
         raise ValueError("packed rule set: a term is not a Term")
     patterns, needles = tables["_patterns"], tables["_needles"]
@@ -212,6 +214,8 @@ def _check(
         and all(type(p) is str for p in needles)
         and isinstance(term_pattern, list)
         and len(term_pattern) == n_terms
+        and isinstance(tables["_sure"], list)
+        and len(tables["_sure"]) == len(FIELDS)
     ):
         raise ValueError("packed rule set: pattern tables do not fit")
     n_patterns = len(patterns)
@@ -230,20 +234,22 @@ def _check(
             and ints_in((i for v in table.values() for i in v), n_rules)
         )
 
-    sure = tables["_sure"]
-    if not (
-        ints_in(term_pattern, n_patterns)
-        and table_ok(tables["_pattern_rules"])
-        and table_ok(tables["_sure_all"])
-        and isinstance(sure, list)
-        and all(table_ok(t) for t in sure)
-        and ints_in(tables["_always"], n_rules)
-        and ints_in(tables["_limited"], n_rules)
-        and ints_in(tables["_check_patterns"], n_patterns)
-        and ints_in(tables["_trigger_patterns"], n_patterns)
-        and ints_in(tables["_scanned"], n_patterns)
-    ):
-        raise ValueError("packed rule set: an index is out of range")
+    yield None
+    checks: list[tuple[Callable[[Any], bool], Any]] = [
+        (lambda v: ints_in(v, n_patterns), term_pattern),
+        (table_ok, tables["_pattern_rules"]),
+        (table_ok, tables["_sure_all"]),
+        *[(table_ok, t) for t in tables["_sure"]],
+        (lambda v: ints_in(v, n_rules), tables["_always"]),
+        (lambda v: ints_in(v, n_rules), tables["_limited"]),
+        (lambda v: ints_in(v, n_patterns), tables["_check_patterns"]),
+        (lambda v: ints_in(v, n_patterns), tables["_trigger_patterns"]),
+        (lambda v: ints_in(v, n_patterns), tables["_scanned"]),
+    ]
+    for ok, value in checks:
+        if not ok(value):
+            raise ValueError("packed rule set: an index is out of range")
+        yield None  # each table a step of its own (~100,000 ints in the largest)
 
 
 def unpack(parts: list[bytes]) -> RuleSet:

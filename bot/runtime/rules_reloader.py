@@ -125,9 +125,10 @@ class RuleReloader:
             gc.freeze()  # the new set's last parts too; the old one is freed by refcounting
             self._last_sources = sources
             self._last_error = None
-            log.info(
-                "rules reloaded: %d rules (%s)", len(new.rules), rule_changes(new, old).summary()
-            )
+            # ~0.1 s of dict building at 100,000 rules a side: in a thread, so the loop keeps
+            # its turns (both sets are immutable)
+            changes = await asyncio.to_thread(rule_changes, new, old)
+            log.info("rules reloaded: %d rules (%s)", len(new.rules), changes.summary())
             if self.on_reload is not None:
                 await self.on_reload(new, old)
             return True
