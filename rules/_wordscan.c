@@ -13,7 +13,9 @@
  *
  * scan(norm) -> set of pattern ids seen in norm (words separated by spaces, as produced by
  *   rules.normalize.scan_form; a double space is a sentence break, which no pattern spans),
- *   all overlapping occurrences considered. Cost per word: one
+ *   all overlapping occurrences considered (each pattern reported once per scan: a
+ *   per-node stamp of the scan's generation skips outputs already reported, which also
+ *   makes the automaton not reentrant, which the GIL guarantees). Cost per word: one
  *   vocabulary probe, amortised O(1) transitions, the outputs found; plus a few probes per
  *   word at nodes with prefix entries. It does not grow with the number of patterns the way a
  *   character automaton does (one random memory access per character once it outgrows the
@@ -30,6 +32,12 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NW_INLINE inline __attribute__((always_inline))
+#else
+#define NW_INLINE inline
+#endif
 
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
@@ -89,6 +97,8 @@ typedef struct {
     Slot *prefix_table; /* mix(node, hash) -> index into prefixes */
     uint64_t prefix_mask;
     int32_t min_prefix, max_prefix;
+    uint32_t *stamp; /* per node: the scan (generation) that last reported its outputs */
+    uint32_t generation;
     int ready; /* set by a successful __init__ only: a failed one leaves the object unusable */
 } WordAutomaton;
 
@@ -101,7 +111,7 @@ static uint64_t table_size(Py_ssize_t n)
 }
 
 /* Whether the pooled characters at `pooled` equal text[start:start + len]. */
-static inline int same_chars(const Py_UCS4 *pooled, int kind, const void *data,
+static NW_INLINE int same_chars(const Py_UCS4 *pooled, int kind, const void *data,
                              Py_ssize_t start, Py_ssize_t len)
 {
     for (Py_ssize_t k = 0; k < len; k++)
@@ -118,7 +128,7 @@ static inline uint64_t prefix_key(int32_t node, uint64_t h)
     return key == UINT64_MAX ? 0 : key;
 }
 
-static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
+static NW_INLINE int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
                           Py_ssize_t len, uint64_t h)
 {
     uint64_t i = mix64(h) & a->vocab_mask;
@@ -151,7 +161,7 @@ static int32_t go_find(const WordAutomaton *a, int32_t node, int32_t word)
     }
 }
 
-static int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int kind,
+static NW_INLINE int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int kind,
                            const void *data, Py_ssize_t start, Py_ssize_t len)
 {
     uint64_t key = prefix_key(node, h);
@@ -178,6 +188,7 @@ static void wa_dealloc(WordAutomaton *a)
     PyMem_Free(a->nodes);
     PyMem_Free(a->prefixes);
     PyMem_Free(a->prefix_table);
+    PyMem_Free(a->stamp);
     Py_TYPE(a)->tp_free((PyObject *)a);
 }
 
@@ -323,6 +334,10 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
     a->nodes = PyMem_Malloc((size_t)a->n_nodes * sizeof(Node));
     if (a->nodes == NULL)
         goto nomem;
+    a->stamp = PyMem_Calloc((size_t)a->n_nodes, sizeof(uint32_t));
+    if (a->stamp == NULL)
+        goto nomem;
+    a->generation = 0;
     if (node_field(a, fail, 0, NODE, "fail") < 0 ||
         node_field(a, out_pid, 1, ANY_VALUE, "out_pid") < 0 ||
         node_field(a, out_next, 2, NODE_OR_NONE, "out_next") < 0 ||
@@ -449,22 +464,16 @@ static int add_pid(PyObject *seen, int32_t pid)
     return rc;
 }
 
-static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
+/* The scan loop for one string kind: always inlined into wa_scan with a constant `kind`, so
+ * each character read is a plain load (folded text is nearly always the 1-byte kind).
+ * Outputs are reported once per node and scan: a node's output chain is fixed, so when the
+ * scan reaches a node already reported (its stamp is this scan's generation) the rest of
+ * the chain was reported too. */
+static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *data, Py_ssize_t n,
+                               const int kind, uint32_t gen)
 {
-    if (!PyUnicode_Check(norm)) {
-        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
-        return NULL;
-    }
-    if (!a->ready) {
-        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
-        return NULL;
-    }
-    PyObject *seen = PySet_New(NULL);
-    if (seen == NULL)
-        return NULL;
-    int kind = PyUnicode_KIND(norm);
-    const void *data = PyUnicode_DATA(norm);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+    const Node *nodes = a->nodes;
+    uint32_t *stamp = a->stamp;
     int32_t state = 0;
     Py_ssize_t i = 0;
     while (i < n) {
@@ -486,7 +495,6 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
         }
         Py_ssize_t len = i - start;
         /* patterns whose last word is a prefix of this word, after the words read so far */
-        const Node *nodes = a->nodes;
         for (int32_t node = nodes[state].prefix_link; node >= 0;
              node = node ? nodes[nodes[node].fail].prefix_link : -1) {
             uint64_t ph = FNV_OFFSET;
@@ -497,7 +505,7 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
                     continue;
                 int32_t pid = prefix_find(a, node, ph, kind, data, start, k + 1);
                 if (pid >= 0 && add_pid(seen, pid) < 0)
-                    goto error;
+                    return -1;
             }
         }
         int32_t word = vocab_find(a, kind, data, start, len, h);
@@ -511,14 +519,53 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
         }
         for (int32_t node = nodes[state].out_pid >= 0 ? state : nodes[state].out_next; node >= 0;
              node = nodes[node].out_next) {
+            if (stamp[node] == gen)
+                break;
+            stamp[node] = gen;
             if (add_pid(seen, nodes[node].out_pid) < 0)
-                goto error;
+                return -1;
         }
     }
+    return 0;
+}
+
+static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
+{
+    if (!PyUnicode_Check(norm)) {
+        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
+        return NULL;
+    }
+    if (!a->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
+        return NULL;
+    }
+    PyObject *seen = PySet_New(NULL);
+    if (seen == NULL)
+        return NULL;
+    if (++a->generation == 0) { /* wrapped: no stamp may look current */
+        memset(a->stamp, 0, (size_t)a->n_nodes * sizeof(uint32_t));
+        a->generation = 1;
+    }
+    uint32_t gen = a->generation;
+    const void *data = PyUnicode_DATA(norm);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+    int rc;
+    switch (PyUnicode_KIND(norm)) {
+    case PyUnicode_1BYTE_KIND:
+        rc = scan_kind(a, seen, data, n, PyUnicode_1BYTE_KIND, gen);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        rc = scan_kind(a, seen, data, n, PyUnicode_2BYTE_KIND, gen);
+        break;
+    default:
+        rc = scan_kind(a, seen, data, n, PyUnicode_4BYTE_KIND, gen);
+        break;
+    }
+    if (rc < 0) {
+        Py_DECREF(seen);
+        return NULL;
+    }
     return seen;
-error:
-    Py_DECREF(seen);
-    return NULL;
 }
 
 static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
@@ -526,7 +573,7 @@ static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
     size_t size = sizeof(WordAutomaton) + (size_t)a->pool_len * sizeof(Py_UCS4) +
                   (a->vocab ? (a->vocab_mask + 1) * sizeof(VocabSlot) : 0) +
                   (a->go ? (a->go_mask + 1) * sizeof(GoSlot) : 0) +
-                  (size_t)a->n_nodes * sizeof(Node) +
+                  (size_t)a->n_nodes * (sizeof(Node) + sizeof(uint32_t)) +
                   (a->prefix_table ? (a->prefix_mask + 1) * sizeof(Slot) : 0);
     return PyLong_FromSize_t(size);
 }
