@@ -22,7 +22,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from core.models import Article, Hit, RuleInfo, RuleMatch
 
@@ -35,7 +35,17 @@ from .normalize import (
     scan_form,
     word_offsets,
 )
-from .wordscan import build_scanner
+from .wordscan import (
+    WORD_SCANNER,
+    Scanner,
+    WordsScanner,
+    build_scanner,
+    fields_with_words,
+    locate_words,
+    word_automaton_from_tables,
+    word_automaton_tables,
+    word_ids,
+)
 
 _locate: Callable[[str, str, bool, int, int], list[tuple[int, int, int, int]]] | None
 try:
@@ -199,6 +209,7 @@ class _Doc:
         "_present",
         "_regex_hits",
         "_spans",
+        "ids",
         "norms",
         "rs",
         "seen",
@@ -211,7 +222,14 @@ class _Doc:
         forms = list(map(scan_form, texts))
         self._parts: list[OffsetSource] = [f[1] for f in forms]
         self.norms: list[str] = [f[0] for f in forms]
-        self.seen: list[set[int]] = list(map(rs._scanner.scan, self.norms))
+        # the word ids of each field, when the rule set looks for confirming phrases by id
+        self.ids: list[bytes] | None = None
+        if rs._seq:
+            pairs = list(map(cast(WordsScanner, rs._scanner).scan_words, self.norms))
+            self.seen: list[set[int]] = [p[0] for p in pairs]
+            self.ids = [p[1] for p in pairs]
+        else:
+            self.seen = list(map(rs._scanner.scan, self.norms))
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[Occ]] = {}
         self._present: dict[int, int] = {}
@@ -232,10 +250,14 @@ class _Doc:
                 bits |= 1 << o[0]
         else:
             pid = rs._term_pattern[term_id]
+            seq = rs._seq.get(pid)
             if pid in rs._scanned:
                 for f, seen in enumerate(self.seen):
                     if pid in seen:
                         bits |= 1 << f
+            elif seq is not None and self.ids is not None:
+                assert fields_with_words is not None  # _seq is only filled with the C automaton
+                bits = fields_with_words(self.ids, seq)
             else:
                 needle = rs._needles[pid]
                 whole = rs._patterns[pid].endswith(" ")  # not a prefix pattern
@@ -275,8 +297,15 @@ class _Doc:
         nwords = len(term.words)
         occ = []
         scanned = pid in rs._scanned
+        seq = rs._seq.get(pid)
+        all_ids = self.ids
         for f, seen in enumerate(self.seen):
             if scanned and pid not in seen:
+                continue
+            if seq is not None and all_ids is not None:
+                assert locate_words is not None
+                if all_ids[f]:
+                    occ += locate_words(all_ids[f], seq, f)
                 continue
             norm = self.norms[f]
             if _locate is not None:
@@ -362,10 +391,16 @@ def _holds(doc: _Doc, expr: Expr) -> bool:
     exact-case terms need positions."""
     if isinstance(expr, Leaf):
         return bool(doc.present(expr.term) & expr.fields)
-    if isinstance(expr, AllOf):
-        return all(_holds(doc, c) for c in expr.children)
+    if isinstance(expr, AllOf):  # loops, not all(generator): candidates are ~1 µs each
+        for c in expr.children:  # noqa: SIM110
+            if not _holds(doc, c):
+                return False
+        return True
     if isinstance(expr, AnyOf):
-        return any(_holds(doc, c) for c in expr.children)
+        for c in expr.children:  # noqa: SIM110
+            if _holds(doc, c):
+                return True
+        return False
     if isinstance(expr, Not):
         return not _holds(doc, expr.child)
     if isinstance(expr, Near):
@@ -578,9 +613,32 @@ class RuleSet:
         # occurrences cost nothing on the many articles where no rule needs them.
         scanned = range(len(self._patterns)) if scan_all_terms else sorted(self._trigger_patterns)
         self._scanned = frozenset(scanned)
-        self._scanner = build_scanner(
-            {pid: self._patterns[pid] for pid in scanned}, words=word_scanner
-        )
+        scan_patterns = {pid: self._patterns[pid] for pid in scanned}
+        # With the C automaton, the words of the confirming phrases (whole words, not
+        # scanned) join its vocabulary, and the scan gives each word's id: a confirming
+        # phrase is then looked for as a run of ids (``has_words``, ``locate_words``: a few
+        # hundred int compares) rather than with str.find over the text.
+        self._seq: dict[int, bytes] = {}  # pattern -> int32 word ids
+        self._extra_words: tuple[str, ...] = ()
+        use_words = WORD_SCANNER if word_scanner is None else word_scanner
+        if use_words and scan_patterns:
+            patterns_ = self._patterns
+            confirm = [
+                pid
+                for pid in range(len(patterns_))
+                if pid not in self._scanned and patterns_[pid].endswith(" ")
+            ]
+            extra = tuple(dict.fromkeys(w for pid in confirm for w in patterns_[pid].split()))
+            tables = word_automaton_tables(scan_patterns, extra)
+            self._scanner: Scanner = word_automaton_from_tables(tables)
+            vocabulary = {w: i for i, w in enumerate(tables[0])}
+            for pid in confirm:
+                seq = word_ids(patterns_[pid].split(), vocabulary)
+                if seq is not None:
+                    self._seq[pid] = seq
+            self._extra_words = extra
+        else:
+            self._scanner = build_scanner(scan_patterns, words=word_scanner)
 
     @classmethod
     def empty(cls) -> RuleSet:

@@ -66,6 +66,8 @@ _TABLES = (
     "_always",
     "_limited",
     "_scanned",
+    "_seq",
+    "_extra_words",
 )
 
 
@@ -110,7 +112,9 @@ def pack(rules: RuleSet) -> list[bytes]:
             for i in range(0, len(items), TABLE_CHUNK)
         ]
     scanned = {pid: rules._patterns[pid] for pid in sorted(rules._scanned)}
-    tables = word_automaton_tables(scanned) if WORD_SCANNER and scanned else None
+    tables = None
+    if WORD_SCANNER and scanned:  # the same vocabulary order as the set's own: same word ids
+        tables = word_automaton_tables(scanned, rules._extra_words)
     parts.append(pickle.dumps(("scanner", tables), _PROTOCOL))
     return parts
 
@@ -245,6 +249,12 @@ def _check(
         (lambda v: ints_in(v, n_patterns), tables["_check_patterns"]),
         (lambda v: ints_in(v, n_patterns), tables["_trigger_patterns"]),
         (lambda v: ints_in(v, n_patterns), tables["_scanned"]),
+        (lambda v: ints_in(v, n_patterns), tables["_seq"]),
+        (
+            lambda v: all(type(b) is bytes and b and len(b) % 4 == 0 for b in v.values()),
+            tables["_seq"],
+        ),
+        (lambda v: type(v) is tuple and all(type(w) is str for w in v), tables["_extra_words"]),
     ]
     for ok, value in checks:
         if not ok(value):
