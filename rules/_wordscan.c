@@ -714,8 +714,12 @@ done:
 static PyObject *ws_fields_with_words(PyObject *module, PyObject *args)
 {
     PyObject *fields, *seq_obj;
-    if (!PyArg_ParseTuple(args, "O!O:fields_with_words", &PyList_Type, &fields, &seq_obj))
+    if (!PyArg_ParseTuple(args, "OO:fields_with_words", &fields, &seq_obj))
         return NULL;
+    if (!PyList_Check(fields) && !PyTuple_Check(fields)) {
+        PyErr_SetString(PyExc_TypeError, "fields_with_words: a list or tuple of ids expected");
+        return NULL;
+    }
     Py_buffer sv;
     if (int32_view(seq_obj, &sv, "seq") < 0)
         return NULL;
@@ -724,15 +728,16 @@ static PyObject *ws_fields_with_words(PyObject *module, PyObject *args)
     int bad = m == 0;
     for (Py_ssize_t k = 0; k < m && !bad; k++)
         bad = seq[k] < 0;
-    if (bad || PyList_GET_SIZE(fields) > 62) {
+    Py_ssize_t n_fields = PySequence_Fast_GET_SIZE(fields);
+    if (bad || n_fields > 62) {
         PyBuffer_Release(&sv);
         PyErr_SetString(PyExc_ValueError, "seq: word ids (>= 0) expected");
         return NULL;
     }
     long bits = 0;
-    for (Py_ssize_t f = 0; f < PyList_GET_SIZE(fields); f++) {
+    for (Py_ssize_t f = 0; f < n_fields; f++) {
         Py_buffer iv;
-        if (int32_view(PyList_GET_ITEM(fields, f), &iv, "ids") < 0) {
+        if (int32_view(PySequence_Fast_GET_ITEM(fields, f), &iv, "ids") < 0) {
             PyBuffer_Release(&sv);
             return NULL;
         }

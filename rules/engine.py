@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from core.models import Article, Hit, RuleInfo, RuleMatch
 
+from . import normalize as _normalize
 from .normalize import (
     OffsetSource,
     SpanFinder,
@@ -219,17 +220,21 @@ class _Doc:
     def __init__(self, rs: RuleSet, texts: list[str]) -> None:
         self.rs = rs
         self.texts = texts
-        forms = list(map(scan_form, texts))
-        self._parts: list[OffsetSource] = [f[1] for f in forms]
-        self.norms: list[str] = [f[0] for f in forms]
+        # the C fold itself when built (read here: tests switch it off), not a Python frame
+        # around it per field
+        fold = _normalize._fast_fold or scan_form
+        norms, parts = zip(*map(fold, texts), strict=True)
+        self._parts: tuple[OffsetSource, ...] = parts
+        self.norms: tuple[str, ...] = norms
         # the word ids of each field, when the rule set looks for confirming phrases by id
-        self.ids: list[bytes] | None = None
+        self.ids: tuple[bytes, ...] | None = None
         if rs._seq:
-            pairs = list(map(cast(WordsScanner, rs._scanner).scan_words, self.norms))
-            self.seen: list[set[int]] = [p[0] for p in pairs]
-            self.ids = [p[1] for p in pairs]
+            self.seen: tuple[set[int], ...]
+            self.seen, self.ids = zip(
+                *map(cast(WordsScanner, rs._scanner).scan_words, norms), strict=True
+            )
         else:
-            self.seen = list(map(rs._scanner.scan, self.norms))
+            self.seen = tuple(map(rs._scanner.scan, norms))
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[Occ]] = {}
         self._present: dict[int, int] = {}

@@ -81,7 +81,7 @@ class _EmptyScanner:
 
 _word_automaton: Callable[..., WordsScanner] | None
 has_words: Callable[[bytes, bytes], bool] | None
-fields_with_words: Callable[[list[bytes], bytes], int] | None
+fields_with_words: Callable[[list[bytes] | tuple[bytes, ...], bytes], int] | None
 locate_words: Callable[[bytes, bytes, int], list[tuple[int, int, int, int]]] | None
 try:
     from rules._wordscan import WordAutomaton as _WordAutomaton
