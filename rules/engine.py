@@ -207,6 +207,7 @@ class _Doc:
     __slots__ = (
         "_occ",
         "_parts",
+        "_pfields",
         "_present",
         "_regex_hits",
         "_spans",
@@ -238,42 +239,53 @@ class _Doc:
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[Occ]] = {}
         self._present: dict[int, int] = {}
+        self._pfields: dict[int, int] = {}
         self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
 
     def present(self, term_id: int) -> int:
-        """Bit mask of the fields where a term occurs, without locating its occurrences: the
-        scan's seen sets for scanned patterns, one ``in`` test per field for the others
-        (a sentence break is a double space, so ``in`` cannot match across it either).
-        Exact-case terms need their occurrences' original words, so they are located."""
+        """Bit mask of the fields where a term occurs, without locating its occurrences
+        (``pattern_fields``). Exact-case terms need their occurrences' original words, so
+        they are located."""
+        rs = self.rs
+        if rs.terms[term_id].exact is None:
+            return self.pattern_fields(rs._term_pattern[term_id])
         bits = self._present.get(term_id)
+        if bits is None:
+            bits = 0
+            for o in self.occurrences(term_id):
+                bits |= 1 << o[0]
+            self._present[term_id] = bits
+        return bits
+
+    def pattern_fields(self, pid: int) -> int:
+        """Bit mask of the fields where a pattern occurs: the scan's seen sets for scanned
+        patterns, a run of word ids for confirming phrases (C automaton), one ``in`` test
+        per field for the others (a sentence break is a double space, so ``in`` cannot
+        match across it either). Cached per article."""
+        bits = self._pfields.get(pid)
         if bits is not None:
             return bits
         rs = self.rs
         bits = 0
-        if rs.terms[term_id].exact is not None:
-            for o in self.occurrences(term_id):
-                bits |= 1 << o[0]
+        seq = rs._seq.get(pid)
+        if pid in rs._scanned:
+            for f, seen in enumerate(self.seen):
+                if pid in seen:
+                    bits |= 1 << f
+        elif seq is not None and self.ids is not None:
+            assert fields_with_words is not None  # _seq is only filled with the C automaton
+            bits = fields_with_words(self.ids, seq)
         else:
-            pid = rs._term_pattern[term_id]
-            seq = rs._seq.get(pid)
-            if pid in rs._scanned:
-                for f, seen in enumerate(self.seen):
-                    if pid in seen:
-                        bits |= 1 << f
-            elif seq is not None and self.ids is not None:
-                assert fields_with_words is not None  # _seq is only filled with the C automaton
-                bits = fields_with_words(self.ids, seq)
-            else:
-                needle = rs._needles[pid]
-                whole = rs._patterns[pid].endswith(" ")  # not a prefix pattern
-                size = len(needle)
-                for f, norm in enumerate(self.norms):
-                    at = norm.find(needle)
-                    while at >= 0 and whole and norm[at + size] != " ":
-                        at = norm.find(needle, at + 1)
-                    if at >= 0:
-                        bits |= 1 << f
-        self._present[term_id] = bits
+            needle = rs._needles[pid]
+            whole = rs._patterns[pid].endswith(" ")  # not a prefix pattern
+            size = len(needle)
+            for f, norm in enumerate(self.norms):
+                at = norm.find(needle)
+                while at >= 0 and whole and norm[at + size] != " ":
+                    at = norm.find(needle, at + 1)
+                if at >= 0:
+                    bits |= 1 << f
+        self._pfields[pid] = bits
         return bits
 
     def span(self, f: int, i: int) -> tuple[int, int]:
@@ -478,6 +490,26 @@ def _group(pairs: array[int]) -> dict[int, tuple[int, ...]]:
     return out
 
 
+Plan = tuple[tuple[int, int, bool], ...]
+
+
+def _plan(expr: Expr, terms: Sequence[Term], term_pattern: Sequence[int]) -> Plan | None:
+    """For an AND whose children are terms or NOT terms (none exact-case), the steps
+    (pattern, field mask, whether the pattern must occur in those fields), in the children's
+    order: the rule holds when every step does. None for any other rule."""
+    if not isinstance(expr, AllOf):
+        return None
+    steps: list[tuple[int, int, bool]] = []
+    for child in expr.children:
+        want = True
+        if isinstance(child, Not):
+            child, want = child.child, False
+        if not isinstance(child, Leaf) or terms[child.term].exact is not None:
+            return None
+        steps.append((term_pattern[child.term], child.fields, want))
+    return tuple(steps)
+
+
 def _near_terms(expr: Expr, under_near: bool, out: set[int]) -> None:
     """Add to ``out`` the terms of the leaves of ``expr`` that are under a NEAR."""
     if isinstance(expr, Leaf):
@@ -601,6 +633,9 @@ class RuleSet:
         always: list[int] = []
         triggered: set[int] = set()
         near_terms: set[int] = set()  # terms under a NEAR: their occurrences are located
+        # AND of (possibly negated) plain terms, the usual candidate: (pattern, fields,
+        # wanted) steps that decide() runs inline instead of walking the expression
+        plans: dict[int, tuple[tuple[int, int, bool], ...]] = {}
         terms_ = self.terms
         for index, rule in enumerate(self._compiled):
             trig = triggers(rule.expr)
@@ -613,6 +648,9 @@ class RuleSet:
             if leaves is None:
                 check.extend([pid << 32 | index for pid in pids])
                 _near_terms(rule.expr, False, near_terms)
+                plan = _plan(rule.expr, terms_, term_pattern)
+                if plan is not None:
+                    plans[index] = plan
                 continue
             for leaf in leaves:
                 key = term_pattern[leaf.term] << 32 | index
@@ -628,6 +666,7 @@ class RuleSet:
         self._check_patterns = frozenset(self._pattern_rules)
         self._trigger_patterns = frozenset(triggered)
         self._always: tuple[int, ...] = tuple(always)
+        self._plans = plans
         self._limited = frozenset(i for i, r in enumerate(self._compiled) if r.feeds or r.feed_tags)
         # The automaton holds the trigger terms: seeing one makes its rules candidates.
         # Terms that only confirm a candidate (the other side of an AND or NEAR, NOT terms)
@@ -716,8 +755,18 @@ class RuleSet:
         for pid in union & self._check_patterns:
             candidates.update(pattern_rules[pid])
         compiled = self._compiled
+        plans = self._plans
+        fields_of = doc.pattern_fields
         for index in candidates:
-            if _holds(doc, compiled[index].expr):
+            plan = plans.get(index)
+            if plan is None:
+                if _holds(doc, compiled[index].expr):
+                    fired.add(index)
+                continue
+            for pid, mask, want in plan:  # as _holds would, step by step, inline
+                if bool(fields_of(pid) & mask) is not want:
+                    break
+            else:
                 fired.add(index)
         limited = self._limited
         if limited and not fired.isdisjoint(limited):

@@ -68,6 +68,7 @@ _TABLES = (
     "_scanned",
     "_seq",
     "_extra_words",
+    "_plans",
 )
 
 
@@ -238,6 +239,17 @@ def _check(
             and ints_in((i for v in table.values() for i in v), n_rules)
         )
 
+    def plan_ok(plan: Any) -> bool:
+        return type(plan) is tuple and all(
+            type(step) is tuple
+            and len(step) == 3
+            and type(step[0]) is int
+            and 0 <= step[0] < n_patterns
+            and type(step[1]) is int
+            and type(step[2]) is bool
+            for step in plan
+        )
+
     yield None
     checks: list[tuple[Callable[[Any], bool], Any]] = [
         (lambda v: ints_in(v, n_patterns), term_pattern),
@@ -255,6 +267,8 @@ def _check(
             tables["_seq"],
         ),
         (lambda v: type(v) is tuple and all(type(w) is str for w in v), tables["_extra_words"]),
+        (lambda v: ints_in(v, n_rules), tables["_plans"]),
+        (lambda v: all(plan_ok(p) for p in v.values()), tables["_plans"]),
     ]
     for ok, value in checks:
         if not ok(value):

@@ -282,3 +282,34 @@ def test_confirming_phrases_by_word_ids_decide_like_str_find(
     by_find._seq = {}  # as before: str.find over the scan text for every confirming phrase
     assert rules.decide(article).rule_ids == by_find.decide(article).rule_ids
     assert rules.match(article) == by_find.match(article)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    queries=st.lists(query(), min_size=1, max_size=5),
+    title=text(max_words=8),
+    content=text(max_words=40),
+)
+def test_inline_plans_of_and_rules_decide_like_the_expressions(
+    queries: list[str], title: str, content: str
+) -> None:
+    rules = compile_ruleset({"gen.yaml": ruleset_yaml(queries, [[] for _ in queries])})
+    article = Article(feed_url="http://127.0.0.1/f", identity="x", title=title, content=content)
+    walked = RuleSet(rules.compiled_rules, rules.terms, rules.regexes)
+    walked._plans = {}  # every candidate through _holds
+    assert rules.decide(article).rule_ids == walked.decide(article).rule_ids
+
+
+def test_a_plan_is_made_for_and_of_plain_and_negated_terms_only() -> None:
+    rules = compile_ruleset(
+        {
+            "p.yaml": "rules:\n"
+            "  - id: a\n    name: A\n    query: 'sea AND NOT land'\n"
+            "  - id: b\n    name: B\n    query: 'sea AND (land OR air)'\n"
+            "  - id: c\n    name: C\n    query: 'sea AND =US'\n"
+            "  - id: d\n    name: D\n    query: 'sea NEAR/2 land'\n"
+        }
+    )
+    assert set(rules._plans) == {0}
+    ((_, _, first), (_, _, second)) = rules._plans[0]
+    assert (first, second) == (True, False)
