@@ -39,6 +39,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import time
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -216,7 +217,10 @@ class RuleCache:
     def _prune(self) -> None:
         entries: list[tuple[float, Path]] = []
         for p in self.folder.glob(f"*{SUFFIX}"):
-            if p.name.startswith(".tmp-"):
+            if p.name.startswith(".tmp-"):  # left by a write that died: gone after an hour
+                with contextlib.suppress(OSError):
+                    if p.stat().st_mtime < time.time() - 3600:
+                        p.unlink()
                 continue
             try:
                 entries.append((p.stat().st_mtime, p))

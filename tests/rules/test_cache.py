@@ -126,9 +126,13 @@ def test_only_the_newest_files_are_kept(tmp_path: Path) -> None:
     for i, key in enumerate(keys):
         cache.store(key, parts)
         os.utime(cache.path(key), (1_000_000 + i, 1_000_000 + i))
+    stale, fresh = tmp_path / ".tmp-old.rules", tmp_path / ".tmp-new.rules"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"x")  # maybe another process writing right now: kept
+    os.utime(stale, (1_000_000, 1_000_000))
     cache.store(keys[-1], parts)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        cache.path(k).name for k in keys[-KEEP:]
+        [fresh.name, *(cache.path(k).name for k in keys[-KEEP:])]
     )
 
 
