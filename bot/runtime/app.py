@@ -24,7 +24,7 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.feeds_file import FeedsConfig, load_feeds_file
-from bot.config.rule_files import load_rules_dir
+from bot.config.rule_files import read_rule_sources
 from bot.config.settings import Settings, safe_database_url
 from bot.delivery.catchup import CATCH_UP_EVERY_S, CatchUpScheduler
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
@@ -55,6 +55,8 @@ from core.clock import Clock, SystemClock
 from core.errors import DeliveryError
 from core.models import Chat, ChatType
 from rules import RuleSet
+from rules.cache import RuleCache
+from rules.loader import load_off_loop
 from storage.sql import SqlStorage
 from watchers.fetch import FeedFetcher
 from watchers.parsepool import ParsePool, close_default_parse_pool
@@ -135,7 +137,12 @@ class App(SenderRole, ConsoleRole, AdminNotices):
     async def start(self) -> None:
         settings = self.settings
         feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
-        ruleset = load_rules_dir(settings.rules_dir)
+        cache_dir = settings.rules_cache_dir
+        rules_cache = None if cache_dir is None else RuleCache(cache_dir)
+        rule_sources = read_rule_sources(settings.rules_dir)
+        # the reloader's path: from the cache when these files were compiled before, else in
+        # a worker process (whose peak memory is not the bot's), small sets right here
+        ruleset = await load_off_loop(rule_sources, rules_cache, between=gc.freeze)
         storage = SqlStorage(settings.database_url)
         self._replicas = storage.dialect == "postgresql"
         storage.claim_sole_process()  # SQLite: one process per file, refused clearly otherwise
@@ -161,7 +168,9 @@ class App(SenderRole, ConsoleRole, AdminNotices):
                 services.rules,
                 on_error=self._rules_rejected,
                 on_reload=self._rules_swapped,
+                cache=rules_cache,
             )
+            self.reloader.mark_loaded(rule_sources)
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
             self.leading = await storage.try_lead()
             if not self.leading:

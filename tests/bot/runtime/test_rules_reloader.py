@@ -141,3 +141,34 @@ def test_rule_changes_names_added_removed_and_changed() -> None:
     assert (changes.added, changes.removed, changes.changed) == (("x",), ("land",), ("sea",))
     assert changes.summary() == "added: x; removed: land; changed: sea"
     assert not rule_changes(old, old)
+
+
+async def test_a_reloader_with_a_cache_compiles_each_content_once(
+    folder: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rules import loader
+    from rules.cache import RuleCache
+
+    monkeypatch.setattr(loader, "SMALL_SOURCES", 0)  # cache even these small files
+    compiles: list[int] = []
+    real = loader._compile_parts
+
+    async def counting(sources: dict[str, str]) -> list[bytes]:
+        compiles.append(1)
+        return await real(sources)
+
+    monkeypatch.setattr(loader, "_compile_parts", counting)
+    cache = RuleCache(tmp_path_factory.mktemp("cache") / "rules")
+    rec = Recorder()
+    first = RuleReloader(folder, RuleHolder(RuleSet.empty()), rec.on_error, cache=cache)
+    assert await first.reload_now()
+    (folder / "sea.yaml").write_text(SEA_AND_LAND)
+    assert await first.reload_now()
+    (folder / "sea.yaml").write_text(SEA)  # back to the first content: from the cache
+    assert await first.reload_now()
+    assert ids(first.holder.current) == ["sea"]
+    holder = RuleHolder(RuleSet.empty())  # a restart: a new reloader, the same cache
+    assert await RuleReloader(folder, holder, rec.on_error, cache=cache).reload_now()
+    assert ids(holder.current) == ["sea"]
+    assert len(compiles) == 2
+    assert rec.errors == []
