@@ -62,6 +62,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_URL=sqlite:////data/newswatch.db \
     NEWSWATCH_CONFIG_DIR=/app/config \
+    NEWSWATCH_CACHE_DIR=/data/cache \
     NEWSWATCH_HEALTH_ADDR=0.0.0.0:8080
 
 WORKDIR /app

@@ -278,6 +278,27 @@ class AhoAnchor:
         return seen
 
 
+def load_from_cache(rules: RuleSet, sources: dict[str, str]) -> tuple[float, float]:
+    """(CPU, wall) seconds to load ``rules`` back from a ``RuleCache`` written for
+    ``sources``: the key, the file read and checked, the parts rebuilt on an event loop."""
+    import asyncio
+    import tempfile
+
+    from rules.cache import RuleCache, cache_key
+    from rules.loader import load_off_loop, pack
+
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
+        cache = RuleCache(Path(folder) / "rules")
+        cache.store(cache_key(sources), pack(rules))
+        gc.collect()
+        t0, w0 = time.process_time(), time.perf_counter()
+        loaded = asyncio.run(load_off_loop(sources, cache, between=gc.freeze))
+        cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+        gc.unfreeze()
+    assert len(loaded) == len(rules)
+    return cpu, wall
+
+
 # ---- one size, in its own process ------------------------------------------------------------
 
 
@@ -296,6 +317,7 @@ def measure_one_size(n: int, corpus: str, n_docs: int) -> dict[str, float]:
     rules = compile_ruleset({"bench.yaml": source})
     compile_s, compile_wall = time.process_time() - t0, time.perf_counter() - w0
     peak = peak_rss_mb()
+    source_text = source
     del source
     memory_mb = rss_mb() - before
     docs = make_docs(n_docs, random.Random(20251122))
@@ -317,7 +339,12 @@ def measure_one_size(n: int, corpus: str, n_docs: int) -> dict[str, float]:
         t_fallback = per_doc_seconds(fallback.decide, few)
     finally:
         normalize._fast_fold = saved
+    # the same set from the on-disk cache (rules.cache): written once, then read back, checked
+    # and rebuilt as start-up and the reloader do (parts rebuilt with gc.freeze between them)
+    cache_s, cache_wall = load_from_cache(rules, {"bench.yaml": source_text})
     return {
+        "cache_s": cache_s,
+        "cache_wall": cache_wall,
         "compile_s": compile_s,
         "compile_wall": compile_wall,
         "peak_mb": peak,
@@ -339,10 +366,12 @@ def measure_reload_lag(n: int) -> dict[str, float]:
     import tempfile
 
     from bot.runtime.rules_reloader import RuleReloader
-    from bot.runtime.services import RuleHolder
+    from bot.services import RuleHolder
+    from rules.cache import RuleCache
 
     pin_one_core()
     folder = Path(tempfile.mkdtemp(prefix="bench-rules-"))
+    cache_dir = Path(tempfile.mkdtemp(prefix="bench-rules-cache-")) / "rules"
     text = make_rules(n, random.Random(n))[0]
     (folder / "bench.yaml").write_text(text, encoding="utf-8")
 
@@ -372,8 +401,15 @@ def measure_reload_lag(n: int) -> dict[str, float]:
             raise RuntimeError(message)
 
         holder = RuleHolder(RuleSet.empty())
-        reloader = RuleReloader(folder, holder, on_error=failed)
+        reloader = RuleReloader(folder, holder, on_error=failed, cache=RuleCache(cache_dir))
         worst, p99, wall = await lagged(reloader.reload_now)
+        assert len(holder.current) == n
+        holder.swap(RuleSet.empty())
+        gc.collect()
+        # the same files again, in a reloader that has not seen them (a restart, a revert):
+        # read back from the cache the first reload wrote
+        reloader = RuleReloader(folder, holder, on_error=failed, cache=RuleCache(cache_dir))
+        c_worst, c_p99, c_wall = await lagged(reloader.reload_now)
         assert len(holder.current) == n
         holder.swap(RuleSet.empty())
         gc.collect()
@@ -381,6 +417,9 @@ def measure_reload_lag(n: int) -> dict[str, float]:
             lambda: asyncio.to_thread(compile_ruleset, {"bench.yaml": text})
         )
         return {
+            "cache_lag_ms": c_worst,
+            "cache_p99_ms": c_p99,
+            "cache_reload_s": c_wall,
             "lag_ms": worst,
             "p99_ms": p99,
             "reload_s": wall,
@@ -392,9 +431,10 @@ def measure_reload_lag(n: int) -> dict[str, float]:
     try:
         return asyncio.run(run())
     finally:
-        for f in folder.iterdir():
-            f.unlink()
-        folder.rmdir()
+        import shutil
+
+        shutil.rmtree(folder)
+        shutil.rmtree(cache_dir.parent)
 
 
 def main() -> None:
@@ -440,12 +480,14 @@ def main() -> None:
     print()
 
     print(
-        "| corpus | rules | compile CPU / wall | peak RSS | memory | rules fired/doc | "
+        "| corpus | rules | compile CPU / wall | from cache CPU / wall | peak RSS | memory | "
+        "rules fired/doc | "
         "newswatch decide, docs/s | RE2 set, docs/s | pyahocorasick, docs/s | vs faster anchor | "
         "match + all hits, docs/s | pure-Python decide, docs/s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     verdicts: list[str] = []
+    notes: list[str] = []
     for corpus in args.corpora.split(","):
         for n in sizes:
             child = [
@@ -458,6 +500,7 @@ def main() -> None:
             ratio = r["docs_s"] / anchor
             print(
                 f"| {corpus} | {n:,} | {r['compile_s']:.2f} / {r['compile_wall']:.2f} s | "
+                f"{r['cache_s']:.2f} / {r['cache_wall']:.2f} s | "
                 f"{r['peak_mb']:,.0f} MB | {r['memory_mb']:,.0f} MB | {r['fired']:.1f} | "
                 f"{r['docs_s']:,.0f} | {r['re2']:,.0f} | {r['aho']:,.0f} | {ratio:.2f}× | "
                 f"{r['match_s']:,.0f} | {r['fallback']:,.0f} |",
@@ -466,8 +509,11 @@ def main() -> None:
             if ratio < 1:
                 verdicts.append(f"{corpus} corpus, {n:,} rules: {ratio:.2f}× the faster anchor")
             if n == 100_000:
-                if r["compile_wall"] >= 3:
-                    verdicts.append(f"compile of 100,000 rules {r['compile_wall']:.1f} s (< 3 s)")
+                # the target: a 100,000-rule set *loads* in under 3 s (the issue allows a
+                # cache keyed by content); the first compile is reported, not a verdict
+                notes.append(f"first compile, 100,000 rules ({corpus}): {r['compile_wall']:.1f} s")
+                if r["cache_wall"] >= 3:
+                    verdicts.append(f"load of 100,000 from cache {r['cache_wall']:.1f} s (< 3 s)")
                 if r["peak_mb"] >= 400:
                     verdicts.append(f"peak RSS compiling 100,000 {r['peak_mb']:.0f} MB (< 400)")
                 if r["memory_mb"] >= 300:
@@ -482,12 +528,16 @@ def main() -> None:
         f"{lag['reload_s']:.1f} s wall, loop lag worst {lag['lag_ms']:.0f} ms, "
         f"p99 {lag['p99_ms']:.0f} ms; baseline, the same compile in a thread: "
         f"{lag['thread_s']:.1f} s, worst {lag['thread_lag_ms']:.0f} ms, "
-        f"p99 {lag['thread_p99_ms']:.0f} ms"
+        f"p99 {lag['thread_p99_ms']:.0f} ms; the same files again from the cache: "
+        f"{lag['cache_reload_s']:.1f} s, worst {lag['cache_lag_ms']:.0f} ms, "
+        f"p99 {lag['cache_p99_ms']:.0f} ms"
     )
     if lag["lag_ms"] >= 100:
         verdicts.append(f"loop lag during a reload {lag['lag_ms']:.0f} ms (< 100)")
     print(f"load average after the run: {os.getloadavg()}")
     print("\ntargets: " + ("all met" if not verdicts else "NOT met: " + "; ".join(verdicts)))
+    if notes:
+        print("noted: " + "; ".join(notes))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 /*
  * rules._wordscan: an Aho-Corasick automaton over words, for the rule engine's scan.
  *
- * WordAutomaton(words, goto, fail, out_pid, out_next, prefixes, prefix_link)
+ * WordAutomaton(words, goto, fail, out_pid, out_next, prefixes, prefix_link[, n_pattern_words])
  *   The automaton is built in Python (rules/wordscan.py); this type only holds it in flat
  *   C arrays and hash tables and runs it. Its alphabet is words: `words` lists the
  *   vocabulary (word id = index); `goto` is a flat int32 array of (parent, word id, child)
@@ -9,11 +9,16 @@
  *   proper failure ancestor with an output, or -1) and `prefix_link` (the nearest node in the
  *   failure chain, itself included, that has prefix entries, or -1) are int32 arrays indexed
  *   by node; `prefixes` lists (node, prefix, pattern id): a pattern whose last word is a
- *   prefix ("strategic partner*") hangs off the node of its other words.
+ *   prefix ("strategic partner*") hangs off the node of its other words. Words from
+ *   `n_pattern_words` on are in no pattern: they are only named, so that `scan_words` gives
+ *   them an id (the engine checks confirming phrases on those ids: `has_words`,
+ *   `locate_words`).
  *
  * scan(norm) -> set of pattern ids seen in norm (words separated by spaces, as produced by
  *   rules.normalize.scan_form; a double space is a sentence break, which no pattern spans),
- *   all overlapping occurrences considered. Cost per word: one
+ *   all overlapping occurrences considered (each pattern reported once per scan: a
+ *   per-node stamp of the scan's generation skips outputs already reported, which also
+ *   makes the automaton not reentrant, which the GIL guarantees). Cost per word: one
  *   vocabulary probe, amortised O(1) transitions, the outputs found; plus a few probes per
  *   word at nodes with prefix entries. It does not grow with the number of patterns the way a
  *   character automaton does (one random memory access per character once it outgrows the
@@ -31,12 +36,27 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define NW_INLINE inline __attribute__((always_inline))
+#else
+#define NW_INLINE inline
+#endif
+
+#define BREAK_ID (-2) /* scan_words: a sentence break */
+
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
 
 static inline uint64_t fnv_step(uint64_t h, Py_UCS4 c)
 {
     return (h ^ (uint64_t)c) * FNV_PRIME;
+}
+
+/* The vocabulary's hash step: one rotate and xor per character (FNV's multiply is a serial
+ * 3-4 cycles a character); mix64 of the result spreads it before it indexes the table. */
+static inline uint64_t word_step(uint64_t h, Py_UCS4 c)
+{
+    return ((h << 7) | (h >> 57)) ^ (uint64_t)c;
 }
 
 static inline uint64_t mix64(uint64_t x)
@@ -60,7 +80,7 @@ typedef struct {
 } PrefixEntry;
 
 typedef struct {
-    uint32_t tag; /* high half of the word's hash: most mismatches end here */
+    uint32_t tag; /* high half of the word's mixed hash: most mismatches end here */
     int32_t id;   /* -1 when empty */
     int32_t len;
     int32_t off;  /* into pool */} VocabSlot; /* 16 bytes: four to a cache line */
@@ -89,6 +109,9 @@ typedef struct {
     Slot *prefix_table; /* mix(node, hash) -> index into prefixes */
     uint64_t prefix_mask;
     int32_t min_prefix, max_prefix;
+    Py_ssize_t n_pattern_words; /* words 0..n-1 are the patterns'; the others only named */
+    uint32_t *stamp; /* per node: the scan (generation) that last reported its outputs */
+    uint32_t generation;
     int ready; /* set by a successful __init__ only: a failed one leaves the object unusable */
 } WordAutomaton;
 
@@ -101,7 +124,7 @@ static uint64_t table_size(Py_ssize_t n)
 }
 
 /* Whether the pooled characters at `pooled` equal text[start:start + len]. */
-static inline int same_chars(const Py_UCS4 *pooled, int kind, const void *data,
+static NW_INLINE int same_chars(const Py_UCS4 *pooled, int kind, const void *data,
                              Py_ssize_t start, Py_ssize_t len)
 {
     for (Py_ssize_t k = 0; k < len; k++)
@@ -118,15 +141,17 @@ static inline uint64_t prefix_key(int32_t node, uint64_t h)
     return key == UINT64_MAX ? 0 : key;
 }
 
-static int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
+static NW_INLINE int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
                           Py_ssize_t len, uint64_t h)
 {
-    uint64_t i = mix64(h) & a->vocab_mask;
+    uint64_t m = mix64(h);
+    uint32_t tag = (uint32_t)(m >> 32);
+    uint64_t i = m & a->vocab_mask;
     for (;;) {
         const VocabSlot *v = &a->vocab[i];
         if (v->id < 0)
             return -1;
-        if (v->tag == (uint32_t)(h >> 32) && v->len == len &&
+        if (v->tag == tag && v->len == len &&
             same_chars(a->pool + v->off, kind, data, start, len))
             return v->id;
         i = (i + 1) & a->vocab_mask;
@@ -151,7 +176,7 @@ static int32_t go_find(const WordAutomaton *a, int32_t node, int32_t word)
     }
 }
 
-static int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int kind,
+static NW_INLINE int32_t prefix_find(const WordAutomaton *a, int32_t node, uint64_t h, int kind,
                            const void *data, Py_ssize_t start, Py_ssize_t len)
 {
     uint64_t key = prefix_key(node, h);
@@ -178,6 +203,7 @@ static void wa_dealloc(WordAutomaton *a)
     PyMem_Free(a->nodes);
     PyMem_Free(a->prefixes);
     PyMem_Free(a->prefix_table);
+    PyMem_Free(a->stamp);
     Py_TYPE(a)->tp_free((PyObject *)a);
 }
 
@@ -294,11 +320,12 @@ static uint64_t hash_ucs4(const Py_UCS4 *w, Py_ssize_t n)
 static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
 {
     PyObject *words, *go, *fail, *out_pid, *out_next, *prefixes, *prefix_link;
+    Py_ssize_t n_pattern_words = -1;
     static char *names[] = {"words", "goto", "fail", "out_pid", "out_next", "prefixes",
-                            "prefix_link", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OOOOO!O:WordAutomaton", names, &PyList_Type,
-                                     &words, &go, &fail, &out_pid, &out_next, &PyList_Type,
-                                     &prefixes, &prefix_link))
+                            "prefix_link", "n_pattern_words", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OOOOO!O|n:WordAutomaton", names,
+                                     &PyList_Type, &words, &go, &fail, &out_pid, &out_next,
+                                     &PyList_Type, &prefixes, &prefix_link, &n_pattern_words))
         return -1;
     if (a->pool != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "WordAutomaton is immutable");
@@ -306,6 +333,9 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
     }
     Py_ssize_t n_words = PyList_GET_SIZE(words);
     Py_ssize_t n_prefixes = PyList_GET_SIZE(prefixes);
+    if (n_pattern_words < 0 || n_pattern_words > n_words)
+        n_pattern_words = n_words; /* every word may be a pattern's */
+    a->n_pattern_words = n_pattern_words;
     Py_ssize_t pool_cap = 1024;
     a->pool = PyMem_Malloc(pool_cap * sizeof(Py_UCS4));
     if (a->pool == NULL)
@@ -323,6 +353,10 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
     a->nodes = PyMem_Malloc((size_t)a->n_nodes * sizeof(Node));
     if (a->nodes == NULL)
         goto nomem;
+    a->stamp = PyMem_Calloc((size_t)a->n_nodes, sizeof(uint32_t));
+    if (a->stamp == NULL)
+        goto nomem;
+    a->generation = 0;
     if (node_field(a, fail, 0, NODE, "fail") < 0 ||
         node_field(a, out_pid, 1, ANY_VALUE, "out_pid") < 0 ||
         node_field(a, out_next, 2, NODE_OR_NONE, "out_next") < 0 ||
@@ -348,12 +382,15 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         if (off < 0)
             return -1;
         Py_ssize_t len = PyUnicode_GET_LENGTH(w);
-        uint64_t h = hash_ucs4(a->pool + off, len);
-        uint64_t i = mix64(h) & a->vocab_mask;
+        uint64_t h = 0;
+        for (Py_ssize_t k = 0; k < len; k++)
+            h = word_step(h, a->pool[off + k]);
+        uint64_t m = mix64(h);
+        uint64_t i = m & a->vocab_mask;
         while (a->vocab[i].id >= 0)
             i = (i + 1) & a->vocab_mask;
         a->vocab[i] = (VocabSlot){
-            .tag = (uint32_t)(h >> 32), .id = (int32_t)id, .len = (int32_t)len, .off = (int32_t)off};
+            .tag = (uint32_t)(m >> 32), .id = (int32_t)id, .len = (int32_t)len, .off = (int32_t)off};
     }
 
     /* transitions */
@@ -449,44 +486,40 @@ static int add_pid(PyObject *seen, int32_t pid)
     return rc;
 }
 
-static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
+/* The scan loop for one string kind: always inlined into wa_scan with a constant `kind`, so
+ * each character read is a plain load (folded text is nearly always the 1-byte kind).
+ * Outputs are reported once per node and scan: a node's output chain is fixed, so when the
+ * scan reaches a node already reported (its stamp is this scan's generation) the rest of
+ * the chain was reported too. */
+static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *data, Py_ssize_t n,
+                               const int kind, uint32_t gen, int32_t *ids, Py_ssize_t *n_ids)
 {
-    if (!PyUnicode_Check(norm)) {
-        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
-        return NULL;
-    }
-    if (!a->ready) {
-        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
-        return NULL;
-    }
-    PyObject *seen = PySet_New(NULL);
-    if (seen == NULL)
-        return NULL;
-    int kind = PyUnicode_KIND(norm);
-    const void *data = PyUnicode_DATA(norm);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+    const Node *nodes = a->nodes;
+    uint32_t *stamp = a->stamp;
     int32_t state = 0;
     Py_ssize_t i = 0;
     while (i < n) {
         if (PyUnicode_READ(kind, data, i) == ' ') {
             /* a double space is a sentence break: no pattern continues across it */
-            if (i + 1 < n && PyUnicode_READ(kind, data, i + 1) == ' ')
+            if (i + 1 < n && PyUnicode_READ(kind, data, i + 1) == ' ') {
                 state = 0;
+                if (ids != NULL)
+                    ids[(*n_ids)++] = BREAK_ID;
+            }
             i++;
             continue;
         }
         Py_ssize_t start = i;
-        uint64_t h = FNV_OFFSET;
+        uint64_t h = 0;
         while (i < n) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
             if (c == ' ')
                 break;
-            h = fnv_step(h, c);
+            h = word_step(h, c);
             i++;
         }
         Py_ssize_t len = i - start;
         /* patterns whose last word is a prefix of this word, after the words read so far */
-        const Node *nodes = a->nodes;
         for (int32_t node = nodes[state].prefix_link; node >= 0;
              node = node ? nodes[nodes[node].fail].prefix_link : -1) {
             uint64_t ph = FNV_OFFSET;
@@ -497,11 +530,13 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
                     continue;
                 int32_t pid = prefix_find(a, node, ph, kind, data, start, k + 1);
                 if (pid >= 0 && add_pid(seen, pid) < 0)
-                    goto error;
+                    return -1;
             }
         }
         int32_t word = vocab_find(a, kind, data, start, len, h);
-        if (word < 0) {
+        if (ids != NULL)
+            ids[(*n_ids)++] = word;
+        if (word < 0 || word >= a->n_pattern_words) {
             state = 0; /* no pattern has this word: nothing continues through it */
         } else {
             int32_t next;
@@ -511,14 +546,217 @@ static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
         }
         for (int32_t node = nodes[state].out_pid >= 0 ? state : nodes[state].out_next; node >= 0;
              node = nodes[node].out_next) {
+            if (stamp[node] == gen)
+                break;
+            stamp[node] = gen;
             if (add_pid(seen, nodes[node].out_pid) < 0)
-                goto error;
+                return -1;
         }
     }
-    return seen;
-error:
-    Py_DECREF(seen);
-    return NULL;
+    return 0;
+}
+
+/* scan(norm), and with `want_ids` the word ids of norm too (see scan_words). */
+static PyObject *scan_common(WordAutomaton *a, PyObject *norm, int want_ids)
+{
+    if (!PyUnicode_Check(norm)) {
+        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
+        return NULL;
+    }
+    if (!a->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
+        return NULL;
+    }
+    const void *data = PyUnicode_DATA(norm);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+    int32_t *ids = NULL;
+    Py_ssize_t n_ids = 0;
+    if (want_ids) {
+        /* at most one id per word or break, and each takes at least two characters */
+        ids = PyMem_Malloc(((size_t)n / 2 + 2) * sizeof(int32_t));
+        if (ids == NULL)
+            return PyErr_NoMemory();
+    }
+    PyObject *seen = PySet_New(NULL);
+    if (seen == NULL) {
+        PyMem_Free(ids);
+        return NULL;
+    }
+    if (++a->generation == 0) { /* wrapped: no stamp may look current */
+        memset(a->stamp, 0, (size_t)a->n_nodes * sizeof(uint32_t));
+        a->generation = 1;
+    }
+    uint32_t gen = a->generation;
+    int rc;
+    switch (PyUnicode_KIND(norm)) {
+    case PyUnicode_1BYTE_KIND:
+        rc = scan_kind(a, seen, data, n, PyUnicode_1BYTE_KIND, gen, ids, &n_ids);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        rc = scan_kind(a, seen, data, n, PyUnicode_2BYTE_KIND, gen, ids, &n_ids);
+        break;
+    default:
+        rc = scan_kind(a, seen, data, n, PyUnicode_4BYTE_KIND, gen, ids, &n_ids);
+        break;
+    }
+    if (rc < 0) {
+        PyMem_Free(ids);
+        Py_DECREF(seen);
+        return NULL;
+    }
+    if (!want_ids)
+        return seen;
+    PyObject *packed = PyBytes_FromStringAndSize((const char *)ids, n_ids * (Py_ssize_t)sizeof(int32_t));
+    PyMem_Free(ids);
+    if (packed == NULL) {
+        Py_DECREF(seen);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", seen, packed);
+}
+
+static PyObject *wa_scan(WordAutomaton *a, PyObject *norm)
+{
+    return scan_common(a, norm, 0);
+}
+
+static PyObject *wa_scan_words(WordAutomaton *a, PyObject *norm)
+{
+    return scan_common(a, norm, 1);
+}
+
+/* The int32 items of a bytes-like object (a borrowed view: release it). */
+static int int32_view(PyObject *obj, Py_buffer *view, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0)
+        return -1;
+    if (view->len % 4) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s: not int32 items", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* Where seq (m >= 1 ids, none negative) first occurs in ids at or after `from`, or -1. */
+static Py_ssize_t find_seq(const int32_t *ids, Py_ssize_t n, const int32_t *seq, Py_ssize_t m,
+                           Py_ssize_t from)
+{
+    int32_t first = seq[0];
+    for (Py_ssize_t i = from; i + m <= n; i++) {
+        if (ids[i] != first)
+            continue;
+        Py_ssize_t k = 1;
+        while (k < m && ids[i + k] == seq[k])
+            k++;
+        if (k == m)
+            return i;
+    }
+    return -1;
+}
+
+/* has_words(ids, seq) -> bool; locate_words(ids, seq, field) -> [(field, first, end, sentence)] */
+static PyObject *words_common(PyObject *args, int locate)
+{
+    PyObject *ids_obj, *seq_obj;
+    int field = 0;
+    if (locate ? !PyArg_ParseTuple(args, "OOi:locate_words", &ids_obj, &seq_obj, &field)
+               : !PyArg_ParseTuple(args, "OO:has_words", &ids_obj, &seq_obj))
+        return NULL;
+    Py_buffer iv, sv;
+    if (int32_view(ids_obj, &iv, "ids") < 0)
+        return NULL;
+    if (int32_view(seq_obj, &sv, "seq") < 0) {
+        PyBuffer_Release(&iv);
+        return NULL;
+    }
+    const int32_t *ids = iv.buf, *seq = sv.buf;
+    Py_ssize_t n = iv.len / 4, m = sv.len / 4;
+    PyObject *out = NULL;
+    int bad = m == 0;
+    for (Py_ssize_t k = 0; k < m && !bad; k++)
+        bad = seq[k] < 0;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "seq: word ids (>= 0) expected");
+        goto done;
+    }
+    if (!locate) {
+        out = PyBool_FromLong(find_seq(ids, n, seq, m, 0) >= 0);
+        goto done;
+    }
+    out = PyList_New(0);
+    if (out == NULL)
+        goto done;
+    /* word index: the words before, breaks excluded; sentence: the breaks before */
+    Py_ssize_t word = 0, sentence = 0, scanned = 0;
+    for (Py_ssize_t at = find_seq(ids, n, seq, m, 0); at >= 0; at = find_seq(ids, n, seq, m, at + 1)) {
+        for (; scanned < at; scanned++) {
+            if (ids[scanned] == BREAK_ID)
+                sentence++;
+            else
+                word++;
+        }
+        PyObject *item = Py_BuildValue("(innn)", field, word, word + m, sentence);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+done:
+    PyBuffer_Release(&iv);
+    PyBuffer_Release(&sv);
+    return out;
+}
+
+/* fields_with_words(ids_per_field, seq) -> bit mask of the fields whose ids hold seq */
+static PyObject *ws_fields_with_words(PyObject *module, PyObject *args)
+{
+    PyObject *fields, *seq_obj;
+    if (!PyArg_ParseTuple(args, "OO:fields_with_words", &fields, &seq_obj))
+        return NULL;
+    if (!PyList_Check(fields) && !PyTuple_Check(fields)) {
+        PyErr_SetString(PyExc_TypeError, "fields_with_words: a list or tuple of ids expected");
+        return NULL;
+    }
+    Py_buffer sv;
+    if (int32_view(seq_obj, &sv, "seq") < 0)
+        return NULL;
+    const int32_t *seq = sv.buf;
+    Py_ssize_t m = sv.len / 4;
+    int bad = m == 0;
+    for (Py_ssize_t k = 0; k < m && !bad; k++)
+        bad = seq[k] < 0;
+    Py_ssize_t n_fields = PySequence_Fast_GET_SIZE(fields);
+    if (bad || n_fields > 62) {
+        PyBuffer_Release(&sv);
+        PyErr_SetString(PyExc_ValueError, "seq: word ids (>= 0) expected");
+        return NULL;
+    }
+    long bits = 0;
+    for (Py_ssize_t f = 0; f < n_fields; f++) {
+        Py_buffer iv;
+        if (int32_view(PySequence_Fast_GET_ITEM(fields, f), &iv, "ids") < 0) {
+            PyBuffer_Release(&sv);
+            return NULL;
+        }
+        if (find_seq(iv.buf, iv.len / 4, seq, m, 0) >= 0)
+            bits |= 1L << f;
+        PyBuffer_Release(&iv);
+    }
+    PyBuffer_Release(&sv);
+    return PyLong_FromLong(bits);
+}
+
+static PyObject *ws_has_words(PyObject *module, PyObject *args)
+{
+    return words_common(args, 0);
+}
+
+static PyObject *ws_locate_words(PyObject *module, PyObject *args)
+{
+    return words_common(args, 1);
 }
 
 static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
@@ -526,7 +764,7 @@ static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
     size_t size = sizeof(WordAutomaton) + (size_t)a->pool_len * sizeof(Py_UCS4) +
                   (a->vocab ? (a->vocab_mask + 1) * sizeof(VocabSlot) : 0) +
                   (a->go ? (a->go_mask + 1) * sizeof(GoSlot) : 0) +
-                  (size_t)a->n_nodes * sizeof(Node) +
+                  (size_t)a->n_nodes * (sizeof(Node) + sizeof(uint32_t)) +
                   (a->prefix_table ? (a->prefix_mask + 1) * sizeof(Slot) : 0);
     return PyLong_FromSize_t(size);
 }
@@ -534,6 +772,9 @@ static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
 static PyMethodDef wa_methods[] = {
     {"scan", (PyCFunction)wa_scan, METH_O,
      "scan(norm) -> set of the ids of the patterns that occur in norm."},
+    {"scan_words", (PyCFunction)wa_scan_words, METH_O,
+     "scan_words(norm) -> (scan(norm), int32 bytes: each word's id, -1 if not in the "
+     "vocabulary, and -2 at each sentence break)."},
     {"__sizeof__", (PyCFunction)wa_sizeof, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
@@ -549,12 +790,24 @@ static PyTypeObject WordAutomatonType = {
     .tp_new = PyType_GenericNew,
 };
 
+static PyMethodDef ws_methods[] = {
+    {"has_words", ws_has_words, METH_VARARGS,
+     "has_words(ids, seq) -> whether the word ids seq (int32 bytes) occur in a row in ids."},
+    {"fields_with_words", ws_fields_with_words, METH_VARARGS,
+     "fields_with_words(ids_per_field, seq) -> bit mask of the fields (a list of int32 "
+     "bytes) where the word ids seq occur in a row."},
+    {"locate_words", ws_locate_words, METH_VARARGS,
+     "locate_words(ids, seq, field) -> [(field, first word, end word, sentence)] of every "
+     "occurrence of seq in ids (overlapping ones included)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef wordscan_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "rules._wordscan",
     .m_doc = "An Aho-Corasick automaton over words (see rules/_wordscan.c).",
     .m_size = -1,
-    .m_methods = NULL,
+    .m_methods = ws_methods,
 };
 
 PyMODINIT_FUNC PyInit__wordscan(void)

@@ -9,10 +9,18 @@ tables, and the word automaton's flat tables. The caller's side (``unpack``) reb
 set part by part, awaiting between parts, so no single step holds the loop for long; the
 automaton is rebuilt from its tables in one C call.
 
-``pack`` and ``unpack_parts`` are pure; ``compile_off_loop`` starts a process (and so is not),
-and changes nothing else: what to do between parts (``between``, e.g. ``gc.freeze`` so the
-collector does not walk the new set again and again while it grows) is the caller's choice.
-The worker process, which only compiles and exits, runs with its own collector off.
+``load_off_loop`` does the same with a ``rules.cache.RuleCache``: a set cached for the same
+file contents is rebuilt from the cache file instead of compiled (the cache's file I/O runs in
+a thread and lives in ``rules.cache``); a miss compiles in the worker and writes the cache.
+Parts are unpickled with ``rules.cache.SafeUnpickler`` (the engine's data classes only) and
+the rebuilt set's tables are checked for consistency (``ValueError`` if not), whether the parts
+come from the worker or from a cache file.
+
+``pack`` and ``unpack_parts`` are pure; ``compile_off_loop`` and ``load_off_loop`` start a
+process (and so are not), and change nothing else: what to do between parts (``between``,
+e.g. ``gc.freeze`` so the collector does not walk the new set again and again while it
+grows) is the caller's choice. The worker process, which only compiles and exits, runs with
+its own collector off.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import logging
 import multiprocessing
 import pickle
 from collections.abc import Callable, Iterator, Mapping
@@ -31,11 +40,14 @@ import re2
 
 from core.errors import RuleError
 
+from .cache import RuleCache, safe_loads
 from .compiler import _RE2_OPTIONS, compile_ruleset
-from .engine import RegexSpec, RuleSet
+from .engine import FIELDS, CompiledRule, RegexSpec, RuleSet, Term
 from .wordscan import WORD_SCANNER, build_scanner, word_automaton_from_tables, word_automaton_tables
 
-__all__ = ["CHUNK", "compile_off_loop", "pack", "unpack", "unpack_parts"]
+__all__ = ["CHUNK", "compile_off_loop", "load_off_loop", "pack", "unpack", "unpack_parts"]
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500  # rules (or terms) per part: unpickling one takes a few ms
 TABLE_CHUNK = 5_000  # items of a table per part
@@ -54,6 +66,9 @@ _TABLES = (
     "_always",
     "_limited",
     "_scanned",
+    "_seq",
+    "_extra_words",
+    "_plans",
 )
 
 
@@ -98,7 +113,9 @@ def pack(rules: RuleSet) -> list[bytes]:
             for i in range(0, len(items), TABLE_CHUNK)
         ]
     scanned = {pid: rules._patterns[pid] for pid in sorted(rules._scanned)}
-    tables = word_automaton_tables(scanned) if WORD_SCANNER and scanned else None
+    tables = None
+    if WORD_SCANNER and scanned:  # the same vocabulary order as the set's own: same word ids
+        tables = word_automaton_tables(scanned, rules._extra_words)
     parts.append(pickle.dumps(("scanner", tables), _PROTOCOL))
     return parts
 
@@ -112,7 +129,9 @@ def _regex(source: str) -> RegexSpec:
 
 def unpack_parts(parts: list[bytes]) -> Iterator[RuleSet | None]:
     """Rebuild a packed rule set one part at a time: yields None after each part, then the
-    rule set. Each step unpickles one part (a chunk of rules, or one table)."""
+    rule set. Each step unpickles one part (a chunk of rules, or one table). Raises
+    ``ValueError`` (or ``pickle.UnpicklingError``) for parts that are not a consistent packed
+    rule set; the checks are about the tables' shapes and ranges, not every expression."""
     rules = RuleSet.empty()
     compiled: list[Any] = []
     terms: list[Any] = []
@@ -122,10 +141,14 @@ def unpack_parts(parts: list[bytes]) -> Iterator[RuleSet | None]:
     scanner: Any = None
     regexes: list[RegexSpec] = []
     warnings: tuple[str, ...] = ()
+    header: tuple[int, int] | None = None
     for part in parts:
-        item = pickle.loads(part)
+        item = safe_loads(part)
+        if not isinstance(item, tuple) or not item:
+            raise ValueError("not a packed rule set part")
         kind = item[0]
         if kind == "header":
+            header = (item[1], item[2])
             regexes = [_regex(source) for source in item[3]]
             warnings = item[4]
         elif kind == "rules":
@@ -147,6 +170,9 @@ def unpack_parts(parts: list[bytes]) -> Iterator[RuleSet | None]:
         else:
             scanner = item[1]
         yield None
+    if header is None or set(tables) != set(_TABLES):
+        raise ValueError("packed rule set: header or tables missing")
+    yield from _check(header, compiled, terms, tables)
     rules.warnings = warnings
     rules._compiled = tuple(compiled)
     rules.terms = tuple(terms)
@@ -163,6 +189,91 @@ def unpack_parts(parts: list[bytes]) -> Iterator[RuleSet | None]:
     else:  # no C automaton here (or nothing to scan): build the fallback from the patterns
         rules._scanner = build_scanner({pid: rules._patterns[pid] for pid in rules._scanned})
     yield rules
+
+
+def _check(
+    header: tuple[int, int],
+    compiled: list[Any],
+    terms: list[Any],
+    tables: dict[str, Any],
+) -> Iterator[None]:
+    """ValueError unless the rebuilt parts fit together: counts as in the header, the right
+    types, every pattern, term and rule index of the tables in range (so a set rebuilt from
+    a damaged or forged file cannot index out of its tables while matching). Yields None
+    between steps (one table each). Does not walk the rules' expressions."""
+    n_rules, n_terms = header
+    if len(compiled) != n_rules or len(terms) != n_terms:
+        raise ValueError("packed rule set: rule or term count differs from the header")
+    if not all(type(r) is CompiledRule for r in compiled):
+        raise ValueError("packed rule set: a rule is not a CompiledRule")
+    yield None
+    if not all(type(t) is Term for t in terms):
+        raise ValueError("packed rule set: a term is not a Term")
+    patterns, needles = tables["_patterns"], tables["_needles"]
+    term_pattern = tables["_term_pattern"]
+    if not (
+        isinstance(patterns, list)
+        and isinstance(needles, list)
+        and len(needles) == len(patterns)
+        and all(type(p) is str and p.startswith(" ") for p in patterns)
+        and all(type(p) is str for p in needles)
+        and isinstance(term_pattern, list)
+        and len(term_pattern) == n_terms
+        and isinstance(tables["_sure"], list)
+        and len(tables["_sure"]) == len(FIELDS)
+    ):
+        raise ValueError("packed rule set: pattern tables do not fit")
+    n_patterns = len(patterns)
+
+    def ints_in(values: Any, limit: int) -> bool:
+        values = list(values)
+        return all(type(v) is int for v in values) and (
+            not values or (min(values) >= 0 and max(values) < limit)
+        )
+
+    def table_ok(table: Any) -> bool:
+        return (
+            isinstance(table, dict)
+            and ints_in(table, n_patterns)
+            and all(type(v) is tuple for v in table.values())
+            and ints_in((i for v in table.values() for i in v), n_rules)
+        )
+
+    def plan_ok(plan: Any) -> bool:
+        return type(plan) is tuple and all(
+            type(step) is tuple
+            and len(step) == 3
+            and type(step[0]) is int
+            and 0 <= step[0] < n_patterns
+            and type(step[1]) is int
+            and type(step[2]) is bool
+            for step in plan
+        )
+
+    yield None
+    checks: list[tuple[Callable[[Any], bool], Any]] = [
+        (lambda v: ints_in(v, n_patterns), term_pattern),
+        (table_ok, tables["_pattern_rules"]),
+        (table_ok, tables["_sure_all"]),
+        *[(table_ok, t) for t in tables["_sure"]],
+        (lambda v: ints_in(v, n_rules), tables["_always"]),
+        (lambda v: ints_in(v, n_rules), tables["_limited"]),
+        (lambda v: ints_in(v, n_patterns), tables["_check_patterns"]),
+        (lambda v: ints_in(v, n_patterns), tables["_trigger_patterns"]),
+        (lambda v: ints_in(v, n_patterns), tables["_scanned"]),
+        (lambda v: ints_in(v, n_patterns), tables["_seq"]),
+        (
+            lambda v: all(type(b) is bytes and b and len(b) % 4 == 0 for b in v.values()),
+            tables["_seq"],
+        ),
+        (lambda v: type(v) is tuple and all(type(w) is str for w in v), tables["_extra_words"]),
+        (lambda v: ints_in(v, n_rules), tables["_plans"]),
+        (lambda v: all(plan_ok(p) for p in v.values()), tables["_plans"]),
+    ]
+    for ok, value in checks:
+        if not ok(value):
+            raise ValueError("packed rule set: an index is out of range")
+        yield None  # each table a step of its own (~100,000 ints in the largest)
 
 
 def unpack(parts: list[bytes]) -> RuleSet:
@@ -183,26 +294,31 @@ def _compile_job(sources: dict[str, str]) -> tuple[str, list[bytes] | str]:
         return "error", str(e)
 
 
-async def compile_off_loop(
-    sources: Mapping[str, str], between: Callable[[], object] | None = None
-) -> RuleSet:
-    """``compile_ruleset(sources)`` in a fresh worker process, rebuilt here part by part
-    (awaiting ``asyncio.sleep(0)``, and calling ``between`` if given, after each part).
-    Raises ``RuleError`` like ``compile_ruleset``. Where no worker process can be started,
-    compiles in a thread instead (the loop then shares the GIL with the compile)."""
+def _compile_in_thread(sources: dict[str, str]) -> list[bytes]:
+    return pack(compile_ruleset(sources))
+
+
+async def _compile_parts(sources: Mapping[str, str]) -> list[bytes]:
+    """``pack(compile_ruleset(sources))`` in a fresh worker process (in a thread where no
+    process can be started). Raises ``RuleError`` like ``compile_ruleset``."""
     loop = asyncio.get_running_loop()
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
         status, payload = await loop.run_in_executor(pool, _compile_job, dict(sources))
     except (BrokenProcessPool, OSError):
-        return await asyncio.to_thread(compile_ruleset, sources)
+        return await asyncio.to_thread(_compile_in_thread, dict(sources))
     finally:
         pool.shutdown(wait=False)
     if status == "error":
         assert isinstance(payload, str)
         raise RuleError(payload)
     assert isinstance(payload, list)
-    for result in unpack_parts(payload):
+    return payload
+
+
+async def _rebuild(parts: list[bytes], between: Callable[[], object] | None) -> RuleSet:
+    """``unpack_parts(parts)`` on the loop, awaiting (and calling ``between``) after each part."""
+    for result in unpack_parts(parts):
         if result is not None:
             return result
         if between is not None:
@@ -211,3 +327,44 @@ async def compile_off_loop(
                 await maybe
         await asyncio.sleep(0)
     raise AssertionError("unpack_parts ends with the rule set")
+
+
+async def compile_off_loop(
+    sources: Mapping[str, str], between: Callable[[], object] | None = None
+) -> RuleSet:
+    """``compile_ruleset(sources)`` in a fresh worker process, rebuilt here part by part
+    (awaiting ``asyncio.sleep(0)``, and calling ``between`` if given, after each part).
+    Raises ``RuleError`` like ``compile_ruleset``. Where no worker process can be started,
+    compiles in a thread instead (the loop then shares the GIL with the compile)."""
+    return await _rebuild(await _compile_parts(sources), between)
+
+
+SMALL_SOURCES = 50_000
+"""Sources (characters in all) that ``load_off_loop`` compiles on the loop itself: a few
+hundred rules compile in tens of milliseconds, less than starting a worker process takes."""
+
+
+async def load_off_loop(
+    sources: Mapping[str, str],
+    cache: RuleCache | None = None,
+    between: Callable[[], object] | None = None,
+) -> RuleSet:
+    """The rule set of ``sources``: rebuilt from ``cache`` when it holds a valid file for
+    exactly these sources (and this engine), else compiled like ``compile_off_loop`` (small
+    sources, ``SMALL_SOURCES``, on the loop) and written to the cache. Raises ``RuleError``
+    like ``compile_ruleset``; a bad cache file is logged and ignored, never an error. Small
+    sources are not cached (compiling them is about as fast as reading a cache file)."""
+    small = sum(map(len, sources.values())) < SMALL_SOURCES
+    if small:
+        return compile_ruleset(sources)
+    if cache is None:
+        return await compile_off_loop(sources, between)
+    key, parts = await asyncio.to_thread(cache.lookup, dict(sources))
+    if parts is not None:
+        try:
+            return await _rebuild(parts, between)
+        except Exception as e:  # ValueError, UnpicklingError...: never fatal, compile instead
+            log.warning("rules cache %s ignored: %s", cache.path(key), e)
+    parts = await _compile_parts(sources)
+    await asyncio.to_thread(cache.store, key, parts)
+    return await _rebuild(parts, between)

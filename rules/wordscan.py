@@ -23,13 +23,22 @@ Does no I/O.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from operator import itemgetter
 from typing import Protocol
 
 import ahocorasick
 
-__all__ = ["WORD_SCANNER", "Scanner", "build_scanner"]
+__all__ = [
+    "WORD_SCANNER",
+    "Scanner",
+    "WordsScanner",
+    "build_scanner",
+    "fields_with_words",
+    "has_words",
+    "locate_words",
+    "word_ids",
+]
 
 _second = itemgetter(1)
 
@@ -37,6 +46,13 @@ _second = itemgetter(1)
 class Scanner(Protocol):
     def scan(self, norm: str, /) -> set[int]:
         """The ids of the patterns that occur in ``norm``."""
+        ...
+
+
+class WordsScanner(Scanner, Protocol):
+    def scan_words(self, norm: str, /) -> tuple[set[int], bytes]:
+        """``scan(norm)``, and the id of each word of ``norm`` (int32: -1 for a word not in
+        the vocabulary, -2 at each sentence break), for ``has_words`` / ``locate_words``."""
         ...
 
 
@@ -63,11 +79,16 @@ class _EmptyScanner:
         return set()
 
 
-_word_automaton: Callable[..., Scanner] | None
+_word_automaton: Callable[..., WordsScanner] | None
+has_words: Callable[[bytes, bytes], bool] | None
+fields_with_words: Callable[[list[bytes] | tuple[bytes, ...], bytes], int] | None
+locate_words: Callable[[bytes, bytes, int], list[tuple[int, int, int, int]]] | None
 try:
     from rules._wordscan import WordAutomaton as _WordAutomaton
+    from rules._wordscan import fields_with_words, has_words, locate_words
 except ImportError:  # built without a C compiler
     _word_automaton = None
+    has_words = locate_words = fields_with_words = None
 else:
     _word_automaton = _WordAutomaton
 
@@ -75,18 +96,18 @@ WORD_SCANNER = _word_automaton is not None
 """Whether the C word automaton is in use (``newswatch doctor`` reports it)."""
 
 
-def build_word_automaton(patterns: Mapping[int, str]) -> Scanner:
+def build_word_automaton(patterns: Mapping[int, str]) -> WordsScanner:
     """The C word automaton of ``patterns`` (pattern id -> scan form). Needs the extension."""
     return word_automaton_from_tables(word_automaton_tables(patterns))
 
 
 WordTables = tuple[
     list[str], "array[int]", "array[int]", "array[int]", "array[int]",
-    list[tuple[int, str, int]], "array[int]",
+    list[tuple[int, str, int]], "array[int]", int,
 ]  # fmt: skip
 
 
-def word_automaton_from_tables(tables: WordTables) -> Scanner:
+def word_automaton_from_tables(tables: WordTables) -> WordsScanner:
     """The C word automaton of tables from ``word_automaton_tables`` (one C call: the
     tables may come from another process, see ``rules.loader``)."""
     if _word_automaton is None:
@@ -94,9 +115,14 @@ def word_automaton_from_tables(tables: WordTables) -> Scanner:
     return _word_automaton(*tables)
 
 
-def word_automaton_tables(patterns: Mapping[int, str]) -> WordTables:
+def word_automaton_tables(
+    patterns: Mapping[int, str], extra_words: Iterable[str] = ()
+) -> WordTables:
     """The tables of the word automaton of ``patterns``: vocabulary, (parent, word, child)
-    transitions, failure, output and prefix links (see rules/_wordscan.c).
+    transitions, failure, output and prefix links, and how many words of the vocabulary are
+    the patterns' (see rules/_wordscan.c). ``extra_words`` not in a pattern are added to the
+    vocabulary after those, in order, so that ``scan_words`` gives them ids too. The
+    vocabulary's order depends only on the arguments' order.
 
     Built with flat arrays (a node's parent, word and depth; failure links computed in order
     of depth) rather than a list of children per node: 100,000 patterns make ~300,000 nodes,
@@ -130,6 +156,9 @@ def word_automaton_tables(patterns: Mapping[int, str]) -> WordTables:
             prefixes.append((node, words[-1], pid))
         else:
             out_pid[node] = pid
+    n_pattern_words = len(vocab)
+    for word in extra_words:
+        vocab.setdefault(word, len(vocab))
     n = len(out_pid)
     fail = array("i", bytes(4 * n))
     out_next = array("i", [-1]) * n
@@ -154,7 +183,7 @@ def word_automaton_tables(patterns: Mapping[int, str]) -> WordTables:
     triples = array("i")
     for key, child in goto.items():
         triples.extend((key >> 32, key & 0xFFFFFFFF, child))
-    return list(vocab), triples, fail, out_pid, out_next, prefixes, prefix_link
+    return list(vocab), triples, fail, out_pid, out_next, prefixes, prefix_link, n_pattern_words
 
 
 def build_scanner(patterns: Mapping[int, str], *, words: bool | None = None) -> Scanner:
@@ -168,3 +197,15 @@ def build_scanner(patterns: Mapping[int, str], *, words: bool | None = None) -> 
     if use_words:
         return build_word_automaton(patterns)
     return _CharScanner(patterns)
+
+
+def word_ids(words: Iterable[str], vocabulary: Mapping[str, int]) -> bytes | None:
+    """The int32 ids of ``words`` in ``vocabulary`` (a ``has_words`` sequence), or None if
+    one is not in it."""
+    out = array("i")
+    for word in words:
+        wid = vocabulary.get(word)
+        if wid is None:
+            return None
+        out.append(wid)
+    return out.tobytes() if out else None

@@ -21,6 +21,7 @@ from core.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/newswatch.db"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_CACHE_DIR = Path("data") / "cache"
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -36,6 +37,9 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     allowed_ids: frozenset[int] = frozenset()  # empty: open to everyone
     config_dir: Path = Path("config")
+    # compiled rule sets cached by file content (rules.cache); None: no cache. load_settings
+    # defaults it to ./data/cache (NEWSWATCH_CACHE_DIR; empty disables it)
+    cache_dir: Path | None = None
     timezone: str = "UTC"
     poll_interval_s: float = 300.0
     tick_s: float = 5.0  # how often the scheduler looks for due feeds
@@ -64,6 +68,10 @@ class Settings:
     @property
     def rules_dir(self) -> Path:
         return self.config_dir / "rules"
+
+    @property
+    def rules_cache_dir(self) -> Path | None:
+        return None if self.cache_dir is None else self.cache_dir / "rules"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -155,6 +163,11 @@ def load_settings(
         kwargs["allowed_ids"] = _parse_ids("ALLOWED_IDS", raw)
     if (raw := get("NEWSWATCH_CONFIG_DIR")) is not None:
         kwargs["config_dir"] = Path(raw)
+    raw_cache = env.get("NEWSWATCH_CACHE_DIR")
+    if raw_cache is None:
+        kwargs["cache_dir"] = DEFAULT_CACHE_DIR
+    elif raw_cache.strip():
+        kwargs["cache_dir"] = Path(raw_cache.strip())
     if (raw := get("NEWSWATCH_TIMEZONE")) is not None:
         try:
             ZoneInfo(raw)

@@ -24,7 +24,7 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.feeds_file import FeedsConfig, load_feeds_file
-from bot.config.rule_files import load_rules_dir
+from bot.config.rule_files import read_rule_sources
 from bot.config.settings import Settings, safe_database_url
 from bot.delivery.catchup import CATCH_UP_EVERY_S, CatchUpScheduler
 from bot.delivery.console_sink import CONSOLE_CHAT_ID, ConsoleSink
@@ -55,7 +55,8 @@ from bot.web import LoginLinks, mount_console
 from core.clock import Clock, SystemClock
 from core.errors import DeliveryError
 from core.models import Chat, ChatType
-from rules import RuleSet
+from rules.cache import RuleCache
+from rules.loader import load_off_loop
 from storage.sql import SqlStorage
 from watchers.fetch import FeedFetcher
 from watchers.parsepool import ParsePool, close_default_parse_pool
@@ -119,7 +120,7 @@ class App(SenderRole, ConsoleRole, AdminNotices):
         self.leading = True
         self._replicas = False
         self._sink: AlertSink | None = None
-        self._personal: self_service.PersonalRules | None = None  # rules saved from chats
+        self.personal: self_service.PersonalRules | None = None  # rules saved from chats
         self._deferred: DeferredSink | None = None
         self.services: Services | None = None
         self.pipeline: Pipeline | None = None
@@ -137,7 +138,12 @@ class App(SenderRole, ConsoleRole, AdminNotices):
     async def start(self) -> None:
         settings = self.settings
         feeds = load_feeds_file(settings.feeds_file, settings.poll_interval_s)
-        ruleset = load_rules_dir(settings.rules_dir)
+        cache_dir = settings.rules_cache_dir
+        rules_cache = None if cache_dir is None else RuleCache(cache_dir)
+        rule_sources = read_rule_sources(settings.rules_dir)
+        # the reloader's path: from the cache when these files were compiled before, else in
+        # a worker process (whose peak memory is not the bot's), small sets right here
+        ruleset = await load_off_loop(rule_sources, rules_cache, between=gc.freeze)
         storage = SqlStorage(settings.database_url)
         self._replicas = storage.dialect == "postgresql"
         storage.claim_sole_process()  # SQLite: one process per file, refused clearly otherwise
@@ -163,8 +169,10 @@ class App(SenderRole, ConsoleRole, AdminNotices):
                 services.rules,
                 on_error=self._rules_rejected,
                 on_reload=self._rules_swapped,
+                cache=rules_cache,
             )
-            self._personal = await self_service.start(services, self.reloader, self.notify_admins)
+            self.reloader.mark_loaded(rule_sources)
+            self.personal = await self_service.start(services, self.reloader, self.notify_admins)
             self.feeds_reloader = FeedsReloader(services, on_error=self.notify_admins)
             self.leading = await storage.try_lead()
             if not self.leading:
@@ -249,7 +257,7 @@ class App(SenderRole, ConsoleRole, AdminNotices):
             admin_actions=actions,
             web_login=self,
             stories=self.stories,
-            personal=self._personal,
+            personal=self.personal,
         )
         deferred = self._deferred = DeferredSink()
         if not connect:
@@ -314,8 +322,8 @@ class App(SenderRole, ConsoleRole, AdminNotices):
             self._outbox_task = self._spawn(sender.run(), "outbox")
         if self._replicas:
             self._spawn(self._keep_leadership(), "leadership")
-            if self._personal is not None:  # rules saved through another replica's Telegram
-                self._spawn(self_service.follow(self._personal), "personal-rules")
+            if self.personal is not None:  # rules saved through another replica's Telegram
+                self._spawn(self_service.follow(self.personal), "personal-rules")
         self._spawn(self.reloader.run(), "rules-watch")
         self._spawn(self.feeds_reloader.run(), "feeds-watch")
         self.watchdog.watch("polling")
@@ -397,26 +405,6 @@ class App(SenderRole, ConsoleRole, AdminNotices):
         return task
 
     # --------------------------------------------------------------------------- callbacks
-    async def _rules_rejected(self, message: str) -> None:
-        self.metrics.errors.labels(kind="rules").inc()
-        await self.notify_admins(
-            f"Rule change rejected; the previous rules stay in force.\n{message}", logged=True
-        )
-
-    async def _rules_swapped(self, new: RuleSet, old: RuleSet) -> None:
-        assert self.services is not None
-        log.info("rules reloaded: %d rules in force (were %d)", len(new.rules), len(old.rules))
-        if self.settings.telegram_bot_token is None:
-            await self._subscribe_console_to_all()
-        known = {r.id for r in new.rules}
-        subscribed = await self.services.storage.subscribed_rule_ids()
-        missing = sorted(r for r in set(subscribed) - known if not self_service.is_personal(r))
-        if missing:
-            await self.notify_admins(
-                "Chats are subscribed to rules that no longer exist (the subscriptions are "
-                "kept and resume if the rules come back): " + ", ".join(missing)
-            )
-
     async def _prune(self) -> None:
         assert self.services is not None
         removed = await self.services.storage.prune(self.clock.now(), self.settings.retention_days)

@@ -13,8 +13,10 @@ personal rules saved from the chat, ``bot.personal_rules``); ``recompose()`` rec
 good rule files with what ``compose`` gives now, after a personal rule changed, without reading
 the folder (so a broken file is not reported again).
 
-Compiling runs in a worker process (``rules.loader.compile_off_loop``) and the new set is
-rebuilt here part by part, so a large rule set does not stall the event loop; the new set is
+Compiling runs in a worker process (``rules.loader.load_off_loop``) and the new set is
+rebuilt here part by part, so a large rule set does not stall the event loop; with a
+``RuleCache``, files whose exact contents were compiled before (a revert, a restart) are
+rebuilt from the cache instead of compiled, and new compiles are cached; the new set is
 frozen for the garbage collector as it arrives, like the start-up one (``gc.freeze`` in the
 app), so later collections do not walk it. Does not log or message anyone itself: the
 callbacks decide where errors and changes are reported.
@@ -35,7 +37,8 @@ from bot.config.rule_files import read_rule_sources
 from bot.services import RuleHolder
 from core.errors import RuleError
 from rules import RuleSet
-from rules.loader import compile_off_loop
+from rules.cache import RuleCache
+from rules.loader import load_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +102,12 @@ class RuleReloader:
         on_error: OnError,
         on_reload: OnReload | None = None,
         debounce_ms: int = 300,
+        cache: RuleCache | None = None,
         compose: Compose | None = None,
         on_recovered: OnRecovered | None = None,
     ) -> None:
         self.rules_dir = rules_dir
+        self.cache = cache
         self.holder = holder
         self.on_error = on_error
         self.on_reload = on_reload
@@ -124,7 +129,7 @@ class RuleReloader:
                     return True
                 # gc.freeze after each part: the collector would otherwise walk the growing
                 # new set in full passes (pauses of 100-400 ms at 100,000 rules)
-                new = await compile_off_loop(sources, between=gc.freeze)
+                new = await load_off_loop(sources, self.cache, between=gc.freeze)
             except RuleError as e:
                 message = str(e)
                 if message == self._last_error:
@@ -141,9 +146,10 @@ class RuleReloader:
             self._last_sources = sources
             self._file_sources = files
             recovered, self._last_error = self._last_error is not None, None
-            log.info(
-                "rules reloaded: %d rules (%s)", len(new.rules), rule_changes(new, old).summary()
-            )
+            # ~0.1 s of dict building at 100,000 rules a side: in a thread, so the loop keeps
+            # its turns (both sets are immutable)
+            changes = await asyncio.to_thread(rule_changes, new, old)
+            log.info("rules reloaded: %d rules (%s)", len(new.rules), changes.summary())
             if self.on_reload is not None:
                 await self.on_reload(new, old)
             if recovered and self.on_recovered is not None:
@@ -161,9 +167,10 @@ class RuleReloader:
             if sources == self._last_sources:
                 return True
             try:
-                # The same path as a reload: the whole set (files and personal rules) compiled
-                # in a worker process, rebuilt here part by part and frozen for the collector.
-                new = await compile_off_loop(sources, between=gc.freeze)
+                # The same path as a reload: the whole set (files and personal rules) from the
+                # cache, or compiled in a worker process (and cached), rebuilt here part by
+                # part and frozen for the collector.
+                new = await load_off_loop(sources, self.cache, between=gc.freeze)
             except RuleError as e:
                 # Personal rules are validated when saved: this would be a bug, not a user's typo.
                 log.error("personal rules rejected, the previous rules stay in force:\n%s", e)
@@ -171,7 +178,8 @@ class RuleReloader:
             old = self.holder.swap(new)
             gc.freeze()  # the new set's last parts too; the old one is freed by refcounting
             self._last_sources = sources
-            log.info("rules recompiled: %s", rule_changes(new, old).summary())
+            changes = await asyncio.to_thread(rule_changes, new, old)
+            log.info("rules recompiled: %s", changes.summary())
             if self.on_reload is not None:
                 await self.on_reload(new, old)
             return True
@@ -179,6 +187,7 @@ class RuleReloader:
     def mark_loaded(self, sources: dict[str, str]) -> None:
         """Tell the reloader which file contents the rules in force came from (start-up)."""
         self._last_sources = dict(sources)
+        self._file_sources = dict(sources)  # what ``recompose`` composes the personal rules with
 
     async def run(self) -> None:
         """Watch the folder until cancelled; each settled change triggers ``reload_now``."""

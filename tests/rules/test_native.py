@@ -221,3 +221,95 @@ def test_engine_on_the_python_fold_and_character_automaton_agrees_with_the_refer
     finally:
         normalize._fast_fold = saved
     assert rules.match(article) == expected
+
+
+@native
+def test_scan_words_gives_word_ids_and_sentence_breaks() -> None:
+    tables = wordscan.word_automaton_tables({1: " east sea ", 2: " sea "}, ["china", "sea"])
+    vocabulary = {w: i for i, w in enumerate(tables[0])}
+    assert tables[-1] == 2  # east, sea are the patterns'; china only named
+    scanner = wordscan.word_automaton_from_tables(tables)
+    seen, ids = scanner.scan_words(" east china sea  east sea ")
+    assert seen == scanner.scan(" east china sea  east sea ") == {1, 2}
+    e, s, c = vocabulary["east"], vocabulary["sea"], vocabulary["china"]
+    assert list(array("i", ids)) == [e, c, s, -2, e, s]
+    assert scanner.scan_words("") == (set(), b"")
+    assert scanner.scan_words(" other words ")[1] == array("i", [-1, -1]).tobytes()
+
+
+@native
+def test_has_words_and_locate_words_respect_breaks_and_count_like_locate() -> None:
+    vocabulary = {"east": 0, "sea": 1, "china": 2}
+    seq = wordscan.word_ids(["east", "sea"], vocabulary)
+    assert seq is not None
+    assert wordscan.word_ids(["east", "ocean"], vocabulary) is None
+    scanner = wordscan.word_automaton_from_tables(
+        wordscan.word_automaton_tables({9: " china "}, ["east", "sea"])
+    )
+    norm = " east sea china east  sea east sea "  # the second pair straddles a break
+    _, ids = scanner.scan_words(norm)
+    seq = wordscan.word_ids(["east", "sea"], {w: i for i, w in enumerate(["china", "east", "sea"])})
+    assert seq is not None
+    assert wordscan.has_words is not None
+    assert wordscan.locate_words is not None
+    assert wordscan.has_words(ids, seq)
+    found = wordscan.locate_words(ids, seq, 2)
+    from rules._fastfold import locate
+
+    assert found == locate(norm, " east sea", True, 2, 2) == [(2, 0, 2, 0), (2, 5, 7, 1)]
+    _, other = scanner.scan_words(" east china sea  east ")
+    assert not wordscan.has_words(other, seq)
+    assert wordscan.locate_words(other, seq, 0) == []
+    with pytest.raises(ValueError, match="word ids"):
+        wordscan.has_words(ids, array("i", [-1]).tobytes())
+    with pytest.raises(ValueError, match="int32"):
+        wordscan.has_words(b"abc", seq)
+
+
+@native
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    queries=st.lists(query(), min_size=1, max_size=5),
+    title=text(max_words=8),
+    content=text(max_words=40),
+)
+def test_confirming_phrases_by_word_ids_decide_like_str_find(
+    queries: list[str], title: str, content: str
+) -> None:
+    rules = compile_ruleset({"gen.yaml": ruleset_yaml(queries, [[] for _ in queries])})
+    article = Article(feed_url="http://127.0.0.1/f", identity="x", title=title, content=content)
+    by_find = RuleSet(rules.compiled_rules, rules.terms, rules.regexes)
+    by_find._seq = {}  # as before: str.find over the scan text for every confirming phrase
+    assert rules.decide(article).rule_ids == by_find.decide(article).rule_ids
+    assert rules.match(article) == by_find.match(article)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    queries=st.lists(query(), min_size=1, max_size=5),
+    title=text(max_words=8),
+    content=text(max_words=40),
+)
+def test_inline_plans_of_and_rules_decide_like_the_expressions(
+    queries: list[str], title: str, content: str
+) -> None:
+    rules = compile_ruleset({"gen.yaml": ruleset_yaml(queries, [[] for _ in queries])})
+    article = Article(feed_url="http://127.0.0.1/f", identity="x", title=title, content=content)
+    walked = RuleSet(rules.compiled_rules, rules.terms, rules.regexes)
+    walked._plans = {}  # every candidate through _holds
+    assert rules.decide(article).rule_ids == walked.decide(article).rule_ids
+
+
+def test_a_plan_is_made_for_and_of_plain_and_negated_terms_only() -> None:
+    rules = compile_ruleset(
+        {
+            "p.yaml": "rules:\n"
+            "  - id: a\n    name: A\n    query: 'sea AND NOT land'\n"
+            "  - id: b\n    name: B\n    query: 'sea AND (land OR air)'\n"
+            "  - id: c\n    name: C\n    query: 'sea AND =US'\n"
+            "  - id: d\n    name: D\n    query: 'sea NEAR/2 land'\n"
+        }
+    )
+    assert set(rules._plans) == {0}
+    ((_, _, first), (_, _, second)) = rules._plans[0]
+    assert (first, second) == (True, False)

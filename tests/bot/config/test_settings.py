@@ -87,3 +87,10 @@ def test_durations() -> None:
     assert parse_duration(2, "x") == 2
     with pytest.raises(ConfigError, match=r"^x: "):
         parse_duration(True, "x")
+
+
+def test_the_rules_cache_defaults_under_data_and_an_empty_value_disables_it() -> None:
+    assert load_settings({}, env_file=None).rules_cache_dir == Path("data") / "cache" / "rules"
+    chosen = load_settings({"NEWSWATCH_CACHE_DIR": "/var/cache/nw"}, env_file=None)
+    assert chosen.rules_cache_dir == Path("/var/cache/nw/rules")
+    assert load_settings({"NEWSWATCH_CACHE_DIR": " "}, env_file=None).rules_cache_dir is None

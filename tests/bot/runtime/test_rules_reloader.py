@@ -167,35 +167,45 @@ async def test_personal_rules_are_compiled_with_the_files_and_survive_a_broken_f
     assert ids(holder.current) == ["sea", "land", "u5-1"]
 
 
-async def test_recompose_compiles_off_the_loop_like_a_reload(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
+async def test_recompose_loads_like_a_reload(
+    folder: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A personal rule's change recompiles the whole set (files and personal rules): through the
-    # worker process, as a reload does, not in the event loop's process.
+    # A personal rule's change recompiles the whole set (files and personal rules) the way a
+    # reload does: ``load_off_loop`` with the reloader's cache (a worker process for large
+    # sets), not a compile in the event loop's thread.
     from bot.runtime import rules_reloader
+    from rules.cache import RuleCache
+    from rules.loader import load_off_loop as real
 
-    calls: list[list[str]] = []
-    from rules.loader import compile_off_loop as real
+    calls: list[tuple[list[str], RuleCache | None]] = []
 
     async def counted(
-        sources: dict[str, str], between: Callable[[], object] | None = None
+        sources: dict[str, str],
+        cache: RuleCache | None = None,
+        between: Callable[[], object] | None = None,
     ) -> RuleSet:
-        calls.append(list(sources))
-        return await real(sources, between=between)
+        calls.append((list(sources), cache))
+        return await real(sources, cache, between=between)
 
-    monkeypatch.setattr(rules_reloader, "compile_off_loop", counted)
+    monkeypatch.setattr(rules_reloader, "load_off_loop", counted)
+    cache = RuleCache(tmp_path_factory.mktemp("cache") / "rules")
     personal = {"<personal rules>": "rules: []\n"}
     holder = RuleHolder(RuleSet.empty())
     rec = Recorder()
     reloader = RuleReloader(
-        folder, holder, rec.on_error, rec.on_reload, compose=lambda files: {**files, **personal}
+        folder,
+        holder,
+        rec.on_error,
+        rec.on_reload,
+        compose=lambda files: {**files, **personal},
+        cache=cache,
     )
     assert await reloader.reload_now()
     personal["<personal rules>"] = "rules:\n  - id: u5-1\n    name: Mine\n    query: land\n"
     assert await reloader.recompose()
     assert ids(holder.current) == ["sea", "u5-1"]
     assert len(calls) == 2
-    assert calls[1][-1] == "<personal rules>"
+    assert calls[1] == ([str(folder / "sea.yaml"), "<personal rules>"], cache)
 
 
 async def test_an_error_is_reported_once_and_the_fix_gets_an_all_clear(
@@ -227,3 +237,34 @@ async def test_an_error_is_reported_once_and_the_fix_gets_an_all_clear(
     (folder / "sea.yaml").write_text(SEA)
     assert await reloader.reload_now()
     assert len(recovered) == 1  # an all-clear only after an error
+
+
+async def test_a_reloader_with_a_cache_compiles_each_content_once(
+    folder: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rules import loader
+    from rules.cache import RuleCache
+
+    monkeypatch.setattr(loader, "SMALL_SOURCES", 0)  # cache even these small files
+    compiles: list[int] = []
+    real = loader._compile_parts
+
+    async def counting(sources: dict[str, str]) -> list[bytes]:
+        compiles.append(1)
+        return await real(sources)
+
+    monkeypatch.setattr(loader, "_compile_parts", counting)
+    cache = RuleCache(tmp_path_factory.mktemp("cache") / "rules")
+    rec = Recorder()
+    first = RuleReloader(folder, RuleHolder(RuleSet.empty()), rec.on_error, cache=cache)
+    assert await first.reload_now()
+    (folder / "sea.yaml").write_text(SEA_AND_LAND)
+    assert await first.reload_now()
+    (folder / "sea.yaml").write_text(SEA)  # back to the first content: from the cache
+    assert await first.reload_now()
+    assert ids(first.holder.current) == ["sea"]
+    holder = RuleHolder(RuleSet.empty())  # a restart: a new reloader, the same cache
+    assert await RuleReloader(folder, holder, rec.on_error, cache=cache).reload_now()
+    assert ids(holder.current) == ["sea"]
+    assert len(compiles) == 2
+    assert rec.errors == []
