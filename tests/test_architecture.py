@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     # rules saved from the chat (/watch): compiled with the files' compiler, shared by the
     # handlers, the runtime and the command line
     "bot.personal_rules": {"core", "rules", "storage", "bot.config", "bot.services", "bot.search"},
-    "bot.delivery": {"core", "storage", "bot.config", "bot.services", "bot.ops"},
+    "bot.delivery": {"core", "storage", "bot.config", "bot.services", "bot.ops", "bot.i18n"},
     "bot.trends": {"core", "storage"},
     "bot.telegram": {
         "core",

@@ -1,19 +1,7 @@
-"""Message catalogues for the bot's own words, English and Vietnamese (``core.models.Language``).
-
-``text(language, key, **values)`` gives the message ``key`` in ``language`` (English when the
-chat chose none, and for any key a catalogue lacks), with ``values`` filled in. Values are
-inserted as given: the caller escapes what comes from users or feeds.
-
-Translated so far: the /settings screen with its answers, /start, the first lines of /status,
-the answer to an unknown command, and the "group administrators only" refusal of /settings.
-Everything else the bot says (most command replies, alert and digest labels, usage texts,
-/help's command list) is English in both; ``NOT_TRANSLATED`` says so on the settings screen.
-Pure data and one lookup: no I/O.
-"""
+"""Catalogue of the first translated screens: /settings, /start, /status's first lines, the
+answer to an unknown command. Two dicts, ``EN`` and ``VI``, with the same keys; pure data."""
 
 from __future__ import annotations
-
-from core.models import Language
 
 EN: dict[str, str] = {
     "settings.title": "⚙️ <b>Settings of this chat</b>",
@@ -97,13 +85,3 @@ VI: dict[str, str] = {
     "unknown": "❌ Tôi không biết lệnh {word}. /help liệt kê những gì tôi làm được.",
     "not_translated": "Chưa dịch: phần lớn câu trả lời lệnh, nhãn của cảnh báo và bản tin, /help.",
 }
-
-CATALOGUES: dict[Language, dict[str, str]] = {Language.EN: EN, Language.VI: VI}
-LANGUAGE_NAMES: dict[Language, str] = {Language.EN: "English", Language.VI: "Tiếng Việt"}
-
-
-def text(language: Language | None, key: str, **values: object) -> str:
-    """The message ``key`` in ``language`` (English by default and as the fallback)."""
-    catalogue = CATALOGUES.get(language or Language.EN, EN)
-    template = catalogue.get(key) or EN[key]
-    return template.format(**values) if values else template
