@@ -5,17 +5,17 @@ chat chose none, and for any key a catalogue lacks), with ``values`` filled in. 
 inserted as given: the caller escapes what comes from users or feeds.
 
 The catalogues are split by area, one module each (``core_messages``, ``command_messages``,
-``alert_messages``), each with an ``EN`` and a ``VI`` dict; a key lives in exactly one area
+``admin_messages``, ``alert_messages``), each with an ``EN`` and a ``VI`` dict; a key lives in exactly one area
 (``tests/bot/i18n`` checks that, and that both languages have the same keys and placeholders).
 Pure data and one lookup: no I/O.
 """
 
 from __future__ import annotations
 
-from bot.i18n import alert_messages, command_messages, core_messages
+from bot.i18n import admin_messages, alert_messages, command_messages, core_messages
 from core.models import Language
 
-AREAS = (core_messages, command_messages, alert_messages)
+AREAS = (core_messages, command_messages, admin_messages, alert_messages)
 
 EN: dict[str, str] = {k: v for area in AREAS for k, v in area.EN.items()}
 VI: dict[str, str] = {k: v for area in AREAS for k, v in area.VI.items()}
