@@ -5,8 +5,9 @@ chat chose none, and for any key a catalogue lacks), with ``values`` filled in. 
 inserted as given: the caller escapes what comes from users or feeds.
 
 The catalogues are split by area, one module each (``core_messages``, ``command_messages``,
-``admin_messages``, ``alert_messages``), each with an ``EN`` and a ``VI`` dict; a key lives in exactly one area
-(``tests/bot/i18n`` checks that, and that both languages have the same keys and placeholders).
+``admin_messages``, ``alert_messages``), each with an ``EN`` and a ``VI`` dict; a key lives in
+exactly one area (``tests/bot/i18n`` checks that, and that both languages have the same keys and
+placeholders).
 Pure data and one lookup: no I/O.
 """
 
