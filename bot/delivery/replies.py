@@ -24,6 +24,7 @@ from telegram import InlineKeyboardMarkup
 from bot.delivery.outcomes import apply_to_chat
 from bot.delivery.sink import SendOutcome, SendStatus
 from bot.delivery.telegram_sink import TelegramSink
+from bot.services import ChatPrefs
 from core.models import RenderedMessage
 from storage.base import Storage
 
@@ -60,8 +61,10 @@ class ReplySender:
         *,
         wait_up_to_s: float = WAIT_UP_TO_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        prefs: ChatPrefs | None = None,
     ) -> None:
         self._sink = sink
+        self._prefs = prefs
         self._storage = storage
         self._wait_up_to_s = wait_up_to_s
         self._sleep = sleep
@@ -166,7 +169,7 @@ class ReplySender:
             outcome = await attempt(target)
             if outcome.status is SendStatus.SENT:
                 return outcome
-            await apply_to_chat(self._storage, target.chat_id, outcome)
+            await apply_to_chat(self._storage, target.chat_id, outcome, prefs=self._prefs)
             if not retry:
                 break
             if outcome.new_chat_id is not None:
