@@ -177,4 +177,4 @@ def register_handlers(
             general.free_text,
         )
     )
-    application.add_error_handler(error_handler(out))
+    application.add_error_handler(error_handler(out, services.chat_prefs))
