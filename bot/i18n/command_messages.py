@@ -364,8 +364,9 @@ VI: dict[str, str] = {
     "unmute.done": "🔔 Cảnh báo cho {label} đã được bật lại.",
     "unmute.rule_not_muted": "{tag} không bị tạm tắt riêng (/unmute không kèm gì sẽ bật lại cả "
     "cuộc trò chuyện).",
-    "unmute.rule_nothing": "🔔 {tag} đã gửi cảnh báo trở lại; không có gì khớp trong lúc tạm tắt.",
-    "unmute.rule_caught_up": "🔔 {tag} đã gửi cảnh báo trở lại; {matches} trong lúc tạm tắt sẽ "
+    "unmute.rule_nothing": "🔔 Đã bật lại cảnh báo của {tag}; không có bài nào khớp trong lúc "
+    "tạm tắt.",
+    "unmute.rule_caught_up": "🔔 Đã bật lại cảnh báo của {tag}; {matches} trong lúc tạm tắt sẽ "
     "được gửi bù trong một tin nhắn.",
     "digest.set_how_often": "Hãy cho biết tần suất: off, hourly hoặc daily HH:MM.",
     "digest.set_needs_time": "Bản tin tổng hợp hằng ngày cần một giờ gửi, ví dụ daily 08:00.",

@@ -98,7 +98,7 @@ async def pressed(
     if not await gate(services.settings, out, update, lang):
         return None
     message = query.message if isinstance(query.message, Message) else None
-    if message is None:
+    if message is None or not message.is_accessible:  # deleted, or too old (date 0)
         await query.answer(text(lang, "press.too_old", command=again), show_alert=True)
         return None
     parts = [*query.data.split(":", fields), *([""] * fields)][: fields + 1]
