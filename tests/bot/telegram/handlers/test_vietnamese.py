@@ -321,6 +321,16 @@ async def test_every_reply_is_vietnamese_in_a_vietnamese_chat(
     assert sum(bool(english_in(said)) for said in english.replies) > 100
 
 
+async def test_english_replies_are_unchanged_but_for_a_channels_capitals(
+    transcripts: tuple[Transcript, Transcript],
+) -> None:
+    en, _ = transcripts
+    said = "\n".join(en.replies)
+    assert "❌ Say which rule (or all). The rules are in /rules.\nUsage: /subscribe RULE" in said
+    assert "🔕 Muted this chat until 11 Jul 2025 21:00 +07. Matches meanwhile are kept" in said
+    assert "Morning Desk gets one alert per story" in said  # was "Morning desk"
+
+
 async def test_vietnamese_replies_read_as_they_should(
     transcripts: tuple[Transcript, Transcript],
 ) -> None:
