@@ -289,7 +289,7 @@ VI: dict[str, str] = {
     "help.title": "<b>Các lệnh</b>",
     "help.admin": "<b>Quản trị</b>",
     "help.groups": "Trong nhóm, chỉ quản trị viên của nhóm mới thay đổi được các đăng ký; trong "
-    "một chủ đề của diễn đàn, cảnh báo được gửi vào chủ đề nơi bạn đã đăng ký.",
+    "nhóm có chủ đề, cảnh báo được gửi vào chủ đề nơi bạn đã đăng ký.",
     "usage.line": "❌ {problem}\nCách dùng: <code>{usage}</code>",
     "free_text.hint": "Tôi trả lời các lệnh, không trả lời tin nhắn thường. Để tìm trong các bài "
     "đã lưu, hãy gửi /search TỪ_KHÓA; để nhận cảnh báo, hãy chọn quy tắc với /rules. /help liệt "
@@ -301,7 +301,8 @@ VI: dict[str, str] = {
     "error.other": "⚠️ Đã có lỗi ở phía tôi; lỗi đã được ghi lại.",
     "target.this_chat": "cuộc trò chuyện này",
     "target.from_private": "Hãy quản lý kênh từ cuộc trò chuyện riêng của bạn với tôi.",
-    "target.cannot_see": "Tôi không thấy {target}. Hãy thêm tôi vào đó với vai trò quản trị viên.",
+    "target.cannot_see": "Tôi không tìm thấy {target}. Hãy thêm tôi vào đó với vai trò quản trị "
+    "viên.",
     "target.not_channel": "{target} không phải là kênh hay nhóm.",
     "target.not_admin": "❌ Chỉ quản trị viên của {target} mới làm được việc này.",
     "target.cannot_post": "❌ Tôi chưa thể đăng tin vào {target}: hãy thêm tôi làm quản trị viên "
@@ -355,7 +356,7 @@ VI: dict[str, str] = {
     "mute.done": "🔕 Đã tạm tắt {label} đến {when}. Các bài khớp trong thời gian này vẫn được "
     "lưu lại (xem /recent). Gửi /unmute để bật lại.",
     "mute.rule_how_long": "Hãy cho biết tạm tắt {tag} trong bao lâu, hoặc off.",
-    "mute.rule_forever": "cho đến khi bạn bật lại",
+    "mute.rule_forever": "đến khi bạn bật lại",
     "mute.rule_until": "đến {when}",
     "mute.rule_done": "🔕 Đã tạm tắt {tag} cho {label} {until}; các quy tắc khác vẫn gửi cảnh "
     "báo. <code>/unmute {rule}</code> sẽ gửi những gì đã khớp trong thời gian đó trong một tin "

@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.ext import CommandHandler
 
 from bot.i18n import command_messages, core_messages, text
 from bot.telegram.handlers.commands import COMMANDS, set_menus
+from bot.telegram.handlers.web_login import WebLoginCommand
+from core.errors import StorageError
 from core.models import Language, StoryPlacement
+from storage.base import Subscription
 from storage.sql import SqlStorage
 from tests.bot.telegram.harness import (
     ADMIN,
@@ -29,6 +33,7 @@ from tests.bot.telegram.harness import (
     RunningBot,
     running_bot,
 )
+from tests.fakes.memory_storage import MemoryStorage
 from tests.fakes.telegram_api import SentMessage
 from tests.support.storage_helpers import match
 from tests.support.story_helpers import seed_article
@@ -146,6 +151,7 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
     await s.press(page, "rules.button_subscribe", name="Comprehensive Strategic Partnership")
     await s.press(page, "rules.button_unsubscribe", name="Comprehensive Strategic Partnership")
     await s.press_data(page, "s:no-such-rule:0")  # a rule removed since the page was drawn
+    await s.press_data(page, "u:asean:0")  # not subscribed (a page pressed twice)
     await s.press_data(page, "zz:1")  # a button this version does not know
     await s.press_data(replace(page, date=0), "p:1")  # a message too old to edit
 
@@ -162,6 +168,10 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
     await s.ask("/unsubscribe us")
     await s.ask("/unsubscribe us")
     await s.ask("/unsubscribe nothing-like-it")
+    await rb.storage.subscribe(ADMIN, "retired", None)  # a rule since removed from the files
+    await s.ask("/list")
+    await s.ask("/unsubscribe retired")
+    await s.press_data(page, "s:csp:0")  # already subscribed
 
     # /mute, /unmute
     await s.ask("/mute")
@@ -207,7 +217,9 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
     await s.ask("/recent")
     recent = await s.ask("/recent csp")
     await s.press(recent, "recent.more")
+    await rb.ingest("", "eu", minutes=20)  # a story without a title
     await s.ask("/recent asean")  # one story, two sources
+    await s.ask("/recent eu")
     await s.ask("/recent unclos")  # none yet
     await s.ask("/recent csp us")
     await s.ask("/recent nothing-like-it")
@@ -246,6 +258,8 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
 
     # /web, /settings' own bad input
     await s.ask("/web")
+    web_login(rb).web_login = OneLink()
+    await s.ask("/web")
     await s.ask("/settings frob")
 
     # a group: its administrators change it, everyone reads it
@@ -268,6 +282,7 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
     await s.ask("/list", FORUM, thread_id=23, **forum)
     topic_page = await s.ask("/rules", FORUM, thread_id=31, **forum)
     await s.press(topic_page, "rules.button_subscribe", name="Japan")
+    await s.press_data(topic_page, "s:unclos:0")  # subscribed from topic 23: moves here
     await s.press(topic_page, "rules.button_unsubscribe", name="UNCLOS / East Sea")
 
     # channels, managed from the private chat
@@ -288,6 +303,24 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
     await s.ask("/subscribe csp @morningdesk", USER)  # not one of its administrators
     await s.ask("/split 3", USER)  # not one of the bot's administrators
     return s
+
+
+class OneLink:
+    """A console that hands out one made-up login link."""
+
+    def login_link(self, user_id: int, admin: bool) -> str | None:
+        return f"https://console.example/login/{user_id}-{'admin' if admin else 'reader'}"
+
+
+def web_login(rb: RunningBot) -> WebLoginCommand:
+    """The running bot's ``/web`` handler, to give it a console."""
+    for group in rb.application.handlers.values():
+        for handler in group:
+            if isinstance(handler, CommandHandler) and "web" in handler.commands:
+                command = handler.callback.__self__  # type: ignore[attr-defined]
+                assert isinstance(command, WebLoginCommand)
+                return command
+    raise AssertionError("no /web handler")
 
 
 @asynccontextmanager
@@ -385,22 +418,53 @@ async def test_help_and_the_command_menu_in_vietnamese(tmp_path: Path) -> None:
         assert rb.tg.commands(scope=f"chat/{ADMIN}")[0]["description"] == "what this bot does"
 
 
-async def test_strangers_and_failures_are_answered_in_the_chats_language(tmp_path: Path) -> None:
-    async with running_bot(allowed_ids=[ADMIN]) as rb:
-        rb.services.chat_prefs.put(OTHER, replace(rb.services.chat_prefs.get(OTHER), language=VI))
-        refused = await rb.ask("/rules", OTHER)
-        assert refused.text == (
-            f"Xin lỗi, đây là bot riêng. Nếu bạn cần được dùng bot, hãy nhờ người vận hành thêm "
-            f"mã Telegram của bạn ({OTHER}) vào danh sách được phép."
-        )
-    from tests.bot.telegram.handlers.test_errors import BrokenStorage
+class FailingStorage(MemoryStorage):
+    """The database is down for ``/rules``; ``/list`` hits a bug."""
 
-    async with running_bot(storage=BrokenStorage()) as rb:
-        s = Transcript(rb, VI)
-        await choose_language(s, USER)
-        failed = await rb.ask("/rules", USER)
-        assert failed.text == (
+    async def subscriptions(self, chat_id: int) -> list[str]:
+        raise StorageError("database is locked")
+
+    async def subscription_details(self, chat_id: int) -> list[Subscription]:
+        raise RuntimeError("a bug")
+
+
+def vietnamese(rb: RunningBot, chat_id: int) -> None:
+    """Set ``chat_id`` to Vietnamese behind the bot's back (a stranger cannot use /settings)."""
+    rb.services.chat_prefs.put(chat_id, replace(rb.services.chat_prefs.get(chat_id), language=VI))
+
+
+async def test_strangers_failures_and_edge_cases_in_the_chats_language() -> None:
+    stranger = text(VI, "access.stranger", who=OTHER)
+    assert stranger == (
+        "Xin lỗi, đây là bot riêng. Nếu bạn cần được dùng bot, hãy nhờ người vận hành thêm "
+        f"mã Telegram của bạn ({OTHER}) vào danh sách được phép."
+    )
+    async with running_bot(allowed_ids=[ADMIN]) as rb:
+        vietnamese(rb, OTHER)
+        assert (await rb.ask("/rules", OTHER)).text == stranger
+        page = await rb.ask("/rules", ADMIN)  # a page forwarded to a stranger's chat
+        page = replace(page, chat_id=OTHER)
+        rb.tg.add_chat(OTHER)
+        query_id = rb.tg.user_presses("p:1", page, OTHER)
+        await rb.tg.wait_for(
+            lambda: any(a["callback_query_id"] == query_id for a in rb.tg.callback_answers),
+            what="answer",
+        )
+        assert rb.tg.callback_answers[-1]["text"] == stranger
+        assert rb.tg.callback_answers[-1]["show_alert"]
+
+    async with running_bot(storage=FailingStorage()) as rb:
+        vietnamese(rb, USER)
+        assert (await rb.ask("/rules")).text == (
             "⚠️ Cơ sở dữ liệu hiện không truy cập được; vui lòng thử lại sau một phút."
+        )
+        assert (await rb.ask("/list")).text == "⚠️ Đã có lỗi ở phía tôi; lỗi đã được ghi lại."
+        assert (await rb.ask("/trend csp")).text == "Không xem được xu hướng với kho lưu trữ này."
+
+    async with running_bot(rules=()) as rb:
+        vietnamese(rb, USER)
+        assert (await rb.ask("/rules")).text == (
+            "Chưa có quy tắc nào được nạp. Quản trị viên thêm quy tắc trong config/rules/."
         )
 
 
