@@ -12,8 +12,9 @@ import html
 from datetime import datetime, tzinfo
 from enum import Enum
 
-from bot import i18n
 from bot.delivery.alert_format import clean_text, rule_tags, safe_link, shorten
+from bot.i18n import CATALOGUES
+from bot.i18n import text as catalogue_text
 from core.models import Language
 from core.text import plural as core_plural
 
@@ -39,7 +40,7 @@ def plural(count: int, word: str, lang: Language | None = None) -> str:
     """
     if lang is None or lang is Language.EN:
         return core_plural(count, word)
-    translated = i18n.CATALOGUES.get(lang, {}).get(noun_key(word))
+    translated = CATALOGUES.get(lang, {}).get(noun_key(word))
     return f"{count} {translated}" if translated else core_plural(count, word)
 
 
@@ -87,7 +88,7 @@ def rule_tag(rule_id: str) -> str:
 
 def link(title: str, url: str | None, lang: Language | None = None) -> str:
     """An article title as an HTML link (plain text when the URL is not safe to link)."""
-    untitled = i18n.text(lang, "text.untitled")
+    untitled = catalogue_text(lang, "text.untitled")
     text = esc(shorten(clean_text(title), 160) or untitled)
     href = safe_link(url)
     return f'<a href="{html.escape(href)}">{text}</a>' if href else text
