@@ -20,7 +20,7 @@ from telegram import Update
 from bot.delivery.alert_format import rule_tags
 from bot.delivery.replies import ReplySender
 from bot.delivery.rule_mutes import mute_rule, unmute_rule
-from bot.i18n import text
+from bot.i18n import CATALOGUES, text
 from bot.services import Services
 from bot.telegram.handlers.access import Context, chat_language, gate
 from bot.telegram.handlers.commands import usage
@@ -44,15 +44,17 @@ _TIME_12H_RE = re.compile(r"^(0?[1-9]|1[0-2])(?:[:.]([0-5]\d))?\s*([ap])\.?m\.?$
 class UsageError(Exception):
     """A command was given bad arguments; the message says what was wrong: ``str(e)`` in
     English, ``e.text(lang)`` in a chat's language (the catalogue's ``key`` with ``values``,
-    plain text)."""
+    plain text). A ``key`` no catalogue has is taken as the English message itself (the old
+    ``UsageError("...")`` form), the same in every language."""
 
     def __init__(self, key: str, **values: object) -> None:
-        super().__init__(text(None, key, **values))
-        self.key = key
+        known = key in CATALOGUES[Language.EN]
+        super().__init__(text(None, key, **values) if known else key)
+        self.key = key if known else None
         self.values = values
 
     def text(self, lang: Language | None) -> str:
-        return text(lang, self.key, **self.values)
+        return text(lang, self.key, **self.values) if self.key is not None else str(self)
 
 
 def parse_mute_duration(words: str) -> timedelta:

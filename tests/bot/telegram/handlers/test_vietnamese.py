@@ -476,3 +476,14 @@ def test_plural_takes_the_language() -> None:
     assert plural(3, "match", VI) == "3 bài khớp"
     assert plural(1, "feed", VI) == "1 nguồn tin"
     assert plural(2, "existing item", VI) == "2 existing items"  # no Vietnamese noun: English
+
+
+def test_usage_errors_speak_both_languages_and_the_old_form_still_works() -> None:
+    from bot.telegram.handlers.schedule import UsageError, parse_mute_duration
+
+    with pytest.raises(UsageError) as caught:
+        parse_mute_duration("soon")
+    assert str(caught.value).startswith("“soon” is not a duration.")
+    assert caught.value.text(VI).startswith("“soon” không phải là một khoảng thời gian.")
+    old = UsageError("Something was wrong.")
+    assert str(old) == old.text(VI) == "Something was wrong."
