@@ -269,7 +269,7 @@ VI: dict[str, str] = {
     "help.usage.status": "/status",
     "help.summary.status": "bot đang làm gì",
     "help.usage.web": "/web",
-    "help.summary.web": "liên kết đăng nhập một lần vào bảng điều khiển web",
+    "help.summary.web": "liên kết đăng nhập dùng một lần vào bảng điều khiển web",
     "help.usage.stories": "/stories [together|separate]",
     "help.summary.stories": "một cảnh báo cho mỗi tin, hoặc cho mỗi bài báo",
     "help.usage.feeds": "/feeds [export]",
@@ -351,7 +351,7 @@ VI: dict[str, str] = {
     "mute.not_duration": "“{text}” không phải là một khoảng thời gian. Hãy ghi một số và một đơn "
     "vị: 30m, 2h, 1d, 1w.",
     "mute.zero": "Khoảng thời gian phải lớn hơn 0.",
-    "mute.too_long": "Quá dài: chỉ tạm tắt được tối đa 365 ngày (hoặc hãy hủy đăng ký).",
+    "mute.too_long": "Quá lâu: chỉ tạm tắt được tối đa 365 ngày (hoặc hãy hủy đăng ký).",
     "mute.how_long": "Hãy cho biết tạm tắt trong bao lâu, ví dụ /mute 2h.",
     "mute.done": "🔕 Đã tạm tắt {label} đến {when}. Các bài khớp trong thời gian này vẫn được "
     "lưu lại (xem /recent). Gửi /unmute để bật lại.",
@@ -359,8 +359,8 @@ VI: dict[str, str] = {
     "mute.rule_forever": "đến khi bạn bật lại",
     "mute.rule_until": "đến {when}",
     "mute.rule_done": "🔕 Đã tạm tắt {tag} cho {label} {until}; các quy tắc khác vẫn gửi cảnh "
-    "báo. <code>/unmute {rule}</code> sẽ gửi những gì đã khớp trong thời gian đó trong một tin "
-    "nhắn.",
+    "báo. <code>/unmute {rule}</code> sẽ gửi gộp vào một tin nhắn những gì đã khớp trong thời "
+    "gian đó.",
     "unmute.usage": "Không ghi gì (cả cuộc trò chuyện) hoặc ghi một quy tắc đã đăng ký.",
     "unmute.done": "🔔 Cảnh báo cho {label} đã được bật lại.",
     "unmute.rule_not_muted": "{tag} không bị tạm tắt riêng (/unmute không kèm gì sẽ bật lại cả "
@@ -368,7 +368,7 @@ VI: dict[str, str] = {
     "unmute.rule_nothing": "🔔 Đã bật lại cảnh báo của {tag}; không có bài nào khớp trong lúc "
     "tạm tắt.",
     "unmute.rule_caught_up": "🔔 Đã bật lại cảnh báo của {tag}; {matches} trong lúc tạm tắt sẽ "
-    "được gửi bù trong một tin nhắn.",
+    "được gửi bù, gộp trong một tin nhắn.",
     "digest.set_how_often": "Hãy cho biết tần suất: off, hourly hoặc daily HH:MM.",
     "digest.set_needs_time": "Bản tin tổng hợp hằng ngày cần một giờ gửi, ví dụ daily 08:00.",
     "digest.set_not_schedule": "“{words}” không phải là lịch gửi: hãy dùng off, hourly hoặc "
