@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from telegram.ext import CommandHandler
 
 from bot.i18n import command_messages, core_messages, text
@@ -330,8 +331,10 @@ async def bot_in(tmp_path: Path, name: str) -> AsyncIterator[RunningBot]:
         yield rb
 
 
-@pytest.fixture
-async def transcripts(tmp_path: Path) -> tuple[Transcript, Transcript]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def transcripts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Transcript, Transcript]:
+    """The script played once per module in each language (the three tests below read it)."""
+    tmp_path = tmp_path_factory.mktemp("transcripts")
     async with bot_in(tmp_path, "en") as en_bot:
         english = await play(en_bot, None)
     async with bot_in(tmp_path, "vi") as vi_bot:
@@ -339,7 +342,7 @@ async def transcripts(tmp_path: Path) -> tuple[Transcript, Transcript]:
     return english, vietnamese
 
 
-async def test_every_reply_is_vietnamese_in_a_vietnamese_chat(
+def test_every_reply_is_vietnamese_in_a_vietnamese_chat(
     transcripts: tuple[Transcript, Transcript],
 ) -> None:
     english, vietnamese = transcripts
@@ -354,7 +357,7 @@ async def test_every_reply_is_vietnamese_in_a_vietnamese_chat(
     assert sum(bool(english_in(said)) for said in english.replies) > 100
 
 
-async def test_english_replies_are_unchanged_but_for_a_channels_capitals(
+def test_english_replies_are_unchanged_but_for_a_channels_capitals(
     transcripts: tuple[Transcript, Transcript],
 ) -> None:
     en, _ = transcripts
@@ -364,7 +367,7 @@ async def test_english_replies_are_unchanged_but_for_a_channels_capitals(
     assert "Morning Desk gets one alert per story" in said  # was "Morning desk"
 
 
-async def test_vietnamese_replies_read_as_they_should(
+def test_vietnamese_replies_read_as_they_should(
     transcripts: tuple[Transcript, Transcript],
 ) -> None:
     _, vi = transcripts
