@@ -17,8 +17,11 @@ import pytest
 import pytest_asyncio
 from telegram.ext import CommandHandler
 
+from bot import i18n
 from bot.i18n import command_messages, core_messages, text
 from bot.telegram.handlers.commands import COMMANDS, set_menus
+from bot.telegram.handlers.schedule import UsageError, parse_digest_schedule, parse_mute_duration
+from bot.telegram.handlers.text import plural
 from bot.telegram.handlers.web_login import WebLoginCommand
 from core.errors import StorageError
 from core.models import Language, StoryPlacement
@@ -75,6 +78,19 @@ def english_in(said: str) -> list[str]:
     ]
 
 
+class AskedFor(dict[str, str]):
+    """A catalogue that remembers which keys were looked up (``bot.i18n.text`` and ``plural``
+    look up with ``get``)."""
+
+    def __init__(self, catalogue: dict[str, str]) -> None:
+        super().__init__(catalogue)
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+
 @dataclass
 class Transcript:
     """What the bot said during a script: replies (and redrawn pages), button answers, and
@@ -84,6 +100,7 @@ class Transcript:
     lang: Language | None
     replies: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    asked: set[str] = field(default_factory=set)  # the catalogue keys used (Vietnamese script)
 
     def t(self, key: str, **values: object) -> str:
         return text(self.lang, key, **values)
@@ -225,6 +242,8 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
     await s.ask("/recent csp us")
     await s.ask("/recent nothing-like-it")
     await s.ask("/recent", USER)  # a chat without subscriptions
+    await s.ask("/list", USER)
+    await s.ask("/digest all hourly", USER)
     await s.ask("/search")
     found = await s.ask("/search comprehensive")
     await s.press(found, "search.older")
@@ -249,6 +268,7 @@ async def play(rb: RunningBot, lang: Language | None) -> Transcript:
     await s.ask("/trend csp 12")
     await s.ask("/trend csp soon")
     await s.ask("/trend csp")
+    await s.ask("/trend unclos 7")  # no story, so no day stands out
     await s.ask("/trend us on")
     await s.ask("/trend csp on")
     await s.ask("/trend csp on")
@@ -337,8 +357,14 @@ async def transcripts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Transcr
     tmp_path = tmp_path_factory.mktemp("transcripts")
     async with bot_in(tmp_path, "en") as en_bot:
         english = await play(en_bot, None)
-    async with bot_in(tmp_path, "vi") as vi_bot:
-        vietnamese = await play(vi_bot, VI)
+    recording = AskedFor(i18n.CATALOGUES[VI])
+    i18n.CATALOGUES[VI] = recording
+    try:
+        async with bot_in(tmp_path, "vi") as vi_bot:
+            vietnamese = await play(vi_bot, VI)
+    finally:
+        i18n.CATALOGUES[VI] = i18n.VI
+    vietnamese.asked = recording.asked
     return english, vietnamese
 
 
@@ -472,8 +498,6 @@ async def test_strangers_failures_and_edge_cases_in_the_chats_language() -> None
 
 
 def test_plural_takes_the_language() -> None:
-    from bot.telegram.handlers.text import plural
-
     assert plural(1, "match") == "1 match"
     assert plural(3, "match", Language.EN) == "3 matches"
     assert plural(3, "match", VI) == "3 bài khớp"
@@ -482,11 +506,32 @@ def test_plural_takes_the_language() -> None:
 
 
 def test_usage_errors_speak_both_languages_and_the_old_form_still_works() -> None:
-    from bot.telegram.handlers.schedule import UsageError, parse_mute_duration
-
     with pytest.raises(UsageError) as caught:
         parse_mute_duration("soon")
     assert str(caught.value).startswith("“soon” is not a duration.")
     assert caught.value.text(VI).startswith("“soon” không phải là một khoảng thời gian.")
+    with pytest.raises(UsageError) as caught:
+        parse_digest_schedule([])
+    assert caught.value.text(VI) == "Hãy cho biết tần suất: off, hourly hoặc daily HH:MM."
     old = UsageError("Something was wrong.")
     assert str(old) == old.text(VI) == "Something was wrong."
+
+
+def test_the_script_says_every_command_message(
+    transcripts: tuple[Transcript, Transcript],
+) -> None:
+    _, vi = transcripts
+    unsaid = sorted(set(command_messages.EN) - vi.asked)
+    assert unsaid == [
+        "access.stranger",  # a bot with an allowlist: the test below
+        "digest.set_how_often",  # /digest asks for a rule first: test_usage_errors_...
+        "error.database",  # a failing storage: the test below
+        "error.other",
+        "noun.alert",  # nouns of the other handlers and of /status's core template
+        "noun.day",
+        "noun.feed",
+        "noun.rule",
+        "noun.subscription",
+        "rules.none",  # a bot without rules: the test below
+        "trend.unavailable",  # a storage without trends: the test below
+    ]
