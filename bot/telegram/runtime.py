@@ -19,8 +19,8 @@ from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
 from bot.personal_rules import PersonalRules
 from bot.services import Services
-from bot.telegram.handlers import BOT_COMMANDS, AdminActions, WebLogin, register_handlers
-from bot.telegram.handlers.commands import set_admin_menus
+from bot.telegram.handlers import AdminActions, WebLogin, register_handlers
+from bot.telegram.handlers.commands import set_admin_menus, set_menus
 from bot.telegram.handlers.stories import StorySplitter
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
@@ -93,7 +93,7 @@ class TelegramRuntime:
         )
         try:
             await application.initialize()
-            await application.bot.set_my_commands(BOT_COMMANDS)
+            await set_menus(application.bot)
             await set_admin_menus(application.bot, settings.admin_ids)
         except InvalidToken:
             raise ConfigError(

@@ -101,6 +101,7 @@ async def test_times_follow_the_chats_time_zone(rb: RunningBot) -> None:
     assert "11 Jul 11:00" in (await rb.ask("/recent")).text  # BST, UTC+1
     await rb.ask("/mute 1h")
     assert "🔕 Muted until 11 Jul 14:00 BST." in (await rb.ask("/status")).text
+    assert "🔕 Muted until 11 Jul 2025 14:00 BST (/unmute)" in (await rb.ask("/list")).text
 
 
 async def test_in_a_group_only_admins_change_settings(rb: RunningBot) -> None:
