@@ -1,0 +1,78 @@
+"""The language-aware framing shared by the personal-rule, file and feed-administration
+handlers (``personal``, ``exports``, ``admin``, ``feed_buttons``): the chat's language, the
+"what was wrong and the right usage" answer, a refused query with its caret block, and the
+administrators-only gate, each in the chat's language from ``bot.i18n.admin_messages``.
+
+Does not decide who may do what (``access``) and keeps the rule engine's own message and hint
+as the engine wrote them; only the sentences around them are translated.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.delivery.replies import ReplySender
+from bot.i18n import text
+from bot.search import QueryProblem
+from bot.services import Services
+from bot.telegram.handlers.access import gate, is_admin
+from bot.telegram.handlers.commands import COMMANDS
+from bot.telegram.handlers.replies import reply
+from bot.telegram.handlers.text import esc
+from core.models import Language
+
+_USAGE = {c.name: c.usage for c in COMMANDS}
+
+
+def language_of(services: Services, chat_id: int | None) -> Language | None:
+    """The language chosen for ``chat_id`` (None: English, also when there is no chat)."""
+    return services.chat_prefs.get(chat_id).language if chat_id is not None else None
+
+
+def update_language(services: Services, update: Update) -> Language | None:
+    """The language of the chat ``update`` came from."""
+    chat = update.effective_chat
+    return language_of(services, chat.id if chat is not None else None)
+
+
+async def usage_in(
+    out: ReplySender, update: Update, language: Language | None, command: str, problem: str
+) -> None:
+    """Answer a bad ``command`` with ``problem`` (plain text) and the command's usage (the
+    usage line itself is commands and placeholders, the same in every language)."""
+    await reply(
+        out,
+        update,
+        text(language, "adm.usage", problem=esc(problem), usage=esc(_USAGE[command])),
+    )
+
+
+def query_problem_text(language: Language | None, problem: QueryProblem) -> str:
+    """A refused query as HTML: what and where (the engine's message), the caret under the
+    column in a ``<pre>`` block so that it lines up, the engine's hint, where the language is
+    described."""
+    where = (
+        text(language, "adm.bad_query.column", column=problem.column)
+        if problem.column is not None
+        else ""
+    )
+    lines = [text(language, "adm.bad_query", where=where, message=esc(problem.message))]
+    if problem.caret:
+        lines.append(f"<pre>{esc(problem.caret)}</pre>")
+    if problem.hint:
+        lines.append(text(language, "adm.bad_query.hint", hint=esc(problem.hint)))
+    lines.append(text(language, "adm.bad_query.docs"))
+    return "\n".join(lines)
+
+
+async def admins_only(services: Services, out: ReplySender, update: Update) -> bool:
+    """``access.gate``, then only the bot's administrators go on; anyone else is told so in
+    the chat's language."""
+    settings = services.settings
+    if not await gate(settings, out, update):
+        return False
+    user = update.effective_user
+    if not is_admin(settings, user.id if user else None):
+        await reply(out, update, text(update_language(services, update), "adm.admins_only"))
+        return False
+    return True
