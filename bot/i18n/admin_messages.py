@@ -174,6 +174,9 @@ EN: dict[str, str] = {
     "stats.title": "<b>Matches, last 7 days</b> (today)",
     "stats.none": "none",
     "stats.outbox": "Outbox: {alerts} waiting.",
+    "stats.up": "Up {hours}h{minutes}m at {now}.",
+    "stats.summary": "{feeds}, {failing} with problems; {rules}; {alerts} waiting to be sent.",
+    "stats.failing_feed": "• {feed}: {reason} ({count} in a row)",
     # Feed edits (bot.runtime.feed_edits, bot.runtime.admin_actions) -------------------------
     "addfeed.already": "{url} is already in the feeds list; nothing changed.",
     "addfeed.failed": "Could not add {url}: {problem}. {next_step}",
@@ -389,6 +392,9 @@ VI: dict[str, str] = {
     "stats.title": "<b>Kết quả khớp trong 7 ngày qua</b> (hôm nay)",
     "stats.none": "không có",
     "stats.outbox": "Hàng đợi gửi: {alerts} đang chờ.",
+    "stats.up": "Đã chạy {hours} giờ {minutes} phút, lúc {now}.",
+    "stats.summary": ("{feeds}, {failing} nguồn tin có vấn đề; {rules}; {alerts} đang chờ gửi."),
+    "stats.failing_feed": "• {feed}: {reason} ({count} lần liên tiếp)",
     # Feed edits (bot.runtime.feed_edits, bot.runtime.admin_actions) -------------------------
     "addfeed.already": "{url} đã có trong danh sách nguồn tin; không có gì thay đổi.",
     "addfeed.failed": "Không thêm được {url}: {problem}. {next_step}",

@@ -2,8 +2,8 @@
 rules, and a status summary. Edits ``feeds.yaml`` through ``bot.config`` (round-trip, so
 comments survive), validates the result before writing, and syncs storage. Does not talk to
 Telegram itself. The feed and reload replies are in the language the caller passes
-(``bot.i18n.admin_messages``; English by default, as the web console gets them); the status
-summary is English.
+(``bot.i18n.admin_messages``; English by default, as the web console gets them), and so is
+the status summary.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from bot.runtime.feed_edits import add_feed
 from bot.services import Services
 from core.errors import ConfigError
 from core.models import Language
-from core.text import plural
 from watchers.fetch import FeedFetcher
 
 
@@ -113,7 +112,9 @@ class AppAdminActions:
         rules = counted(language, len(self._services.rules.current.rules), "rule")
         return tr(language, "reload.done" if ok else "reload.errors", rules=rules)
 
-    async def status_text(self) -> str:
+    async def status_text(self, language: Language | None = None) -> str:
+        """Uptime, feeds (and the first ten with problems), rules and the outbox, in
+        ``language``; feeds' names and errors as they are."""
         services = self._services
         now = services.clock.now()
         feeds = await services.storage.list_feeds()
@@ -121,13 +122,31 @@ class AppAdminActions:
         pending = await services.storage.pending_count()
         uptime_min = int((time.monotonic() - self._started) // 60)
         lines = [
-            f"Up {uptime_min // 60}h{uptime_min % 60:02d}m at "
-            f"{now.astimezone(services.settings.tz):%Y-%m-%d %H:%M %Z}.",
-            f"{plural(len(feeds), 'feed')}, {len(failing)} with problems; "
-            f"{plural(len(services.rules.current.rules), 'rule')}; "
-            f"{plural(pending, 'alert')} waiting to be sent.",
+            tr(
+                language,
+                "stats.up",
+                hours=uptime_min // 60,
+                minutes=f"{uptime_min % 60:02d}",
+                now=f"{now.astimezone(services.settings.tz):%Y-%m-%d %H:%M %Z}",
+            ),
+            tr(
+                language,
+                "stats.summary",
+                feeds=counted(language, len(feeds), "feed"),
+                failing=len(failing),
+                rules=counted(language, len(services.rules.current.rules), "rule"),
+                alerts=counted(language, pending, "alert"),
+            ),
         ]
         for f in failing[:10]:
-            reason = f.disabled_reason or f.last_error or "error"
-            lines.append(f"• {f.name or f.url}: {reason} ({f.consecutive_errors} in a row)")
+            reason = f.disabled_reason or f.last_error or tr(language, "adm.error")
+            lines.append(
+                tr(
+                    language,
+                    "stats.failing_feed",
+                    feed=f.name or f.url,
+                    reason=reason,
+                    count=f.consecutive_errors,
+                )
+            )
         return "\n".join(lines)

@@ -46,7 +46,7 @@ class AdminActions(Protocol):
 
     async def reload_rules(self, language: Language | None = None) -> str: ...
 
-    async def status_text(self) -> str: ...
+    async def status_text(self, language: Language | None = None) -> str: ...
 
 
 class AdminCommands:
@@ -128,8 +128,8 @@ class AdminCommands:
             lines.append(f"{esc(rule_tag(rule_id))}: {week_n} ({today_n})")
         waiting = counted(lang, await storage.pending_count(), "alert")
         lines.append("\n" + tr(lang, "stats.outbox", alerts=waiting))
-        if self.admin_actions is not None:  # the runtime's summary (English)
-            lines.append(esc(await self.admin_actions.status_text()))
+        if self.admin_actions is not None:
+            lines.append(esc(await self.admin_actions.status_text(lang)))
         await reply(self.out, update, "\n".join(lines))
 
 

@@ -113,7 +113,7 @@ class RecordingAdminActions:
         self._record("reload_rules")
         return "Reloaded 7 rules from 1 file."
 
-    async def status_text(self) -> str:
+    async def status_text(self, language: Language | None = None) -> str:
         return "Scheduler: 3 feeds due in the next minute."
 
 
