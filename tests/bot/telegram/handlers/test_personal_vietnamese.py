@@ -256,3 +256,32 @@ async def test_a_vietnamese_preview_when_saving_is_off() -> None:
         assert [b["text"] for b in preview.buttons] == ["✏️ Sửa lại", "✖ Hủy"]
         english = await rb.ask("/watch Rubio", OTHER)
         assert english.text.endswith("turned off by the bot's administrator.")
+
+
+async def test_the_vietnamese_transcript_of_docs_telegram_md(prb: RunningBot) -> None:
+    await prb.ingest("Vietnam and US deepen ties", "csp")
+    await prb.ingest("Japan, Vietnam sign partnership", "csp", minutes=1)
+    bad = await prb.ask('/watch "strategic partnership" AND (Rubio OR')
+    assert bad.text == (
+        "❌ Truy vấn này không hợp lệ (cột 38): the query ends where a word was expected.\n"
+        '"strategic partnership" AND (Rubio OR\n'
+        "                                     ^\n"
+        "Gợi ý: finish the expression or remove the trailing operator.\n"
+        "Truy vấn viết bằng ngôn ngữ của các quy tắc: xem docs/rules.md."
+    )
+    preview = await prb.ask('/watch "strategic partnership" AND NOT football')
+    lines = preview.text.split("\n")
+    assert lines[:2] == [
+        '🔎 Xem trước "strategic partnership" AND NOT football: trong 30 ngày qua, truy vấn này '
+        "khớp với 2 bài (đã tìm trong 2 bài).",
+        "Mới nhất:",
+    ]
+    assert lines[-1] == "Lưu truy vấn thành quy tắc của cuộc trò chuyện này, sửa lại, hoặc hủy."
+    assert labels(preview) == "💾 Lưu thành quy tắc | ✏️ Sửa lại | ✖ Hủy"
+    assert await prb.press(preview, "💾 Lưu thành quy tắc") == "Đã lưu"
+    assert preview.text == (
+        "✅ Đã lưu thành quy tắc 1 của cuộc trò chuyện này (u1001-1): "
+        '"strategic partnership" AND NOT football\n'
+        "Cuộc trò chuyện này đã được đăng ký: bài mới nào khớp sẽ được gửi cảnh báo tại đây. "
+        "/myrules để xem, sửa, tạm dừng và xóa các quy tắc của bạn."
+    )
