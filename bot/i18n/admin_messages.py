@@ -291,7 +291,7 @@ VI: dict[str, str] = {
         "<code>/watch QUERY</code>: lệnh này cho xem truy vấn lẽ ra đã khớp với những bài nào, "
         "rồi lưu nó thành quy tắc của cuộc trò chuyện này."
     ),
-    "myrules.title": "<b>Quy tắc cá nhân của cuộc trò chuyện này</b> ({count} trên tối đa {limit})",
+    "myrules.title": "<b>Quy tắc cá nhân của cuộc trò chuyện này</b> ({count}/{limit})",
     "myrules.paused": " · ⏸ đang tạm dừng",
     "myrules.button.pause": "⏸ Tạm dừng {number}",
     "myrules.button.resume": "▶ Tiếp tục {number}",
@@ -349,7 +349,7 @@ VI: dict[str, str] = {
         "Hãy gửi tệp OPML (dưới dạng tệp) kèm chú thích <code>/feeds import</code>: từng nguồn "
         "tin trong tệp được kiểm tra và thêm vào như <code>/addfeed</code>."
     ),
-    "feeds.usage": "Không kèm gì, hoặc kèm export hay import.",
+    "feeds.usage": "Lệnh này không cần tham số, hoặc dùng export hay import.",
     "feeds.import_too_big": "❌ Chưa nhập: tệp lớn hơn 1 MB.",
     "feeds.import_unavailable": "❌ Không thể thay đổi nguồn tin ở đây.",
     "feeds.import_broken": "❌ Chưa nhập: {error}.",

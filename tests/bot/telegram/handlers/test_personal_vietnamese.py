@@ -160,7 +160,7 @@ async def test_myrules_in_vietnamese(prb: RunningBot) -> None:
     assert_translated(english, vietnamese)
     assert vietnamese[0].startswith("Cuộc trò chuyện này chưa có quy tắc cá nhân nào.")
     assert vietnamese[1].startswith(
-        "Quy tắc cá nhân của cuộc trò chuyện này (2 trên tối đa 2)\n\n1. Rubio · u1001-1"
+        "Quy tắc cá nhân của cuộc trò chuyện này (2/2)\n\n1. Rubio · u1001-1"
     )
     assert vietnamese[2] == "⏸ Tạm dừng 1 | 🗑 Xóa 1 | ⏸ Tạm dừng 2 | 🗑 Xóa 2"
     assert vietnamese[3] == "Đã tạm dừng quy tắc 1"
