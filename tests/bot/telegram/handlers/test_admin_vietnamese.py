@@ -21,7 +21,7 @@ from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.services import Services
 from bot.telegram.handlers.admin import AdminActions
-from core.models import FeedConfig
+from core.models import FeedConfig, Language
 from storage.sql import SqlStorage
 from tests.bot.telegram.handlers.vietnamese import assert_translated, speak_vietnamese
 from tests.bot.telegram.harness import ADMIN, OTHER, USER, RunningBot, running_bot
@@ -342,3 +342,23 @@ async def test_export_in_vietnamese(srb: RunningBot) -> None:
         "(JSONL).",
     ]
     assert english[4] == "📤 1 match of this chat's rules from the last 30 days (CSV)."
+
+
+async def test_the_handlers_ask_the_admin_actions_in_the_chats_language(rb: RunningBot) -> None:
+    speak_vietnamese(rb, ADMIN)
+    await rb.add_feed("https://a.example/rss", name="A")
+    await rb.ask("/addfeed https://x.example/rss", ADMIN)
+    await rb.ask("/removefeed https://x.example/rss", ADMIN)
+    await rb.ask("/reload", ADMIN)
+    page = await rb.ask("/feeds", ADMIN)
+    assert await rb.press(page, "⏸ Tạm dừng 1", user_id=ADMIN) == "Paused https://a.example/rss."
+    # an AdminActions that answers in English still has its additions counted
+    done = await send_file(rb, ADMIN, opml("https://b.example/rss"))
+    assert done.startswith("📥 OPML: tệp liệt kê 1 nguồn tin, đã thêm 1.\n")
+    rb.admin_actions.fail = "https://c.example/rss: not a feed"
+    failed = await send_file(rb, ADMIN, opml("https://c.example/rss"))
+    assert failed == (
+        "📥 OPML: tệp liệt kê 1 nguồn tin, đã thêm 0.\n"
+        "• https://c.example/rss: Không thêm được: https://c.example/rss: not a feed"
+    )
+    assert rb.admin_actions.languages == [Language.VI] * 6
