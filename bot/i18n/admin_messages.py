@@ -347,7 +347,7 @@ VI: dict[str, str] = {
     "feeds.opml_caption": "📤 {feeds} dạng OPML.",
     "feeds.import_how": (
         "Hãy gửi tệp OPML (dưới dạng tệp) kèm chú thích <code>/feeds import</code>: từng nguồn "
-        "tin trong tệp được kiểm tra và thêm vào như <code>/addfeed</code>."
+        "tin trong tệp được kiểm tra và thêm vào giống như khi dùng <code>/addfeed</code>."
     ),
     "feeds.usage": "Lệnh này không cần tham số, hoặc dùng export hay import.",
     "feeds.import_too_big": "❌ Chưa nhập: tệp lớn hơn 1 MB.",
@@ -393,7 +393,7 @@ VI: dict[str, str] = {
     "stats.none": "không có",
     "stats.outbox": "Hàng đợi gửi: {alerts} đang chờ.",
     "stats.up": "Đã chạy {hours} giờ {minutes} phút, lúc {now}.",
-    "stats.summary": ("{feeds}, {failing} nguồn tin có vấn đề; {rules}; {alerts} đang chờ gửi."),
+    "stats.summary": "{feeds}, {failing} nguồn tin có vấn đề; {rules}; {alerts} đang chờ gửi.",
     "stats.failing_feed": "• {feed}: {reason} ({count} lần liên tiếp)",
     # Feed edits (bot.runtime.feed_edits, bot.runtime.admin_actions) -------------------------
     "addfeed.already": "{url} đã có trong danh sách nguồn tin; không có gì thay đổi.",
@@ -405,7 +405,7 @@ VI: dict[str, str] = {
     "addfeed.added_word": "Đã thêm",
     "addfeed.added_empty": (
         "Đã thêm “{title}”: {feed_url}{via}. Lưu ý: nguồn tin hiện chưa có mục nào nên chưa "
-        "thể khớp gì; hãy kiểm tra đây đúng là nguồn tin bạn muốn."
+        "có gì để khớp; hãy kiểm tra đây đúng là nguồn tin bạn muốn."
     ),
     "addfeed.added": (
         "Đã thêm “{title}” ({items}): {feed_url}{via}. Lần tải đầu ghi nhận các mục hiện có mà "
@@ -434,13 +434,15 @@ VI: dict[str, str] = {
     ),
     "feed.remove_unreadable": "Chưa xóa: không đọc được {file} ({error}).",
     "feed.remove_invalid": "Chưa xóa: tệp sẽ trở nên không hợp lệ ({error}).",
-    "feed.remove_others": "Chưa xóa: thay đổi này sẽ làm đổi cả các nguồn tin khác trong {file}.",
+    "feed.remove_others": (
+        "Chưa xóa: thao tác này sẽ làm thay đổi cả các nguồn tin khác trong {file}."
+    ),
     "feed.removed": "Đã xóa {url}. Các bài viết và kết quả khớp đã lưu của nguồn tin vẫn được giữ.",
     "feed.change_unreadable": (
         "Chưa thay đổi: không đọc được {file} hoặc tệp sẽ trở nên không hợp lệ ({error})."
     ),
     "feed.change_others": (
-        "Chưa thay đổi: thay đổi này sẽ làm đổi cả các nguồn tin khác trong {file}."
+        "Chưa thay đổi: thao tác này sẽ làm thay đổi cả các nguồn tin khác trong {file}."
     ),
     "feed.paused": (
         "Đã tạm dừng {url}. Các bài viết và kết quả khớp đã lưu của nguồn tin vẫn được giữ."
