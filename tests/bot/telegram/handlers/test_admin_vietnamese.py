@@ -56,7 +56,7 @@ async def admin_bot(
             async def rules_reloaded() -> bool:
                 return True
 
-            async def feeds_file_error(message: str) -> None:
+            async def feeds_file_error(message: object) -> None:  # any notice is a failure
                 raise AssertionError(message)
 
             checked = dataclasses.replace(
