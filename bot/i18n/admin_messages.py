@@ -9,7 +9,8 @@ in by the caller (escaped there); the engine's own messages stay as they are. Pu
 lookup: no I/O.
 
 Vietnamese terms: "quy tắc" rule, "quy tắc cá nhân" personal rule, "nguồn tin" feed, "cảnh báo"
-alert, "bản tin tổng hợp" digest, "đăng ký" subscribe, "kết quả khớp" match.
+alert, "bản tin tổng hợp" digest, "đăng ký" subscribe, "bài khớp" match; placeholders of
+commands in capitals, as the usage lines write them ("TRUY_VẤN").
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from core.models import Language
 EN: dict[str, str] = {
     # Shared framing -----------------------------------------------------------------------
     "adm.usage": "❌ {problem}\nUsage: <code>{usage}</code>",
+    "adm.usage.watch": "/watch QUERY",
+    "adm.usage.myrules": "/myrules [edit N QUERY | pause N | resume N | delete N]",
+    "adm.usage.promote": "/promote [PERSONAL-ID NEW-ID]",
+    "adm.usage.export": "/export [csv|jsonl] [DAYS]",
+    "adm.usage.feeds": "/feeds [export]",
+    "adm.usage.addfeed": "/addfeed URL",
+    "adm.usage.removefeed": "/removefeed URL",
     "adm.admins_only": "❌ That command is for the bot's administrators.",
     "adm.bad_query": "❌ That query is not valid{where}: {message}.",
     "adm.bad_query.column": " (column {column})",
@@ -228,6 +236,13 @@ EN: dict[str, str] = {
 VI: dict[str, str] = {
     # Shared framing -----------------------------------------------------------------------
     "adm.usage": "❌ {problem}\nCách dùng: <code>{usage}</code>",
+    "adm.usage.watch": "/watch TRUY_VẤN",
+    "adm.usage.myrules": "/myrules [edit N TRUY_VẤN | pause N | resume N | delete N]",
+    "adm.usage.promote": "/promote [MÃ_RIÊNG MÃ_MỚI]",
+    "adm.usage.export": "/export [csv|jsonl] [SỐ_NGÀY]",
+    "adm.usage.feeds": "/feeds [export]",
+    "adm.usage.addfeed": "/addfeed URL",
+    "adm.usage.removefeed": "/removefeed URL",
     "adm.admins_only": "❌ Lệnh này chỉ dành cho quản trị viên của bot.",
     "adm.bad_query": "❌ Truy vấn này không hợp lệ{where}: {message}.",
     "adm.bad_query.column": " (cột {column})",
@@ -241,8 +256,8 @@ VI: dict[str, str] = {
     "adm.n.personal_rule.many": "{n} quy tắc cá nhân",
     "adm.n.day.one": "{n} ngày",
     "adm.n.day.many": "{n} ngày",
-    "adm.n.match.one": "{n} kết quả khớp",
-    "adm.n.match.many": "{n} kết quả khớp",
+    "adm.n.match.one": "{n} bài khớp",
+    "adm.n.match.many": "{n} bài khớp",
     "adm.n.feed.one": "{n} nguồn tin",
     "adm.n.feed.many": "{n} nguồn tin",
     "adm.n.item.one": "{n} mục",
@@ -288,7 +303,7 @@ VI: dict[str, str] = {
     # /myrules -------------------------------------------------------------------------------
     "myrules.none": (
         "Cuộc trò chuyện này chưa có quy tắc cá nhân nào. Hãy tạo một quy tắc với "
-        "<code>/watch QUERY</code>: lệnh này cho xem truy vấn lẽ ra đã khớp với những bài nào, "
+        "<code>/watch TRUY_VẤN</code>: lệnh này cho xem truy vấn lẽ ra đã khớp với những bài nào, "
         "rồi lưu nó thành quy tắc của cuộc trò chuyện này."
     ),
     "myrules.title": "<b>Quy tắc cá nhân của cuộc trò chuyện này</b> ({count}/{limit})",
@@ -296,7 +311,7 @@ VI: dict[str, str] = {
     "myrules.button.pause": "⏸ Tạm dừng {number}",
     "myrules.button.resume": "▶ Tiếp tục {number}",
     "myrules.button.delete": "🗑 Xóa {number}",
-    "myrules.edit_hint": "Sửa một truy vấn: <code>/myrules edit N NEW QUERY</code>.",
+    "myrules.edit_hint": "Sửa một truy vấn: <code>/myrules edit N TRUY_VẤN_MỚI</code>.",
     "myrules.unknown_action": "Không có thao tác “{action}”.",
     "myrules.give_number": "Hãy nhập số thứ tự của quy tắc, như trong danh sách của /myrules.",
     "myrules.give_query": "Hãy nhập truy vấn mới sau số thứ tự.",
@@ -324,16 +339,16 @@ VI: dict[str, str] = {
     "promote.none": "Chưa có cuộc trò chuyện nào lưu quy tắc cá nhân.",
     "promote.title": (
         "<b>Quy tắc cá nhân</b> (chuyển một quy tắc vào tệp quy tắc: "
-        "<code>/promote ID NEW-ID</code>)"
+        "<code>/promote MÃ_RIÊNG MÃ_MỚI</code>)"
     ),
     # /export --------------------------------------------------------------------------------
     "export.bad_arg": (
         "“{arg}” không phải là định dạng (csv, jsonl) cũng không phải là số ngày (1-{max_days})."
     ),
     "export.no_subscriptions": (
-        "Cuộc trò chuyện này chưa đăng ký quy tắc nào, nên không có kết quả khớp để xuất."
+        "Cuộc trò chuyện này chưa đăng ký quy tắc nào, nên không có bài khớp nào để xuất."
     ),
-    "export.no_matches": "Không có kết quả khớp nào trong {days} qua để xuất.",
+    "export.no_matches": "Không có bài khớp nào trong {days} qua để xuất.",
     "export.too_large": (
         "❌ {matches} tạo thành một tệp quá lớn để gửi ở đây; hãy nhờ quản trị viên dùng "
         "<code>newswatch export</code>, hoặc xuất ít ngày hơn."
@@ -389,7 +404,7 @@ VI: dict[str, str] = {
     "addfeed.give_url": "Hãy nhập một địa chỉ nguồn tin bắt đầu bằng http(s)://.",
     "addfeed.unavailable": "❌ Bản cài đặt này không có chức năng quản lý nguồn tin.",
     "reload.unavailable": "❌ Bản cài đặt này không có chức năng tải lại quy tắc.",
-    "stats.title": "<b>Kết quả khớp trong 7 ngày qua</b> (hôm nay)",
+    "stats.title": "<b>Bài khớp trong 7 ngày qua</b> (hôm nay)",
     "stats.none": "không có",
     "stats.outbox": "Hàng đợi gửi: {alerts} đang chờ.",
     "stats.up": "Đã chạy {hours} giờ {minutes} phút, lúc {now}.",
@@ -437,7 +452,9 @@ VI: dict[str, str] = {
     "feed.remove_others": (
         "Chưa xóa: thao tác này sẽ làm thay đổi cả các nguồn tin khác trong {file}."
     ),
-    "feed.removed": "Đã xóa {url}. Các bài viết và kết quả khớp đã lưu của nguồn tin vẫn được giữ.",
+    "feed.removed": (
+        "Đã xóa {url}. Các bài viết đã lưu và các bài khớp của nguồn tin vẫn được giữ."
+    ),
     "feed.change_unreadable": (
         "Chưa thay đổi: không đọc được {file} hoặc tệp sẽ trở nên không hợp lệ ({error})."
     ),
@@ -445,7 +462,7 @@ VI: dict[str, str] = {
         "Chưa thay đổi: thao tác này sẽ làm thay đổi cả các nguồn tin khác trong {file}."
     ),
     "feed.paused": (
-        "Đã tạm dừng {url}. Các bài viết và kết quả khớp đã lưu của nguồn tin vẫn được giữ."
+        "Đã tạm dừng {url}. Các bài viết đã lưu và các bài khớp của nguồn tin vẫn được giữ."
     ),
     "feed.resumed": "Đã cho {url} hoạt động lại.",
     "reload.done": "Đã tải lại quy tắc: {rules} đang có hiệu lực.",

@@ -16,12 +16,9 @@ from bot.i18n import text
 from bot.search import QueryProblem
 from bot.services import Services
 from bot.telegram.handlers.access import gate, is_admin
-from bot.telegram.handlers.commands import COMMANDS
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.text import esc
 from core.models import Language
-
-_USAGE = {c.name: c.usage for c in COMMANDS}
 
 
 def language_of(services: Services, chat_id: int | None) -> Language | None:
@@ -38,13 +35,10 @@ def update_language(services: Services, update: Update) -> Language | None:
 async def usage_in(
     out: ReplySender, update: Update, language: Language | None, command: str, problem: str
 ) -> None:
-    """Answer a bad ``command`` with ``problem`` (plain text) and the command's usage (the
-    usage line itself is commands and placeholders, the same in every language)."""
-    await reply(
-        out,
-        update,
-        text(language, "adm.usage", problem=esc(problem), usage=esc(_USAGE[command])),
-    )
+    """Answer a bad ``command`` (one of this area's: ``adm.usage.<command>``) with ``problem``
+    (plain text) and the command's usage line, both in ``language``."""
+    usage = text(language, f"adm.usage.{command}")
+    await reply(out, update, text(language, "adm.usage", problem=esc(problem), usage=esc(usage)))
 
 
 def query_problem_text(language: Language | None, problem: QueryProblem) -> str:

@@ -8,6 +8,7 @@ import re
 from bot.i18n import text
 from bot.i18n.admin_messages import EN, VI, counted
 from bot.runtime.feed_edits import next_step
+from bot.telegram.handlers.commands import COMMANDS
 from core.models import Language
 from core.text import first_poll_text, plural
 
@@ -47,3 +48,11 @@ def test_every_next_step_of_a_refused_feed_address_is_translated() -> None:
     assert len(set(english)) == len(set(vietnamese)) == 6  # HTTP 503 and timed out: the same
     assert all(e != v for e, v in zip(english, vietnamese, strict=True))
     assert "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES=true" in vietnamese[0]
+
+
+def test_the_english_usage_lines_are_the_command_tables() -> None:
+    usages = {c.name: c.usage for c in COMMANDS}
+    ours = [k.removeprefix("adm.usage.") for k in EN if k.startswith("adm.usage.")]
+    assert ours
+    for command in ours:
+        assert EN[f"adm.usage.{command}"] == usages[command]

@@ -41,7 +41,7 @@ async def test_a_page_leading_to_a_listed_feed_and_a_removal(
         f"{page} leads to {feed}, which is already in the feeds list; nothing changed."
     )
     assert await actions.set_feed_enabled(feed, False, VI) == (
-        f"Đã tạm dừng {feed}. Các bài viết và kết quả khớp đã lưu của nguồn tin vẫn được giữ."
+        f"Đã tạm dừng {feed}. Các bài viết đã lưu và các bài khớp của nguồn tin vẫn được giữ."
     )
     assert await actions.set_feed_enabled(feed, True, VI) == f"Đã cho {feed} hoạt động lại."
     assert await actions.set_feed_enabled("https://x.example/", True, VI) == (

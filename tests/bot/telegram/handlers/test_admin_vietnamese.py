@@ -200,7 +200,7 @@ async def test_admin_commands_and_feed_buttons_in_vietnamese(tmp_path: Path) -> 
     )
     assert vietnamese[12] == "Đã tải lại quy tắc: 7 quy tắc đang có hiệu lực."
     assert vietnamese[13].startswith(
-        "Kết quả khớp trong 7 ngày qua (hôm nay)\nkhông có\n\nHàng đợi gửi: 0 cảnh báo đang "
+        "Bài khớp trong 7 ngày qua (hôm nay)\nkhông có\n\nHàng đợi gửi: 0 cảnh báo đang "
         "chờ.\nĐã chạy 0 giờ "
     )
     assert vietnamese[13].endswith(
@@ -229,7 +229,7 @@ async def test_admin_commands_and_feed_buttons_in_vietnamese(tmp_path: Path) -> 
         "⏸ Tạm dừng 1 | 🗑 Xóa 1 | ⏸ Tạm dừng 2 | 🗑 Xóa 2 | ⏸ Tạm dừng 3 | 🗑 Xóa 3"
     )
     assert vietnamese[25] == (
-        "Đã tạm dừng https://a.example/rss. Các bài viết và kết quả khớp đã lưu của nguồn tin "
+        "Đã tạm dừng https://a.example/rss. Các bài viết đã lưu và các bài khớp của nguồn tin "
         "vẫn được giữ."
     )
     assert vietnamese[26] == "1. ⛔ A — https://a.example/rss\n   đã tắt: trong cấu hình"
@@ -298,7 +298,7 @@ async def test_adding_feeds_in_vietnamese(tmp_path: Path) -> None:
     )
     assert english[5].startswith("📥 OPML: 2 feeds listed, 1 added.")
     assert vietnamese[6] == (
-        f"Đã xóa {other}. Các bài viết và kết quả khớp đã lưu của nguồn tin vẫn được giữ."
+        f"Đã xóa {other}. Các bài viết đã lưu và các bài khớp của nguồn tin vẫn được giữ."
     )
 
 
@@ -331,15 +331,13 @@ async def test_export_in_vietnamese(srb: RunningBot) -> None:
     assert_translated(english, vietnamese)
     assert vietnamese == [
         "❌ “xml” không phải là định dạng (csv, jsonl) cũng không phải là số ngày (1-3650).\n"
-        "Cách dùng: /export [csv|jsonl] [DAYS]",
+        "Cách dùng: /export [csv|jsonl] [SỐ_NGÀY]",
         "❌ “0” không phải là định dạng (csv, jsonl) cũng không phải là số ngày (1-3650).\n"
-        "Cách dùng: /export [csv|jsonl] [DAYS]",
-        "Cuộc trò chuyện này chưa đăng ký quy tắc nào, nên không có kết quả khớp để xuất.",
-        "Không có kết quả khớp nào trong 7 ngày qua để xuất.",
-        "📤 1 kết quả khớp của các quy tắc mà cuộc trò chuyện này đăng ký, trong 30 ngày qua "
-        "(CSV).",
-        "📤 1 kết quả khớp của các quy tắc mà cuộc trò chuyện này đăng ký, trong 1 ngày qua "
-        "(JSONL).",
+        "Cách dùng: /export [csv|jsonl] [SỐ_NGÀY]",
+        "Cuộc trò chuyện này chưa đăng ký quy tắc nào, nên không có bài khớp nào để xuất.",
+        "Không có bài khớp nào trong 7 ngày qua để xuất.",
+        "📤 1 bài khớp của các quy tắc mà cuộc trò chuyện này đăng ký, trong 30 ngày qua (CSV).",
+        "📤 1 bài khớp của các quy tắc mà cuộc trò chuyện này đăng ký, trong 1 ngày qua (JSONL).",
     ]
     assert english[4] == "📤 1 match of this chat's rules from the last 30 days (CSV)."
 

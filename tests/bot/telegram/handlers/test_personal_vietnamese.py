@@ -97,7 +97,7 @@ async def test_watch_in_vietnamese(prb: RunningBot) -> None:
     vietnamese = await watch_flow(prb, USER)
     assert_translated(english, vietnamese)
     assert vietnamese[:3] == [
-        "❌ Hãy nhập một truy vấn, ví dụ /watch Rubio AND Vietnam.\nCách dùng: /watch QUERY",
+        "❌ Hãy nhập một truy vấn, ví dụ /watch Rubio AND Vietnam.\nCách dùng: /watch TRUY_VẤN",
         "❌ Truy vấn này không hợp lệ (cột 1): unclosed quote.\n"
         '"East Sea\n^\n'
         'Gợi ý: add the closing " after the phrase (or remove this one).\n'  # the engine's hint
@@ -168,7 +168,7 @@ async def test_myrules_in_vietnamese(prb: RunningBot) -> None:
     assert vietnamese[5].startswith("▶ Tiếp tục 1 | 🗑 Xóa 1")
     assert vietnamese[7] == (
         "❌ Không có thao tác “frob”.\n"
-        "Cách dùng: /myrules [edit N QUERY | pause N | resume N | delete N]"
+        "Cách dùng: /myrules [edit N TRUY_VẤN | pause N | resume N | delete N]"
     )
     assert vietnamese[11] == "❌ Cuộc trò chuyện này không có quy tắc cá nhân 9. Xem /myrules."
     assert vietnamese[13:17] == [
@@ -234,11 +234,11 @@ async def test_promote_in_vietnamese(prb: RunningBot) -> None:
     assert_translated(english, vietnamese)
     assert vietnamese[0] == "❌ Lệnh này chỉ dành cho quản trị viên của bot."
     assert vietnamese[1] == (
-        "Quy tắc cá nhân (chuyển một quy tắc vào tệp quy tắc: /promote ID NEW-ID)"
+        "Quy tắc cá nhân (chuyển một quy tắc vào tệp quy tắc: /promote MÃ_RIÊNG MÃ_MỚI)"
     )
     assert vietnamese[2] == (
         "❌ Không có quy tắc cá nhân “nope”; /promote liệt kê các quy tắc đó.\n"
-        "Cách dùng: /promote [PERSONAL-ID NEW-ID]"
+        "Cách dùng: /promote [MÃ_RIÊNG MÃ_MỚI]"
     )
     assert vietnamese[4] == (
         "❌ Chưa chuyển vào tệp quy tắc: đã có một quy tắc tên 'csp'; hãy chọn mã khác"
