@@ -3,8 +3,9 @@ handlers (``personal``, ``exports``, ``admin``, ``feed_buttons``): the chat's la
 "what was wrong and the right usage" answer, a refused query with its caret block, and the
 administrators-only gate, each in the chat's language from ``bot.i18n.admin_messages``.
 
-Does not decide who may do what (``access``) and keeps the rule engine's own message and hint
-as the engine wrote them; only the sentences around them are translated.
+Who may do what stays ``access``'s (``admins_only`` asks it); the rule engine's own message and
+hint stay as the engine wrote them, only the sentences around them are translated. Sends
+nothing but the replies named here.
 """
 
 from __future__ import annotations
