@@ -156,9 +156,10 @@ EN: dict[str, str] = {
     "feeds.disabled": "⛔ <b>{name}</b> — {url}\n   disabled: {reason}",
     "feeds.in_config": "in config",
     "feeds.failing": "⚠️ <b>{name}</b> — {url}\n   {count} errors in a row: {error}",
-    "feeds.healthy": "✅ <b>{name}</b> — {url}\n   last fetched {last}, {items} items seen",
+    "feeds.healthy": "✅ <b>{name}</b> — {url}\n   {fetched}, {items} items seen",
+    "feeds.fetched_at": "last fetched {when}",
     "feeds.time_format": "%d %b %H:%M",
-    "feeds.not_yet": "not yet",
+    "feeds.not_yet": "last fetched not yet",
     "feeds.first_poll": (
         "first poll: {items} recorded; alerts start with the next new story "
         "(NEWSWATCH_ALERT_ON_FIRST_POLL=true alerts on them too)"
@@ -381,9 +382,10 @@ VI: dict[str, str] = {
     "feeds.disabled": "⛔ <b>{name}</b> — {url}\n   đã tắt: {reason}",
     "feeds.in_config": "trong cấu hình",
     "feeds.failing": "⚠️ <b>{name}</b> — {url}\n   {count} lỗi liên tiếp: {error}",
-    "feeds.healthy": "✅ <b>{name}</b> — {url}\n   tải gần nhất lúc {last}, đã thấy {items} mục",
+    "feeds.healthy": "✅ <b>{name}</b> — {url}\n   {fetched}, đã thấy {items} mục",
+    "feeds.fetched_at": "tải gần nhất lúc {when}",
     "feeds.time_format": "%H:%M %d/%m",
-    "feeds.not_yet": "chưa tải",
+    "feeds.not_yet": "chưa tải lần nào",
     "feeds.first_poll": (
         "lần tải đầu: đã ghi nhận {items}; cảnh báo bắt đầu từ bài mới tiếp theo "
         "(NEWSWATCH_ALERT_ON_FIRST_POLL=true để cảnh báo cả những mục này)"

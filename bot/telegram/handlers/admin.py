@@ -192,13 +192,17 @@ def _feed_line(
         error = esc(shorten(feed.last_error or tr(language, "adm.error"), 200))
         count = feed.consecutive_errors
         return tr(language, "feeds.failing", name=name, url=url, count=count, error=error)
-    last = (
-        feed.last_success_at.astimezone(tz).strftime(tr(language, "feeds.time_format"))
+    fetched = (
+        tr(
+            language,
+            "feeds.fetched_at",
+            when=feed.last_success_at.astimezone(tz).strftime(tr(language, "feeds.time_format")),
+        )
         if feed.last_success_at
         else tr(language, "feeds.not_yet")
     )
     items = feed.items_seen
-    line = tr(language, "feeds.healthy", name=name, url=url, last=last, items=items)
+    line = tr(language, "feeds.healthy", name=name, url=url, fetched=fetched, items=items)
     if not alert_on_first_poll and only_first_poll_items(feed):
         recorded = counted(language, items, "existing_item")
         line += "\n   " + esc(tr(language, "feeds.first_poll", items=recorded))

@@ -360,3 +360,43 @@ async def test_the_handlers_ask_the_admin_actions_in_the_chats_language(rb: Runn
         "• https://c.example/rss: Không thêm được: https://c.example/rss: not a feed"
     )
     assert rb.admin_actions.languages == [Language.VI] * 6
+
+
+async def rare_flow(rb: RunningBot, admin: int) -> list[str]:
+    """Without feed management: what each command and button says; a feed never fetched."""
+    seen = [
+        (await rb.ask(command, admin)).text
+        for command in ("/addfeed https://x.example/rss", "/reload")
+    ]
+    seen.append(await send_file(rb, admin, opml("https://x.example/rss")))
+    page = await rb.ask("/feeds", admin)
+    seen.append(page.text)
+    seen.append(await rb.press(page, "⏸", user_id=admin))
+    return seen
+
+
+async def test_without_feed_management_in_vietnamese() -> None:
+    async with running_bot(with_admin_actions=False, admin_ids=(ADMIN, ADMIN + 1)) as rb:
+        speak_vietnamese(rb, ADMIN)
+        await rb.add_feed("https://a.example/rss", name="A")
+        english = await rare_flow(rb, ADMIN + 1)
+        vietnamese = await rare_flow(rb, ADMIN)
+    assert_translated(english, vietnamese)
+    assert vietnamese == [
+        "❌ Bản cài đặt này không có chức năng quản lý nguồn tin.",
+        "❌ Bản cài đặt này không có chức năng tải lại quy tắc.",
+        "❌ Không thể thay đổi nguồn tin ở đây.",
+        "Nguồn tin (1)\n1. ✅ A — https://a.example/rss\n   chưa tải lần nào, đã thấy 0 mục",
+        "Không thể thay đổi nguồn tin ở đây.",
+    ]
+    assert english[3] == (
+        "Feeds (1)\n1. ✅ A — https://a.example/rss\n   last fetched not yet, 0 items seen"
+    )
+
+
+async def test_a_feed_change_that_fails_in_vietnamese(rb: RunningBot) -> None:
+    speak_vietnamese(rb, ADMIN)
+    await rb.add_feed("https://a.example/rss", name="A")
+    page = await rb.ask("/feeds", ADMIN)
+    rb.admin_actions.fail = "feeds.yaml: not writable"
+    assert await rb.press(page, "⏸", user_id=ADMIN) == "Chưa thay đổi: feeds.yaml: not writable"
