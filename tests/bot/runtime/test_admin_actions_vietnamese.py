@@ -106,3 +106,18 @@ async def test_reload_and_status_in_vietnamese(
     ]
     english = (await actions.status_text()).split("\n")
     assert english[1] == "3 feeds, 1 with problems; 0 rules; 0 alerts waiting to be sent."
+
+
+async def test_a_feed_found_on_a_page(parts: tuple[Services, FeedServer, FeedFetcher]) -> None:
+    services, server, fetcher = parts
+    feed = server.static("/news.xml", rss2(load_seeds()[:2], title="Local News"))
+    page = server.static(
+        "/index.html",
+        f'<html><head><link rel="alternate" type="application/rss+xml" href="{feed}"></head>'
+        "</html>",
+        "text/html",
+    )
+    assert await _actions(services, fetcher).add_feed(page, VI) == (
+        f"Đã thêm “Local News” (2 mục): {feed} (tìm thấy trên {page}). Lần tải đầu ghi nhận các "
+        "mục hiện có mà không gửi cảnh báo; cảnh báo bắt đầu từ bài mới tiếp theo."
+    )

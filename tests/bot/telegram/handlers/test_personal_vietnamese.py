@@ -285,3 +285,14 @@ async def test_the_vietnamese_transcript_of_docs_telegram_md(prb: RunningBot) ->
         "Cuộc trò chuyện này đã được đăng ký: bài mới nào khớp sẽ được gửi cảnh báo tại đây. "
         "/myrules để xem, sửa, tạm dừng và xóa các quy tắc của bạn."
     )
+
+
+async def test_a_preview_with_one_match_in_vietnamese(prb: RunningBot) -> None:
+    await prb.ingest("Vietnam and US deepen ties", "csp")
+    preview = await prb.ask("/watch strategic")
+    assert preview.text.split("\n")[:2] == [
+        "🔎 Xem trước strategic: trong 30 ngày qua, truy vấn này khớp với 1 bài (đã tìm trong 1 "
+        "bài).",
+        "Bài khớp duy nhất:",
+    ]
+    assert "The one match:" in (await prb.ask("/watch strategic", OTHER)).text
