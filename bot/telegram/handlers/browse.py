@@ -294,5 +294,5 @@ class BrowseCommands:
         user = update.effective_user
         if is_admin(settings, user.id if user else None) and self.admin_actions is not None:
             lines.append("")
-            lines.append(esc(await self.admin_actions.status_text()))
+            lines.append(esc(await self.admin_actions.status_text(lang)))
         await reply(self.out, update, "\n".join(lines))
