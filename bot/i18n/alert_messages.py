@@ -1,9 +1,159 @@
-"""Catalogue of the words inside alerts, digests, story updates, catch-ups, trend alerts and
-alert buttons (``EN`` and ``VI``, same keys). Keys are ``alert.``, ``digest.``, ``story.``,
-``catchup.``, ``trend.``, ``button.`` ... Pure data."""
+"""Catalogue of the words inside alerts, digests, story updates, catch-ups, trend alerts, admin
+notices and alert buttons (``EN`` and ``VI``, same keys). Keys are ``alert.``, ``date.``,
+``story.``, ``digest.``, ``catchup.``, ``unmute.``, ``trend.``, ``alertbutton.``, ``toast.``
+and ``notice.``; a key ending in ``.one`` is the singular of the same key ending in ``.many``
+(``bot.i18n.forms.counted`` picks one). The ``date.`` entries are ``strftime`` patterns
+that use no locale-dependent field in Vietnamese. Values are Telegram HTML only where a key
+says ``html``; everything else is escaped by the caller. Pure data."""
 
 from __future__ import annotations
 
-EN: dict[str, str] = {}
+EN: dict[str, str] = {
+    # dates and times as alerts show them (strftime patterns)
+    "date.long": "%d %b %Y %H:%M",
+    "date.short": "%d %b %H:%M",
+    "date.until": "until %H:%M",
+    # one alert (bot.delivery.alert_format, story_format)
+    "alert.updated": "✏️ updated",
+    "alert.untitled": "(untitled)",
+    "story.sources": "📰 {count} sources: ",
+    "story.more": " +{count} more",
+    "story.new_source": "➕ New source for this story: {name}",
+    "story.sources_now": " · {count} sources now",
+    "story.another_source": "another source",
+    # digests (bot.delivery.folding, digests, catchup, rule_mutes, outbox)
+    "digest.new.one": "📰 {count} new match",
+    "digest.new.many": "📰 {count} new matches",
+    "digest.folded": "📰 {count} new matches at once, folded into one message",
+    "digest.item_updated": "(updated) {title}",
+    "digest.item_sources": "{count} sources: {names}",
+    "digest.hourly": "Hourly",
+    "digest.daily": "Daily",
+    "digest.scheduled.one": "🗞 {kind} digest: {count} new match",
+    "digest.scheduled.many": "🗞 {kind} digest: {count} new matches",
+    "digest.scheduled_latest": "🗞 {kind} digest: the latest {shown} of {total} new matches "
+    "(all of them: /recent)",
+    "catchup.away.one": "📬 While this chat was away: {count} match",
+    "catchup.away.many": "📬 While this chat was away: {count} matches",
+    "catchup.away_latest": "📬 While this chat was away: the latest {shown} of {total} matches "
+    "({more} more: /recent)",
+    "unmute.catch_up.one": "🔔 Catch-up: {count} match while muted",
+    "unmute.catch_up.many": "🔔 Catch-up: {count} matches while muted",
+    "unmute.catch_up_latest": " (the latest {shown}; all of them: /recent)",
+    # the keyboard under an alert (bot.delivery.alert_buttons)
+    "alertbutton.mute_hour": "1 h",
+    "alertbutton.mute_day": "1 day",
+    "alertbutton.mute_off": "until unmuted",
+    "alertbutton.mute": "🔕 {duration}",
+    "alertbutton.unsubscribe": "🚫 Unsubscribe",
+    "alertbutton.unsubscribed": "🚫 Unsubscribed",
+    "alertbutton.resubscribe": "↩ Subscribe again",
+    "alertbutton.muted": "🔕 Muted here ({until})",
+    "alertbutton.unmute": "🔔 Unmute",
+    "alertbutton.not_relevant": "👎 Not relevant",
+    "alertbutton.marked": "✔ Marked not relevant",
+    "alertbutton.open": "🔗 Open source",
+    # the answers to a press (bot.telegram.handlers.alert_buttons)
+    "toast.unsupported": "This button is no longer supported.",
+    "toast.too_old": "This alert is too old for its buttons (its story was pruned).",
+    "toast.admins_only": "Only this group's administrators can change its alerts.",
+    "toast.not_relevant": "Noted: not relevant for {tags}. Thanks, the rule's owner sees it.",
+    "toast.already": "Already done.",
+    "toast.resubscribed": "Subscribed again to {tags}.",
+    "toast.not_subscribed": "This chat is no longer subscribed to {tags}.",
+    "toast.muted": "Muted {tags} here for {duration}; other rules still alert.",
+    "toast.unmuted.one": "Unmuted {tags}: {count} match from while it was muted follow in one "
+    "catch-up message.",
+    "toast.unmuted.many": "Unmuted {tags}: {count} matches from while it was muted follow in one "
+    "catch-up message.",
+    "toast.unmuted_nothing": "Unmuted {tags}: nothing matched while it was muted.",
+    "toast.unsubscribed": "Unsubscribed from {tags}.",
+    # trend alerts (bot.trends.alerts); trend.title is html ({name} escaped by the caller)
+    "trend.title": "📈 <b>{name}</b>: a spike",
+    "trend.title_plain": "📈 {name}: a spike",
+    "trend.body": "{count} stories in the hour from {hour}, against about {expected} an hour over "
+    "the {window} hours before (p = {p}); spiking since {since}.",
+    "trend.console": "On the console",
+    "trend.stop": "Stop these alerts: /trend {rule_id} off",
+    # admin notices (bot.runtime.admin_notices)
+    "notice.rules_rejected": "Rule change rejected; the previous rules stay in force.\n{details}",
+    "notice.missing_rules": "Chats are subscribed to rules that no longer exist (the "
+    "subscriptions are kept and resume if the rules come back): {rules}",
+    "notice.feed_disabled": "{feed}: disabled ({reason}); remove it or fix the URL",
+    "notice.feed_failing": "{feed}: failing for {duration} ({errors} errors in a row), last "
+    "error: {error}",
+    "notice.feed_silent": "{feed}: no new item for {quiet} (usually one every {usual})",
+}
 
-VI: dict[str, str] = {}
+VI: dict[str, str] = {
+    "date.long": "%H:%M %d/%m/%Y",
+    "date.short": "%H:%M %d/%m",
+    "date.until": "đến %H:%M",
+    "alert.updated": "✏️ đã cập nhật",
+    "alert.untitled": "(không có tiêu đề)",
+    "story.sources": "📰 {count} nguồn tin: ",
+    "story.more": " và {count} nguồn khác",
+    "story.new_source": "➕ Thêm nguồn tin cho câu chuyện này: {name}",
+    "story.sources_now": " · nay có {count} nguồn tin",
+    "story.another_source": "một nguồn tin khác",
+    "digest.new.one": "📰 {count} bài mới khớp quy tắc",
+    "digest.new.many": "📰 {count} bài mới khớp quy tắc",
+    "digest.folded": "📰 {count} bài mới khớp quy tắc cùng lúc, gộp thành một tin nhắn",
+    "digest.item_updated": "(cập nhật) {title}",
+    "digest.item_sources": "{count} nguồn tin: {names}",
+    "digest.hourly": "hằng giờ",
+    "digest.daily": "hằng ngày",
+    "digest.scheduled.one": "🗞 Bản tin tổng hợp {kind}: {count} bài mới khớp quy tắc",
+    "digest.scheduled.many": "🗞 Bản tin tổng hợp {kind}: {count} bài mới khớp quy tắc",
+    "digest.scheduled_latest": "🗞 Bản tin tổng hợp {kind}: {shown} bài mới nhất trong {total} "
+    "bài khớp quy tắc (xem tất cả: /recent)",
+    "catchup.away.one": "📬 Trong lúc cuộc trò chuyện này vắng mặt: {count} bài khớp quy tắc",
+    "catchup.away.many": "📬 Trong lúc cuộc trò chuyện này vắng mặt: {count} bài khớp quy tắc",
+    "catchup.away_latest": "📬 Trong lúc cuộc trò chuyện này vắng mặt: {shown} bài mới nhất "
+    "trong {total} bài khớp quy tắc (còn {more} bài nữa: /recent)",
+    "unmute.catch_up.one": "🔔 Tin đã bỏ lỡ: {count} bài khớp quy tắc trong lúc tạm tắt",
+    "unmute.catch_up.many": "🔔 Tin đã bỏ lỡ: {count} bài khớp quy tắc trong lúc tạm tắt",
+    "unmute.catch_up_latest": " ({shown} bài mới nhất; xem tất cả: /recent)",
+    "alertbutton.mute_hour": "1 giờ",
+    "alertbutton.mute_day": "1 ngày",
+    "alertbutton.mute_off": "đến khi bật lại",
+    "alertbutton.mute": "🔕 {duration}",
+    "alertbutton.unsubscribe": "🚫 Hủy đăng ký",
+    "alertbutton.unsubscribed": "🚫 Đã hủy đăng ký",
+    "alertbutton.resubscribe": "↩ Đăng ký lại",
+    "alertbutton.muted": "🔕 Đã tạm tắt ở đây ({until})",
+    "alertbutton.unmute": "🔔 Bật lại",
+    "alertbutton.not_relevant": "👎 Không liên quan",
+    "alertbutton.marked": "✔ Đã đánh dấu không liên quan",
+    "alertbutton.open": "🔗 Mở bài gốc",
+    "toast.unsupported": "Nút này không còn được hỗ trợ.",
+    "toast.too_old": "Cảnh báo này đã quá cũ nên các nút không còn dùng được (câu chuyện của "
+    "nó đã bị dọn khỏi lưu trữ).",
+    "toast.admins_only": "Chỉ quản trị viên của nhóm mới được thay đổi cảnh báo của nhóm.",
+    "toast.not_relevant": "Đã ghi nhận: không liên quan đến {tags}. Cảm ơn bạn, người phụ trách "
+    "quy tắc sẽ thấy điều này.",
+    "toast.already": "Đã thực hiện rồi.",
+    "toast.resubscribed": "Đã đăng ký lại {tags}.",
+    "toast.not_subscribed": "Cuộc trò chuyện này không còn đăng ký {tags}.",
+    "toast.muted": "Đã tạm tắt {tags} ở đây trong {duration}; các quy tắc khác vẫn gửi cảnh báo.",
+    "toast.unmuted.one": "Đã bật lại {tags}: {count} bài khớp quy tắc trong lúc tạm tắt sẽ được "
+    "gửi gộp trong một tin nhắn.",
+    "toast.unmuted.many": "Đã bật lại {tags}: {count} bài khớp quy tắc trong lúc tạm tắt sẽ được "
+    "gửi gộp trong một tin nhắn.",
+    "toast.unmuted_nothing": "Đã bật lại {tags}: không có bài nào khớp quy tắc trong lúc tạm tắt.",
+    "toast.unsubscribed": "Đã hủy đăng ký {tags}.",
+    "trend.title": "📈 <b>{name}</b>: tăng đột biến",
+    "trend.title_plain": "📈 {name}: tăng đột biến",
+    "trend.body": "{count} bài trong giờ bắt đầu lúc {hour}, so với khoảng {expected} bài mỗi "
+    "giờ trong {window} giờ trước đó (p = {p}); tăng đột biến từ {since}.",
+    "trend.console": "Xem trên bảng điều khiển",
+    "trend.stop": "Tắt các cảnh báo này: /trend {rule_id} off",
+    "notice.rules_rejected": "Thay đổi quy tắc bị từ chối; các quy tắc trước đó vẫn có hiệu "
+    "lực.\n{details}",
+    "notice.missing_rules": "Có cuộc trò chuyện đăng ký những quy tắc không còn tồn tại (các "
+    "đăng ký được giữ lại và hoạt động tiếp nếu quy tắc quay lại): {rules}",
+    "notice.feed_disabled": "{feed}: đã bị vô hiệu hóa ({reason}); hãy gỡ nguồn tin hoặc sửa URL",
+    "notice.feed_failing": "{feed}: lỗi liên tục trong {duration} ({errors} lỗi liên tiếp), lỗi "
+    "gần nhất: {error}",
+    "notice.feed_silent": "{feed}: không có bài mới trong {quiet} (thường cứ {usual} có một bài)",
+}
