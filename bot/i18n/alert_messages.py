@@ -62,6 +62,7 @@ EN: dict[str, str] = {
     "toast.resubscribed": "Subscribed again to {tags}.",
     "toast.not_subscribed": "This chat is no longer subscribed to {tags}.",
     "toast.muted": "Muted {tags} here for {duration}; other rules still alert.",
+    "toast.muted_off": "Muted {tags} here until unmuted; other rules still alert.",
     "toast.unmuted.one": "Unmuted {tags}: {count} match from while it was muted follow in one "
     "catch-up message.",
     "toast.unmuted.many": "Unmuted {tags}: {count} matches from while it was muted follow in one "
@@ -136,6 +137,8 @@ VI: dict[str, str] = {
     "toast.resubscribed": "Đã đăng ký lại {tags}.",
     "toast.not_subscribed": "Cuộc trò chuyện này không còn đăng ký {tags}.",
     "toast.muted": "Đã tạm tắt {tags} ở đây trong {duration}; các quy tắc khác vẫn gửi cảnh báo.",
+    "toast.muted_off": "Đã tạm tắt {tags} ở đây cho đến khi bật lại; các quy tắc khác vẫn gửi "
+    "cảnh báo.",
     "toast.unmuted.one": "Đã bật lại {tags}: {count} bài khớp quy tắc trong lúc tạm tắt sẽ được "
     "gửi gộp trong một tin nhắn.",
     "toast.unmuted.many": "Đã bật lại {tags}: {count} bài khớp quy tắc trong lúc tạm tắt sẽ được "

@@ -118,6 +118,8 @@ class AlertButtons:
         if action in MUTE_SECONDS:
             for rule_id in subscribed:
                 await mute_rule(self.services, ref.chat_id, rule_id, MUTE_SECONDS[action])
+            if action is AlertAction.MUTE_OFF:
+                return text(lang, "toast.muted_off", tags=_tags(subscribed))
             return text(
                 lang, "toast.muted", tags=_tags(subscribed), duration=mute_label(action, lang)
             )
