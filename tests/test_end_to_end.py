@@ -221,6 +221,13 @@ async def test_an_admin_notice_goes_through_the_outbox(
                 "Thay đổi quy tắc bị từ chối; các quy tắc trước đó vẫn có hiệu lực.\n"
             )
             assert "broken.yaml" in translated.text  # the error itself is quoted as it is
+            # fixed on disk: the all-clear, in each admin's language too
+            (config / "rules" / "broken.yaml").unlink()
+            await app.reloader.reload_now()
+            clear = (await tg.wait_for_messages(2, chat_id=admin, timeout=20))[1]
+            assert clear.text.startswith("✅ The rule files are valid again: ")
+            clear_vi = (await tg.wait_for_messages(3, chat_id=vietnamese, timeout=20))[2]
+            assert clear_vi.text.startswith("✅ Các tệp quy tắc đã hợp lệ trở lại: ")
             assert len(app.services.rules.current.rules) == rules_before
             for _ in range(50):  # bounded: marked sent right after Telegram accepted it
                 if await app.services.storage.pending_count(admin) == 0:
@@ -228,10 +235,10 @@ async def test_an_admin_notice_goes_through_the_outbox(
                 await asyncio.sleep(0.1)
             assert await app.services.storage.pending_count(admin) == 0
             # it went through the outbox, not straight to the Bot API
-            [call] = [
+            calls = [
                 c for c in tg.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(admin)
             ]
-            assert call.status == 200
+            assert [c.status for c in calls] == [200, 200]
         finally:
             await app.stop()
 

@@ -80,6 +80,8 @@ EN: dict[str, str] = {
     "notice.rules_rejected": "Rule change rejected; the previous rules stay in force.\n{details}",
     "notice.missing_rules": "Chats are subscribed to rules that no longer exist (the "
     "subscriptions are kept and resume if the rules come back): {rules}",
+    "notice.rules_valid": "✅ The rule files are valid again: {count} rules in force.",
+    "notice.feeds_rejected": "Feeds file change rejected; the previous feeds stay.\n{details}",
     "notice.feed_disabled": "{feed}: disabled ({reason}); remove it or fix the URL",
     "notice.feed_failing": "{feed}: failing for {duration} ({errors} errors in a row), last "
     "error: {error}",
@@ -155,6 +157,9 @@ VI: dict[str, str] = {
     "lực.\n{details}",
     "notice.missing_rules": "Có cuộc trò chuyện đăng ký những quy tắc không còn tồn tại (các "
     "đăng ký được giữ lại và hoạt động tiếp nếu quy tắc quay lại): {rules}",
+    "notice.rules_valid": "✅ Các tệp quy tắc đã hợp lệ trở lại: {count} quy tắc đang có hiệu lực.",
+    "notice.feeds_rejected": "Thay đổi tệp nguồn tin bị từ chối; các nguồn tin trước đó được giữ "
+    "nguyên.\n{details}",
     "notice.feed_disabled": "{feed}: đã bị vô hiệu hóa ({reason}); hãy gỡ nguồn tin hoặc sửa URL",
     "notice.feed_failing": "{feed}: lỗi liên tục trong {duration} ({errors} lỗi liên tiếp), lỗi "
     "gần nhất: {error}",

@@ -14,11 +14,11 @@ from __future__ import annotations
 import html
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import bot.i18n as i18n
+from bot.i18n.forms import Localized, localized
 from bot.runtime import self_service
 from core.errors import NewswatchError
 from core.models import FeedState, Language, RenderedMessage
@@ -39,12 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.runtime.app")  # the app's log lines, wherever they are written
 
-Notice = str | Callable[[Language | None], str]  # as it is, or written in each admin's language
-
-
-def notice_text(notice: Notice, language: Language | None) -> str:
-    """``notice`` in ``language`` (a plain string is the same in every language)."""
-    return notice if isinstance(notice, str) else notice(language)
+Notice = Localized  # as it is, or written in each admin's language
+notice_text = localized
 
 
 def _duration(language: Language | None, seconds: float) -> str:
@@ -134,6 +130,7 @@ class AdminNotices:
         self._wake_sender()
 
     async def _rules_rejected(self, message: str) -> None:
+        # the reloader's error lines are quoted as they are; the heading is the admin's language
         self.metrics.errors.labels(kind="rules").inc()
         await self.notify_admins(
             lambda language: i18n.text(language, "notice.rules_rejected", details=message),
