@@ -1,10 +1,13 @@
 """Catalogue of the words inside alerts, digests, story updates, catch-ups, trend alerts, admin
-notices and alert buttons (``EN`` and ``VI``, same keys). Keys are ``alert.``, ``date.``,
-``story.``, ``digest.``, ``catchup.``, ``unmute.``, ``trend.``, ``alertbutton.``, ``toast.``
-and ``notice.``; a key ending in ``.one`` is the singular of the same key ending in ``.many``
-(``bot.i18n.forms.counted`` picks one). The ``date.`` entries are ``strftime`` patterns
-that use no locale-dependent field in Vietnamese. Values are Telegram HTML only where a key
-says ``html``; everything else is escaped by the caller. Pure data."""
+notices, alert buttons and /feedback (``EN`` and ``VI``, same keys and placeholders).
+
+Keys are ``date.``, ``alert.``, ``story.``, ``digest.``, ``catchup.``, ``unmute.``,
+``alertbutton.``, ``toast.``, ``feedback.``, ``trend.`` and ``notice.``; a key ending in
+``.one`` is the singular of the same key ending in ``.many`` (``bot.i18n.forms.counted`` picks
+one). The ``date.`` entries are ``strftime`` patterns, numeric fields only in Vietnamese (no
+locale needed). The words hold no ``<``, ``>`` or ``&`` except in the entries marked html below
+(``tests/bot/i18n`` checks it), so they go into Telegram HTML as they are; what fills a
+placeholder (a headline, a name, an error) is the caller's to escape. Pure data."""
 
 from __future__ import annotations
 
@@ -69,6 +72,15 @@ EN: dict[str, str] = {
     "catch-up message.",
     "toast.unmuted_nothing": "Unmuted {tags}: nothing matched while it was muted.",
     "toast.unsubscribed": "Unsubscribed from {tags}.",
+    # /feedback, the list of "not relevant" marks (bot.telegram.handlers.alert_buttons);
+    # feedback.title is html
+    "feedback.none_any": "No story was marked not relevant for any rule.",
+    "feedback.none_mine": "No story was marked not relevant for this chat's personal rules.",
+    "feedback.scope_all": "every rule",
+    "feedback.scope_mine": "this chat's personal rules",
+    "feedback.title.one": "<b>Marked not relevant</b> ({count} mark, {scope})",
+    "feedback.title.many": "<b>Marked not relevant</b> ({count} marks, {scope})",
+    "feedback.more": "… and {count} more (newswatch rules backtest).",
     # trend alerts (bot.trends.alerts); trend.title is html ({name} escaped by the caller)
     "trend.title": "📈 <b>{name}</b>: a spike",
     "trend.title_plain": "📈 {name}: a spike",
@@ -96,13 +108,13 @@ VI: dict[str, str] = {
     "alert.untitled": "(không có tiêu đề)",
     "story.sources": "📰 {count} nguồn tin: ",
     "story.more": " và {count} nguồn khác",
-    "story.new_source": "➕ Thêm nguồn tin cho câu chuyện này: {name}",
+    "story.new_source": "➕ Thêm nguồn tin cho tin này: {name}",
     "story.sources_now": " · nay có {count} nguồn tin",
     "story.another_source": "một nguồn tin khác",
     "digest.new.one": "📰 {count} bài mới khớp quy tắc",
     "digest.new.many": "📰 {count} bài mới khớp quy tắc",
     "digest.folded": "📰 {count} bài mới khớp quy tắc cùng lúc, gộp thành một tin nhắn",
-    "digest.item_updated": "(cập nhật) {title}",
+    "digest.item_updated": "(đã cập nhật) {title}",
     "digest.item_sources": "{count} nguồn tin: {names}",
     "digest.hourly": "hằng giờ",
     "digest.daily": "hằng ngày",
@@ -130,8 +142,8 @@ VI: dict[str, str] = {
     "alertbutton.marked": "✔ Đã đánh dấu không liên quan",
     "alertbutton.open": "🔗 Mở bài gốc",
     "toast.unsupported": "Nút này không còn được hỗ trợ.",
-    "toast.too_old": "Cảnh báo này đã quá cũ nên các nút không còn dùng được (câu chuyện của "
-    "nó đã bị dọn khỏi lưu trữ).",
+    "toast.too_old": "Cảnh báo này đã quá cũ nên các nút không còn dùng được (tin này đã bị dọn "
+    "khỏi kho lưu trữ).",
     "toast.admins_only": "Chỉ quản trị viên của nhóm mới được thay đổi cảnh báo của nhóm.",
     "toast.not_relevant": "Đã ghi nhận: không liên quan đến {tags}. Cảm ơn bạn, người phụ trách "
     "quy tắc sẽ thấy điều này.",
@@ -147,6 +159,14 @@ VI: dict[str, str] = {
     "gửi gộp trong một tin nhắn.",
     "toast.unmuted_nothing": "Đã bật lại {tags}: không có bài nào khớp quy tắc trong lúc tạm tắt.",
     "toast.unsubscribed": "Đã hủy đăng ký {tags}.",
+    "feedback.none_any": "Chưa có tin nào bị đánh dấu không liên quan cho quy tắc nào.",
+    "feedback.none_mine": "Chưa có tin nào bị đánh dấu không liên quan cho các quy tắc riêng của "
+    "cuộc trò chuyện này.",
+    "feedback.scope_all": "mọi quy tắc",
+    "feedback.scope_mine": "các quy tắc riêng của cuộc trò chuyện này",
+    "feedback.title.one": "<b>Đã đánh dấu không liên quan</b> ({count} lượt, {scope})",
+    "feedback.title.many": "<b>Đã đánh dấu không liên quan</b> ({count} lượt, {scope})",
+    "feedback.more": "… và {count} lượt nữa (newswatch rules backtest).",
     "trend.title": "📈 <b>{name}</b>: tăng đột biến",
     "trend.title_plain": "📈 {name}: tăng đột biến",
     "trend.body": "{count} bài trong giờ bắt đầu lúc {hour}, so với khoảng {expected} bài mỗi "

@@ -2,7 +2,7 @@
 (1 h, 1 day, until unmuted) and unmute them (with one catch-up digest of what matched
 meanwhile), unsubscribe and subscribe again, mark the story "not relevant"; and ``/feedback``,
 which lists those marks for the rules a chat owns (its personal rules; every rule for the bot's
-administrators).
+administrators), in the chat's language.
 
 A press acts on the alert's rules that this chat is subscribed to, read back from the alert's
 outbox row (``Storage.alert_ref``); it is answered with a toast saying what happened, then the
@@ -27,12 +27,12 @@ from bot.delivery.alert_state import button_state
 from bot.delivery.replies import ReplySender
 from bot.delivery.rule_mutes import mute_rule, unmute_rule
 from bot.i18n import text
-from bot.i18n.forms import counted
+from bot.i18n.forms import counted, moment
 from bot.personal_rules import is_personal_rule_id, parse_personal_rule_id
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin, may_press
 from bot.telegram.handlers.replies import reply
-from bot.telegram.handlers.text import esc, link, plural, rule_tag
+from bot.telegram.handlers.text import esc, link, rule_tag
 from core.models import Language
 from storage.base import AlertRef, Feedback
 
@@ -144,20 +144,21 @@ class AlertButtons:
         chat, user = update.effective_chat, update.effective_user
         assert chat is not None
         admin = is_admin(settings, user.id if user else None)
+        lang = self.services.chat_prefs.get(chat.id).language  # the reply in the chat's language
         found = await self.services.storage.feedback()
         mine = [f for f in found if admin or _owned_by(f.rule_id, chat.id)]
         if not mine:
-            whose = "any rule" if admin else "this chat's personal rules"
-            await reply(self.out, update, f"No story was marked not relevant for {whose}.")
+            key = "feedback.none_any" if admin else "feedback.none_mine"
+            await reply(self.out, update, text(lang, key))
             return
-        heading = "every rule" if admin else "this chat's personal rules"
-        lines = [f"<b>Marked not relevant</b> ({plural(len(mine), 'mark')}, {heading})"]
-        tz = settings.tz
+        scope = text(lang, "feedback.scope_all" if admin else "feedback.scope_mine")
+        lines = [counted(lang, "feedback.title", len(mine), scope=scope)]
+        tz = self.services.chat_prefs.tz(chat.id, settings.tz)
         for f in mine[:FEEDBACK_SHOWN]:
-            when = f.created_at.astimezone(tz).strftime("%d %b %H:%M")
+            when = moment(lang, "date.short", f.created_at, tz)
             lines.append(f"• {esc(rule_tag(f.rule_id))} · {link(f.title, f.link)} · {when}")
         if len(mine) > FEEDBACK_SHOWN:
-            lines.append(f"… and {len(mine) - FEEDBACK_SHOWN} more (newswatch rules backtest).")
+            lines.append(text(lang, "feedback.more", count=len(mine) - FEEDBACK_SHOWN))
         await reply(self.out, update, "\n".join(lines))
 
 

@@ -14,7 +14,8 @@ from bot.runtime.admin_notices import feed_health_notice, notice_text
 from core.models import FeedState, Language
 from watchers.feed_health import feeds_to_report
 
-HTML_KEYS = {"trend.title"}  # the one entry that carries markup (its name is escaped)
+# the entries that carry markup (what they are given is escaped by the caller)
+HTML_KEYS = {"trend.title", "feedback.title.one", "feedback.title.many"}
 NOW = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -24,7 +24,7 @@ from bot.delivery.outbox import OutboxSender
 from bot.delivery.telegram_sink import TelegramSink
 from core.models import Article, Hit, Language, RuleMatch, StoryPlacement
 from storage.sql import SqlStorage
-from tests.bot.telegram.harness import PUBLISHED, USER, RunningBot, running_bot
+from tests.bot.telegram.harness import ADMIN, PUBLISHED, USER, RunningBot, running_bot
 from tests.fakes.telegram_api import SentMessage
 
 WHY = json.dumps({"reason": "shared names and signals (same language)", "score": 0.5})
@@ -225,7 +225,7 @@ async def test_a_story_lists_its_sources_and_keeps_its_keyboard(vi: RunningBot) 
     await story_source(vi, "tuoitre.example", "Tuổi Trẻ")
     [reply] = await send_queued(vi)
     assert reply.text.splitlines() == [
-        "➕ Thêm nguồn tin cho câu chuyện này: Tuổi Trẻ · nay có 3 nguồn tin",
+        "➕ Thêm nguồn tin cho tin này: Tuổi Trẻ · nay có 3 nguồn tin",
         "Vietnam and US upgrade ties",
     ]
     assert reply.buttons == []
@@ -293,3 +293,21 @@ async def test_an_english_chat_keeps_its_english_words(vi: RunningBot) -> None:
     assert english.text.splitlines()[1] == "news.example · 11 Jul 2025 17:00 +07"
     assert labels(english)[-1] == "🔗 Open source"
     assert vietnamese.text.splitlines()[1] == "news.example · 17:00 11/07/2025 +07"
+
+
+async def test_feedback_lists_the_marks_in_vietnamese(vi: RunningBot) -> None:
+    await vi.ingest("Off-topic <story>", "csp")
+    [alert] = await send_queued(vi)
+    assert (await vi.press(alert, "Không liên quan")).startswith("Đã ghi nhận")
+    none = await vi.ask("/feedback")  # csp is a file rule: its owner is the administrators
+    assert none.text == (
+        "Chưa có tin nào bị đánh dấu không liên quan cho các quy tắc riêng của cuộc trò chuyện này."
+    )
+    page = await vi.ask("/settings", ADMIN)
+    assert await vi.press(page, "Tiếng Việt", user_id=ADMIN) == "Đã lưu"
+    listed = await vi.ask("/feedback", ADMIN)
+    assert listed.text.splitlines() == [
+        "Đã đánh dấu không liên quan (1 lượt, mọi quy tắc)",
+        "• #csp · Off-topic <story> · 19:00 11/07",
+    ]
+    assert listed.parse_mode == "HTML"
