@@ -162,8 +162,8 @@ async def test_a_console_without_pictures_prints_the_caption(
 
 
 async def test_each_chat_reads_the_trend_alert_in_its_language(store: SqlStorage) -> None:
-    """#16: a Vietnamese chat (its /settings) and an English one get one spike, each captioned
-    in its own language and date style, as photos through the one sink."""
+    """#16: a Vietnamese chat (its /settings) and an English one in London get one spike, each
+    captioned in its own language, date style and time zone, as photos through the one sink."""
     clock = FakeClock(NOW)
     n = await _steady_history(store)
     await _matches(store, NOW.replace(minute=10), 12, n)
@@ -176,6 +176,7 @@ async def test_each_chat_reads_the_trend_alert_in_its_language(store: SqlStorage
         tz=TZ,
         console_url="http://h:8080",
         language_of=languages.__getitem__,
+        tz_of=lambda chat: TZ if chat == 42 else ZoneInfo("Europe/London"),
     )
     async with FakeTelegramServer(rate_limits=RateLimits(enabled=False)) as tg:
         for chat in languages:
@@ -199,8 +200,10 @@ async def test_each_chat_reads_the_trend_alert_in_its_language(store: SqlStorage
     assert vietnamese.parse_mode == "HTML"
     assert any(e["type"] == "bold" for e in vietnamese.entities)
     assert any(e["type"] == "text_link" for e in vietnamese.entities)
-    assert english.text.startswith("📈 Strategic partnership: a spike\n12 stories in the hour")
-    assert "spiking since 11 Jul 19:00." in english.text
+    assert english.text.startswith(
+        "📈 Strategic partnership: a spike\n12 stories in the hour from 13:00, against about "
+    )
+    assert "spiking since 11 Jul 13:00." in english.text
 
 
 def test_a_vietnamese_caption_writes_decimals_with_a_comma() -> None:
