@@ -258,6 +258,18 @@ async def test_a_scheduled_digest_is_in_vietnamese(vi: RunningBot) -> None:
     assert lines[0] == "🗞 Bản tin tổng hợp hằng giờ: 1 bài mới khớp quy tắc"
     assert lines[3] == "• A story for the digest — news.example · 17:00 11/07"
     assert_html(vi, digest)
+    # the next hour has more than a digest holds: the newest, and where the rest are
+    await vi.ingest("Next hour, first", "csp", minutes=1)
+    await vi.ingest("Next hour, second", "csp", minutes=2)
+    vi.clock.advance(3600)
+    assert await DigestScheduler(vi.services, max_items=1).run_once() == 1
+    await out.drain_once()
+    [bounded] = (await vi.tg.wait_for_messages(before + 2, chat_id=USER))[before + 1 :]
+    assert bounded.text.splitlines()[0] == (
+        "🗞 Bản tin tổng hợp hằng giờ: 1 bài mới nhất trong 2 bài khớp quy tắc (xem tất cả: /recent)"
+    )
+    assert "Next hour, second" in bounded.text
+    assert_html(vi, bounded)
 
 
 async def test_the_catch_up_after_unblocking_is_in_vietnamese(vi: RunningBot) -> None:
@@ -273,12 +285,15 @@ async def test_the_catch_up_after_unblocking_is_in_vietnamese(vi: RunningBot) ->
     vi.tg.unblock(USER)
     await vi.storage.set_chat_active(USER, True)  # what my_chat_member does
     vi.clock.advance(60)
-    assert await CatchUpScheduler(vi.services).run_once() == 1
+    assert await CatchUpScheduler(vi.services, max_items=2).run_once() == 1
     waited, digest = await send_queued(vi, expect=2)
     assert waited.text.startswith("The alert that waits")
     lines = digest.text.splitlines()
-    assert lines[0] == "📬 Trong lúc cuộc trò chuyện này vắng mặt: 3 bài khớp quy tắc"
-    assert [line.split(" — ")[0] for line in lines[3:]] == [f"• While away {i}" for i in range(3)]
+    assert lines[0] == (
+        "📬 Trong lúc cuộc trò chuyện này vắng mặt: 2 bài mới nhất trong 3 bài khớp quy tắc "
+        "(còn 1 bài nữa: /recent)"
+    )
+    assert [line.split(" — ")[0] for line in lines[3:]] == [f"• While away {i}" for i in (1, 2)]
     assert_html(vi, waited, digest)
 
 
