@@ -111,7 +111,7 @@ def alert_keyboard(
         )
     elif state.muted:
         until = (
-            moment(language, "date.until", state.muted_until, tz)
+            moment(language, "date.alert_until", state.muted_until, tz)
             if state.muted_until is not None
             else mute_label(AlertAction.MUTE_OFF, language)
         )

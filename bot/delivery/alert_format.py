@@ -141,7 +141,7 @@ def _meta_line(article: Article, tz: ZoneInfo, language: Language | None = None)
         pieces.append(isolate(shorten(source, SOURCE_MAX)))
     if article.published_at is not None and article.published_at.tzinfo is not None:
         local = article.published_at.astimezone(tz)
-        pieces.append(moment(language, "date.long", local, tz) + " " + (local.tzname() or ""))
+        pieces.append(moment(language, "date.alert_long", local, tz) + " " + (local.tzname() or ""))
     return " · ".join(p.strip() for p in pieces if p.strip())
 
 

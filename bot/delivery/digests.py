@@ -206,15 +206,21 @@ class DigestScheduler:
         items = items_from_matches(matches, story_of)
         if not items:
             return []
-        kind = i18n.text(language, "digest.hourly" if schedule == "hourly" else "digest.daily")
+        kind = i18n.text(
+            language, "digest.heading_hourly" if schedule == "hourly" else "digest.heading_daily"
+        )
         total = len(items)
         if total > self._max_items:
             items = items[-self._max_items :]
             heading = i18n.text(
-                language, "digest.scheduled_latest", kind=kind, shown=len(items), total=total
+                language,
+                "digest.heading_scheduled_latest",
+                kind=kind,
+                shown=len(items),
+                total=total,
             )
         else:
-            heading = counted(language, "digest.scheduled", total, kind=kind)
+            heading = counted(language, "digest.heading_scheduled", total, kind=kind)
         current = self._services.rules.current
         rules: dict[str, RuleInfo] = {}
         for item in items:

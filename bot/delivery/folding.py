@@ -169,7 +169,7 @@ def format_digest(
     groups: dict[str, list[DigestItem]] = {}
     for item in items:
         groups.setdefault(item.rule_ids[0] if item.rule_ids else "", []).append(item)
-    head = heading or counted(language, "digest.new", len(items))
+    head = heading or counted(language, "digest.heading_new", len(items))
     lines: list[tuple[str, str]] = []  # (html, plain)
     for rule_id, group in groups.items():
         info = rules.get(rule_id)
@@ -202,7 +202,7 @@ def _item_line(item: DigestItem, tz: ZoneInfo, language: Language | None = None)
     elif item.source:
         meta.append(isolate(shorten(clean_text(item.source), 60)))
     if item.published_at is not None and item.published_at.tzinfo is not None:
-        meta.append(moment(language, "date.short", item.published_at, tz))
+        meta.append(moment(language, "date.alert_short", item.published_at, tz))
     also = rule_tags(list(item.rule_ids[1:]))
     tail = " · ".join(meta)
     suffix = (f" — {tail}" if tail else "") + (f" {' '.join(also)}" if also else "")

@@ -221,7 +221,7 @@ class OutboxSender:
             items_from_deliveries(deliveries),
             rules,
             prefs.tz(chat_id, self._services.settings.tz),
-            heading=i18n.text(language, "digest.folded", count=len(deliveries)),
+            heading=i18n.text(language, "digest.heading_folded", count=len(deliveries)),
             language=language,
         )
         log.info("folding %d alerts into a digest", len(deliveries), extra={"chat": chat_id})

@@ -55,8 +55,8 @@ async def unmute_rule(
     # The rule's tag and name head its group below (escaped there): the heading holds no
     # text from users.
     language = services.chat_prefs.get(chat_id).language
-    heading = counted(language, "unmute.catch_up", total) + (
-        i18n.text(language, "unmute.catch_up_latest", shown=len(shown))
+    heading = counted(language, "unmute.heading_catch_up", total) + (
+        i18n.text(language, "unmute.heading_catch_up_latest", shown=len(shown))
         if len(shown) < total
         else ""
     )

@@ -7,15 +7,18 @@ Keys are ``date.``, ``alert.``, ``story.``, ``digest.``, ``catchup.``, ``unmute.
 one). The ``date.`` entries are ``strftime`` patterns, numeric fields only in Vietnamese (no
 locale needed). The words hold no ``<``, ``>`` or ``&`` except in the entries marked html below
 (``tests/bot/i18n`` checks it), so they go into Telegram HTML as they are; what fills a
-placeholder (a headline, a name, an error) is the caller's to escape. Pure data."""
+placeholder (a headline, a name, an error) is the caller's to escape. Under the ``digest.``,
+``trend.``, ``unmute.`` and ``feedback.`` prefixes, which are also command names, the keys
+say what part of a message they are (``heading_``, ``spike_``, ``marks_``), so that they
+cannot meet the command replies' ``<command>.<what>`` keys. Pure data."""
 
 from __future__ import annotations
 
 EN: dict[str, str] = {
     # dates and times as alerts show them (strftime patterns)
-    "date.long": "%d %b %Y %H:%M",
-    "date.short": "%d %b %H:%M",
-    "date.until": "until %H:%M",
+    "date.alert_long": "%d %b %Y %H:%M",
+    "date.alert_short": "%d %b %H:%M",
+    "date.alert_until": "until %H:%M",
     # one alert (bot.delivery.alert_format, story_format)
     "alert.updated": "✏️ updated",
     "alert.untitled": "(untitled)",
@@ -25,24 +28,24 @@ EN: dict[str, str] = {
     "story.sources_now": " · {count} sources now",
     "story.another_source": "another source",
     # digests (bot.delivery.folding, digests, catchup, rule_mutes, outbox)
-    "digest.new.one": "📰 {count} new match",
-    "digest.new.many": "📰 {count} new matches",
-    "digest.folded": "📰 {count} new matches at once, folded into one message",
+    "digest.heading_new.one": "📰 {count} new match",
+    "digest.heading_new.many": "📰 {count} new matches",
+    "digest.heading_folded": "📰 {count} new matches at once, folded into one message",
     "digest.item_updated": "(updated) {title}",
     "digest.item_sources": "{count} sources: {names}",
-    "digest.hourly": "Hourly",
-    "digest.daily": "Daily",
-    "digest.scheduled.one": "🗞 {kind} digest: {count} new match",
-    "digest.scheduled.many": "🗞 {kind} digest: {count} new matches",
-    "digest.scheduled_latest": "🗞 {kind} digest: the latest {shown} of {total} new matches "
+    "digest.heading_hourly": "Hourly",
+    "digest.heading_daily": "Daily",
+    "digest.heading_scheduled.one": "🗞 {kind} digest: {count} new match",
+    "digest.heading_scheduled.many": "🗞 {kind} digest: {count} new matches",
+    "digest.heading_scheduled_latest": "🗞 {kind} digest: the latest {shown} of {total} new matches "
     "(all of them: /recent)",
     "catchup.away.one": "📬 While this chat was away: {count} match",
     "catchup.away.many": "📬 While this chat was away: {count} matches",
     "catchup.away_latest": "📬 While this chat was away: the latest {shown} of {total} matches "
     "({more} more: /recent)",
-    "unmute.catch_up.one": "🔔 Catch-up: {count} match while muted",
-    "unmute.catch_up.many": "🔔 Catch-up: {count} matches while muted",
-    "unmute.catch_up_latest": " (the latest {shown}; all of them: /recent)",
+    "unmute.heading_catch_up.one": "🔔 Catch-up: {count} match while muted",
+    "unmute.heading_catch_up.many": "🔔 Catch-up: {count} matches while muted",
+    "unmute.heading_catch_up_latest": " (the latest {shown}; all of them: /recent)",
     # the keyboard under an alert (bot.delivery.alert_buttons)
     "alertbutton.mute_hour": "1 h",
     "alertbutton.mute_day": "1 day",
@@ -74,20 +77,20 @@ EN: dict[str, str] = {
     "toast.unsubscribed": "Unsubscribed from {tags}.",
     # /feedback, the list of "not relevant" marks (bot.telegram.handlers.alert_buttons);
     # feedback.title is html
-    "feedback.none_any": "No story was marked not relevant for any rule.",
-    "feedback.none_mine": "No story was marked not relevant for this chat's personal rules.",
-    "feedback.scope_all": "every rule",
-    "feedback.scope_mine": "this chat's personal rules",
-    "feedback.title.one": "<b>Marked not relevant</b> ({count} mark, {scope})",
-    "feedback.title.many": "<b>Marked not relevant</b> ({count} marks, {scope})",
-    "feedback.more": "… and {count} more (newswatch rules backtest).",
+    "feedback.marks_none_any": "No story was marked not relevant for any rule.",
+    "feedback.marks_none_mine": "No story was marked not relevant for this chat's personal rules.",
+    "feedback.marks_scope_all": "every rule",
+    "feedback.marks_scope_mine": "this chat's personal rules",
+    "feedback.marks_title.one": "<b>Marked not relevant</b> ({count} mark, {scope})",
+    "feedback.marks_title.many": "<b>Marked not relevant</b> ({count} marks, {scope})",
+    "feedback.marks_more": "… and {count} more (newswatch rules backtest).",
     # trend alerts (bot.trends.alerts); trend.title is html ({name} escaped by the caller)
-    "trend.title": "📈 <b>{name}</b>: a spike",
-    "trend.title_plain": "📈 {name}: a spike",
-    "trend.body": "{count} stories in the hour from {hour}, against about {expected} an hour over "
-    "the {window} hours before (p = {p}); spiking since {since}.",
-    "trend.console": "On the console",
-    "trend.stop": "Stop these alerts: /trend {rule_id} off",
+    "trend.spike_title": "📈 <b>{name}</b>: a spike",
+    "trend.spike_title_plain": "📈 {name}: a spike",
+    "trend.spike_body": "{count} stories in the hour from {hour}, against about {expected} an "
+    "hour over the {window} hours before (p = {p}); spiking since {since}.",
+    "trend.spike_console": "On the console",
+    "trend.spike_stop": "Stop these alerts: /trend {rule_id} off",
     # admin notices (bot.runtime.admin_notices)
     "notice.rules_rejected": "Rule change rejected; the previous rules stay in force.\n{details}",
     "notice.missing_rules": "Chats are subscribed to rules that no longer exist (the "
@@ -101,9 +104,9 @@ EN: dict[str, str] = {
 }
 
 VI: dict[str, str] = {
-    "date.long": "%H:%M %d/%m/%Y",
-    "date.short": "%H:%M %d/%m",
-    "date.until": "đến %H:%M",
+    "date.alert_long": "%H:%M %d/%m/%Y",
+    "date.alert_short": "%H:%M %d/%m",
+    "date.alert_until": "đến %H:%M",
     "alert.updated": "✏️ đã cập nhật",
     "alert.untitled": "(không có tiêu đề)",
     "story.sources": "📰 {count} nguồn tin: ",
@@ -111,24 +114,24 @@ VI: dict[str, str] = {
     "story.new_source": "➕ Thêm nguồn tin cho tin này: {name}",
     "story.sources_now": " · nay có {count} nguồn tin",
     "story.another_source": "một nguồn tin khác",
-    "digest.new.one": "📰 {count} bài mới khớp quy tắc",
-    "digest.new.many": "📰 {count} bài mới khớp quy tắc",
-    "digest.folded": "📰 {count} bài mới khớp quy tắc cùng lúc, gộp thành một tin nhắn",
+    "digest.heading_new.one": "📰 {count} bài mới khớp quy tắc",
+    "digest.heading_new.many": "📰 {count} bài mới khớp quy tắc",
+    "digest.heading_folded": "📰 {count} bài mới khớp quy tắc cùng lúc, gộp thành một tin nhắn",
     "digest.item_updated": "(đã cập nhật) {title}",
     "digest.item_sources": "{count} nguồn tin: {names}",
-    "digest.hourly": "hằng giờ",
-    "digest.daily": "hằng ngày",
-    "digest.scheduled.one": "🗞 Bản tin tổng hợp {kind}: {count} bài mới khớp quy tắc",
-    "digest.scheduled.many": "🗞 Bản tin tổng hợp {kind}: {count} bài mới khớp quy tắc",
-    "digest.scheduled_latest": "🗞 Bản tin tổng hợp {kind}: {shown} bài mới nhất trong {total} "
-    "bài khớp quy tắc (xem tất cả: /recent)",
+    "digest.heading_hourly": "hằng giờ",
+    "digest.heading_daily": "hằng ngày",
+    "digest.heading_scheduled.one": "🗞 Bản tin tổng hợp {kind}: {count} bài mới khớp quy tắc",
+    "digest.heading_scheduled.many": "🗞 Bản tin tổng hợp {kind}: {count} bài mới khớp quy tắc",
+    "digest.heading_scheduled_latest": "🗞 Bản tin tổng hợp {kind}: {shown} bài mới nhất trong "
+    "{total} bài khớp quy tắc (xem tất cả: /recent)",
     "catchup.away.one": "📬 Trong lúc cuộc trò chuyện này vắng mặt: {count} bài khớp quy tắc",
     "catchup.away.many": "📬 Trong lúc cuộc trò chuyện này vắng mặt: {count} bài khớp quy tắc",
     "catchup.away_latest": "📬 Trong lúc cuộc trò chuyện này vắng mặt: {shown} bài mới nhất "
     "trong {total} bài khớp quy tắc (còn {more} bài nữa: /recent)",
-    "unmute.catch_up.one": "🔔 Tin đã bỏ lỡ: {count} bài khớp quy tắc trong lúc tạm tắt",
-    "unmute.catch_up.many": "🔔 Tin đã bỏ lỡ: {count} bài khớp quy tắc trong lúc tạm tắt",
-    "unmute.catch_up_latest": " ({shown} bài mới nhất; xem tất cả: /recent)",
+    "unmute.heading_catch_up.one": "🔔 Tin đã bỏ lỡ: {count} bài khớp quy tắc trong lúc tạm tắt",
+    "unmute.heading_catch_up.many": "🔔 Tin đã bỏ lỡ: {count} bài khớp quy tắc trong lúc tạm tắt",
+    "unmute.heading_catch_up_latest": " ({shown} bài mới nhất; xem tất cả: /recent)",
     "alertbutton.mute_hour": "1 giờ",
     "alertbutton.mute_day": "1 ngày",
     "alertbutton.mute_off": "đến khi bật lại",
@@ -159,20 +162,20 @@ VI: dict[str, str] = {
     "gửi gộp trong một tin nhắn.",
     "toast.unmuted_nothing": "Đã bật lại {tags}: không có bài nào khớp quy tắc trong lúc tạm tắt.",
     "toast.unsubscribed": "Đã hủy đăng ký {tags}.",
-    "feedback.none_any": "Chưa có tin nào bị đánh dấu không liên quan cho quy tắc nào.",
-    "feedback.none_mine": "Chưa có tin nào bị đánh dấu không liên quan cho các quy tắc riêng của "
-    "cuộc trò chuyện này.",
-    "feedback.scope_all": "mọi quy tắc",
-    "feedback.scope_mine": "các quy tắc riêng của cuộc trò chuyện này",
-    "feedback.title.one": "<b>Đã đánh dấu không liên quan</b> ({count} lượt, {scope})",
-    "feedback.title.many": "<b>Đã đánh dấu không liên quan</b> ({count} lượt, {scope})",
-    "feedback.more": "… và {count} lượt nữa (newswatch rules backtest).",
-    "trend.title": "📈 <b>{name}</b>: tăng đột biến",
-    "trend.title_plain": "📈 {name}: tăng đột biến",
-    "trend.body": "{count} bài trong giờ bắt đầu lúc {hour}, so với khoảng {expected} bài mỗi "
-    "giờ trong {window} giờ trước đó (p = {p}); tăng đột biến từ {since}.",
-    "trend.console": "Xem trên bảng điều khiển",
-    "trend.stop": "Tắt các cảnh báo này: /trend {rule_id} off",
+    "feedback.marks_none_any": "Chưa có tin nào bị đánh dấu không liên quan cho quy tắc nào.",
+    "feedback.marks_none_mine": "Chưa có tin nào bị đánh dấu không liên quan cho các quy tắc "
+    "riêng của cuộc trò chuyện này.",
+    "feedback.marks_scope_all": "mọi quy tắc",
+    "feedback.marks_scope_mine": "các quy tắc riêng của cuộc trò chuyện này",
+    "feedback.marks_title.one": "<b>Đã đánh dấu không liên quan</b> ({count} lượt, {scope})",
+    "feedback.marks_title.many": "<b>Đã đánh dấu không liên quan</b> ({count} lượt, {scope})",
+    "feedback.marks_more": "… và {count} lượt nữa (newswatch rules backtest).",
+    "trend.spike_title": "📈 <b>{name}</b>: tăng đột biến",
+    "trend.spike_title_plain": "📈 {name}: tăng đột biến",
+    "trend.spike_body": "{count} bài trong giờ bắt đầu lúc {hour}, so với khoảng {expected} bài "
+    "mỗi giờ trong {window} giờ trước đó (p = {p}); tăng đột biến từ {since}.",
+    "trend.spike_console": "Xem trên bảng điều khiển",
+    "trend.spike_stop": "Tắt các cảnh báo này: /trend {rule_id} off",
     "notice.rules_rejected": "Thay đổi quy tắc bị từ chối; các quy tắc trước đó vẫn có hiệu "
     "lực.\n{details}",
     "notice.missing_rules": "Có cuộc trò chuyện đăng ký những quy tắc không còn tồn tại (các "

@@ -23,7 +23,7 @@ def counted(language: Language | None, key: str, count: int, **values: object) -
 
 def moment(language: Language | None, key: str, when: datetime, tz: ZoneInfo) -> str:
     """``when`` (aware) shown in ``tz`` with the ``strftime`` pattern ``key`` of ``language``
-    (``date.long``: "11 Jul 2025 19:00" in English, "19:00 11/07/2025" in Vietnamese)."""
+    (``date.alert_long``: "11 Jul 2025 19:00" in English, "19:00 11/07/2025" in Vietnamese)."""
     return when.astimezone(tz).strftime(text(language, key))
 
 

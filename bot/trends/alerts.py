@@ -83,11 +83,11 @@ def trend_caption(
     """The caption of a trend alert, Telegram HTML and plain, within ``MAX_CAPTION``, in
     ``language`` (the rule's name is shown as it is)."""
     hour = spike.latest_at.astimezone(tz).strftime("%H:%M")
-    since = moment(language, "date.short", spike.started_at, tz)
+    since = moment(language, "date.alert_short", spike.started_at, tz)
     name = rule_name if len(rule_name) <= 200 else rule_name[:199] + "…"
     body = i18n.text(
         language,
-        "trend.body",
+        "trend.spike_body",
         count=spike.count,
         hour=hour,
         expected=decimal(language, spike.expected),
@@ -95,13 +95,16 @@ def trend_caption(
         p=decimal(language, spike.p_value, ".1g"),
         since=since,
     )
-    stop = i18n.text(language, "trend.stop", rule_id=rule_id)
-    html_lines = [i18n.text(language, "trend.title", name=html.escape(name)), html.escape(body)]
-    plain_lines = [i18n.text(language, "trend.title_plain", name=name), body]
+    stop = i18n.text(language, "trend.spike_stop", rule_id=rule_id)
+    html_lines = [
+        i18n.text(language, "trend.spike_title", name=html.escape(name)),
+        html.escape(body),
+    ]
+    plain_lines = [i18n.text(language, "trend.spike_title_plain", name=name), body]
     if console_url:
         query = urlencode({"rule": rule_id, "days": CHART_DAYS, "by": "hour"})
         url = f"{console_url.rstrip('/')}/trends?{query}"
-        label = i18n.text(language, "trend.console")
+        label = i18n.text(language, "trend.spike_console")
         html_lines.append(f'<a href="{html.escape(url)}">{html.escape(label)}</a>')
         plain_lines.append(f"{label}: {url}")
     html_lines.append(html.escape(stop))

@@ -148,17 +148,17 @@ class AlertButtons:
         found = await self.services.storage.feedback()
         mine = [f for f in found if admin or _owned_by(f.rule_id, chat.id)]
         if not mine:
-            key = "feedback.none_any" if admin else "feedback.none_mine"
+            key = "feedback.marks_none_any" if admin else "feedback.marks_none_mine"
             await reply(self.out, update, text(lang, key))
             return
-        scope = text(lang, "feedback.scope_all" if admin else "feedback.scope_mine")
-        lines = [counted(lang, "feedback.title", len(mine), scope=scope)]
+        scope = text(lang, "feedback.marks_scope_all" if admin else "feedback.marks_scope_mine")
+        lines = [counted(lang, "feedback.marks_title", len(mine), scope=scope)]
         tz = self.services.chat_prefs.tz(chat.id, settings.tz)
         for f in mine[:FEEDBACK_SHOWN]:
-            when = moment(lang, "date.short", f.created_at, tz)
+            when = moment(lang, "date.alert_short", f.created_at, tz)
             lines.append(f"• {esc(rule_tag(f.rule_id))} · {link(f.title, f.link)} · {when}")
         if len(mine) > FEEDBACK_SHOWN:
-            lines.append(text(lang, "feedback.more", count=len(mine) - FEEDBACK_SHOWN))
+            lines.append(text(lang, "feedback.marks_more", count=len(mine) - FEEDBACK_SHOWN))
         await reply(self.out, update, "\n".join(lines))
 
 

@@ -15,7 +15,7 @@ from core.models import FeedState, Language
 from watchers.feed_health import feeds_to_report
 
 # the entries that carry markup (what they are given is escaped by the caller)
-HTML_KEYS = {"trend.title", "feedback.title.one", "feedback.title.many"}
+HTML_KEYS = {"trend.spike_title", "feedback.marks_title.one", "feedback.marks_title.many"}
 NOW = datetime(2025, 7, 11, 12, 0, tzinfo=UTC)
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -41,12 +41,12 @@ def test_every_count_has_both_forms() -> None:
 
 
 def test_forms() -> None:
-    assert counted(None, "digest.new", 1) == "📰 1 new match"
-    assert counted(Language.EN, "digest.new", 2) == "📰 2 new matches"
-    assert counted(Language.VI, "digest.new", 1) == "📰 1 bài mới khớp quy tắc"
-    assert moment(None, "date.long", NOW, HCM) == "11 Jul 2025 19:00"
-    assert moment(Language.VI, "date.long", NOW, HCM) == "19:00 11/07/2025"
-    assert moment(Language.VI, "date.short", NOW, HCM) == "19:00 11/07"
+    assert counted(None, "digest.heading_new", 1) == "📰 1 new match"
+    assert counted(Language.EN, "digest.heading_new", 2) == "📰 2 new matches"
+    assert counted(Language.VI, "digest.heading_new", 1) == "📰 1 bài mới khớp quy tắc"
+    assert moment(None, "date.alert_long", NOW, HCM) == "11 Jul 2025 19:00"
+    assert moment(Language.VI, "date.alert_long", NOW, HCM) == "19:00 11/07/2025"
+    assert moment(Language.VI, "date.alert_short", NOW, HCM) == "19:00 11/07"
     assert decimal(Language.VI, 2.5) == "2,5"
     assert decimal(None, 2.5) == "2.5"
 
