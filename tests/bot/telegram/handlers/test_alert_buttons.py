@@ -104,6 +104,10 @@ async def test_mute_one_rule_then_unmute_with_one_catch_up(srb: RunningBot) -> N
     # a second unmute has nothing to catch up
     assert await srb.press(alert, "1 day") == "Muted #csp here for 1 day; other rules still alert."
     assert await srb.press(alert, "Unmute") == "Unmuted #csp: nothing matched while it was muted."
+    assert await srb.press(alert, "until unmuted") == (
+        "Muted #csp here until unmuted; other rules still alert."
+    )
+    assert labels(alert)[0] == "🔕 Muted here (until unmuted)"
 
 
 async def test_unsubscribe_and_subscribe_again(srb: RunningBot) -> None:
