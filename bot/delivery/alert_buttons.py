@@ -57,10 +57,12 @@ class AlertButtonState:
     """What was done from this alert's keyboard (or by any other way: it is the chat's state).
 
     ``muted``: every rule of the alert that the chat follows is muted here; ``muted_until``
-    is when the last of those mutes ends (None: until unmuted)."""
+    is when the last of those mutes ends (None: until unmuted), ``ends_another_day`` whether
+    that is on another day than today in the chat's time zone (the label then shows the date)."""
 
     muted: bool = False
     muted_until: datetime | None = None
+    ends_another_day: bool = False
     unsubscribed: bool = False
     not_relevant: bool = False
 
@@ -110,8 +112,9 @@ def alert_keyboard(
             ]
         )
     elif state.muted:
+        pattern = "date.alert_until_day" if state.ends_another_day else "date.alert_until"
         until = (
-            moment(language, "date.alert_until", state.muted_until, tz)
+            moment(language, pattern, state.muted_until, tz)
             if state.muted_until is not None
             else mute_label(AlertAction.MUTE_OFF, language)
         )

@@ -30,13 +30,17 @@ async def button_state(services: Services, ref: AlertRef) -> AlertButtonState:
     ends = [s.muted_until for s in subs.values() if s.muted_until and s.muted_until > now]
     muted = bool(ends) and len(ends) == len(subs)
     end = max(ends) if muted else None
+    until = end if end is not None and end.year < FOREVER_YEAR else None
+    tz = services.chat_prefs.tz(ref.chat_id, services.settings.tz)
+    another_day = until is not None and until.astimezone(tz).date() != now.astimezone(tz).date()
     marked = any(
         f.chat_id == ref.chat_id and f.article_identity == ref.article_identity
         for f in await storage.feedback(list(ref.rule_ids))
     )
     return AlertButtonState(
         muted=muted,
-        muted_until=end if end is not None and end.year < FOREVER_YEAR else None,
+        muted_until=until,
+        ends_another_day=another_day,
         unsubscribed=not subs,
         not_relevant=marked,
     )

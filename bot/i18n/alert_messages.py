@@ -19,6 +19,7 @@ EN: dict[str, str] = {
     "date.alert_long": "%d %b %Y %H:%M",
     "date.alert_short": "%d %b %H:%M",
     "date.alert_until": "until %H:%M",
+    "date.alert_until_day": "until %d %b %H:%M",
     # one alert (bot.delivery.alert_format, story_format)
     "alert.updated": "✏️ updated",
     "alert.untitled": "(untitled)",
@@ -107,6 +108,7 @@ VI: dict[str, str] = {
     "date.alert_long": "%H:%M %d/%m/%Y",
     "date.alert_short": "%H:%M %d/%m",
     "date.alert_until": "đến %H:%M",
+    "date.alert_until_day": "đến %H:%M %d/%m",
     "alert.updated": "✏️ đã cập nhật",
     "alert.untitled": "(không có tiêu đề)",
     "story.sources": "📰 {count} nguồn tin: ",

@@ -103,6 +103,7 @@ async def test_mute_one_rule_then_unmute_with_one_catch_up(srb: RunningBot) -> N
     assert "While muted 2" in digest.text
     # a second unmute has nothing to catch up
     assert await srb.press(alert, "1 day") == "Muted #csp here for 1 day; other rules still alert."
+    assert labels(alert)[0] == "🔕 Muted here (until 12 Jul 19:10)"  # tomorrow: with its date
     assert await srb.press(alert, "Unmute") == "Unmuted #csp: nothing matched while it was muted."
     assert await srb.press(alert, "until unmuted") == (
         "Muted #csp here until unmuted; other rules still alert."

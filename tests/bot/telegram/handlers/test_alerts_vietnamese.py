@@ -161,6 +161,7 @@ async def test_every_alert_button_answers_in_vietnamese(vi: RunningBot) -> None:
     assert await vi.press(alert, "1 ngày") == (
         "Đã tạm tắt #csp ở đây trong 1 ngày; các quy tắc khác vẫn gửi cảnh báo."
     )
+    assert labels(alert)[0] == "🔕 Đã tạm tắt ở đây (đến 19:10 12/07)"  # tomorrow: with its date
     assert await vi.press(alert, "Bật lại") == (
         "Đã bật lại #csp: không có bài nào khớp quy tắc trong lúc tạm tắt."
     )
