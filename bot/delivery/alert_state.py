@@ -47,8 +47,10 @@ async def button_state(services: Services, ref: AlertRef) -> AlertButtonState:
 
 
 class AlertStates:
-    """``button_state`` for an outbox row that shows an alert (the sink calls it for an edit):
-    the row's chat, rules and article are the alert's, so the state is the alert's."""
+    """``button_state`` for an outbox row that shows an alert (the sink calls it for an edit).
+    The row is read back as a press reads it (``Storage.alert_ref``: the same rules, chat and
+    article the buttons act on); a row that is not there (a storage without it) stands for
+    itself, from what the delivery carries."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -57,7 +59,7 @@ class AlertStates:
         article = delivery.article
         if article is None:  # not an alert: nothing was done from its keyboard
             return AlertButtonState()
-        ref = AlertRef(
+        ref = await self._services.storage.alert_ref(delivery.id) or AlertRef(
             delivery_id=delivery.id,
             chat_id=delivery.chat_id,
             thread_id=delivery.thread_id,
