@@ -24,7 +24,15 @@ from bot.delivery.outbox import OutboxSender
 from bot.delivery.telegram_sink import TelegramSink
 from core.models import Article, Hit, Language, RuleMatch, StoryPlacement
 from storage.sql import SqlStorage
-from tests.bot.telegram.harness import ADMIN, PUBLISHED, USER, RunningBot, running_bot
+from tests.bot.telegram.harness import (
+    ADMIN,
+    GROUP,
+    OTHER,
+    PUBLISHED,
+    USER,
+    RunningBot,
+    running_bot,
+)
 from tests.fakes.telegram_api import SentMessage
 
 WHY = json.dumps({"reason": "shared names and signals (same language)", "score": 0.5})
@@ -327,3 +335,32 @@ async def test_feedback_lists_the_marks_in_vietnamese(vi: RunningBot) -> None:
         "• #csp · Off-topic <story> · 19:00 11/07",
     ]
     assert listed.parse_mode == "HTML"
+
+
+async def test_refused_and_stale_presses_answer_in_vietnamese(vi: RunningBot) -> None:
+    vi.tg.add_chat(GROUP, "group", title="Nhóm phân tích", admins=[ADMIN + 1])
+    page = await vi.ask("/settings", GROUP, user_id=ADMIN + 1, chat_type="group")
+    assert await vi.press(page, "Tiếng Việt", user_id=ADMIN + 1) == "Đã lưu"
+    await vi.storage.subscribe(GROUP, "csp")
+    await vi.ingest("Group story", "csp")
+    before = len(vi.tg.messages(GROUP))
+    await sender(vi).drain_once()
+    [alert] = (await vi.tg.wait_for_messages(before + 1, chat_id=GROUP))[before:]
+    assert labels(alert) == DEFAULT_VI
+    assert await vi.press(alert, "1 giờ", user_id=OTHER) == (
+        "Chỉ quản trị viên của nhóm mới được thay đổi cảnh báo của nhóm."
+    )
+    answers = []
+    for data in ("al:m1h:999", "al:zz:1"):  # another chat's (or a pruned) alert; nonsense
+        query_id = vi.tg.user_presses(data, alert, OTHER)
+        await vi.tg.wait_for(
+            lambda q=query_id: any(a["callback_query_id"] == q for a in vi.tg.callback_answers),
+            what="callback answer",
+        )
+        [answer] = [a for a in vi.tg.callback_answers if a["callback_query_id"] == query_id]
+        answers.append(answer["text"])
+    assert answers == [
+        "Cảnh báo này đã quá cũ nên các nút không còn dùng được (tin này đã bị dọn khỏi kho "
+        "lưu trữ).",
+        "Nút này không còn được hỗ trợ.",
+    ]
