@@ -353,10 +353,11 @@ async def test_refused_and_stale_presses_answer_in_vietnamese(vi: RunningBot) ->
     answers = []
     for data in ("al:m1h:999", "al:zz:1"):  # another chat's (or a pruned) alert; nonsense
         query_id = vi.tg.user_presses(data, alert, OTHER)
-        await vi.tg.wait_for(
-            lambda q=query_id: any(a["callback_query_id"] == q for a in vi.tg.callback_answers),
-            what="callback answer",
-        )
+
+        def answered(q: str = query_id) -> bool:
+            return any(a["callback_query_id"] == q for a in vi.tg.callback_answers)
+
+        await vi.tg.wait_for(answered, what="callback answer")
         [answer] = [a for a in vi.tg.callback_answers if a["callback_query_id"] == query_id]
         answers.append(answer["text"])
     assert answers == [
