@@ -91,6 +91,13 @@ EN: dict[str, str] = {
     "trend.spike_body": "{count} stories in the hour from {hour}, against about {expected} an "
     "hour over the {window} hours before (p = {p}); spiking since {since}.",
     "trend.spike_console": "On the console",
+    # the trend chart's own words (bot.trends.charts); {title} is the rule's name
+    "trend.chart_per_day": "{title} — stories per day",
+    "trend.chart_per_hour": "{title} — stories per hour",
+    "trend.chart_marked": ", {count} marked",
+    "trend.chart_axis": "stories",
+    "date.chart_day": "%d %b",
+    "date.chart_hour": "%d %H:%M",
     "trend.spike_stop": "Stop these alerts: /trend {rule_id} off",
     # admin notices (bot.runtime.admin_notices)
     "notice.rules_rejected": "Rule change rejected; the previous rules stay in force.\n{details}",
@@ -177,6 +184,12 @@ VI: dict[str, str] = {
     "trend.spike_body": "{count} bài trong giờ bắt đầu lúc {hour}, so với khoảng {expected} bài "
     "mỗi giờ trong {window} giờ trước đó (p = {p}); tăng đột biến từ {since}.",
     "trend.spike_console": "Xem trên bảng điều khiển",
+    "trend.chart_per_day": "{title} — số bài mỗi ngày",
+    "trend.chart_per_hour": "{title} — số bài mỗi giờ",
+    "trend.chart_marked": ", {count} lần tăng đột biến",
+    "trend.chart_axis": "số bài",
+    "date.chart_day": "%d/%m",
+    "date.chart_hour": "%H:%M %d/%m",
     "trend.spike_stop": "Tắt các cảnh báo này: /trend {rule_id} off",
     "notice.rules_rejected": "Thay đổi quy tắc bị từ chối; các quy tắc trước đó vẫn có hiệu "
     "lực.\n{details}",

@@ -9,10 +9,10 @@ hour in progress is judged as it stands (its count only grows), so a spike is al
 as it is one rather than after its hour ends.
 
 ``current_spike`` and ``trend_caption`` are pure; ``TrendAlerts.run_once`` reads counts and
-opt-ins, draws the chart once per spike (matplotlib, in a worker thread) and queues the alerts
-in the outbox, one caption per language and time zone among the chats alerted (each chat's
-``/settings``: the words in ``bot.i18n``, dates in the language's style). Does not send anything
-(the outbox does) nor decide who subscribed.
+opt-ins, draws the chart once per spike and language (matplotlib, in a worker thread) and
+queues the alerts in the outbox, one caption per language and time zone among the chats alerted
+(each chat's ``/settings``: the words in ``bot.i18n``, dates in the language's style). Does not
+send anything (the outbox does) nor decide who subscribed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -168,18 +169,26 @@ class TrendAlerts:
         ]
         if not due:
             return 0
-        png = await asyncio.to_thread(
-            trend_png, name, series.starts, series.judgements, series.bucket
-        )
-        # One caption per (language, time zone) among the chats alerted: each reads its own.
+        # One caption per (language, time zone) among the chats alerted, and one chart per
+        # language (its title and axis have words): each chat reads its own.
         audiences: dict[tuple[Language | None, str], list[TrendWatch]] = defaultdict(list)
         zones: dict[str, ZoneInfo] = {}
         for watch in due:
             zone = self._tz_of(watch.chat_id)
             zones[str(zone)] = zone
             audiences[(self._language_of(watch.chat_id), str(zone))].append(watch)
+        charts: dict[Language | None, bytes] = {}
         queued = 0
         for (language, zone_name), watches in audiences.items():
+            if language not in charts:
+                charts[language] = await asyncio.to_thread(
+                    partial(trend_png, language=language),
+                    name,
+                    series.starts,
+                    series.judgements,
+                    series.bucket,
+                )
+            png = charts[language]
             caption = trend_caption(
                 rule_id, name, spike, zones[zone_name], self._console_url, language
             )

@@ -3,6 +3,7 @@ photo through the outbox and the one sink (the fake Bot API checks the upload an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.delivery.telegram_sink import TelegramSink
 from bot.services import RuleHolder, Services
 from bot.telegram.rate_limiter import paced_bot
 from bot.trends.alerts import MAX_CAPTION, Spike, TrendAlerts, current_spike, trend_caption
+from bot.trends.charts import trend_png
 from bot.trends.series import TrendSeries
 from bot.trends.stats import Judgement
 from core.clock import FakeClock
@@ -203,6 +205,8 @@ async def test_each_chat_reads_the_trend_alert_in_its_language(store: SqlStorage
     assert english.text.startswith(
         "📈 Strategic partnership: a spike\n12 stories in the hour from 13:00, against about "
     )
+    assert english.photo is not None
+    assert vietnamese.photo != english.photo  # its chart's title and axis are Vietnamese
     assert "spiking since 11 Jul 13:00." in english.text
 
 
@@ -212,3 +216,12 @@ def test_a_vietnamese_caption_writes_decimals_with_a_comma() -> None:
     assert "so với khoảng 1,2 bài mỗi giờ" in caption.plain  # 1.25 rounds half to even
     assert "(p = 0,003)" in caption.plain
     parse_html(caption.html)  # valid Telegram HTML
+
+
+def test_the_chart_draws_its_vietnamese_words_with_every_glyph() -> None:
+    s = series([False, False, True])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of a glyph its font lacks
+        png = trend_png("Quan hệ Đối tác", s.starts, s.judgements, "hour", language=Language.VI)
+    assert png.startswith(b"\x89PNG")
+    assert png != trend_png("Quan hệ Đối tác", s.starts, s.judgements, "hour")
