@@ -178,18 +178,24 @@ async def test_telegram_down_at_start_delays_alerts_and_loses_none(
 async def test_an_admin_notice_goes_through_the_outbox(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    """A rule file broken on disk: the admin hears of it, as an outbox row (kind NOTICE) sent
-    by the one sender, paced like an alert; the previous rules stay in force."""
-    admin = 7007
+    """A rule file broken on disk: the admins hear of it, as outbox rows (kind NOTICE) sent
+    by the one sender, paced like an alert, each in the language of their chat (/settings);
+    the previous rules stay in force."""
+    admin, vietnamese = 7007, 7008
     feed_url = feed_server.static("/feed.xml", rss_xml([], feed_server.url(""), "Seed News"))
     config = _config(tmp_path, feed_url)
     async with FakeTelegramServer() as tg:
         tg.add_chat(admin)
-        settings = _settings(tmp_path, config, tg.base_url, ADMIN_IDS=str(admin))
+        tg.add_chat(vietnamese)
+        settings = _settings(tmp_path, config, tg.base_url, ADMIN_IDS=f"{admin},{vietnamese}")
         app = App(settings)
         await app.start()
         try:
             assert app.services is not None
+            tg.user_sends("/settings", chat_id=vietnamese, user_id=vietnamese)
+            (page,) = await tg.wait_for_messages(1, chat_id=vietnamese, timeout=10)
+            tg.user_presses(page.button("Tiếng Việt")["callback_data"], page, vietnamese)
+            await tg.wait_for(lambda: len(tg.callback_answers) == 1, 10, "the press answered")
             rules_before = len(app.services.rules.current.rules)
             (config / "rules" / "broken.yaml").write_text(
                 "rules:\n  - id: bad\n    query: '\"unclosed'\n", encoding="utf-8"
@@ -199,6 +205,18 @@ async def test_an_admin_notice_goes_through_the_outbox(
             (notice,) = await tg.wait_for_messages(1, chat_id=admin, timeout=20)
             assert notice.text.startswith("Rule change rejected")
             assert "broken.yaml" in notice.text
+            translated = (await tg.wait_for_messages(2, chat_id=vietnamese, timeout=20))[1]
+            assert translated.text.startswith(
+                "Thay đổi quy tắc bị từ chối; các quy tắc trước đó vẫn có hiệu lực.\n"
+            )
+            assert "broken.yaml" in translated.text  # the error itself is quoted as it is
+            # fixed on disk: the all-clear, in each admin's language too
+            (config / "rules" / "broken.yaml").unlink()
+            await app.reloader.reload_now()
+            clear = (await tg.wait_for_messages(2, chat_id=admin, timeout=20))[1]
+            assert clear.text.startswith("✅ The rule files are valid again: ")
+            clear_vi = (await tg.wait_for_messages(3, chat_id=vietnamese, timeout=20))[2]
+            assert clear_vi.text.startswith("✅ Các tệp quy tắc đã hợp lệ trở lại: ")
             assert len(app.services.rules.current.rules) == rules_before
             for _ in range(50):  # bounded: marked sent right after Telegram accepted it
                 if await app.services.storage.pending_count(admin) == 0:
@@ -206,10 +224,10 @@ async def test_an_admin_notice_goes_through_the_outbox(
                 await asyncio.sleep(0.1)
             assert await app.services.storage.pending_count(admin) == 0
             # it went through the outbox, not straight to the Bot API
-            [call] = [
+            calls = [
                 c for c in tg.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(admin)
             ]
-            assert call.status == 200
+            assert [c.status for c in calls] == [200, 200]
         finally:
             await app.stop()
 

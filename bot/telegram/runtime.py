@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.delivery.alert_state import AlertStates
 from bot.delivery.pacing import SendPacer
 from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
@@ -112,7 +113,13 @@ class TelegramRuntime:
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         self._started = True
         log.info("Telegram: polling as @%s", application.bot.username)
-        return TelegramSink(application.bot, tz=settings.tz, prefs=self._services.chat_prefs)
+        return TelegramSink(
+            application.bot,
+            tz=settings.tz,
+            prefs=self._services.chat_prefs,
+            # an alert's edit keeps the keyboard as the chat left it (muted, unsubscribed, ...)
+            button_state=AlertStates(self._services),
+        )
 
     async def stop(self) -> None:
         application = self._application
