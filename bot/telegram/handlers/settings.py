@@ -49,8 +49,6 @@ def settings_page(services: Services, chat_id: int) -> tuple[str, InlineKeyboard
         "",
         text(lang, "settings.hint"),
     ]
-    if text(lang, "not_translated"):
-        lines.append(f"<i>{text(lang, 'not_translated')}</i>")
     rows = [
         [
             button(checked(z.split("/")[-1].replace("_", " "), z == zone), "st", "tz", z)
