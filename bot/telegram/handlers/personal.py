@@ -36,6 +36,7 @@ from bot.telegram.handlers.admin_text import (
     usage_in,
 )
 from bot.telegram.handlers.browse import RecentSearches, found_lines, query_problem_html
+from bot.telegram.handlers.keyboards import pressed, unsupported
 from bot.telegram.handlers.membership import remember_chat
 from bot.telegram.handlers.replies import redraw, reply, send_to
 from bot.telegram.handlers.text import esc
@@ -156,21 +157,11 @@ class PersonalCommands:
         return "\n".join(lines), InlineKeyboardMarkup([buttons])
 
     async def watch_button(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        if query is None or query.data is None:
+        press = await pressed(self.services, self.out, update, "/watch")
+        if press is None:
             return
-        if not await gate(self.services.settings, self.out, update):
-            return
-        message = query.message if isinstance(query.message, Message) else None
-        lang = (
-            language_of(self.services, message.chat.id)
-            if message is not None
-            else update_language(self.services, update)
-        )
-        if message is None:
-            await query.answer(tr(lang, "watch.too_old"), show_alert=True)
-            return
-        _, action, number_text = ([*query.data.split(":"), "", ""])[:3]
+        query, message, lang = press.query, press.message, press.lang
+        _, action, number_text = press.parts
         text = self.searches.get(int(number_text)) if number_text.isdigit() else None
         if text is None:
             await query.answer(tr(lang, "watch.expired"), show_alert=True)
@@ -184,7 +175,7 @@ class PersonalCommands:
         elif action in ("s", "f"):  # f: from a /search page, which stays as it is
             await self._save(update, context, query, message, text, in_place=action == "s")
         else:
-            await query.answer(tr(lang, "watch.unsupported"))
+            await unsupported(press, "/watch")
 
     async def _save(
         self,
@@ -295,21 +286,13 @@ class PersonalCommands:
         await reply(self.out, update, text, markup)
 
     async def myrules_button(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        if query is None or query.data is None:
+        press = await pressed(self.services, self.out, update, "/myrules")
+        if press is None:
             return
-        if not await gate(self.services.settings, self.out, update):
-            return
-        message = query.message if isinstance(query.message, Message) else None
-        if message is None:
-            lang = update_language(self.services, update)
-            await query.answer(tr(lang, "myrules.too_old"), show_alert=True)
-            return
-        _, action, number_text = ([*query.data.split(":"), "", ""])[:3]
-        chat = message.chat
-        lang = language_of(self.services, chat.id)
+        query, chat, lang = press.query, press.chat, press.lang
+        _, action, number_text = press.parts
         if action not in ("p", "r", "d") or not number_text.isdigit():
-            await query.answer(tr(lang, "myrules.unsupported"))
+            await unsupported(press, "/myrules")
             return
         if not await may_press(self.services.settings, update, context, chat):
             await query.answer(tr(lang, "adm.group_admins"), show_alert=True)
