@@ -202,9 +202,10 @@ EN: dict[str, str] = {
     "trend.unavailable": "Trends are not available with this storage.",
     "trend.bad_args": "Give a rule, then 7, 30 or 90 days, or on/off.",
     "trend.period": "The period is 7, 30 or 90 days.",
-    "trend.caption": "📊 <b>{name}</b>: {total} stories in {days} days{spikes}.\n"
+    "trend.caption": "📊 <b>{name}</b>: {stories} in {days} days{spikes}.\n"
     "Spike alerts: <code>/trend {rule} on</code>",
     "trend.spikes": ", {count} days stand out (red)",
+    "trend.spike": ", 1 day stands out (red)",
     "trend.no_spike": ", none stands out",
     "trend.after_on_off": "After on or off, only @channel may follow.",
     "trend.subscribe_first": "❌ Spike alerts go to subscribers: first "
@@ -422,9 +423,10 @@ VI: dict[str, str] = {
     "trend.unavailable": "Không xem được xu hướng với kho lưu trữ này.",
     "trend.bad_args": "Hãy ghi một quy tắc, rồi 7, 30 hoặc 90 ngày, hoặc on/off.",
     "trend.period": "Khoảng thời gian là 7, 30 hoặc 90 ngày.",
-    "trend.caption": "📊 <b>{name}</b>: {total} bài trong {days} ngày{spikes}.\n"
+    "trend.caption": "📊 <b>{name}</b>: {stories} trong {days} ngày{spikes}.\n"
     "Cảnh báo đột biến: <code>/trend {rule} on</code>",
     "trend.spikes": ", {count} ngày nổi bật (màu đỏ)",
+    "trend.spike": ", 1 ngày nổi bật (màu đỏ)",
     "trend.no_spike": ", không có ngày nào nổi bật",
     "trend.after_on_off": "Sau on hoặc off chỉ được ghi thêm @kênh.",
     "trend.subscribe_first": "❌ Cảnh báo đột biến chỉ gửi cho nơi đã đăng ký: trước hết hãy gửi "

@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.config.feeds_file import write_file_atomically
 from bot.config.rule_files import rule_files
 from core.errors import RuleError
+from core.text import plural
 
 from .auth import require_admin, session_of
 from .query import candidate_rules, scan
@@ -175,7 +176,7 @@ async def rule_save(request: web.Request) -> web.StreamResponse:
     in_force = await deps.reload_rules()
     count = len(deps.services.rules.current.rules)
     if in_force:
-        message = f"Saved {name}; {count} rules in force."
+        message = f"Saved {name}; {plural(count, 'rule')} in force."
     else:
         message = (
             f"Saved {name}, but the reload rejected the folder; the last good {count} rules "

@@ -28,7 +28,7 @@ from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply, reply_chart
 from bot.telegram.handlers.rule_lookup import find_rule, unknown_rule
 from bot.telegram.handlers.targets import resolve_target
-from bot.telegram.handlers.text import esc
+from bot.telegram.handlers.text import esc, plural
 from bot.trends.charts import trend_png
 from bot.trends.series import trend_series
 from core.models import Language
@@ -92,14 +92,17 @@ class TrendCommands:
         png = await asyncio.to_thread(trend_png, rule.id, series.starts, series.judgements, "day")
         total = sum(j.count for j in series.judgements)
         spikes = sum(j.spike for j in series.judgements)
-        stand_out = (
-            text(lang, "trend.spikes", count=spikes) if spikes else text(lang, "trend.no_spike")
-        )
+        if spikes == 1:
+            stand_out = text(lang, "trend.spike")
+        elif spikes:
+            stand_out = text(lang, "trend.spikes", count=spikes)
+        else:
+            stand_out = text(lang, "trend.no_spike")
         caption = text(
             lang,
             "trend.caption",
             name=esc(rule.name),
-            total=total,
+            stories=plural(total, "story", lang),
             days=days,
             spikes=stand_out,
             rule=esc(rule.id),

@@ -533,5 +533,6 @@ def test_the_script_says_every_command_message(
         "noun.rule",
         "noun.subscription",
         "rules.none",  # a bot without rules: the test below
+        "trend.spikes",  # the script's chart has one day standing out ("trend.spike")
         "trend.unavailable",  # a storage without trends: the test below
     ]
