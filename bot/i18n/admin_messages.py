@@ -148,7 +148,7 @@ EN: dict[str, str] = {
     "feeds.disabled": "⛔ <b>{name}</b> — {url}\n   disabled: {reason}",
     "feeds.in_config": "in config",
     "feeds.failing": "⚠️ <b>{name}</b> — {url}\n   {count} errors in a row: {error}",
-    "feeds.healthy": "✅ <b>{name}</b> — {url}\n   {fetched}, {items} items seen",
+    "feeds.healthy": "✅ <b>{name}</b> — {url}\n   {fetched}, items seen: {items}",
     "feeds.fetched_at": "last fetched {when}",
     "feeds.time_format": "%d %b %H:%M",
     "feeds.not_yet": "last fetched not yet",

@@ -103,7 +103,7 @@ EN: dict[str, str] = {
     "notice.rules_rejected": "Rule change rejected; the previous rules stay in force.\n{details}",
     "notice.missing_rules": "Chats are subscribed to rules that no longer exist (the "
     "subscriptions are kept and resume if the rules come back): {rules}",
-    "notice.rules_valid": "✅ The rule files are valid again: {count} rules in force.",
+    "notice.rules_valid": "✅ The rule files are valid again; rules in force: {count}.",
     "notice.feeds_rejected": "Feeds file change rejected; the previous feeds stay.\n{details}",
     "notice.feed_disabled": "{feed}: disabled ({reason}); remove it or fix the URL",
     "notice.feed_failing": "{feed}: failing for {duration} ({errors} errors in a row), last "

@@ -179,8 +179,8 @@ async def rule_save(request: web.Request) -> web.StreamResponse:
         message = f"Saved {name}; {plural(count, 'rule')} in force."
     else:
         message = (
-            f"Saved {name}, but the reload rejected the folder; the last good {count} rules "
-            "stay in force."
+            f"Saved {name}, but the reload rejected the folder; the last good "
+            f"{plural(count, 'rule')} stay in force."
         )
     return render(
         request,

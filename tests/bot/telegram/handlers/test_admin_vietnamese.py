@@ -390,7 +390,7 @@ async def test_without_feed_management_in_vietnamese() -> None:
         "Không thể thay đổi nguồn tin ở đây.",
     ]
     assert english[3] == (
-        "Feeds (1)\n1. ✅ A — https://a.example/rss\n   last fetched not yet, 0 items seen"
+        "Feeds (1)\n1. ✅ A — https://a.example/rss\n   last fetched not yet, items seen: 0"
     )
 
 
