@@ -214,7 +214,7 @@ async def test_an_admin_notice_goes_through_the_outbox(
             (config / "rules" / "broken.yaml").unlink()
             await app.reloader.reload_now()
             clear = (await tg.wait_for_messages(2, chat_id=admin, timeout=20))[1]
-            assert clear.text.startswith("✅ The rule files are valid again: ")
+            assert clear.text.startswith("✅ The rule files are valid again; rules in force: ")
             clear_vi = (await tg.wait_for_messages(3, chat_id=vietnamese, timeout=20))[2]
             assert clear_vi.text.startswith("✅ Các tệp quy tắc đã hợp lệ trở lại: ")
             assert len(app.services.rules.current.rules) == rules_before
