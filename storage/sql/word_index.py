@@ -1,0 +1,101 @@
+"""Writing and reading the word index (``storage.words``, migration 0011) over SQLAlchemy.
+
+``write_words`` stores the tokens of articles just inserted or edited, in the caller's
+transaction, and takes them off the pending list. ``candidate_ids`` answers a word condition
+with the ids of the articles that may match it, newest first: the index's answer plus every
+article still pending (not indexed yet), so it never leaves out an article the engine would
+match. Does not run the rule engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..words import WordCondition, article_tokens, fts5_query, tsquery, words_text
+
+_SQLITE_UPSERT = text(
+    "INSERT INTO article_words(article_id, words) VALUES (:id, :words)"
+    " ON CONFLICT(article_id) DO UPDATE SET words = excluded.words"
+)
+_POSTGRES_UPSERT = text(
+    "INSERT INTO article_words(article_id, words)"
+    " VALUES (:id, array_to_tsvector(CAST(:words AS text[])))"
+    " ON CONFLICT (article_id) DO UPDATE SET words = excluded.words"
+)
+
+
+async def write_words(
+    conn: AsyncConnection, dialect: str, articles: Sequence[tuple[int, str, str, str]]
+) -> None:
+    """Index ``(id, title, summary, content)`` of each article (new or edited)."""
+    if not articles:
+        return
+    sqlite = dialect == "sqlite"
+    values: list[dict[str, Any]] = []
+    for article_id, title, summary, content in articles:
+        tokens = article_tokens(title, summary, content)
+        values.append({"id": article_id, "words": words_text(tokens) if sqlite else tokens})
+    await conn.execute(_SQLITE_UPSERT if sqlite else _POSTGRES_UPSERT, values)
+    ids = sorted({a[0] for a in articles})
+    await conn.execute(
+        text("DELETE FROM article_words_pending WHERE article_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": ids},
+    )
+
+
+def _filters(
+    column: str, before_id: int | None, since: datetime | None, language: str | None
+) -> tuple[str, dict[str, Any]]:
+    where = ""
+    params: dict[str, Any] = {}
+    if before_id is not None:
+        where += f" AND {column} < :before"
+        params["before"] = before_id
+    if since is not None or language is not None:
+        which = []
+        if since is not None:
+            which.append("first_seen_at >= :since")
+            params["since"] = since
+        if language is not None:
+            which.append("language = :language")
+            params["language"] = language
+        where += f" AND {column} IN (SELECT id FROM articles WHERE {' AND '.join(which)})"
+    return where, params
+
+
+async def candidate_ids(
+    conn: AsyncConnection,
+    dialect: str,
+    cond: WordCondition,
+    *,
+    before_id: int | None = None,
+    since: datetime | None = None,
+    language: str | None = None,
+) -> list[int]:
+    """Ids (below ``before_id``, first seen at or after ``since``) of the articles whose
+    indexed words satisfy ``cond``, and of every pending article, newest first."""
+    if dialect == "sqlite":
+        where, params = _filters("rowid", before_id, since, language)
+        sql = "SELECT rowid FROM article_words_fts WHERE article_words_fts MATCH :q" + where
+        params["q"] = fts5_query(cond)
+    else:
+        where, params = _filters("article_id", before_id, since, language)
+        sql = "SELECT article_id FROM article_words WHERE words @@ CAST(:q AS tsquery)" + where
+        params["q"] = tsquery(cond)
+    pending_where, pending_params = _filters("article_id", before_id, since, language)
+    found = {row[0] for row in await conn.execute(text(sql), params)}
+    found.update(
+        row[0]
+        for row in await conn.execute(
+            text("SELECT article_id FROM article_words_pending WHERE 1 = 1" + pending_where),
+            pending_params,
+        )
+    )
+    return sorted(found, reverse=True)
