@@ -152,7 +152,8 @@ async def _same_results(store: SqlStorage, query: str) -> None:
     kwargs = {"keep": 10**6, "budget_s": 1e9}
     fast = await scan_stored(store, rules, ["query"], {}, **kwargs)  # type: ignore[arg-type]
     full = await scan_stored(store, rules, ["query"], {}, use_index=False, **kwargs)  # type: ignore[arg-type]
-    assert fast.complete and full.complete
+    assert fast.complete
+    assert full.complete
     assert [(s.article_id, m) for s, m in fast.hits] == [(s.article_id, m) for s, m in full.hits]
     assert fast.counts == full.counts
     assert fast.scanned <= full.scanned
@@ -196,10 +197,12 @@ async def test_pruned_and_unindexed_articles(store: SqlStorage) -> None:
         )
     rules = compile_query("policy AND partner")
     found = await scan_stored(store, rules, ["query"], {})
-    assert found.indexed and [s.article_id for s, _ in found.hits] == [1]
+    assert found.indexed
+    assert [s.article_id for s, _ in found.hits] == [1]
     assert await store.prune(T0 + timedelta(days=101), retention_days=30) == 1
     found = await scan_stored(store, rules, ["query"], {})
-    assert found.hits == [] and found.scanned == 1  # article 2: pending, so read
+    assert found.hits == []
+    assert found.scanned == 1
     await store.ingest(make_article(3, title="Partners and policy"), [], T0 + timedelta(days=101))
     async with store._tx() as conn:
         pending = (await conn.execute(text("SELECT count(*) FROM article_words_pending"))).scalar()
@@ -216,10 +219,12 @@ async def test_telegram_search_uses_the_index_and_counts_the_range(store: SqlSto
     )
     assert has_word_index(store)
     result = await search_stored(store, "policy", since=T0 - timedelta(days=30))
-    assert result.total == 1 and result.scanned == 2
+    assert result.total == 1
+    assert result.scanned == 2
     assert [f.article.title for f in result.page] == ["Policies"]
     everything = await search_stored(store, "policy")
-    assert everything.total == 2 and everything.scanned == 3
+    assert everything.total == 2
+    assert everything.scanned == 3
 
 
 def test_word_conditions() -> None:
@@ -239,4 +244,5 @@ def test_tokens_keep_the_engines_words() -> None:
     assert article_tokens("Affair🧔s of Sơn", "", "Мира") == sorted(
         {"affair", "of", "son", token("мира")}
     )
-    assert token("мира").startswith("u") and set(token("мира")) <= set("u0123456789abcdef")
+    assert token("мира").startswith("u")
+    assert set(token("мира")) <= set("u0123456789abcdef")
