@@ -47,6 +47,34 @@ async def test_stories_filter_by_rule_feed_tag_and_date(console: Console) -> Non
     assert "expected a date" in await bad.text()
 
 
+async def test_stories_and_search_filter_by_language(console: Console) -> None:
+    await store_story(console, 1)
+    vi = make_article(
+        2,
+        feed_url=FEED,
+        title="Việt Nam phản đối hoạt động ở Biển Đông, East Sea, bài 2",
+        summary="Bộ Ngoại giao Việt Nam lên tiếng về các hoạt động trên Biển Đông.",
+    )
+    await console.store.ingest(vi, [sea_match()], T0)
+    await console.login(admin=False)
+    everything = await (await console.client.get("/")).text()
+    assert "story 1" in everything
+    assert "bài 2" in everything
+    english = await (await console.client.get("/?lang=en")).text()
+    assert "story 1" in english
+    assert "bài 2" not in english
+    vietnamese = await (await console.client.get("/?lang=vi")).text()
+    assert "bài 2" in vietnamese
+    assert "story 1" not in vietnamese
+    assert '<option value="vi" selected>Vietnamese</option>' in vietnamese
+    assert "lang=vi" in vietnamese  # the live stream keeps the filter
+    found = await (await console.client.get('/search?q="East Sea"&lang=vi')).text()
+    assert "bài 2" in found
+    assert "story 1" not in found
+    assert (await console.client.get("/?lang=fr")).status == 400
+    assert (await console.client.get("/search?q=sea&lang=fr")).status == 400
+
+
 async def test_a_new_story_arrives_on_the_event_stream(console: Console) -> None:
     await store_story(console, 1)
     await console.login(admin=False)
