@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import timedelta
 
+from bot.web.trends_page import CHART_CACHE_KEY
 from core.models import Hit, RuleMatch
 from tests.bot.web.conftest import FEED, Console
 from tests.support.storage_helpers import T0, make_article
@@ -217,6 +218,26 @@ async def test_trends_page_and_chart(console: Console) -> None:
     assert "12 stories" in body  # today's burst stands out
     chart = await console.client.get("/trends/chart.png?rule=sea&days=30")
     assert chart.content_type == "image/png"
-    assert (await chart.read()).startswith(b"\x89PNG")
+    png = await chart.read()
+    assert png.startswith(b"\x89PNG")
+    # drawn once per distinct data: the same data again comes from the cache (or a 304) ...
+    cache = console.client.app[CHART_CACHE_KEY]
+    again = await console.client.get("/trends/chart.png?rule=sea&days=30")
+    assert await again.read() == png
+    assert (cache.hits, cache.misses) == (1, 1)
+    etag = again.headers["ETag"]
+    unchanged = await console.client.get(
+        "/trends/chart.png?rule=sea&days=30", headers={"If-None-Match": etag}
+    )
+    assert unchanged.status == 304
+    # ... and a new story is new data: a new key, a new drawing
+    await store_story(console, 99, days_ago=0)
+    changed = await console.client.get(
+        "/trends/chart.png?rule=sea&days=30", headers={"If-None-Match": etag}
+    )
+    assert changed.status == 200
+    assert changed.headers["ETag"] != etag
+    assert cache.misses == 2
+    assert len(cache.keys()) == 2
     missing = await console.client.get("/trends?rule=nope")
     assert missing.status == 404
