@@ -42,6 +42,7 @@ from storage.words import MAX_QUERY_TOKENS, AllWords, AnyWords, Word, WordCondit
 
 MAX_QUERY_CHARS = 1000
 FETCH_BATCH = 200  # candidate articles read per query
+FIRST_CHUNK, MAX_CHUNK = 500, 32_000  # candidate ids asked of the index at a time
 _QUERY_ID = "query"
 _ERROR_RE = re.compile(r"^[^:\n]+:(\d+):(\d+): (.*)$")
 # The query sits on line 5 of the wrapper, indented by 6: column c there is column c - 6 here.
@@ -138,6 +139,7 @@ class IndexedArticles(Protocol):
         before_id: int | None = None,
         since: datetime | None = None,
         language: str | None = None,
+        limit: int | None = None,
     ) -> list[int]: ...
 
     async def articles_by_ids(self, ids: Sequence[int]) -> list[StoredArticle]: ...
@@ -228,9 +230,18 @@ async def candidates(
         ):
             yield stored
         return
-    ids = await source.word_candidates(cond, before_id=before_id, since=since, language=language)
-    async for stored in _by_ids(source, ids):
-        yield stored
+    # in growing chunks: a common word's first page needs only the newest few candidates, a
+    # rare word's whole answer fits in the first chunk
+    cursor, chunk = before_id, FIRST_CHUNK
+    while True:
+        ids = await source.word_candidates(
+            cond, before_id=cursor, since=since, language=language, limit=chunk
+        )
+        async for stored in _by_ids(source, ids):
+            yield stored
+        if len(ids) < chunk:
+            return
+        cursor, chunk = ids[-1], min(chunk * 4, MAX_CHUNK)
 
 
 # ---- replays -------------------------------------------------------------------------------
@@ -375,7 +386,7 @@ async def replay_all(
     wanted = frozenset(rule_ids)
     if has_word_index(archive):
         cond = word_condition(rules, rule_ids)
-        chosen = None if cond is None else set(await archive.word_candidates(cond))
+        chosen = None if cond is None else set(await archive.word_candidates(cond))  # all
         async for stored in archive.articles_newest_first():
             article = stored.article
             if chosen is not None and stored.article_id not in chosen:

@@ -85,10 +85,16 @@ class ConsoleQueries(Protocol):
         before_id: int | None = None,
         since: datetime | None = None,
         language: str | None = None,
+        limit: int | None = None,
     ) -> list[int]:
         """Ids of the articles (filtered as ``articles_newest_first``) that may satisfy
         ``cond`` by the word index (``storage.words``), newest first: a superset of those that
-        do, never fewer (articles not indexed yet are included)."""
+        do, never fewer (articles not indexed yet are included). With ``limit``, about the
+        newest ``limit`` of them; asking again below the last id returned goes on gap-free."""
+
+    async def index_pending_words(self, batch: int = 500) -> int:
+        """Index the articles written without their words (by something other than ingest);
+        returns how many."""
 
     async def articles_by_ids(self, ids: Sequence[int]) -> list[StoredArticle]:
         """The stored articles with these ids, in the order given (pruned ones left out)."""

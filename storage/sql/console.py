@@ -20,7 +20,7 @@ from ..schema import matches as matches_tbl
 from ..words import WordCondition
 from .articles import article_from_row, stored_match_from_row
 from .engine import SqlEngine
-from .word_index import candidate_ids
+from .word_index import candidate_ids, pending_batch, write_words
 
 _SCAN_BATCH = 200
 _MAX_SCANNED = 5000  # matches looked at for one page: a filter that rarely hits stays bounded
@@ -193,12 +193,30 @@ class ConsoleStorage(SqlEngine):
         before_id: int | None = None,
         since: datetime | None = None,
         language: str | None = None,
+        limit: int | None = None,
     ) -> list[int]:
         async with self._tx() as conn:
-            ids = await candidate_ids(
-                conn, self.dialect, cond, before_id=before_id, since=since, language=language
+            return await candidate_ids(
+                conn,
+                self.dialect,
+                cond,
+                before_id=before_id,
+                since=since,
+                language=language,
+                limit=limit,
             )
-        return ids
+
+    async def index_pending_words(self, batch: int = 500) -> int:
+        """Index every article still on the word index's pending list (rows written by
+        something other than ingest), one transaction per ``batch``; returns how many."""
+        done = 0
+        while True:
+            async with self._tx() as conn:
+                found = await pending_batch(conn, batch)
+                await write_words(conn, self.dialect, found)
+            done += len(found)
+            if len(found) < batch:
+                return done
 
     async def articles_by_ids(self, ids: Sequence[int]) -> list[StoredArticle]:
         if not ids:

@@ -78,24 +78,49 @@ async def candidate_ids(
     before_id: int | None = None,
     since: datetime | None = None,
     language: str | None = None,
+    limit: int | None = None,
 ) -> list[int]:
-    """Ids (below ``before_id``, first seen at or after ``since``) of the articles whose
-    indexed words satisfy ``cond``, and of every pending article, newest first."""
+    """Ids (below ``before_id``, first seen at or after ``since``, in ``language``) of the
+    articles whose indexed words satisfy ``cond``, and of the pending articles, newest first.
+
+    With ``limit``, the newest ``limit`` index answers, plus the pending articles down to the
+    oldest of them (all pending ones below ``before_id`` if fewer came back), so the next
+    call with ``before_id`` = the last id returned goes on without a gap."""
     if dialect == "sqlite":
         where, params = _filters("rowid", before_id, since, language)
         sql = "SELECT rowid FROM article_words_fts WHERE article_words_fts MATCH :q" + where
+        sql += " ORDER BY rowid DESC"
         params["q"] = fts5_query(cond)
     else:
         where, params = _filters("article_id", before_id, since, language)
         sql = "SELECT article_id FROM article_words WHERE words @@ CAST(:q AS tsquery)" + where
+        sql += " ORDER BY article_id DESC"
         params["q"] = tsquery(cond)
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    found = [row[0] for row in await conn.execute(text(sql), params)]
     pending_where, pending_params = _filters("article_id", before_id, since, language)
-    found = {row[0] for row in await conn.execute(text(sql), params)}
-    found.update(
-        row[0]
-        for row in await conn.execute(
-            text("SELECT article_id FROM article_words_pending WHERE 1 = 1" + pending_where),
-            pending_params,
-        )
+    if limit is not None and len(found) == limit:
+        pending_where += " AND article_id >= :lowest"
+        pending_params["lowest"] = found[-1]
+    pending = await conn.execute(
+        text("SELECT article_id FROM article_words_pending WHERE 1 = 1" + pending_where),
+        pending_params,
     )
-    return sorted(found, reverse=True)
+    extra = {row[0] for row in pending}
+    if not extra:
+        return found
+    return sorted(extra.union(found), reverse=True)
+
+
+async def pending_batch(conn: AsyncConnection, batch: int) -> list[tuple[int, str, str, str]]:
+    """Up to ``batch`` pending articles as ``(id, title, summary, content)``, oldest first."""
+    rows = await conn.execute(
+        text(
+            "SELECT a.id, a.title, a.summary, a.content FROM article_words_pending p"
+            " JOIN articles a ON a.id = p.article_id ORDER BY p.article_id LIMIT :n"
+        ),
+        {"n": batch},
+    )
+    return [(r.id, r.title, r.summary, r.content) for r in rows]
