@@ -52,22 +52,24 @@ async def write_words(
 
 def _filters(
     column: str, before_id: int | None, since: datetime | None, language: str | None
-) -> tuple[str, dict[str, Any]]:
-    where = ""
+) -> tuple[str, str, dict[str, Any]]:
+    """A join with ``articles`` (when its columns filter) and the WHERE conditions."""
+    join, where = "", ""
     params: dict[str, Any] = {}
     if before_id is not None:
         where += f" AND {column} < :before"
         params["before"] = before_id
     if since is not None or language is not None:
-        which = []
+        # CROSS JOIN: SQLite must not drive the loop from articles and probe the full-text
+        # table one rowid at a time (each probe re-runs the MATCH)
+        join = f" CROSS JOIN articles a ON a.id = {column}"
         if since is not None:
-            which.append("first_seen_at >= :since")
+            where += " AND a.first_seen_at >= :since"
             params["since"] = since
         if language is not None:
-            which.append("language = :language")
+            where += " AND a.language = :language"
             params["language"] = language
-        where += f" AND {column} IN (SELECT id FROM articles WHERE {' AND '.join(which)})"
-    return where, params
+    return join, where, params
 
 
 async def candidate_ids(
@@ -87,25 +89,32 @@ async def candidate_ids(
     oldest of them (all pending ones below ``before_id`` if fewer came back), so the next
     call with ``before_id`` = the last id returned goes on without a gap."""
     if dialect == "sqlite":
-        where, params = _filters("rowid", before_id, since, language)
-        sql = "SELECT rowid FROM article_words_fts WHERE article_words_fts MATCH :q" + where
-        sql += " ORDER BY rowid DESC"
+        column = "article_words_fts.rowid"
+        join, where, params = _filters(column, before_id, since, language)
+        sql = (
+            f"SELECT {column} FROM article_words_fts{join}"
+            f" WHERE article_words_fts MATCH :q{where} ORDER BY {column} DESC"
+        )
         params["q"] = fts5_query(cond)
     else:
-        where, params = _filters("article_id", before_id, since, language)
-        sql = "SELECT article_id FROM article_words WHERE words @@ CAST(:q AS tsquery)" + where
-        sql += " ORDER BY article_id DESC"
+        column = "w.article_id"
+        join, where, params = _filters(column, before_id, since, language)
+        sql = (
+            f"SELECT {column} FROM article_words w{join}"
+            f" WHERE w.words @@ CAST(:q AS tsquery){where} ORDER BY {column} DESC"
+        )
         params["q"] = tsquery(cond)
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
     found = [row[0] for row in await conn.execute(text(sql), params)]
-    pending_where, pending_params = _filters("article_id", before_id, since, language)
+    column = "p.article_id"
+    join, where, pending_params = _filters(column, before_id, since, language)
     if limit is not None and len(found) == limit:
-        pending_where += " AND article_id >= :lowest"
+        where += f" AND {column} >= :lowest"
         pending_params["lowest"] = found[-1]
     pending = await conn.execute(
-        text("SELECT article_id FROM article_words_pending WHERE 1 = 1" + pending_where),
+        text(f"SELECT {column} FROM article_words_pending p{join} WHERE 1 = 1{where}"),
         pending_params,
     )
     extra = {row[0] for row in pending}
