@@ -278,16 +278,13 @@ async def scan(
     async for stored in articles:
         result.scanned += 1
         result.last_id = stored.article_id
-        fired = tuple(
-            m
-            for m in rules.match(stored.article, feed_tags.get(stored.article.feed_url, ()))
-            if m.rule_id in wanted
-        )
-        if fired:
-            for m in fired:
-                result.counts[m.rule_id] += 1
-            if len(result.hits) < keep:
-                result.hits.append((stored, fired))
+        decision = rules.decide(stored.article, feed_tags.get(stored.article.feed_url, ()))
+        fired_ids = [r for r in decision.rule_ids if r in wanted] if decision else []
+        if fired_ids:
+            for rule_id in fired_ids:
+                result.counts[rule_id] += 1
+            if len(result.hits) < keep:  # hits are located only for the articles kept
+                result.hits.append((stored, tuple(decision.matches(fired_ids))))
             if stop_at is not None and len(result.hits) >= stop_at:
                 result.complete = False
                 break

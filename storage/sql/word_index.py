@@ -62,7 +62,8 @@ def _filters(
     if since is not None or language is not None:
         # CROSS JOIN: SQLite must not drive the loop from articles and probe the full-text
         # table one rowid at a time (each probe re-runs the MATCH)
-        join = f" CROSS JOIN articles a ON a.id = {column}"
+        join = " CROSS JOIN articles a"
+        where += f" AND a.id = {column}"
         if since is not None:
             where += " AND a.first_seen_at >= :since"
             params["since"] = since

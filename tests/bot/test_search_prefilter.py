@@ -154,14 +154,17 @@ async def _same_results(store: SqlStorage, query: str) -> None:
     except QueryProblem:
         assume(False)
         return
-    kwargs = {"keep": 10**6, "budget_s": 1e9}
-    fast = await scan_stored(store, rules, ["query"], {}, **kwargs)  # type: ignore[arg-type]
-    full = await scan_stored(store, rules, ["query"], {}, use_index=False, **kwargs)  # type: ignore[arg-type]
-    assert fast.complete
-    assert full.complete
-    assert [(s.article_id, m) for s, m in fast.hits] == [(s.article_id, m) for s, m in full.hits]
-    assert fast.counts == full.counts
-    assert fast.scanned <= full.scanned
+    for since, language in ((None, None), (T0 + timedelta(seconds=5), None), (None, "vi")):
+        kwargs = {"keep": 10**6, "budget_s": 1e9, "since": since, "language": language}
+        fast = await scan_stored(store, rules, ["query"], {}, **kwargs)  # type: ignore[arg-type]
+        full = await scan_stored(store, rules, ["query"], {}, use_index=False, **kwargs)  # type: ignore[arg-type]
+        assert fast.complete
+        assert full.complete
+        assert [(s.article_id, m) for s, m in fast.hits] == [
+            (s.article_id, m) for s, m in full.hits
+        ]
+        assert fast.counts == full.counts
+        assert fast.scanned <= full.scanned
 
 
 @settings(
