@@ -41,7 +41,7 @@ from storage.console import StoredArticle
 from storage.words import MAX_QUERY_TOKENS, AllWords, AnyWords, Word, WordCondition, count_tokens
 
 MAX_QUERY_CHARS = 1000
-FETCH_BATCH = 200  # candidate articles read per query
+FETCH_FIRST, FETCH_BATCH = 40, 200  # candidate articles read per query: first, at most
 FIRST_CHUNK, MAX_CHUNK = 500, 32_000  # candidate ids asked of the index at a time
 _QUERY_ID = "query"
 _ERROR_RE = re.compile(r"^[^:\n]+:(\d+):(\d+): (.*)$")
@@ -210,9 +210,12 @@ def word_condition(rules: RuleSet, rule_ids: Sequence[str]) -> WordCondition | N
 
 
 async def _by_ids(source: IndexedArticles, ids: Sequence[int]) -> AsyncIterator[StoredArticle]:
-    for i in range(0, len(ids), FETCH_BATCH):
-        for stored in await source.articles_by_ids(ids[i : i + FETCH_BATCH]):
+    # small reads first: a common word's page of hits lies in its first few dozen candidates
+    i, size = 0, FETCH_FIRST
+    while i < len(ids):
+        for stored in await source.articles_by_ids(ids[i : i + size]):
             yield stored
+        i, size = i + size, min(size * 2, FETCH_BATCH)
 
 
 async def candidates(

@@ -109,6 +109,10 @@ def upgrade() -> None:
             values.append({"id": r.id, "words": words_text(tokens) if sqlite else tokens})
         bind.execute(sa.text(insert), values)
         last = rows[-1].id
+    if not sqlite:
+        # the planner's word statistics now, not at autovacuum's next pass: without them it
+        # cannot tell a rare word (use the index) from a common one (read newest first)
+        op.execute("ANALYZE article_words")
 
 
 def downgrade() -> None:
