@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-import bot.search
+import bot.search.prefilter
 from bot.search import (
     QueryProblem,
     compile_query,
@@ -138,8 +138,8 @@ queries = st.recursive(st.sampled_from(QUERY_TERMS), _binary, max_leaves=5)
 async def store(database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SqlStorage]:
     # tiny chunks of candidate ids, so paging through the index (and the pending rows between
     # chunks) is exercised on a small database
-    monkeypatch.setattr(bot.search, "FIRST_CHUNK", 2)
-    monkeypatch.setattr(bot.search, "MAX_CHUNK", 5)
+    monkeypatch.setattr(bot.search.prefilter, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(bot.search.prefilter, "MAX_CHUNK", 5)
     s = SqlStorage(database_url)
     await s.open()
     try:
