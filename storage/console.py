@@ -92,6 +92,17 @@ class ConsoleQueries(Protocol):
         do, never fewer (articles not indexed yet are included). With ``limit``, about the
         newest ``limit`` of them; asking again below the last id returned goes on gap-free."""
 
+    async def count_word_matches(
+        self, cond: WordCondition, *, since: datetime | None = None, language: str | None = None
+    ) -> int:
+        """How many indexed articles (first seen since ``since``, in ``language``; pending
+        ones left out) satisfy ``cond`` by their indexed words."""
+
+    async def pending_word_ids(
+        self, *, since: datetime | None = None, language: str | None = None
+    ) -> list[int]:
+        """The articles not indexed yet (first seen since ``since``, in ``language``)."""
+
     async def index_pending_words(self, batch: int = 500) -> int:
         """Index the articles written without their words (by something other than ingest);
         returns how many."""

@@ -27,12 +27,21 @@ from rules.normalize import fast_tokens
 MAX_TOKEN = 120  # PostgreSQL refuses lexemes over 2 KB; a word this long is a prefix anyway
 MAX_QUERY_TOKENS = 2000  # a larger condition is not worth an index query: scan instead
 _PLAIN = re.compile(r"[a-z0-9]+")
+_HEXLIKE = re.compile(r"u[0-9a-f]*")
 
 
 def token(word: str) -> str:
     """The index token of one folded word."""
     plain = word if _PLAIN.fullmatch(word) else "u" + word.encode("utf-8").hex()
     return plain[:MAX_TOKEN]
+
+
+def decides_exactly(word: str) -> bool:
+    """Whether holding ``token(word)`` is the same as holding ``word``: not when the token was
+    cut, nor when it looks like a hex token (an ASCII word "u6d" and a non-ASCII word could
+    share it)."""
+    t = token(word)
+    return len(t) < MAX_TOKEN and not _HEXLIKE.fullmatch(t)
 
 
 def article_tokens(title: str, summary: str, content: str) -> list[str]:

@@ -9,9 +9,17 @@ from datetime import datetime
 from typing import Protocol, TypeGuard
 
 from rules import RuleSet
-from rules.engine import AllOf, AnyOf, Expr, Leaf, Near, Not, RegexLeaf
+from rules.engine import ALL_FIELDS_MASK, AllOf, AnyOf, Expr, Leaf, Near, Not, RegexLeaf
 from storage.console import StoredArticle
-from storage.words import MAX_QUERY_TOKENS, AllWords, AnyWords, Word, WordCondition, count_tokens
+from storage.words import (
+    MAX_QUERY_TOKENS,
+    AllWords,
+    AnyWords,
+    Word,
+    WordCondition,
+    count_tokens,
+    decides_exactly,
+)
 
 FETCH_FIRST, FETCH_BATCH = 40, 200  # candidate articles read per query: first, at most
 FIRST_CHUNK, MAX_CHUNK = 500, 32_000  # candidate ids asked of the index at a time
@@ -42,12 +50,27 @@ class IndexedArticles(Protocol):
 
     async def articles_by_ids(self, ids: Sequence[int]) -> list[StoredArticle]: ...
 
+    async def count_word_matches(
+        self, cond: WordCondition, *, since: datetime | None = None, language: str | None = None
+    ) -> int: ...
+
+    async def pending_word_ids(
+        self, *, since: datetime | None = None, language: str | None = None
+    ) -> list[int]: ...
+
     async def count_articles(
         self, *, since: datetime | None = None, published_since: datetime | None = None
     ) -> int: ...
 
 
-_INDEXED_METHODS = ("articles_newest_first", "word_candidates", "articles_by_ids", "count_articles")
+_INDEXED_METHODS = (
+    "articles_newest_first",
+    "word_candidates",
+    "articles_by_ids",
+    "count_articles",
+    "count_word_matches",
+    "pending_word_ids",
+)
 
 
 def has_word_index(storage: object) -> TypeGuard[IndexedArticles]:
@@ -105,6 +128,40 @@ def word_condition(rules: RuleSet, rule_ids: Sequence[str]) -> WordCondition | N
         return None
     joined = _join(AnyWords, parts)
     return joined if count_tokens(joined) <= MAX_QUERY_TOKENS else None
+
+
+def _exact(expr: Expr, rules: RuleSet) -> bool:
+    """Whether ``expr`` holds exactly when its word condition does: ANDs and ORs of single
+    whole words (no phrase, prefix, exact case, NOT, NEAR, regex) over all three fields."""
+    if isinstance(expr, Leaf):
+        term = rules.terms[expr.term]
+        return (
+            expr.fields == ALL_FIELDS_MASK
+            and len(term.words) == 1
+            and not term.prefix
+            and term.exact is None
+            and decides_exactly(term.words[0])
+        )
+    if isinstance(expr, AllOf | AnyOf):
+        return all(_exact(child, rules) for child in expr.children)
+    return False
+
+
+def exact_conditions(rules: RuleSet, rule_ids: Sequence[str]) -> dict[str, WordCondition] | None:
+    """For each of ``rule_ids``, a word condition that holds exactly when the rule fires, so
+    the index can count its matches without the engine; None unless every rule allows it
+    (``_exact``, and no ``feeds`` / ``feed_tags`` limit, which the index does not know)."""
+    by_id = {r.info.id: r for r in rules.compiled_rules}
+    out: dict[str, WordCondition] = {}
+    for rule_id in rule_ids:
+        rule = by_id.get(rule_id)
+        if rule is None or rule.feeds or rule.feed_tags or not _exact(rule.expr, rules):
+            return None
+        cond = _condition(rule.expr, rules)
+        if cond is None:
+            return None
+        out[rule_id] = cond
+    return out or None
 
 
 async def _by_ids(source: IndexedArticles, ids: Sequence[int]) -> AsyncIterator[StoredArticle]:

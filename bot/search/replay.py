@@ -13,8 +13,16 @@ from typing import Protocol
 from core.models import Article, RuleMatch
 from rules import RuleSet
 from storage.console import StoredArticle
+from storage.words import WordCondition
 
-from .prefilter import IndexedArticles, candidates, has_word_index, word_condition
+from .prefilter import (
+    FETCH_BATCH,
+    IndexedArticles,
+    candidates,
+    exact_conditions,
+    has_word_index,
+    word_condition,
+)
 
 # ---- replays -------------------------------------------------------------------------------
 
@@ -87,6 +95,9 @@ async def scan_stored(
     ``language``), newest first, reading only the word index's candidates unless the rules
     allow no word condition (or ``use_index`` is False: the full scan, for comparison)."""
     cond = word_condition(rules, rule_ids) if use_index else None
+    exact = None
+    if cond is not None and stop_at is None and before_id is None:
+        exact = exact_conditions(rules, rule_ids)
     articles = candidates(source, cond, before_id=before_id, since=since, language=language)
     result = await scan(
         rules,
@@ -94,12 +105,40 @@ async def scan_stored(
         articles,
         feed_tags,
         keep=keep,
-        stop_at=stop_at,
+        # counted by the index: the engine only needs to find the hits shown
+        stop_at=keep if exact is not None else stop_at,
         max_scanned=max_scanned,
         budget_s=budget_s,
     )
     result.indexed = cond is not None
+    if exact is not None and not result.complete:
+        result.counts = await _exact_counts(source, rules, exact, feed_tags, since, language)
+        result.complete = True
     return result
+
+
+async def _exact_counts(
+    source: IndexedArticles,
+    rules: RuleSet,
+    exact: Mapping[str, WordCondition],
+    feed_tags: Mapping[str, Sequence[str]],
+    since: datetime | None,
+    language: str | None,
+) -> dict[str, int]:
+    """Per rule, its indexed matches counted by the index, plus the pending articles it
+    fires on (matched by the engine: their indexed words may be missing or stale)."""
+    counts = {
+        rule_id: await source.count_word_matches(cond, since=since, language=language)
+        for rule_id, cond in exact.items()
+    }
+    pending = await source.pending_word_ids(since=since, language=language)
+    for i in range(0, len(pending), FETCH_BATCH):
+        for stored in await source.articles_by_ids(pending[i : i + FETCH_BATCH]):
+            article = stored.article
+            for rule_id in rules.decide(article, feed_tags.get(article.feed_url, ())).rule_ids:
+                if rule_id in counts:
+                    counts[rule_id] += 1
+    return counts
 
 
 async def replay_all(

@@ -20,7 +20,7 @@ from ..schema import matches as matches_tbl
 from ..words import WordCondition
 from .articles import article_from_row, stored_match_from_row
 from .engine import SqlEngine
-from .word_index import candidate_ids, pending_batch, write_words
+from .word_index import candidate_ids, count_matching, pending_batch, pending_ids, write_words
 
 _SCAN_BATCH = 200
 _MAX_SCANNED = 5000  # matches looked at for one page: a filter that rarely hits stays bounded
@@ -205,6 +205,18 @@ class ConsoleStorage(SqlEngine):
                 language=language,
                 limit=limit,
             )
+
+    async def count_word_matches(
+        self, cond: WordCondition, *, since: datetime | None = None, language: str | None = None
+    ) -> int:
+        async with self._tx() as conn:
+            return await count_matching(conn, self.dialect, cond, since=since, language=language)
+
+    async def pending_word_ids(
+        self, *, since: datetime | None = None, language: str | None = None
+    ) -> list[int]:
+        async with self._tx() as conn:
+            return await pending_ids(conn, since=since, language=language)
 
     async def index_pending_words(self, batch: int = 500) -> int:
         """Index every article still on the word index's pending list (rows written by

@@ -124,6 +124,53 @@ async def candidate_ids(
     return sorted(extra.union(found), reverse=True)
 
 
+async def count_matching(
+    conn: AsyncConnection,
+    dialect: str,
+    cond: WordCondition,
+    *,
+    since: datetime | None = None,
+    language: str | None = None,
+) -> int:
+    """How many indexed (not pending) articles, first seen since ``since``, in ``language``,
+    satisfy ``cond`` by their indexed words."""
+    if dialect == "sqlite":
+        column = "article_words_fts.rowid"
+        join, where, params = _filters(column, None, since, language)
+        sql = (
+            f"SELECT count(*) FROM article_words_fts{join}"
+            f" WHERE article_words_fts MATCH :q{where}"
+            f" AND {column} NOT IN (SELECT article_id FROM article_words_pending)"
+        )
+        params["q"] = fts5_query(cond)
+    else:
+        column = "w.article_id"
+        join, where, params = _filters(column, None, since, language)
+        sql = (
+            f"SELECT count(*) FROM article_words w{join}"
+            f" WHERE w.words @@ CAST(:q AS tsquery){where} AND NOT EXISTS"
+            " (SELECT 1 FROM article_words_pending p WHERE p.article_id = w.article_id)"
+        )
+        params["q"] = tsquery(cond)
+    return int((await conn.execute(text(sql), params)).scalar_one())
+
+
+async def pending_ids(
+    conn: AsyncConnection, *, since: datetime | None = None, language: str | None = None
+) -> list[int]:
+    """The pending articles (first seen since ``since``, in ``language``), newest first."""
+    column = "p.article_id"
+    join, where, params = _filters(column, None, since, language)
+    rows = await conn.execute(
+        text(
+            f"SELECT {column} FROM article_words_pending p{join} WHERE 1 = 1{where}"
+            f" ORDER BY {column} DESC"
+        ),
+        params,
+    )
+    return [row[0] for row in rows]
+
+
 async def pending_batch(conn: AsyncConnection, batch: int) -> list[tuple[int, str, str, str]]:
     """Up to ``batch`` pending articles as ``(id, title, summary, content)``, oldest first."""
     rows = await conn.execute(

@@ -23,6 +23,7 @@ from bot.search import (
     search_stored,
     word_condition,
 )
+from bot.search.prefilter import exact_conditions
 from storage import SqlStorage
 from storage.words import AllWords, AnyWords, Word, article_tokens, token
 from tests.support.storage_helpers import T0, make_article
@@ -165,6 +166,10 @@ async def _same_results(store: SqlStorage, query: str) -> None:
         ]
         assert fast.counts == full.counts
         assert fast.scanned <= full.scanned
+        # a preview shows a few hits and counts all: for single-word rules the index counts
+        few = await scan_stored(store, rules, ["query"], {}, keep=2, since=since, language=language)
+        assert few.counts == full.counts
+        assert few.hits == full.hits[:2]
 
 
 @settings(
@@ -233,6 +238,30 @@ async def test_telegram_search_uses_the_index_and_counts_the_range(store: SqlSto
     everything = await search_stored(store, "policy")
     assert everything.total == 2
     assert everything.scanned == 3
+
+
+async def test_the_index_counts_single_word_rules_exactly(store: SqlStorage) -> None:
+    """A preview of ``policy OR news`` shows the newest hits and takes the count from the
+    index (the engine reads only the hits shown and the pending articles)."""
+    for n in range(12):
+        title = ["Policies", "News of the day", "Weather"][n % 3]
+        await store.ingest(make_article(n, title=title), [], T0 + timedelta(seconds=n))
+    async with store._tx() as conn:  # one article written without its words
+        await conn.execute(text("DELETE FROM article_words WHERE article_id = 1"))
+        await conn.execute(text("INSERT INTO article_words_pending(article_id) VALUES (1)"))
+    rules = compile_query("policy OR news")
+    assert exact_conditions(rules, ["query"]) == {"query": AnyWords((Word("policy"), Word("news")))}
+    found = await scan_stored(store, rules, ["query"], {}, keep=3)
+    assert found.complete
+    assert found.counts == {"query": 8}
+    assert found.scanned == 3
+    assert [s.article.title for s, _ in found.hits] == [
+        "News of the day",
+        "Policies",
+        "News of the day",
+    ]
+    for query in ('"policy news"', "polic*", "=Policy", "policy AND NOT news", "title:policy"):
+        assert exact_conditions(compile_query(query), ["query"]) is None
 
 
 def test_word_conditions() -> None:
