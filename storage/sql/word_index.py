@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..schema import articles
 from ..words import WordCondition, article_tokens, fts5_query, tsquery, words_text
 
 _SQLITE_UPSERT = text(
@@ -109,16 +110,9 @@ async def candidate_ids(
         sql += " LIMIT :limit"
         params["limit"] = limit
     found = [row[0] for row in await conn.execute(text(sql), params)]
-    column = "p.article_id"
-    join, where, pending_params = _filters(column, before_id, since, language)
-    if limit is not None and len(found) == limit:
-        where += f" AND {column} >= :lowest"
-        pending_params["lowest"] = found[-1]
-    pending = await conn.execute(
-        text(f"SELECT {column} FROM article_words_pending p{join} WHERE 1 = 1{where}"),
-        pending_params,
-    )
-    extra = {row[0] for row in pending}
+    lowest = found[-1] if limit is not None and len(found) == limit else None
+    pending = await _pending(conn, before_id, lowest, since, language)
+    extra = set(pending)
     if not extra:
         return found
     return sorted(extra.union(found), reverse=True)
@@ -155,20 +149,42 @@ async def count_matching(
     return int((await conn.execute(text(sql), params)).scalar_one())
 
 
+async def _pending(
+    conn: AsyncConnection,
+    before_id: int | None,
+    lowest: int | None,
+    since: datetime | None,
+    language: str | None,
+) -> list[int]:
+    """Pending ids in ``[lowest, before_id)``, then filtered by ``since`` and ``language``.
+
+    Two steps on purpose: the list is nearly always empty, and joined with ``articles`` in one
+    statement PostgreSQL may read all of ``articles`` for the filter first."""
+    sql = "SELECT article_id FROM article_words_pending WHERE 1 = 1"
+    params: dict[str, Any] = {}
+    if before_id is not None:
+        sql += " AND article_id < :before"
+        params["before"] = before_id
+    if lowest is not None:
+        sql += " AND article_id >= :lowest"
+        params["lowest"] = lowest
+    ids = [row[0] for row in await conn.execute(text(sql + " ORDER BY article_id DESC"), params)]
+    if not ids or (since is None and language is None):
+        return ids
+    query = select(articles.c.id).where(articles.c.id.in_(ids))
+    if since is not None:
+        query = query.where(articles.c.first_seen_at >= since)
+    if language is not None:
+        query = query.where(articles.c.language == language)
+    kept = {row[0] for row in await conn.execute(query)}
+    return [i for i in ids if i in kept]
+
+
 async def pending_ids(
     conn: AsyncConnection, *, since: datetime | None = None, language: str | None = None
 ) -> list[int]:
     """The pending articles (first seen since ``since``, in ``language``), newest first."""
-    column = "p.article_id"
-    join, where, params = _filters(column, None, since, language)
-    rows = await conn.execute(
-        text(
-            f"SELECT {column} FROM article_words_pending p{join} WHERE 1 = 1{where}"
-            f" ORDER BY {column} DESC"
-        ),
-        params,
-    )
-    return [row[0] for row in rows]
+    return await _pending(conn, None, None, since, language)
 
 
 async def pending_batch(conn: AsyncConnection, batch: int) -> list[tuple[int, str, str, str]]:
