@@ -93,7 +93,11 @@ async def scan_stored(
 ) -> ScanResult:
     """``scan`` over the stored articles (below ``before_id``, first seen since ``since``, in
     ``language``), newest first, reading only the word index's candidates unless the rules
-    allow no word condition (or ``use_index`` is False: the full scan, for comparison)."""
+    allow no word condition (or ``use_index`` is False: the full scan, for comparison).
+
+    When every hit is to be counted (``stop_at`` None, no paging) and the rules are single
+    words joined by AND / OR (``exact_conditions``), the engine stops at ``keep`` hits and the
+    index counts the rest; the counts are the same as the engine's would be."""
     cond = word_condition(rules, rule_ids) if use_index else None
     exact = None
     if cond is not None and stop_at is None and before_id is None:
