@@ -46,6 +46,15 @@ class LimitReached(Exception):
         self.limit = limit
 
 
+class RuleIdTaken(ConfigError):
+    """``promote`` was given the id of a rule already in force (``rule_id``); nothing changed.
+    The message is English (logs, the command line); the chat words it in its language."""
+
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"a rule called {rule_id!r} already exists; choose another id")
+        self.rule_id = rule_id
+
+
 def personal_rule_id(chat_id: int, number: int) -> str:
     """The id a chat's personal rule is matched and subscribed under: ``u<chat>-<number>``."""
     return f"u{chat_id}-{number}"
@@ -275,10 +284,11 @@ class PersonalRules:
     async def promote(self, rule: PersonalRule, new_id: str, rules_dir: Path) -> Path:
         """Make a personal rule a rule-file rule ``new_id``: append it to the rules folder's
         ``promoted.yaml``, move the owner's subscription to it and delete the personal rule.
-        ``ConfigError`` (nothing changed) for a taken or bad id, or a file that cannot be
-        written. The file rule is in force once the rules reloader has read the file."""
+        ``ConfigError`` (nothing changed) for a taken id (``RuleIdTaken``), a bad one or a file
+        that cannot be written. The file rule is in force once the rules reloader has read the
+        file."""
         if self.services.rules.current.get(new_id) is not None:
-            raise ConfigError(f"a rule called {new_id!r} already exists; choose another id")
+            raise RuleIdTaken(new_id)
         path = append_promoted_rule(rules_dir, promoted_entry(rule, new_id))
         storage = self.services.storage
         old_id = personal_rule_id(rule.chat_id, rule.number)

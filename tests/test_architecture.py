@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     # handlers, the runtime and the command line
     "bot.personal_rules": {"core", "rules", "storage", "bot.config", "bot.services", "bot.search"},
     "bot.delivery": {"core", "storage", "bot.config", "bot.services", "bot.ops", "bot.i18n"},
-    "bot.trends": {"core", "storage"},
+    "bot.trends": {"core", "storage", "bot.i18n"},  # a trend alert's words (#16)
     "bot.telegram": {
         "core",
         "storage",

@@ -80,6 +80,13 @@ async def test_two_outlets_one_event_one_alert_then_an_edit_adding_the_source(
                 f'<b><a href="{base}/articles/{vna.slug}">{vna.title}</a></b>\nVNA · '
             )
             assert "sources" not in alert.raw_text
+            # The user marks it before the second source comes: the edit keeps the mark (#16).
+            pressed = tg.user_presses(alert.button("Not relevant")["callback_data"], alert, USER)
+            await tg.wait_for(
+                lambda: any(a["callback_query_id"] == pressed for a in tg.callback_answers),
+                10,
+                "the press answered",
+            )
 
             items["VietNamNet"].append(vietnamnet)
             await tg.wait_for(lambda: bool(alert.edits), 15, "the alert edited")
@@ -90,6 +97,7 @@ async def test_two_outlets_one_event_one_alert_then_an_edit_adding_the_source(
                 f'<a href="{base}/articles/{vietnamnet.slug}">VietNamNet</a>'
             )
             assert "✏️ updated" not in edited  # a new source is not an edit by the outlet
+            assert "✔ Marked not relevant" in [b["text"] for b in alert.buttons]
 
             polled = feed_server.hits["/VietNamNet.xml"]
             await tg.wait_for(

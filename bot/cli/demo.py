@@ -30,6 +30,7 @@ from bot.delivery.console_sink import ConsoleSink
 from bot.delivery.sink import SendOutcome, SendStatus
 from bot.runtime.app import App
 from core.models import Delivery, RenderedMessage, RuleInfo
+from core.text import plural
 
 DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "tests" / "data" / "seeds"
 LABELLED = Path(__file__).resolve().parents[2] / "tests" / "data" / "stories" / "labelled.jsonl"
@@ -207,7 +208,7 @@ async def run_demo(settings: Settings, *, seeds_dir: Path | None, out: TextIO) -
         alerts = sum(1 for a in articles if f"{base}/articles/{a.slug}" in sink.rules_by_link)
         stories = sum(1 for sources in sink.sources_by_link.values() if len(sources) > 1)
         out.write(
-            f"{read} articles read, {alerts} alerts printed above"
+            f"{plural(read, 'article')} read, {plural(alerts, 'alert')} printed above"
             f" ({stories} of them with more than one source).\n"
         )
         return 0

@@ -12,7 +12,8 @@ Everything taken from the feed is escaped, control characters are dropped, right
 isolated so it cannot reorder the lines around it, and every part has a length budget so the
 message stays far below Telegram's 4,096 characters after entity parsing; long parts are cut at
 a word boundary before any markup is added, so a cut never breaks a tag. Pure: no I/O, no
-Telegram imports; the console sink prints ``plain``.
+Telegram imports; the console sink prints ``plain``. The bot's own words ("updated", the date's
+style) are in the chat's language (``bot.i18n``); the article's text is never translated.
 """
 
 from __future__ import annotations
@@ -25,7 +26,18 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from core.models import Article, Hit, Priority, RenderedMessage, RuleInfo, RuleMatch, SnippetLength
+import bot.i18n as i18n
+from bot.i18n.forms import moment
+from core.models import (
+    Article,
+    Hit,
+    Language,
+    Priority,
+    RenderedMessage,
+    RuleInfo,
+    RuleMatch,
+    SnippetLength,
+)
 
 TELEGRAM_MAX_CHARS = 4096
 TITLE_MAX = 300
@@ -64,15 +76,18 @@ def format_alert(
     *,
     updated: bool = False,
     snippet_length: SnippetLength = SnippetLength.NORMAL,
+    language: Language | None = None,
 ) -> RenderedMessage:
     """Build the alert for ``article``. ``rules`` gives names and priorities by rule id; a rule
     missing from it (reloaded away) is shown by id with normal priority. ``updated`` (the
-    source edited the story after its alert) adds "updated" to the source line."""
+    source edited the story after its alert) adds "updated" to the source line. ``language``
+    is the chat's (English when None)."""
     link = safe_link(article.link)
-    parts: list[_Part] = [_title_line(article.title, link)]
-    meta = _meta_line(article, tz)
+    parts: list[_Part] = [_title_line(article.title, link, language)]
+    meta = _meta_line(article, tz, language)
     if updated:
-        meta = f"{meta} · ✏️ updated" if meta else "✏️ updated"
+        mark = i18n.text(language, "alert.updated")
+        meta = f"{meta} · {mark}" if meta else mark
     if meta:
         parts.append(_Part(html.escape(meta, quote=False), meta))
     tags = rule_tags([m.rule_id for m in matches])
@@ -111,22 +126,22 @@ def _priority(rules: Mapping[str, RuleInfo], rule_id: str) -> Priority:
 # parts ----------------------------------------------------------------------------------------
 
 
-def _title_line(title: str, link: str | None) -> _Part:
-    text = isolate(shorten(clean_text(title), TITLE_MAX)) or "(untitled)"
-    escaped = html.escape(text, quote=False)
+def _title_line(title: str, link: str | None, language: Language | None = None) -> _Part:
+    shown = isolate(shorten(clean_text(title), TITLE_MAX)) or i18n.text(language, "alert.untitled")
+    escaped = html.escape(shown, quote=False)
     if link:
-        return _Part(f'<b><a href="{html.escape(link)}">{escaped}</a></b>', text)
-    return _Part(f"<b>{escaped}</b>", text)
+        return _Part(f'<b><a href="{html.escape(link)}">{escaped}</a></b>', shown)
+    return _Part(f"<b>{escaped}</b>", shown)
 
 
-def _meta_line(article: Article, tz: ZoneInfo) -> str:
+def _meta_line(article: Article, tz: ZoneInfo, language: Language | None = None) -> str:
     pieces: list[str] = []
     source = source_name(article)
     if source:
         pieces.append(isolate(shorten(source, SOURCE_MAX)))
     if article.published_at is not None and article.published_at.tzinfo is not None:
         local = article.published_at.astimezone(tz)
-        pieces.append(local.strftime("%d %b %Y %H:%M ") + (local.tzname() or ""))
+        pieces.append(moment(language, "date.alert_long", local, tz) + " " + (local.tzname() or ""))
     return " · ".join(p.strip() for p in pieces if p.strip())
 
 

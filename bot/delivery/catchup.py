@@ -12,7 +12,8 @@ digest covers the time away (``bot.delivery.digests``).
 
 Queuing and the "caught up" mark are one transaction, made only while the chat is still marked
 away since the same moment (``Storage.queue_catch_up``), so two runs, or two replicas, queue it
-once. Does not send anything: the outbox does.
+once. The digest is in the chat's language and time zone (``/settings``). Does not send
+anything: the outbox does.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import bot.i18n as i18n
 from bot.delivery.folding import format_digest, items_from_matches
+from bot.i18n.forms import counted
 from bot.services import Services
 from core.models import DeliveryMode, RenderedMessage, RuleInfo
 from storage.base import StoredMatch
@@ -74,7 +77,7 @@ class CatchUpScheduler:
         digests: list[tuple[int | None, Sequence[str], Sequence[RenderedMessage]]] = []
         for thread_id, rule_ids in topics.items():
             matches = await storage.due_digest_items(chat_id, sorted(rule_ids), away_since, now)
-            pages = self._format(matches)
+            pages = self._format(chat_id, matches)
             if pages:
                 digests.append((thread_id, sorted(rule_ids), pages))
         if not await storage.queue_catch_up(chat_id, away_since, digests, now):
@@ -83,22 +86,29 @@ class CatchUpScheduler:
             log.info("catch-up digest queued for a returned chat", extra={"chat": chat_id})
         return len(digests)
 
-    def _format(self, matches: Sequence[StoredMatch]) -> list[RenderedMessage]:
+    def _format(self, chat_id: int, matches: Sequence[StoredMatch]) -> list[RenderedMessage]:
+        """The catch-up's pages in the chat's language and time zone (``/settings``)."""
         items = items_from_matches(matches)
         if not items:
             return []
+        prefs = self._services.chat_prefs
+        language = prefs.get(chat_id).language
         total = len(items)
         if total > self._max_items:
             items = items[-self._max_items :]
-            heading = (
-                f"📬 While this chat was away: the latest {len(items)} of {total} matches "
-                f"({total - len(items)} more: /recent)"
+            heading = i18n.text(
+                language,
+                "catchup.away_latest",
+                shown=len(items),
+                total=total,
+                more=total - len(items),
             )
         else:
-            heading = f"📬 While this chat was away: {total} {'match' if total == 1 else 'matches'}"
+            heading = counted(language, "catchup.away", total)
         current = self._services.rules.current
         rules: dict[str, RuleInfo] = {}
         for item in items:
             for rule_id in item.rule_ids:
                 rules[rule_id] = current.get(rule_id) or RuleInfo(id=rule_id, name=rule_id)
-        return format_digest(items, rules, self._services.settings.tz, heading=heading)
+        tz = prefs.tz(chat_id, self._services.settings.tz)
+        return format_digest(items, rules, tz, heading=heading, language=language)

@@ -32,6 +32,8 @@ and with the one outcome policy (``bot.delivery.outcomes``). So:
 - Rules that no longer exist in the rule files: their matches made before the rule was removed
   still arrive, listed under the rule's id; a removed rule makes no new matches, so after that
   its subscription yields nothing.
+- The digest's own words (heading, "updated", dates) are in the chat's language (``/settings``),
+  rendered when it is queued.
 - Articles the chat already got an instant alert for (the subscription was instant before, or
   another instant rule of the chat matched them) are left out (``Storage.due_digest_items``).
 
@@ -48,10 +50,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import bot.i18n as i18n
 from bot.delivery.folding import format_digest, items_from_matches, next_digest_at
 from bot.delivery.rule_mutes import catch_up_expired
+from bot.i18n.forms import counted
 from bot.services import Services
-from core.models import RenderedMessage, RuleInfo
+from core.models import Language, RenderedMessage, RuleInfo
 from storage.base import StoredMatch, Subscription
 
 log = logging.getLogger(__name__)
@@ -168,7 +172,8 @@ class DigestScheduler:
         story_of = await self._services.storage.stories_of_articles(
             [m.article_id for m in matches if m.article_id is not None]
         )
-        pages = self._format(group.schedule, matches, tz, story_of)
+        language = self._services.chat_prefs.get(group.chat_id).language
+        pages = self._format(group.schedule, matches, tz, story_of, language)
         if not pages:
             # nothing matched, or the chat is muted: nothing to send, the period is done
             await storage.mark_digest_sent(group.chat_id, rule_ids, period_end)
@@ -195,26 +200,33 @@ class DigestScheduler:
         matches: Sequence[StoredMatch],
         tz: ZoneInfo,
         story_of: Mapping[int, int] | None = None,
+        language: Language | None = None,
     ) -> list[RenderedMessage]:
+        """The digest's pages, in the chat's ``language`` (rendered now: the row keeps them)."""
         items = items_from_matches(matches, story_of)
         if not items:
             return []
-        kind = "Hourly" if schedule == "hourly" else "Daily"
+        kind = i18n.text(
+            language, "digest.heading_hourly" if schedule == "hourly" else "digest.heading_daily"
+        )
         total = len(items)
         if total > self._max_items:
             items = items[-self._max_items :]
-            heading = (
-                f"🗞 {kind} digest: the latest {len(items)} of {total} new matches "
-                "(all of them: /recent)"
+            heading = i18n.text(
+                language,
+                "digest.heading_scheduled_latest",
+                kind=kind,
+                shown=len(items),
+                total=total,
             )
         else:
-            heading = f"🗞 {kind} digest: {total} new {'match' if total == 1 else 'matches'}"
+            heading = counted(language, "digest.heading_scheduled", total, kind=kind)
         current = self._services.rules.current
         rules: dict[str, RuleInfo] = {}
         for item in items:
             for rule_id in item.rule_ids:
                 rules[rule_id] = current.get(rule_id) or RuleInfo(id=rule_id, name=rule_id)
-        return format_digest(items, rules, tz, heading=heading)
+        return format_digest(items, rules, tz, heading=heading, language=language)
 
 
 def _groups(subs: Sequence[Subscription]) -> list[_Group]:

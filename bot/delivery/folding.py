@@ -5,7 +5,8 @@ fold them into a digest (more than ``threshold`` created within ``window_s`` of 
 flood). ``format_digest`` renders digest items, grouped by rule, as one or more Telegram
 messages of at most ~4,000 characters each, and returns nothing when there is nothing.
 Scheduled digests (``/digest RULE hourly``) use the same formatter with items built from stored
-matches.
+matches. The bot's own words (heading, "updated", "N sources", dates) are in the chat's
+language (``bot.i18n``); headlines and outlets are shown as they are.
 
 Pure: no I/O, no Telegram or storage calls. The outbox sender decides what to do with the answer.
 """
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import bot.i18n as i18n
 from bot.delivery.alert_format import (
     clean_text,
     isolate,
@@ -28,7 +30,8 @@ from bot.delivery.alert_format import (
     source_name,
 )
 from bot.delivery.alert_format import utf16_len as _utf16_len
-from core.models import Delivery, DeliveryKind, Priority, RenderedMessage, RuleInfo
+from bot.i18n.forms import counted, moment
+from core.models import Delivery, DeliveryKind, Language, Priority, RenderedMessage, RuleInfo
 from storage.base import StoredMatch
 
 DIGEST_PAGE_MAX = 4000  # visible characters per digest message (Telegram allows 4,096)
@@ -155,16 +158,18 @@ def format_digest(
     tz: ZoneInfo,
     *,
     heading: str | None = None,
+    language: Language | None = None,
 ) -> list[RenderedMessage]:
     """Render ``items`` grouped by their first rule (rules in first-seen order), as messages of
-    at most ``DIGEST_PAGE_MAX`` visible characters. ``[]`` when ``items`` is empty. Silent unless
-    a high-priority rule is among them."""
+    at most ``DIGEST_PAGE_MAX`` visible characters, with the bot's words in ``language`` (the
+    caller's ``heading`` too: it is the caller's to translate). ``[]`` when ``items`` is empty.
+    Silent unless a high-priority rule is among them."""
     if not items:
         return []
     groups: dict[str, list[DigestItem]] = {}
     for item in items:
         groups.setdefault(item.rule_ids[0] if item.rule_ids else "", []).append(item)
-    head = heading or f"📰 {len(items)} new {'match' if len(items) == 1 else 'matches'}"
+    head = heading or counted(language, "digest.heading_new", len(items))
     lines: list[tuple[str, str]] = []  # (html, plain)
     for rule_id, group in groups.items():
         info = rules.get(rule_id)
@@ -173,7 +178,7 @@ def format_digest(
         label = f"{tag} — {name} ({len(group)})" if name else f"{tag} ({len(group)})"
         lines.append((f"\n<b>{html.escape(label, quote=False)}</b>", f"\n{label}"))
         for item in group:
-            lines.append(_item_line(item, tz))
+            lines.append(_item_line(item, tz, language))
     silent = not any(
         (info := rules.get(r)) is not None and info.priority is Priority.HIGH
         for item in items
@@ -182,18 +187,22 @@ def format_digest(
     return _paginate(head, lines, silent)
 
 
-def _item_line(item: DigestItem, tz: ZoneInfo) -> tuple[str, str]:
-    title = isolate(shorten(clean_text(item.title), DIGEST_TITLE_MAX)) or "(untitled)"
+def _item_line(item: DigestItem, tz: ZoneInfo, language: Language | None = None) -> tuple[str, str]:
+    title = isolate(shorten(clean_text(item.title), DIGEST_TITLE_MAX)) or i18n.text(
+        language, "alert.untitled"
+    )
     if item.updated:
-        title = f"(updated) {title}"
+        title = i18n.text(language, "digest.item_updated", title=title)
     meta = []
     if item.also:
         names = [isolate(shorten(clean_text(s), 40)) for s in (item.source, *item.also) if s]
-        meta.append(f"{len(names)} sources: {', '.join(names)}")
+        meta.append(
+            i18n.text(language, "digest.item_sources", count=len(names), names=", ".join(names))
+        )
     elif item.source:
         meta.append(isolate(shorten(clean_text(item.source), 60)))
     if item.published_at is not None and item.published_at.tzinfo is not None:
-        meta.append(item.published_at.astimezone(tz).strftime("%d %b %H:%M"))
+        meta.append(moment(language, "date.alert_short", item.published_at, tz))
     also = rule_tags(list(item.rule_ids[1:]))
     tail = " · ".join(meta)
     suffix = (f" — {tail}" if tail else "") + (f" {' '.join(also)}" if also else "")

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+import bot.i18n as i18n
 from bot.delivery.folding import FoldPolicy, format_digest, items_from_deliveries, should_fold
 from bot.delivery.outcomes import apply_to_chat, retry_delay_s
 from bot.delivery.sink import AlertSink, ChartSink, SendOutcome, SendStatus
@@ -214,11 +215,14 @@ class OutboxSender:
         if not deliveries:  # all of them are another sender's now
             return True
         rules = {r.id: r for r in self._rules_for(deliveries)}
+        prefs = self._services.chat_prefs
+        language = prefs.get(chat_id).language  # the chat's /settings, as for its alerts
         pages = format_digest(
             items_from_deliveries(deliveries),
             rules,
-            self._services.settings.tz,
-            heading=f"📰 {len(deliveries)} new matches at once, folded into one message",
+            prefs.tz(chat_id, self._services.settings.tz),
+            heading=i18n.text(language, "digest.heading_folded", count=len(deliveries)),
+            language=language,
         )
         log.info("folding %d alerts into a digest", len(deliveries), extra={"chat": chat_id})
         try:
@@ -259,7 +263,7 @@ class OutboxSender:
                 if not await storage.mark_failed(delivery.id, error, now):
                     self._taken_over(delivery)
             return True
-        await apply_to_chat(storage, chat_id, outcome, now)
+        await apply_to_chat(storage, chat_id, outcome, now, self._services.chat_prefs)
         if outcome.retry_after_s is not None and outcome.new_chat_id is None:
             self._metrics.telegram_429.inc()
         for delivery in deliveries:

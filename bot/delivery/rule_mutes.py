@@ -6,7 +6,8 @@ digest of what the rule matched meanwhile (``Storage.queue_digest``, sent by the
 digest, with the same formatter), and returns how many matches it holds so the reply can say
 so. ``catch_up_expired`` does the same for the mutes that ran out by themselves (1 h, 1 day),
 on the digest tick (``DigestScheduler.run_once``). The whole chat's mute (/mute) is
-``Storage.mute_chat``'s. Does not reply to anyone.
+``Storage.mute_chat``'s. The catch-up is in the chat's language and time zone (``/settings``).
+Does not reply to anyone.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import bot.i18n as i18n
 from bot.delivery.folding import format_digest, items_from_matches
+from bot.i18n.forms import counted
 from bot.services import Services
 from core.models import RuleInfo
 
@@ -51,10 +54,14 @@ async def unmute_rule(
     rule = services.rules.current.get(rule_id) or RuleInfo(id=rule_id, name=rule_id)
     # The rule's tag and name head its group below (escaped there): the heading holds no
     # text from users.
-    heading = f"🔔 Catch-up: {total} {'match' if total == 1 else 'matches'} while muted" + (
-        f" (the latest {len(shown)}; all of them: /recent)" if len(shown) < total else ""
+    language = services.chat_prefs.get(chat_id).language
+    heading = counted(language, "unmute.heading_catch_up", total) + (
+        i18n.text(language, "unmute.heading_catch_up_latest", shown=len(shown))
+        if len(shown) < total
+        else ""
     )
-    pages = format_digest(shown, {rule_id: rule}, services.settings.tz, heading=heading)
+    tz = services.chat_prefs.tz(chat_id, services.settings.tz)
+    pages = format_digest(shown, {rule_id: rule}, tz, heading=heading, language=language)
     await storage.queue_digest(chat_id, thread_id, [rule_id], now, pages, now)
     log.info("catch-up digest queued: %d matches", total, extra={"chat": chat_id, "rule": rule_id})
     return total

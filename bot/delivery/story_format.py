@@ -4,7 +4,9 @@
 (``alert_format.format_alert``), the same with a sources line when the row is a story's alert
 with two or more sources (``Delivery.sources``), or for a ``REPLY`` a short message naming the
 source that joined the story after its alert became too old to edit. The first source's title
-stays the alert's title: the sources line only grows. Pure: no I/O, no Telegram imports.
+stays the alert's title: the sources line only grows. The bot's words are in the chat's
+language (``bot.i18n``); outlets' names and headlines are shown as they are. Pure: no I/O, no
+Telegram imports.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import html
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+import bot.i18n as i18n
 from bot.delivery.alert_format import (
     SOURCE_MAX,
     TITLE_MAX,
@@ -27,6 +30,7 @@ from core.models import (
     Article,
     Delivery,
     DeliveryKind,
+    Language,
     RenderedMessage,
     RuleInfo,
     SnippetLength,
@@ -42,12 +46,15 @@ def format_delivery(
     tz: ZoneInfo,
     *,
     snippet_length: SnippetLength = SnippetLength.NORMAL,
+    language: Language | None = None,
 ) -> RenderedMessage:
     """The message for an alert, edit, sources edit or reply row (it carries an article);
-    ``tz`` and ``snippet_length`` are the chat's (``/settings``)."""
+    ``tz``, ``snippet_length`` and ``language`` are the chat's (``/settings``)."""
     assert delivery.article is not None, "an alert delivery carries its article"
     if delivery.kind is DeliveryKind.REPLY:
-        return format_source_reply(delivery.article, delivery.sources, rules, delivery)
+        return format_source_reply(
+            delivery.article, delivery.sources, rules, delivery, language=language
+        )
     message = format_alert(
         delivery.article,
         delivery.matches,
@@ -55,10 +62,11 @@ def format_delivery(
         tz,
         updated=delivery.kind is DeliveryKind.EDIT,
         snippet_length=snippet_length,
+        language=language,
     )
     if len(delivery.sources) < 2:
         return message
-    line_html, line_plain = sources_line(delivery.sources)
+    line_html, line_plain = sources_line(delivery.sources, language)
     return RenderedMessage(
         html=f"{message.html}\n{line_html}",
         plain=f"{message.plain}\n{line_plain}",
@@ -66,7 +74,9 @@ def format_delivery(
     )
 
 
-def sources_line(sources: Sequence[StorySource]) -> tuple[str, str]:
+def sources_line(
+    sources: Sequence[StorySource], language: Language | None = None
+) -> tuple[str, str]:
     """("📰 2 sources: <a>VNA</a>, <a>VietNamNet</a>", the same in plain text)."""
     shown = sources[:MAX_LISTED]
     html_names = []
@@ -78,8 +88,9 @@ def sources_line(sources: Sequence[StorySource]) -> tuple[str, str]:
         html_names.append(f'<a href="{html.escape(link)}">{escaped}</a>' if link else escaped)
         plain_names.append(name)
     more = len(sources) - len(shown)
-    tail = f" +{more} more" if more else ""
-    head = f"📰 {len(sources)} sources: "
+    tail = i18n.text(language, "story.more", count=more) if more else ""
+    head = i18n.text(language, "story.sources", count=len(sources))
+    # The catalogue's words hold no markup characters (tests/bot/i18n checks): used as they are.
     return head + ", ".join(html_names) + tail, head + ", ".join(plain_names) + tail
 
 
@@ -88,19 +99,29 @@ def format_source_reply(
     sources: Sequence[StorySource],
     rules: Mapping[str, RuleInfo],
     delivery: Delivery,
+    *,
+    language: Language | None = None,
 ) -> RenderedMessage:
     """A reply threaded to a story's old alert: the new source and its headline, silent."""
-    name = isolate(shorten(source_name(article), SOURCE_MAX)) or "another source"
-    title = isolate(shorten(clean_text(article.title), TITLE_MAX)) or "(untitled)"
+    name = isolate(shorten(source_name(article), SOURCE_MAX)) or i18n.text(
+        language, "story.another_source"
+    )
+    title = isolate(shorten(clean_text(article.title), TITLE_MAX)) or i18n.text(
+        language, "alert.untitled"
+    )
     link = safe_link(article.link)
-    count = f" · {len(sources)} sources now" if len(sources) >= 2 else ""
+    count = (
+        i18n.text(language, "story.sources_now", count=len(sources)) if len(sources) >= 2 else ""
+    )
     esc_title = html.escape(title, quote=False)
     linked = f'<a href="{html.escape(link)}">{esc_title}</a>' if link else esc_title
+    head_html = i18n.text(
+        language, "story.new_source", name=f"<b>{html.escape(name, quote=False)}</b>"
+    )
+    head_plain = i18n.text(language, "story.new_source", name=name)
     return RenderedMessage(
-        html=f"➕ New source for this story: <b>{html.escape(name, quote=False)}</b>{count}\n"
-        + linked,
-        plain=f"➕ New source for this story: {name}{count}\n{title}"
-        + (f"\n{link}" if link else ""),
+        html=f"{head_html}{count}\n" + linked,
+        plain=f"{head_plain}{count}\n{title}" + (f"\n{link}" if link else ""),
         disable_notification=True,  # the story was already announced
     )
 

@@ -2,8 +2,10 @@
 
 This is the only code that calls the Bot API's send and edit methods (a test holds that): alerts,
 edits, digests, notices and trend charts (``send_photo``) from the outbox, and command replies
-(``bot.delivery.replies``). Alerts carry the keyboard of ``bot.delivery.alert_buttons``;
-``edit_buttons`` changes only a keyboard.
+(``bot.delivery.replies``). Alerts carry the keyboard of ``bot.delivery.alert_buttons``,
+and an edit of an alert carries it as it stands (``button_state``, ``bot.delivery.alert_state``);
+``edit_buttons`` changes only a keyboard. The bot's words are in the chat's language
+(``ChatSettings.language``).
 Formats alerts with ``bot.delivery.alert_format.format_alert``; pacing is the bot's rate
 limiter (``bot.telegram.rate_limiter``). Maps python-telegram-bot's errors to ``SendOutcome`` in
 one place:
@@ -31,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from telegram import (
@@ -53,7 +55,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.delivery.alert_buttons import alert_keyboard
+from bot.delivery.alert_buttons import AlertButtonState, alert_keyboard
 from bot.delivery.sink import SendOutcome, SendStatus
 from bot.delivery.story_format import format_delivery
 from bot.services import ChatPrefs
@@ -98,13 +100,17 @@ class TelegramSink:
         tz: ZoneInfo = _UTC,
         link_preview: bool = False,
         prefs: ChatPrefs | None = None,
+        button_state: Callable[[Delivery], Awaitable[AlertButtonState]] | None = None,
     ) -> None:
         self._bot = bot
         self._tz = tz
         self._link_preview = link_preview
         self._preview = LinkPreviewOptions(is_disabled=not link_preview)
-        # Per-chat /settings (#16): time zone, link preview, snippet length of alerts.
+        # Per-chat /settings (#16): time zone, link preview, snippet length, language of alerts.
         self._prefs = prefs
+        # What the alert's keyboard shows now (muted, unsubscribed, marked): an edit redraws it
+        # as it stands (``bot.delivery.alert_state.AlertStates``); without it, the default.
+        self._button_state = button_state
 
     async def deliver(self, delivery: Delivery, rules: Sequence[RuleInfo]) -> SendOutcome:
         """Send one alert; for an ``EDIT`` or ``SOURCES`` delivery edit the message of the
@@ -113,23 +119,32 @@ class TelegramSink:
         The alert's keyboard goes with every message that shows the alert itself: an edit
         replaces the message's markup (Telegram drops a keyboard an edit does not repeat), and
         a ``SOURCES`` edit is the story's alert row itself (same id, so its buttons still act on
-        it). A ``REPLY`` is a short note under the alert, which keeps its buttons: none."""
+        it). An edit's keyboard is the one the alert shows now (``button_state``): a mute or an
+        unsubscribe pressed before the edit stays on it. A ``REPLY`` is a short note under the
+        alert, which keeps its buttons: none."""
         assert delivery.article is not None, "an alert delivery carries its article"
         chat = self._prefs.get(delivery.chat_id) if self._prefs is not None else ChatSettings()
+        tz = self._prefs.tz(delivery.chat_id, self._tz) if self._prefs is not None else self._tz
         message = format_delivery(
             delivery,
             {r.id: r for r in rules},
-            self._prefs.tz(delivery.chat_id, self._tz) if self._prefs is not None else self._tz,
+            tz,
             snippet_length=chat.snippet or SnippetLength.NORMAL,
+            language=chat.language,
         )
         edit_of = delivery.message_id if delivery.kind.edits_message else None
         reply_to = delivery.message_id if delivery.kind is DeliveryKind.REPLY else None
-        buttons = (
-            None
-            if delivery.kind is DeliveryKind.REPLY
+        buttons = None
+        if delivery.kind is not DeliveryKind.REPLY:
+            state = (
+                await self._button_state(delivery)
+                if edit_of is not None and self._button_state is not None
+                else AlertButtonState()
+            )
             # mute, unsubscribe, not relevant, open the source (bot.delivery.alert_buttons)
-            else alert_keyboard(delivery.id, delivery.article.link)
-        )
+            buttons = alert_keyboard(
+                delivery.id, delivery.article.link, state, language=chat.language, tz=tz
+            )
         return await self.send(
             delivery.chat_id,
             message,

@@ -1,5 +1,5 @@
-"""Catalogue of the first translated screens: /settings, /start, /status's first lines, the
-answer to an unknown command. Two dicts, ``EN`` and ``VI``, with the same keys; pure data."""
+"""Catalogue of /settings, /start, /status's first lines and the answer to an unknown command.
+Two dicts, ``EN`` and ``VI``, with the same keys; pure data."""
 
 from __future__ import annotations
 
@@ -40,7 +40,6 @@ EN: dict[str, str] = {
     "status.chat": "This chat: {subscriptions}, {waiting} waiting to be sent.",
     "status.muted": "🔕 Muted until {when}.",
     "unknown": "❌ I don't know {word}. /help lists what I can do.",
-    "not_translated": "",  # English is complete
 }
 
 VI: dict[str, str] = {
@@ -77,11 +76,10 @@ VI: dict[str, str] = {
         "muốn.\n"
         "\n"
         "Tiếp theo: xem các quy tắc với /rules, hoặc nhận tất cả với /subscribe all. /help liệt "
-        "kê mọi lệnh (bằng tiếng Anh)."
+        "kê mọi lệnh."
     ),
     "status.watching": "👀 Đang theo dõi {feeds} nguồn tin với {rules} quy tắc.",
     "status.chat": "Cuộc trò chuyện này: {subscriptions} đăng ký, {waiting} cảnh báo đang chờ gửi.",
     "status.muted": "🔕 Tạm tắt đến {when}.",
     "unknown": "❌ Tôi không biết lệnh {word}. /help liệt kê những gì tôi làm được.",
-    "not_translated": "Chưa dịch: phần lớn câu trả lời lệnh, nhãn của cảnh báo và bản tin, /help.",
 }

@@ -1,7 +1,9 @@
 """What the Telegram admin commands ask of the running app: add or remove a feed, reload the
 rules, and a status summary. Edits ``feeds.yaml`` through ``bot.config`` (round-trip, so
 comments survive), validates the result before writing, and syncs storage. Does not talk to
-Telegram itself.
+Telegram itself. The feed and reload replies are in the language the caller passes
+(``bot.i18n.admin_messages``; English by default, as the web console gets them), and so is
+the status summary.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from dataclasses import replace
 
 from bot.config.feeds_file import parse_feeds_yaml, remove_feed_entry, write_file_atomically
 from bot.config.feeds_pause import set_feed_enabled_entry
+from bot.i18n import text as tr
+from bot.i18n.admin_messages import counted
 from bot.runtime.feed_edits import add_feed
 from bot.services import Services
 from core.errors import ConfigError
-from core.text import plural
+from core.models import Language
 from watchers.fetch import FeedFetcher
 
 
@@ -39,7 +43,7 @@ class AppAdminActions:
         self._started = started_monotonic or time.monotonic()
         self._lock = asyncio.Lock()  # one feeds-file edit at a time
 
-    async def add_feed(self, url: str) -> str:
+    async def add_feed(self, url: str, language: Language | None = None) -> str:
         settings = self._services.settings
         async with self._lock:
             result = await add_feed(
@@ -48,12 +52,13 @@ class AppAdminActions:
                 self._fetcher,
                 allow_private=settings.allow_private_feed_addresses,
                 default_interval_s=settings.poll_interval_s,
+                language=language,
             )
             if result.ok:
                 await self._reload_feeds()
         return result.message
 
-    async def remove_feed(self, url: str) -> str:
+    async def remove_feed(self, url: str, language: Language | None = None) -> str:
         path = self._services.settings.feeds_file
         async with self._lock:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
@@ -62,25 +67,26 @@ class AppAdminActions:
                 before = parse_feeds_yaml(text, str(path), interval_s)
                 new_text = remove_feed_entry(text, url)
             except ConfigError as e:
-                return f"Not removed: {path.name} cannot be read ({e})."
+                return tr(language, "feed.remove_unreadable", file=path.name, error=e)
             if new_text is None:
-                return f"No feed with the URL {url} in {path.name}. /feeds lists them."
+                return tr(language, "feed.no_such", url=url, file=path.name)
             try:
                 after = parse_feeds_yaml(new_text, str(path), interval_s)
             except ConfigError as e:
-                return f"Not removed: the file would become invalid ({e})."
+                return tr(language, "feed.remove_invalid", error=e)
             if [f.url for f in after.feeds] != [f.url for f in before.feeds if f.url != url]:
                 # A guard on the editor: never write a file that lost another feed.
-                return f"Not removed: the edit would change other feeds in {path.name}."
+                return tr(language, "feed.remove_others", file=path.name)
             await asyncio.to_thread(write_file_atomically, path, new_text)
             await self._reload_feeds()
-        return f"Removed {url}. Its stored articles and matches are kept."
+        return tr(language, "feed.removed", url=url)
 
-    async def set_feed_enabled(self, url: str, enabled: bool) -> str:
+    async def set_feed_enabled(
+        self, url: str, enabled: bool, language: Language | None = None
+    ) -> str:
         """Pause (``enabled=False``) or resume a feed: ``enabled: false`` in the feeds file,
         edited round-trip and checked like a removal, then applied by the feeds reloader."""
         path = self._services.settings.feeds_file
-        verb = "Resumed" if enabled else "Paused"
         async with self._lock:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
             interval_s = self._services.settings.poll_interval_s
@@ -89,29 +95,26 @@ class AppAdminActions:
                 new_text = set_feed_enabled_entry(text, url, enabled)
                 after = parse_feeds_yaml(new_text or text, str(path), interval_s)
             except ConfigError as e:
-                return f"Not changed: {path.name} cannot be read or would become invalid ({e})."
+                return tr(language, "feed.change_unreadable", file=path.name, error=e)
             if new_text is None:
-                return f"No feed with the URL {url} in {path.name}. /feeds lists them."
+                return tr(language, "feed.no_such", url=url, file=path.name)
             wanted = [replace(f, enabled=enabled) if f.url == url else f for f in before.feeds]
             if list(after.feeds) != wanted:
                 # A guard on the editor: never write a file that changed anything else.
-                return f"Not changed: the edit would change other feeds in {path.name}."
+                return tr(language, "feed.change_others", file=path.name)
             if new_text != text:
                 await asyncio.to_thread(write_file_atomically, path, new_text)
                 await self._reload_feeds()
-        return f"{verb} {url}." + ("" if enabled else " Its stored articles and matches are kept.")
+        return tr(language, "feed.resumed" if enabled else "feed.paused", url=url)
 
-    async def reload_rules(self) -> str:
+    async def reload_rules(self, language: Language | None = None) -> str:
         ok = await self._reload_rules()
-        count = len(self._services.rules.current.rules)
-        if ok:
-            return f"Rules reloaded: {plural(count, 'rule')} in force."
-        return (
-            "The rule files have errors (details sent to admins); "
-            f"{plural(count, 'rule')} stay in force."
-        )
+        rules = counted(language, len(self._services.rules.current.rules), "rule")
+        return tr(language, "reload.done" if ok else "reload.errors", rules=rules)
 
-    async def status_text(self) -> str:
+    async def status_text(self, language: Language | None = None) -> str:
+        """Uptime, feeds (and the first ten with problems), rules and the outbox, in
+        ``language``; feeds' names and errors as they are."""
         services = self._services
         now = services.clock.now()
         feeds = await services.storage.list_feeds()
@@ -119,13 +122,31 @@ class AppAdminActions:
         pending = await services.storage.pending_count()
         uptime_min = int((time.monotonic() - self._started) // 60)
         lines = [
-            f"Up {uptime_min // 60}h{uptime_min % 60:02d}m at "
-            f"{now.astimezone(services.settings.tz):%Y-%m-%d %H:%M %Z}.",
-            f"{plural(len(feeds), 'feed')}, {len(failing)} with problems; "
-            f"{plural(len(services.rules.current.rules), 'rule')}; "
-            f"{plural(pending, 'alert')} waiting to be sent.",
+            tr(
+                language,
+                "stats.up",
+                hours=uptime_min // 60,
+                minutes=f"{uptime_min % 60:02d}",
+                now=f"{now.astimezone(services.settings.tz):%Y-%m-%d %H:%M %Z}",
+            ),
+            tr(
+                language,
+                "stats.summary",
+                feeds=counted(language, len(feeds), "feed"),
+                failing=len(failing),
+                rules=counted(language, len(services.rules.current.rules), "rule"),
+                alerts=counted(language, pending, "alert"),
+            ),
         ]
         for f in failing[:10]:
-            reason = f.disabled_reason or f.last_error or "error"
-            lines.append(f"• {f.name or f.url}: {reason} ({f.consecutive_errors} in a row)")
+            reason = f.disabled_reason or f.last_error or tr(language, "adm.error")
+            lines.append(
+                tr(
+                    language,
+                    "stats.failing_feed",
+                    feed=f.name or f.url,
+                    reason=reason,
+                    count=f.consecutive_errors,
+                )
+            )
         return "\n".join(lines)

@@ -81,6 +81,9 @@ class ConsoleRole:
             tz=self.settings.tz,
             console_url=url if console else None,
             on_queued=self._wake_sender,
+            # each chat's /settings: the caption's language and time zone
+            language_of=lambda chat_id: services.chat_prefs.get(chat_id).language,
+            tz_of=lambda chat_id: services.chat_prefs.tz(chat_id, self.settings.tz),
         )
 
     def login_link(self, user_id: int, admin: bool) -> str | None:

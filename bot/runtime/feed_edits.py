@@ -6,6 +6,9 @@ because it reaches the network (``bot.config`` only reads and writes files). It 
 network only through the ``FeedFetcher`` it is given (``watchers.discovery`` does the checking),
 and rewrites the file only when the edited text still parses as a valid feeds file with exactly
 one feed more. Does not touch storage: the caller applies the file (the feeds reloader).
+Its sentences come from ``bot.i18n.admin_messages`` in the language it is given (English for
+the command line, the chat's for ``/addfeed``); the fetch problem itself stays as the watcher
+wrote it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.config.feeds_file import append_feed_entry, parse_feeds_yaml, write_file_atomically
+from bot.i18n import text as tr
+from bot.i18n.admin_messages import counted
 from core.errors import ConfigError
-from core.text import plural
+from core.models import Language
 from watchers.discovery import inspect_feed_url
 from watchers.fetch import FeedFetcher
 
@@ -37,22 +42,20 @@ class AddFeedResult:
     detail: str | None = None
 
 
-def next_step(problem: str) -> str:
-    """What to do about a fetch or parse ``problem`` (``FeedProbe.problem``), one sentence."""
+def next_step(problem: str, language: Language | None = None) -> str:
+    """What to do about a fetch or parse ``problem`` (``FeedProbe.problem``), one sentence in
+    ``language``."""
     if problem.startswith("blocked address"):
-        return (
-            "Feeds on loopback or private network addresses are refused unless the operator "
-            f"sets {ALLOW_PRIVATE_SETTING}=true."
-        )
+        return tr(language, "addfeed.next.private", setting=ALLOW_PRIVATE_SETTING)
     if "no such host name" in problem or problem.startswith("cannot resolve"):
-        return "Check the address for a typo."
+        return tr(language, "addfeed.next.typo")
     if problem.startswith("HTTP 4"):
-        return "Check the address: open it in a browser to see what the site answers."
+        return tr(language, "addfeed.next.http4")
     if problem.startswith(("HTTP 5", "timed out", "cannot connect")):
-        return "The site may be down; try again later."
+        return tr(language, "addfeed.next.down")
     if "not an RSS or Atom feed" in problem or "links no RSS" in problem:
-        return "Give the address of its RSS or Atom feed, or of a page that links one."
-    return "Check the address and try again."
+        return tr(language, "addfeed.next.not_feed")
+    return tr(language, "addfeed.next.other")
 
 
 def _read_text(path: Path) -> str:
@@ -67,9 +70,11 @@ async def add_feed(
     allow_private: bool = False,
     name: str | None = None,
     default_interval_s: float = 300.0,
+    language: Language | None = None,
 ) -> AddFeedResult:
     """Check ``url`` (fetch once, parse; an HTML page leads to its feed) and append the feed to
-    ``feeds_file``. A URL already listed is not fetched again.
+    ``feeds_file``. A URL already listed is not fetched again. ``message`` is in ``language``
+    (English by default); ``detail`` is always English.
 
     The file is only rewritten when the new text still parses as a valid feeds file listing the
     same feeds plus the new one, in the same order.
@@ -79,24 +84,25 @@ async def add_feed(
         text = await asyncio.to_thread(_read_text, feeds_file)
         existing = parse_feeds_yaml(text, str(feeds_file), default_interval_s)
     except (ConfigError, OSError) as e:
-        return _file_problem(url, e)
+        return _file_problem(url, e, language)
     known = {_same(f.url) for f in existing.feeds}
     if _same(url) in known:
-        return AddFeedResult(
-            True, f"{url} is already in the feeds list; nothing changed.", url, str(feeds_file)
-        )
+        message = tr(language, "addfeed.already", url=url)
+        return AddFeedResult(True, message, url, str(feeds_file))
     probe = await inspect_feed_url(url, fetcher, allow_private)
     if not probe.ok or probe.feed_url is None:
         problem = probe.problem or "no answer"
-        return AddFeedResult(False, f"Could not add {url}: {problem}. {next_step(problem)}")
-    if _same(probe.feed_url) in known:
-        return AddFeedResult(
-            True,
-            f"{url} leads to {probe.feed_url}, which is already in the feeds list; "
-            "nothing changed.",
-            url,
-            str(feeds_file),
+        message = tr(
+            language,
+            "addfeed.failed",
+            url=url,
+            problem=problem,
+            next_step=next_step(problem, language),
         )
+        return AddFeedResult(False, message)
+    if _same(probe.feed_url) in known:
+        message = tr(language, "addfeed.leads_to_known", url=url, feed_url=probe.feed_url)
+        return AddFeedResult(True, message, url, str(feeds_file))
     try:
         new_text = append_feed_entry(text, probe.feed_url, name or probe.title)
         edited = parse_feeds_yaml(new_text, str(feeds_file), default_interval_s)
@@ -106,19 +112,23 @@ async def add_feed(
             raise ConfigError(f"{feeds_file}: the edit would change other feeds; not written")
         await asyncio.to_thread(write_file_atomically, feeds_file, new_text)
     except (ConfigError, OSError) as e:
-        return _file_problem(url, e)
-    via = f" (found on {probe.discovered_from})" if probe.discovered_from else ""
+        return _file_problem(url, e, language)
+    via = (
+        tr(language, "addfeed.found_on", page=probe.discovered_from)
+        if probe.discovered_from
+        else ""
+    )
     title = probe.title or probe.feed_url
     if probe.item_count == 0:
-        message = (
-            f"Added “{title}”: {probe.feed_url}{via}. Warning: the feed has no items right now, "
-            "so nothing can match yet; check that this is the feed you meant."
-        )
+        message = tr(language, "addfeed.added_empty", title=title, feed_url=probe.feed_url, via=via)
     else:
-        message = (
-            f"Added “{title}” ({plural(probe.item_count, 'item')}): {probe.feed_url}{via}. "
-            "Its first poll records the items it has without alerting; alerts start with "
-            "the next new story."
+        message = tr(
+            language,
+            "addfeed.added",
+            title=title,
+            items=counted(language, probe.item_count, "item"),
+            feed_url=probe.feed_url,
+            via=via,
         )
     return AddFeedResult(True, message, probe.feed_url, f"written to {feeds_file}")
 
@@ -131,10 +141,6 @@ def _same(url: str) -> str:
     )
 
 
-def _file_problem(url: str, error: Exception) -> AddFeedResult:
-    return AddFeedResult(
-        False,
-        f"Could not add {url}: the feeds file could not be read or written. The operator can "
-        "see why with: newswatch doctor",
-        detail=str(error),
-    )
+def _file_problem(url: str, error: Exception, language: Language | None) -> AddFeedResult:
+    message = tr(language, "addfeed.file_problem", url=url)
+    return AddFeedResult(False, message, detail=str(error))

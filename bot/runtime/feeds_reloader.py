@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 import watchfiles
 
 from bot.config.feeds_file import load_feeds_file
+from bot.i18n import text
+from bot.i18n.forms import Localized
 from bot.services import Services
 from core.errors import ConfigError
 
@@ -25,7 +27,7 @@ class FeedsReloader:
     def __init__(
         self,
         services: Services,
-        on_error: Callable[[str], Awaitable[None]],
+        on_error: Callable[[Localized], Awaitable[None]],
         debounce_ms: int = 300,
     ) -> None:
         self._services = services
@@ -39,7 +41,10 @@ class FeedsReloader:
                 load_feeds_file, settings.feeds_file, settings.poll_interval_s
             )
         except ConfigError as e:
-            await self._on_error(f"Feeds file change rejected; the previous feeds stay.\n{e}")
+            error = str(e)  # quoted as it is; the heading in each admin's language
+            await self._on_error(
+                lambda language: text(language, "notice.feeds_rejected", details=error)
+            )
             return False
         if feeds == self._services.feeds:
             return True

@@ -16,6 +16,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.i18n import text
+from bot.i18n.forms import Localized
 from bot.personal_rules import PersonalRules, is_personal_rule_id
 from bot.runtime.rules_reloader import RuleReloader
 from bot.services import Services
@@ -27,7 +29,7 @@ __all__ = ["PersonalRules", "file_rules", "follow", "is_personal", "start"]
 
 log = logging.getLogger(__name__)
 
-Notify = Callable[[str], Awaitable[None]]
+Notify = Callable[[Localized], Awaitable[None]]  # AdminNotices.notify_admins
 FOLLOW_EVERY_S = 30.0  # how soon a replica matches a rule saved through another one
 is_personal = is_personal_rule_id
 
@@ -49,7 +51,8 @@ async def start(services: Services, reloader: RuleReloader, notify: Notify) -> P
     personal.reload_files = reloader.reload_now
 
     async def all_clear(new: RuleSet) -> None:
-        await notify(f"✅ The rule files are valid again: {len(new.rules)} rules in force.")
+        count = len(new.rules)
+        await notify(lambda language: text(language, "notice.rules_valid", count=count))
 
     reloader.on_recovered = all_clear
     await personal.load()
@@ -61,11 +64,14 @@ async def start(services: Services, reloader: RuleReloader, notify: Notify) -> P
 
 async def follow(personal: PersonalRules, every_s: float = FOLLOW_EVERY_S) -> None:
     """Until cancelled: every ``every_s``, read the personal rules again and recompile when they
-    changed (a rule saved, edited or deleted through the replica that runs Telegram). The
-    reloader compares the sources first, so an unchanged read compiles nothing."""
+    changed (a rule saved, edited or deleted through another replica), and the chats'
+    ``/settings`` (saved through another replica, read by this one's sender). The reloader
+    compares the sources first, so an unchanged read compiles nothing."""
     while True:
         await asyncio.sleep(every_s)
         try:
             await personal.refresh()
+            services = personal.services
+            services.chat_prefs.load(await services.storage.chat_settings())
         except NewswatchError as e:  # the database away for a moment: try again next time
             log.warning("personal rules not re-read: %s", e)

@@ -14,13 +14,14 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.delivery.alert_state import AlertStates
 from bot.delivery.pacing import SendPacer
 from bot.delivery.sink import AlertSink
 from bot.delivery.telegram_sink import TelegramSink
 from bot.personal_rules import PersonalRules
 from bot.services import Services
-from bot.telegram.handlers import BOT_COMMANDS, AdminActions, WebLogin, register_handlers
-from bot.telegram.handlers.commands import set_admin_menus
+from bot.telegram.handlers import AdminActions, WebLogin, register_handlers
+from bot.telegram.handlers.commands import set_admin_menus, set_menus
 from bot.telegram.handlers.stories import StorySplitter
 from bot.telegram.rate_limiter import PacedRateLimiter
 from core.errors import ConfigError, DeliveryError
@@ -93,7 +94,7 @@ class TelegramRuntime:
         )
         try:
             await application.initialize()
-            await application.bot.set_my_commands(BOT_COMMANDS)
+            await set_menus(application.bot)
             await set_admin_menus(application.bot, settings.admin_ids)
         except InvalidToken:
             raise ConfigError(
@@ -112,7 +113,13 @@ class TelegramRuntime:
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         self._started = True
         log.info("Telegram: polling as @%s", application.bot.username)
-        return TelegramSink(application.bot, tz=settings.tz, prefs=self._services.chat_prefs)
+        return TelegramSink(
+            application.bot,
+            tz=settings.tz,
+            prefs=self._services.chat_prefs,
+            # an alert's edit keeps the keyboard as the chat left it (muted, unsubscribed, ...)
+            button_state=AlertStates(self._services),
+        )
 
     async def stop(self) -> None:
         application = self._application

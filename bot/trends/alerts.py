@@ -9,8 +9,10 @@ hour in progress is judged as it stands (its count only grows), so a spike is al
 as it is one rather than after its hour ends.
 
 ``current_spike`` and ``trend_caption`` are pure; ``TrendAlerts.run_once`` reads counts and
-opt-ins, draws the chart once per spike (matplotlib, in a worker thread) and queues the alerts
-in the outbox. Does not send anything (the outbox does) nor decide who subscribed.
+opt-ins, draws the chart once per spike and language (matplotlib, in a worker thread) and
+queues the alerts in the outbox, one caption per language and time zone among the chats alerted
+(each chat's ``/settings``: the words in ``bot.i18n``, dates in the language's style). Does not
+send anything (the outbox does) nor decide who subscribed.
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import bot.i18n as i18n
+from bot.i18n.forms import decimal, moment
 from core.clock import Clock
-from core.models import RenderedMessage
+from core.models import Language, RenderedMessage
 from storage.console import ConsoleQueries
-from storage.trends import TrendWatches
+from storage.trends import TrendWatch, TrendWatches
 
 from .charts import trend_png
 from .series import TrendSeries, trend_series
@@ -73,23 +79,35 @@ def trend_caption(
     spike: Spike,
     tz: ZoneInfo,
     console_url: str | None = None,
+    language: Language | None = None,
 ) -> RenderedMessage:
-    """The caption of a trend alert, Telegram HTML and plain, within ``MAX_CAPTION``."""
+    """The caption of a trend alert, Telegram HTML and plain, within ``MAX_CAPTION``, in
+    ``language`` (the rule's name is shown as it is)."""
     hour = spike.latest_at.astimezone(tz).strftime("%H:%M")
-    since = spike.started_at.astimezone(tz).strftime("%d %b %H:%M")
+    since = moment(language, "date.alert_short", spike.started_at, tz)
     name = rule_name if len(rule_name) <= 200 else rule_name[:199] + "…"
-    body = (
-        f"{spike.count} stories in the hour from {hour}, against about {spike.expected:.1f} an "
-        f"hour over the {WINDOW} hours before (p = {spike.p_value:.1g}); spiking since {since}."
+    body = i18n.text(
+        language,
+        "trend.spike_body",
+        count=spike.count,
+        hour=hour,
+        expected=decimal(language, spike.expected),
+        window=WINDOW,
+        p=decimal(language, spike.p_value, ".1g"),
+        since=since,
     )
-    stop = f"Stop these alerts: /trend {rule_id} off"
-    html_lines = [f"📈 <b>{html.escape(name)}</b>: a spike", html.escape(body)]
-    plain_lines = [f"📈 {name}: a spike", body]
+    stop = i18n.text(language, "trend.spike_stop", rule_id=rule_id)
+    html_lines = [
+        i18n.text(language, "trend.spike_title", name=html.escape(name)),
+        html.escape(body),
+    ]
+    plain_lines = [i18n.text(language, "trend.spike_title_plain", name=name), body]
     if console_url:
         query = urlencode({"rule": rule_id, "days": CHART_DAYS, "by": "hour"})
         url = f"{console_url.rstrip('/')}/trends?{query}"
-        html_lines.append(f'<a href="{html.escape(url)}">On the console</a>')
-        plain_lines.append(f"On the console: {url}")
+        label = i18n.text(language, "trend.spike_console")
+        html_lines.append(f'<a href="{html.escape(url)}">{html.escape(label)}</a>')
+        plain_lines.append(f"{label}: {url}")
     html_lines.append(html.escape(stop))
     plain_lines.append(stop)
     return RenderedMessage(
@@ -110,7 +128,11 @@ class TrendAlerts:
         tz: ZoneInfo,
         console_url: str | None = None,
         on_queued: Callable[[], None] | None = None,
+        language_of: Callable[[int], Language | None] = lambda _chat: None,
+        tz_of: Callable[[int], ZoneInfo] | None = None,
     ) -> None:
+        """``language_of`` and ``tz_of`` give a chat's language and time zone (its
+        ``/settings``); by default English and ``tz`` for every chat."""
         self._queries = queries
         self._watches = watches
         self._clock = clock
@@ -118,6 +140,8 @@ class TrendAlerts:
         self._tz = tz
         self._console_url = console_url
         self._on_queued = on_queued
+        self._language_of = language_of
+        self._tz_of = tz_of or (lambda _chat: tz)
 
     async def run_once(self) -> int:
         """Judge each watched rule in force; queue the alerts of new spikes. How many."""
@@ -145,11 +169,30 @@ class TrendAlerts:
         ]
         if not due:
             return 0
-        png = await asyncio.to_thread(
-            trend_png, name, series.starts, series.judgements, series.bucket
-        )
-        caption = trend_caption(rule_id, name, spike, self._tz, self._console_url)
-        queued = await self._watches.queue_trend(due, spike.started_at, caption, png, now)
+        # One caption per (language, time zone) among the chats alerted, and one chart per
+        # language (its title and axis have words): each chat reads its own.
+        audiences: dict[tuple[Language | None, str], list[TrendWatch]] = defaultdict(list)
+        zones: dict[str, ZoneInfo] = {}
+        for watch in due:
+            zone = self._tz_of(watch.chat_id)
+            zones[str(zone)] = zone
+            audiences[(self._language_of(watch.chat_id), str(zone))].append(watch)
+        charts: dict[Language | None, bytes] = {}
+        queued = 0
+        for (language, zone_name), watches in audiences.items():
+            if language not in charts:
+                charts[language] = await asyncio.to_thread(
+                    partial(trend_png, language=language),
+                    name,
+                    series.starts,
+                    series.judgements,
+                    series.bucket,
+                )
+            png = charts[language]
+            caption = trend_caption(
+                rule_id, name, spike, zones[zone_name], self._console_url, language
+            )
+            queued += await self._watches.queue_trend(watches, spike.started_at, caption, png, now)
         log.info(
             "trend alert for %s: %d stories in the hour from %s; queued for %d chats",
             rule_id,

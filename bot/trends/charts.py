@@ -1,6 +1,8 @@
 """The trend chart: a rule's stories per day (or hour) with the spikes marked, as a PNG drawn
 by matplotlib on its headless Agg backend. The web page and Telegram's ``/trend`` show the same
-image. Draws only; reads nothing and judges nothing (``stats`` does).
+image. Its words ("stories per day", the axis) are in ``language`` (``bot.i18n``; English by
+default), the rule's name as it is. Draws only; reads nothing and judges nothing (``stats``
+does).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import matplotlib.dates as mdates
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
+import bot.i18n as i18n
+from core.models import Language
+
 from .stats import Judgement
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,8 +35,10 @@ def trend_png(
     *,
     width_px: int = 900,
     height_px: int = 360,
+    language: Language | None = None,
 ) -> bytes:
-    """The chart as PNG bytes: bars per bucket, spikes in red, the baseline as a line.
+    """The chart as PNG bytes: bars per bucket, spikes in red, the baseline as a line; its
+    words in ``language``.
 
     Drawn for speed (a chart was ~190 ms): the bars are one ``PolyCollection`` rather than one
     patch artist per bucket, and the margins are fixed rather than computed by
@@ -54,11 +61,14 @@ def trend_png(
         ax.set_xlim(xs[0] - width / 2, xs[-1] + width * 1.5)
     ax.set_ylim(0, max([*counts, *baseline, 1]) * 1.08)
     spikes = sum(j.spike for j in judgements)
-    ax.set_title(f"{title} — stories per {bucket}" + (f", {spikes} marked" if spikes else ""))
-    ax.set_ylabel("stories")
+    per = "trend.chart_per_day" if bucket == "day" else "trend.chart_per_hour"
+    marked = i18n.text(language, "trend.chart_marked", count=spikes) if spikes else ""
+    ax.set_title(i18n.text(language, per, title=title) + marked)
+    ax.set_ylabel(i18n.text(language, "trend.chart_axis"))
     ax.xaxis_date()
+    day = i18n.text(language, "date.chart_day" if bucket == "day" else "date.chart_hour")
     ax.xaxis.set_major_formatter(
-        mdates.DateFormatter("%d %b" if bucket == "day" else "%d %H:%M")  # type: ignore[no-untyped-call]
+        mdates.DateFormatter(day)  # type: ignore[no-untyped-call]
     )
     ax.grid(axis="y", alpha=0.3)
     for side in ("top", "right"):

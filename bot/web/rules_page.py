@@ -23,6 +23,7 @@ from bot.config.feeds_file import write_file_atomically
 from bot.config.rule_files import rule_files
 from bot.search import scan_stored
 from core.errors import RuleError
+from core.text import plural
 
 from .auth import require_admin, session_of
 from .query import candidate_rules
@@ -175,11 +176,11 @@ async def rule_save(request: web.Request) -> web.StreamResponse:
     in_force = await deps.reload_rules()
     count = len(deps.services.rules.current.rules)
     if in_force:
-        message = f"Saved {name}; {count} rules in force."
+        message = f"Saved {name}; {plural(count, 'rule')} in force."
     else:
         message = (
-            f"Saved {name}, but the reload rejected the folder; the last good {count} rules "
-            "stay in force."
+            f"Saved {name}, but the reload rejected the folder; the last good "
+            f"{plural(count, 'rule')} stay in force."
         )
     return render(
         request,

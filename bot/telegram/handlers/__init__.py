@@ -17,7 +17,10 @@ One module per feature: ``commands`` (the command table, /start, /help, unknown 
 (/stories, /split), ``trend`` (/trend: charts and spike-alert opt-ins), ``web_login`` (/web),
 ``membership`` (the bot added, kicked, blocked; group migration) and ``errors`` (the error
 handler); they share ``access`` (who may do what), ``targets`` (which chat a command acts on),
-``rule_lookup`` and ``text``. Only ``replies`` sends or edits messages.
+``rule_lookup``, ``keyboards`` (inline keyboards, and the preamble of a button press) and
+``text``. Only ``replies`` sends or edits messages. Replies are worded by the message catalogues
+(``bot.i18n``) in the language the chat chose in ``/settings`` (docs/telegram.md lists what is
+still English).
 
 Replies are Telegram HTML with everything from feeds, rules and users escaped. Does not send
 alerts (``TelegramSink`` does) and does not edit configuration files itself: the admin commands
@@ -101,7 +104,7 @@ def register_handlers(
     """
     if out is None:
         sink = TelegramSink(application.bot, tz=services.settings.tz, prefs=services.chat_prefs)
-        out = ReplySender(sink, services.storage)
+        out = ReplySender(sink, services.storage, prefs=services.chat_prefs)
     general = GeneralCommands(services, out)
     subscriptions = SubscriptionCommands(services, out)
     schedule = ScheduleCommands(services, out)
@@ -177,4 +180,4 @@ def register_handlers(
             general.free_text,
         )
     )
-    application.add_error_handler(error_handler(out))
+    application.add_error_handler(error_handler(out, services.chat_prefs))

@@ -4,8 +4,9 @@
 ``admin_gate`` also requires ``Settings.admin_ids``. ``may_change`` says whether the sender may
 change the current chat's subscriptions (private chat: yes; group: its administrators, asked with
 getChatMember, or an anonymous administrator writing as the group; the bot's administrators
-everywhere); ``may_press`` is the same question for a subscribe button. Does not pick the chat a
-command acts on (``targets``) and composes no reply beyond the two refusals.
+everywhere); ``may_press`` is the same question for a subscribe button; ``chat_language`` is
+the language the chat's replies are in. Does not pick the chat a command acts on (``targets``)
+and composes no reply beyond the two refusals.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from telegram.ext import ContextTypes
 
 from bot.config.settings import Settings
 from bot.delivery.replies import ReplySender
+from bot.i18n import text
+from bot.services import Services
 from bot.telegram.handlers.replies import refuse_stranger, reply
-from core.models import ChatType
+from core.models import ChatType, Language
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,12 @@ Context = ContextTypes.DEFAULT_TYPE
 """The PTB callback context every handler receives (its ``bot`` and the command's ``args``)."""
 
 _ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+def chat_language(services: Services, update: Update) -> Language | None:
+    """The language the update's chat chose in ``/settings`` (None: English, the default)."""
+    chat = update.effective_chat
+    return services.chat_prefs.get(chat.id).language if chat is not None else None
 
 
 def is_admin(settings: Settings, user_id: int | None) -> bool:
@@ -46,32 +55,34 @@ def is_allowed(settings: Settings, user_id: int | None, chat_id: int | None) -> 
     )
 
 
-async def gate(settings: Settings, out: ReplySender, update: Update) -> bool:
-    """True to go on; else the stranger got a polite refusal."""
+async def gate(
+    settings: Settings, out: ReplySender, update: Update, lang: Language | None = None
+) -> bool:
+    """True to go on; else the stranger got a polite refusal, in ``lang`` (the chat's
+    language; English without)."""
     user = update.effective_user
     chat = update.effective_chat
     if is_allowed(settings, user.id if user else None, chat.id if chat else None):
         return True
     who = user.id if user else "unknown"
     log.info("refused a stranger", extra={"chat": chat.id if chat else None, "user": who})
-    text = (
-        "Sorry, this is a private bot. If you should have access, ask its operator to add "
-        f"your Telegram ID ({who}) to the allowlist."
-    )
+    refusal = text(lang, "access.stranger", who=who)
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await update.callback_query.answer(refusal, show_alert=True)
     else:
-        await refuse_stranger(out, update, text)
+        await refuse_stranger(out, update, refusal)
     return False
 
 
-async def admin_gate(settings: Settings, out: ReplySender, update: Update) -> bool:
-    """``gate``, then only the bot's administrators go on."""
-    if not await gate(settings, out, update):
+async def admin_gate(
+    settings: Settings, out: ReplySender, update: Update, lang: Language | None = None
+) -> bool:
+    """``gate``, then only the bot's administrators go on (the others told so in ``lang``)."""
+    if not await gate(settings, out, update, lang):
         return False
     user = update.effective_user
     if not is_admin(settings, user.id if user else None):
-        await reply(out, update, "❌ That command is for the bot's administrators.")
+        await reply(out, update, text(lang, "access.admins_only"))
         return False
     return True
 

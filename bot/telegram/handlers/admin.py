@@ -2,7 +2,8 @@
 ``/reload`` and ``/stats`` (matches per rule, outbox depth), each only for ``Settings.admin_ids``.
 
 Does not edit configuration files or reload rules itself: it calls the injected
-``AdminActions`` (``bot.runtime.admin_actions`` implements it) and reports what they say.
+``AdminActions`` (``bot.runtime.admin_actions`` implements it) and reports what they say, in
+the chat's language (``bot.i18n.admin_messages``; the actions are given the language too).
 """
 
 from __future__ import annotations
@@ -18,29 +19,34 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import clean_text, shorten
 from bot.delivery.replies import ReplySender
+from bot.i18n import text as tr
+from bot.i18n.admin_messages import counted
 from bot.services import Services
-from bot.telegram.handlers.access import Context, admin_gate
-from bot.telegram.handlers.commands import usage
+from bot.telegram.handlers.access import Context
+from bot.telegram.handlers.admin_text import admins_only, update_language, usage_in
 from bot.telegram.handlers.replies import reply
-from bot.telegram.handlers.text import esc, plural, rule_tag
+from bot.telegram.handlers.text import esc, rule_tag
 from core.errors import NewswatchError
-from core.models import FeedState
-from core.text import first_poll_text
+from core.models import FeedState, Language
 
 
 class AdminActions(Protocol):
     """What the admin commands ask of the running application. Each returns the reply text
-    (plain, one or a few lines); raising ``NewswatchError`` is reported to the admin."""
+    (plain, one or a few lines) in ``language`` (English when None); raising
+    ``NewswatchError`` is reported to the admin. A feed ``add_feed`` did add has a reply that
+    begins with the catalogue's ``addfeed.added_word`` (``/feeds import`` counts them so)."""
 
-    async def add_feed(self, url: str) -> str: ...
+    async def add_feed(self, url: str, language: Language | None = None) -> str: ...
 
-    async def remove_feed(self, url: str) -> str: ...
+    async def remove_feed(self, url: str, language: Language | None = None) -> str: ...
 
-    async def set_feed_enabled(self, url: str, enabled: bool) -> str: ...
+    async def set_feed_enabled(
+        self, url: str, enabled: bool, language: Language | None = None
+    ) -> str: ...
 
-    async def reload_rules(self) -> str: ...
+    async def reload_rules(self, language: Language | None = None) -> str: ...
 
-    async def status_text(self) -> str: ...
+    async def status_text(self, language: Language | None = None) -> str: ...
 
 
 class AdminCommands:
@@ -54,17 +60,16 @@ class AdminCommands:
         self.admin_actions = admin_actions
 
     async def feeds(self, update: Update, context: Context) -> None:
-        if not await admin_gate(self.services.settings, self.out, update):
+        if not await admins_only(self.services, self.out, update):
             return
+        lang = update_language(self.services, update)
         feeds = await self.services.storage.list_feeds()
         if not feeds:
-            await reply(
-                self.out, update, "No feeds configured. Add one with <code>/addfeed URL</code>."
-            )
+            await reply(self.out, update, tr(lang, "feeds.none"))
             return
         settings = self.services.settings
         text, markup = feeds_page(
-            feeds, settings.tz, alert_on_first_poll=settings.alert_on_first_poll
+            feeds, settings.tz, alert_on_first_poll=settings.alert_on_first_poll, language=lang
         )
         await reply(self.out, update, text, markup)
 
@@ -75,36 +80,37 @@ class AdminCommands:
         await self._feed_command(update, context, "removefeed")
 
     async def _feed_command(self, update: Update, context: Context, command: str) -> None:
-        if not await admin_gate(self.services.settings, self.out, update):
+        if not await admins_only(self.services, self.out, update):
             return
+        lang = update_language(self.services, update)
         args = list(context.args or [])
         if len(args) != 1 or not re.match(r"^https?://[^\s/]+", args[0]):
-            await usage(
-                self.out, update, command, "Give one feed address starting with http(s)://."
-            )
+            await usage_in(self.out, update, lang, command, tr(lang, "addfeed.give_url"))
             return
         actions = self.admin_actions
         if actions is None:
-            await reply(self.out, update, "❌ Feed management is not available in this setup.")
+            await reply(self.out, update, tr(lang, "addfeed.unavailable"))
             return
         url = args[0]
         if command == "addfeed":
-            await _run_action(self.out, update, lambda: actions.add_feed(url))
+            await _run_action(self.out, update, lambda: actions.add_feed(url, lang))
         else:
-            await _run_action(self.out, update, lambda: actions.remove_feed(url))
+            await _run_action(self.out, update, lambda: actions.remove_feed(url, lang))
 
     async def reload(self, update: Update, context: Context) -> None:
-        if not await admin_gate(self.services.settings, self.out, update):
+        if not await admins_only(self.services, self.out, update):
             return
+        lang = update_language(self.services, update)
         actions = self.admin_actions
         if actions is None:
-            await reply(self.out, update, "❌ Reloading is not available in this setup.")
+            await reply(self.out, update, tr(lang, "reload.unavailable"))
             return
-        await _run_action(self.out, update, actions.reload_rules)
+        await _run_action(self.out, update, lambda: actions.reload_rules(lang))
 
     async def stats(self, update: Update, context: Context) -> None:
-        if not await admin_gate(self.services.settings, self.out, update):
+        if not await admins_only(self.services, self.out, update):
             return
+        lang = update_language(self.services, update)
         storage = self.services.storage
         now = self.services.clock.now()
         counts = await storage.match_counts_per_day(now - timedelta(days=7))
@@ -115,14 +121,15 @@ class AdminCommands:
             totals[0] += n
             if day == today:
                 totals[1] += n
-        lines = ["<b>Matches, last 7 days</b> (today)"]
+        lines = [tr(lang, "stats.title")]
         if not per_rule:
-            lines.append("none")
+            lines.append(tr(lang, "stats.none"))
         for rule_id, (week_n, today_n) in sorted(per_rule.items(), key=lambda kv: -kv[1][0]):
             lines.append(f"{esc(rule_tag(rule_id))}: {week_n} ({today_n})")
-        lines.append(f"\nOutbox: {plural(await storage.pending_count(), 'alert')} waiting.")
+        waiting = counted(lang, await storage.pending_count(), "alert")
+        lines.append("\n" + tr(lang, "stats.outbox", alerts=waiting))
         if self.admin_actions is not None:
-            lines.append(esc(await self.admin_actions.status_text()))
+            lines.append(esc(await self.admin_actions.status_text(lang)))
         await reply(self.out, update, "\n".join(lines))
 
 
@@ -144,24 +151,28 @@ def feeds_page(
     confirm: int | None = None,
     *,
     alert_on_first_poll: bool = False,
+    language: Language | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The numbered feed list with pause / resume and remove buttons per feed (``fd:ACTION:N:
     KEY``, KEY a short hash of the address so that a press on a changed list is refused);
-    ``confirm`` asks again before feed number ``confirm`` is removed."""
-    lines = [f"<b>Feeds</b> ({len(feeds)})"]
+    ``confirm`` asks again before feed number ``confirm`` is removed. In ``language``."""
+    lines = [tr(language, "feeds.title", count=len(feeds))]
     rows: list[list[InlineKeyboardButton]] = []
     for n, feed in enumerate(feeds, 1):
-        lines.append(f"{n}. {_feed_line(feed, tz, alert_on_first_poll)}")
+        lines.append(f"{n}. {_feed_line(feed, tz, alert_on_first_poll, language)}")
         key = feed_key(feed.url)
 
-        def button(text: str, action: str, n: int = n, key: str = key) -> InlineKeyboardButton:
-            return InlineKeyboardButton(text, callback_data=f"fd:{action}:{n}:{key}")
+        def button(label: str, action: str, n: int = n, key: str = key) -> InlineKeyboardButton:
+            return InlineKeyboardButton(
+                tr(language, f"feeds.button.{label}", number=n),
+                callback_data=f"fd:{action}:{n}:{key}",
+            )
 
         if confirm == n:
-            rows.append([button(f"❗ Really remove {n}", "x"), button("Keep it", "k")])
+            rows.append([button("really_remove", "x"), button("keep", "k")])
             continue
-        toggle = button(f"▶ Resume {n}", "r") if not feed.enabled else button(f"⏸ Pause {n}", "p")
-        rows.append([toggle, button(f"🗑 Remove {n}", "d")])
+        toggle = button("resume", "r") if not feed.enabled else button("pause", "p")
+        rows.append([toggle, button("remove", "d")])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -169,22 +180,32 @@ def feed_key(url: str) -> str:
     return hashlib.sha1(url.encode()).hexdigest()[:8]
 
 
-def _feed_line(feed: FeedState, tz: ZoneInfo, alert_on_first_poll: bool = False) -> str:
+def _feed_line(
+    feed: FeedState, tz: ZoneInfo, alert_on_first_poll: bool, language: Language | None
+) -> str:
     name = esc(clean_text(feed.name or feed.title or feed.url))
     url = esc(feed.url)
     if feed.disabled_reason or not feed.enabled:
-        return f"⛔ <b>{name}</b> — {url}\n   disabled: {esc(feed.disabled_reason or 'in config')}"
+        reason = esc(feed.disabled_reason or tr(language, "feeds.in_config"))
+        return tr(language, "feeds.disabled", name=name, url=url, reason=reason)
     if feed.consecutive_errors:
-        error = esc(shorten(feed.last_error or "error", 200))
-        return f"⚠️ <b>{name}</b> — {url}\n   {feed.consecutive_errors} errors in a row: {error}"
-    last = (
-        feed.last_success_at.astimezone(tz).strftime("%d %b %H:%M")
+        error = esc(shorten(feed.last_error or tr(language, "adm.error"), 200))
+        count = feed.consecutive_errors
+        return tr(language, "feeds.failing", name=name, url=url, count=count, error=error)
+    fetched = (
+        tr(
+            language,
+            "feeds.fetched_at",
+            when=feed.last_success_at.astimezone(tz).strftime(tr(language, "feeds.time_format")),
+        )
         if feed.last_success_at
-        else "not yet"
+        else tr(language, "feeds.not_yet")
     )
-    line = f"✅ <b>{name}</b> — {url}\n   last fetched {last}, {feed.items_seen} items seen"
+    items = feed.items_seen
+    line = tr(language, "feeds.healthy", name=name, url=url, fetched=fetched, items=items)
     if not alert_on_first_poll and only_first_poll_items(feed):
-        line += f"\n   {esc(first_poll_text(feed.items_seen))}"
+        recorded = counted(language, items, "existing_item")
+        line += "\n   " + esc(tr(language, "feeds.first_poll", items=recorded))
     return line
 
 

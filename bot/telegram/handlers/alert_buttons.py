@@ -2,11 +2,12 @@
 (1 h, 1 day, until unmuted) and unmute them (with one catch-up digest of what matched
 meanwhile), unsubscribe and subscribe again, mark the story "not relevant"; and ``/feedback``,
 which lists those marks for the rules a chat owns (its personal rules; every rule for the bot's
-administrators).
+administrators), in the chat's language.
 
 A press acts on the alert's rules that this chat is subscribed to, read back from the alert's
 outbox row (``Storage.alert_ref``); it is answered with a toast saying what happened, then the
-keyboard is redrawn from what storage now says (muted until when, unsubscribed, marked). In a
+keyboard is redrawn from what storage now says (muted until when, unsubscribed, marked:
+``bot.delivery.alert_state``), the toast and the labels in the chat's language. In a
 group, muting and unsubscribing take a group administrator, as subscribing does; anyone allowed
 may mark a story not relevant. Mute logic is ``bot.delivery.rule_mutes``'s.
 """
@@ -16,20 +17,23 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from bot.delivery.alert_buttons import (
-    MUTE_LABELS,
     MUTE_SECONDS,
     AlertAction,
-    AlertButtonState,
     alert_keyboard,
+    mute_label,
     parse_callback,
 )
+from bot.delivery.alert_state import button_state
 from bot.delivery.replies import ReplySender
 from bot.delivery.rule_mutes import mute_rule, unmute_rule
+from bot.i18n import text
+from bot.i18n.forms import counted, moment
 from bot.personal_rules import is_personal_rule_id, parse_personal_rule_id
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin, may_press
 from bot.telegram.handlers.replies import reply
-from bot.telegram.handlers.text import esc, link, plural, rule_tag
+from bot.telegram.handlers.text import esc, link, rule_tag
+from core.models import Language
 from storage.base import AlertRef, Feedback
 
 FEEDBACK_SHOWN = 30
@@ -54,35 +58,38 @@ class AlertButtons:
             return
         parsed = parse_callback(query.data)
         message = query.message if isinstance(query.message, Message) else None
+        # The answers and the keyboard are in the chat's language (/settings).
+        chat_id = message.chat.id if message is not None else None
+        lang = self.services.chat_prefs.get(chat_id).language if chat_id is not None else None
         if parsed is None or message is None:
-            await query.answer("This button is no longer supported.")
+            await query.answer(text(lang, "toast.unsupported"))
             return
         action, delivery_id = parsed
         storage = self.services.storage
         ref = await storage.alert_ref(delivery_id)
         if ref is None or ref.chat_id != message.chat.id:
-            await query.answer(
-                "This alert is too old for its buttons (its story was pruned).", show_alert=True
-            )
+            await query.answer(text(lang, "toast.too_old"), show_alert=True)
             return
         changes_chat = action not in (AlertAction.NOT_RELEVANT, AlertAction.NOTED)
         if changes_chat and not await may_press(
             self.services.settings, update, context, message.chat
         ):
-            await query.answer(
-                "Only this group's administrators can change its alerts.", show_alert=True
-            )
+            await query.answer(text(lang, "toast.admins_only"), show_alert=True)
             return
         user = update.effective_user
-        note = await self._act(action, ref, user.id if user else None)
-        state = await self._state(ref)
-        # Redraw first, then answer: the answer ends the button's spinner.
-        await self.out.edit_buttons(
-            ref.chat_id, message.message_id, alert_keyboard(ref.delivery_id, ref.link, state)
-        )
+        note = await self._act(action, ref, user.id if user else None, lang)
+        # Redrawn from what storage now says (bot.delivery.alert_state), as an edit of the
+        # alert redraws it; redraw first, then answer: the answer ends the button's spinner.
+        state = await button_state(self.services, ref)
+        tz = self.services.chat_prefs.tz(ref.chat_id, self.services.settings.tz)
+        keyboard = alert_keyboard(ref.delivery_id, ref.link, state, language=lang, tz=tz)
+        await self.out.edit_buttons(ref.chat_id, message.message_id, keyboard)
         await query.answer(note[:200])
 
-    async def _act(self, action: AlertAction, ref: AlertRef, user_id: int | None) -> str:
+    async def _act(
+        self, action: AlertAction, ref: AlertRef, user_id: int | None, lang: Language | None
+    ) -> str:
+        """Do what ``action`` says for the alert ``ref``; the toast that says what was done."""
         storage = self.services.storage
         subscribed = [r for r in ref.rule_ids if r in set(await storage.subscriptions(ref.chat_id))]
         if action is AlertAction.NOT_RELEVANT:
@@ -99,23 +106,22 @@ class AlertButtons:
                         now,
                     )
                 )
-            return (
-                f"Noted: not relevant for {_tags(ref.rule_ids)}. Thanks, the rule's owner sees it."
-            )
+            return text(lang, "toast.not_relevant", tags=_tags(ref.rule_ids))
         if action is AlertAction.NOTED:
-            return "Already done."
+            return text(lang, "toast.already")
         if action is AlertAction.RESUBSCRIBE:
             for rule_id in ref.rule_ids:
                 await storage.subscribe(ref.chat_id, rule_id, ref.thread_id)
-            return f"Subscribed again to {_tags(ref.rule_ids)}."
+            return text(lang, "toast.resubscribed", tags=_tags(ref.rule_ids))
         if not subscribed:
-            return f"This chat is no longer subscribed to {_tags(ref.rule_ids)}."
+            return text(lang, "toast.not_subscribed", tags=_tags(ref.rule_ids))
         if action in MUTE_SECONDS:
             for rule_id in subscribed:
                 await mute_rule(self.services, ref.chat_id, rule_id, MUTE_SECONDS[action])
-            return (
-                f"Muted {_tags(subscribed)} here for {MUTE_LABELS[action]}; other rules still "
-                "alert."
+            if action is AlertAction.MUTE_OFF:
+                return text(lang, "toast.muted_off", tags=_tags(subscribed))
+            return text(
+                lang, "toast.muted", tags=_tags(subscribed), duration=mute_label(action, lang)
             )
         if action is AlertAction.UNMUTE:
             caught_up = 0
@@ -124,36 +130,11 @@ class AlertButtons:
                     await unmute_rule(self.services, ref.chat_id, rule_id, ref.thread_id) or 0
                 )
             if caught_up:
-                return (
-                    f"Unmuted {_tags(subscribed)}: {plural(caught_up, 'match')} from while it "
-                    "was muted follow in one catch-up message."
-                )
-            return f"Unmuted {_tags(subscribed)}: nothing matched while it was muted."
+                return counted(lang, "toast.unmuted", caught_up, tags=_tags(subscribed))
+            return text(lang, "toast.unmuted_nothing", tags=_tags(subscribed))
         for rule_id in subscribed:  # UNSUBSCRIBE
             await storage.unsubscribe(ref.chat_id, rule_id)
-        return f"Unsubscribed from {_tags(subscribed)}."
-
-    async def _state(self, ref: AlertRef) -> AlertButtonState:
-        storage = self.services.storage
-        subs = {
-            s.rule_id: s
-            for s in await storage.subscription_details(ref.chat_id)
-            if s.rule_id in ref.rule_ids
-        }
-        now = self.services.clock.now()
-        muted: str | None = None
-        ends = [s.muted_until for s in subs.values() if s.muted_until and s.muted_until > now]
-        if ends and len(ends) == len(subs):
-            end = max(ends)
-            tz = self.services.settings.tz
-            muted = (
-                "until unmuted" if end.year >= 9999 else end.astimezone(tz).strftime("until %H:%M")
-            )
-        marked = any(
-            f.chat_id == ref.chat_id and f.article_identity == ref.article_identity
-            for f in await storage.feedback(list(ref.rule_ids))
-        )
-        return AlertButtonState(muted=muted, unsubscribed=not subs, not_relevant=marked)
+        return text(lang, "toast.unsubscribed", tags=_tags(subscribed))
 
     # /feedback ------------------------------------------------------------------------------
     async def feedback(self, update: Update, context: Context) -> None:
@@ -163,20 +144,21 @@ class AlertButtons:
         chat, user = update.effective_chat, update.effective_user
         assert chat is not None
         admin = is_admin(settings, user.id if user else None)
+        lang = self.services.chat_prefs.get(chat.id).language  # the reply in the chat's language
         found = await self.services.storage.feedback()
         mine = [f for f in found if admin or _owned_by(f.rule_id, chat.id)]
         if not mine:
-            whose = "any rule" if admin else "this chat's personal rules"
-            await reply(self.out, update, f"No story was marked not relevant for {whose}.")
+            key = "feedback.marks_none_any" if admin else "feedback.marks_none_mine"
+            await reply(self.out, update, text(lang, key))
             return
-        heading = "every rule" if admin else "this chat's personal rules"
-        lines = [f"<b>Marked not relevant</b> ({plural(len(mine), 'mark')}, {heading})"]
-        tz = settings.tz
+        scope = text(lang, "feedback.marks_scope_all" if admin else "feedback.marks_scope_mine")
+        lines = [counted(lang, "feedback.marks_title", len(mine), scope=scope)]
+        tz = self.services.chat_prefs.tz(chat.id, settings.tz)
         for f in mine[:FEEDBACK_SHOWN]:
-            when = f.created_at.astimezone(tz).strftime("%d %b %H:%M")
+            when = moment(lang, "date.alert_short", f.created_at, tz)
             lines.append(f"• {esc(rule_tag(f.rule_id))} · {link(f.title, f.link)} · {when}")
         if len(mine) > FEEDBACK_SHOWN:
-            lines.append(f"… and {len(mine) - FEEDBACK_SHOWN} more (newswatch rules backtest).")
+            lines.append(text(lang, "feedback.marks_more", count=len(mine) - FEEDBACK_SHOWN))
         await reply(self.out, update, "\n".join(lines))
 
 

@@ -2,7 +2,9 @@
 paged with a "More" button), ``/search`` (stored articles, in the rule language, paged)
 and ``/status`` (feeds, rules and this chat's queue; the scheduler's state for administrators).
 
-Read-only: changes nothing in storage.
+Every reply is in the chat's language (``bot.i18n``), except the scheduler's state that
+administrators see in ``/status`` (``AdminActions.status_text``, English). Read-only: changes
+nothing in storage.
 """
 
 from __future__ import annotations
@@ -12,20 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.delivery.alert_format import build_snippet, clean_text, shorten, source_name
 from bot.delivery.replies import ReplySender
 from bot.i18n import text
 from bot.search import Found, QueryProblem, search_stored
 from bot.services import Services
-from bot.telegram.handlers.access import Context, gate, is_admin
+from bot.telegram.handlers.access import Context, chat_language, gate, is_admin
 from bot.telegram.handlers.admin import AdminActions
 from bot.telegram.handlers.commands import usage
+from bot.telegram.handlers.keyboards import button, keyboard, nav_row
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.rule_lookup import all_rules, find_rule, rule_token, unknown_rule
 from bot.telegram.handlers.story_lists import also_reported, fold_by_story
-from bot.telegram.handlers.text import esc, link, plural, rule_tag
+from bot.telegram.handlers.text import Stamp, esc, link, plural, rule_tag, stamp
 from core.models import Language, RuleMatch, StorySource
 
 RECENT_PER_PAGE = 10
@@ -47,18 +50,20 @@ async def recent_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Page ``page`` (from 0) of the latest stories for ``rule_id`` or, with None, for the
     chat's subscribed rules: each story once, with the tags of every rule that matched it, its
-    source and time, and a "More" button while there are older ones. Reads only."""
+    source and time, and a "More" button while there are older ones; in the chat's language.
+    Reads only."""
     storage = services.storage
+    lang = services.chat_prefs.get(chat_id).language
     page = min(max(page, 0), RECENT_MAX_PAGES - 1)
     wanted = (page + 1) * RECENT_PER_PAGE + 1
     # A story matched by several rules is several matches: read enough to fill the page.
     limit = min(wanted * 8, 2000)
     if rule_id is not None:
         found = await storage.recent_matches(rule_id=rule_id, limit=limit)
-        heading = f"Latest matches for {esc(rule_tag(rule_id))}"
+        heading = text(lang, "recent.heading_rule", tag=esc(rule_tag(rule_id)))
     else:
         found = await storage.recent_matches(chat_id=chat_id, limit=limit)
-        heading = "Latest matches for your rules"
+        heading = text(lang, "recent.heading_chat")
     stories: dict[object, _Story] = {}
     for m in found:
         key: object = m.article_id if m.article_id is not None else (m.link, m.title)
@@ -72,28 +77,26 @@ async def recent_page(
     ordered = await fold_by_story(storage, stories)  # one line per story (issue #13)
     shown = ordered[page * RECENT_PER_PAGE : (page + 1) * RECENT_PER_PAGE]
     if not shown:
-        return f"{heading}: none yet.", None
+        return text(lang, "recent.none", heading=heading), None
     names = {f.url: f.name or f.title for f in await storage.list_feeds()}
     tz = services.chat_prefs.tz(chat_id, services.settings.tz)
-    title = heading if page == 0 else f"{heading} (page {page + 1})"
+    title = heading if page == 0 else text(lang, "recent.page", heading=heading, page=page + 1)
     lines = [f"<b>{title}</b>"]
     for story in shown:
-        when = story.when.astimezone(tz).strftime("%d %b %H:%M")
+        when = stamp(story.when, tz, lang, Stamp.DAY_TIME)
         source = names.get(story.feed_url) or urlsplit(story.feed_url).hostname or ""
         tags = " ".join(esc(rule_tag(r)) for r in sorted(story.rule_ids))
         where = f" · {esc(shorten(clean_text(source), 40))}" if source else ""
         if story.also:
             others = [names.get(u) or urlsplit(u).hostname or u for u in story.also]
-            where = f" · {len(others) + 1} sources: " + ", ".join(
-                esc(shorten(clean_text(s), 40)) for s in [source, *others] if s
-            )
-        lines.append(f"• {link(story.title, story.link)} — {tags}{where} · {when}")
+            names_html = ", ".join(esc(shorten(clean_text(s), 40)) for s in [source, *others] if s)
+            where = " · " + text(lang, "recent.sources", count=len(others) + 1, names=names_html)
+        lines.append(f"• {link(story.title, story.link, lang)} — {tags}{where} · {when}")
     more = len(ordered) > (page + 1) * RECENT_PER_PAGE and page + 1 < RECENT_MAX_PAGES
     if not more:
         return "\n".join(lines), None
     token = rule_token(rule_id) if rule_id is not None else "*"
-    button = InlineKeyboardButton("More ▶", callback_data=f"rc:{token}:{page + 1}")
-    return "\n".join(lines), InlineKeyboardMarkup([[button]])
+    return "\n".join(lines), keyboard([[button(text(lang, "recent.more"), "rc", token, page + 1)]])
 
 
 SEARCH_PER_PAGE = 5
@@ -128,19 +131,18 @@ async def search_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of ``/search`` results for ``query`` in the rule language: count, then per
     story its linked title, source and date and a snippet with the matched words in bold;
-    ◀ ▶ buttons. A bad query gets the rule engine's message with a caret under the column."""
+    ◀ ▶ buttons; in the chat's language. A bad query gets the rule engine's message (English)
+    with a caret under the column."""
+    lang = services.chat_prefs.get(chat_id).language
     try:
         result = await search_stored(
             services.storage, query, offset=page * SEARCH_PER_PAGE, limit=SEARCH_PER_PAGE
         )
     except QueryProblem as e:
-        return query_problem_html(e), None
+        return query_problem_html(e, lang), None
     if result.total == 0:
-        return (
-            f"No stored story matches <code>{esc(query)}</code> "
-            f"({plural(result.scanned, 'story')} searched).",
-            None,
-        )
+        scanned = plural(result.scanned, "story", lang)
+        return text(lang, "search.none", query=esc(query), scanned=scanned), None
     pages = -(-result.total // SEARCH_PER_PAGE)
     page = min(page, pages - 1)
     if not result.page:  # asked past the end (the archive shrank): show the last page
@@ -149,60 +151,56 @@ async def search_page(
     story_sources = await services.storage.sources_by_identity(
         [found.article.identity for found in result.page]
     )
-    lines = [
-        f"🔎 <code>{esc(query)}</code>: {plural(result.total, 'story')}"
-        + (f" (page {page + 1}/{pages})" if pages > 1 else "")
-    ]
+    stories = plural(result.total, "story", lang)
+    where = text(lang, "search.page", page=page + 1, pages=pages) if pages > 1 else ""
+    lines = [text(lang, "search.count", query=esc(query), stories=stories) + where]
     tz = services.chat_prefs.tz(chat_id, services.settings.tz)
-    lines += found_lines(result.page, tz, story_sources)
+    lines += found_lines(result.page, tz, story_sources, lang)
     number = searches.remember(query)
-    nav: list[InlineKeyboardButton] = []
-    if page > 0:
-        nav.append(InlineKeyboardButton("◀ Newer", callback_data=f"sr:{number}:{page - 1}"))
-    if page < pages - 1:
-        nav.append(InlineKeyboardButton("Older ▶", callback_data=f"sr:{number}:{page + 1}"))
-    rows = [nav] if nav else []
+    back, forward = text(lang, "search.newer"), text(lang, "search.older")
+    rows = [nav_row(page, pages, back, forward, lambda n: ("sr", number, n))]
     if services.settings.personal_rules_per_chat > 0:
         # "Save as rule" from a search (#16): handled with /watch's buttons (handlers.personal).
-        rows.append([InlineKeyboardButton("💾 Save as rule", callback_data=f"w:f:{number}")])
-    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+        rows.append([button(text(lang, "search.save"), "w", "f", number)])
+    return "\n".join(lines), keyboard(rows)
 
 
 def found_lines(
     page: Sequence[Found],
     tz: tzinfo,
     story_sources: Mapping[str, Sequence[StorySource]],
+    lang: Language | None = None,
 ) -> list[str]:
     """Per story found: its linked title, source and date (and the other outlets of its story,
     from ``story_sources``: identity -> sources), and a snippet with the matched words in bold
-    (HTML lines, for /search and the /watch preview)."""
+    (HTML lines in ``lang``, for /search and the /watch preview)."""
     lines: list[str] = []
     for found in page:
         article = found.article
-        when = (
-            article.published_at.astimezone(tz).strftime("%d %b %Y") if article.published_at else ""
-        )
+        when = stamp(article.published_at, tz, lang, Stamp.DATE) if article.published_at else ""
         meta = " · ".join(p for p in (esc(source_name(article)), when) if p)
         others = also_reported(story_sources.get(article.identity, ()))
         if others:
-            meta += f" · also: {others}"
-        lines.append(f"\n• {link(article.title, article.link)}" + (f"\n{meta}" if meta else ""))
+            meta += " · " + text(lang, "search.also", others=others)
+        title = link(article.title, article.link, lang)
+        lines.append(f"\n• {title}" + (f"\n{meta}" if meta else ""))
         snippet = build_snippet(article, [RuleMatch("query", found.hits)])
         if snippet is not None:
             lines.append(snippet.html)
     return lines
 
 
-def query_problem_html(problem: QueryProblem) -> str:
+def query_problem_html(problem: QueryProblem, lang: Language | None = None) -> str:
     """A refused query as the rule files' errors read: what, where (a caret under the column in
-    a monospace block, so it lines up), and a hint."""
-    where = f" (column {problem.column})" if problem.column is not None else ""
-    lines = [f"❌ That query is not valid{where}: {esc(problem.message)}."]
+    a monospace block, so it lines up), and a hint. The frame is in ``lang``; the rule engine's
+    message and hint are its own (English)."""
+    where = text(lang, "query.column", column=problem.column) if problem.column is not None else ""
+    lines = [text(lang, "query.invalid", where=where, message=esc(problem.message))]
     if problem.caret:
         lines.append(f"<pre>{esc(problem.caret)}</pre>")
     if problem.hint:
-        lines.append(f"Hint: {esc(problem.hint)}.")
-    lines.append("The query language is the rules' one: see docs/rules.md.")
+        lines.append(text(lang, "query.hint", hint=esc(problem.hint)))
+    lines.append(text(lang, "query.language"))
     return "\n".join(lines)
 
 
@@ -222,47 +220,46 @@ class BrowseCommands:
         self.searches = searches if searches is not None else RecentSearches()
 
     async def recent(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, self.out, update):
+        lang = chat_language(self.services, update)
+        if not await gate(self.services.settings, self.out, update, lang):
             return
         args = list(context.args or [])
         chat = update.effective_chat
         assert chat is not None
         if len(args) > 1:
-            await usage(self.out, update, "recent", "Give at most one rule.")
+            await usage(self.out, update, "recent", text(lang, "recent.one_rule"), lang)
             return
         rule_id: str | None = None
         if args:
             rule = find_rule(self.services.rules, args[0])
             if rule is None:
-                await usage(self.out, update, "recent", unknown_rule(self.services.rules, args[0]))
+                problem = unknown_rule(self.services.rules, args[0], lang)
+                await usage(self.out, update, "recent", problem, lang)
                 return
             rule_id = rule.id
         elif not await self.services.storage.subscriptions(chat.id):
-            await reply(
-                self.out,
-                update,
-                "This chat has no subscriptions, so there is nothing recent for it. Try "
-                "<code>/recent RULE</code> or /rules.",
-            )
+            await reply(self.out, update, text(lang, "recent.no_subscriptions"))
             return
-        text, markup = await recent_page(self.services, chat.id, rule_id, 0)
-        await reply(self.out, update, text, markup)
+        page, markup = await recent_page(self.services, chat.id, rule_id, 0)
+        await reply(self.out, update, page, markup)
 
     async def search(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, self.out, update):
+        lang = chat_language(self.services, update)
+        if not await gate(self.services.settings, self.out, update, lang):
             return
         chat = update.effective_chat
         assert chat is not None
         query = " ".join(context.args or []).strip()
         if not query:
-            await usage(self.out, update, "search", "Give a query, e.g. /search Rubio OR Blinken.")
+            await usage(self.out, update, "search", text(lang, "search.give_query"), lang)
             return
-        text, markup = await search_page(self.services, self.searches, chat.id, query, 0)
-        await reply(self.out, update, text, markup)
+        page, markup = await search_page(self.services, self.searches, chat.id, query, 0)
+        await reply(self.out, update, page, markup)
 
     async def status(self, update: Update, context: Context) -> None:
         settings = self.services.settings
-        if not await gate(settings, self.out, update):
+        lang = chat_language(self.services, update)
+        if not await gate(settings, self.out, update, lang):
             return
         chat = update.effective_chat
         assert chat is not None
@@ -272,7 +269,6 @@ class BrowseCommands:
         rules = all_rules(self.services.rules)
         subs = await storage.subscription_details(chat.id)
         waiting = await storage.pending_count(chat.id)
-        lang = self.services.chat_prefs.get(chat.id).language
 
         def count(n: int, word: str) -> str:
             return plural(n, word) if lang in (None, Language.EN) else str(n)
@@ -293,10 +289,10 @@ class BrowseCommands:
         ]
         if subs and subs[0].muted_until and subs[0].muted_until > self.services.clock.now():
             tz = self.services.chat_prefs.tz(chat.id, settings.tz)  # the chat's /settings
-            local = subs[0].muted_until.astimezone(tz).strftime("%d %b %H:%M %Z")
+            local = stamp(subs[0].muted_until, tz, lang, Stamp.DAY_TIME_ZONE)
             lines.append(text(lang, "status.muted", when=local))
         user = update.effective_user
         if is_admin(settings, user.id if user else None) and self.admin_actions is not None:
             lines.append("")
-            lines.append(esc(await self.admin_actions.status_text()))
+            lines.append(esc(await self.admin_actions.status_text(lang)))
         await reply(self.out, update, "\n".join(lines))

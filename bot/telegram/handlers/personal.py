@@ -17,63 +17,85 @@ from __future__ import annotations
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.delivery.replies import ReplySender
-from bot.personal_rules import LimitReached, PersonalRules, personal_rule_id, preview
+from bot.i18n import text as tr
+from bot.i18n.admin_messages import counted
+from bot.personal_rules import (
+    LimitReached,
+    PersonalRules,
+    RuleIdTaken,
+    personal_rule_id,
+    preview,
+)
 from bot.search import MAX_QUERY_CHARS, QueryProblem
 from bot.services import Services
-from bot.telegram.handlers.access import Context, admin_gate, gate, may_change, may_press
+from bot.telegram.handlers.access import Context, gate, may_change, may_press
+from bot.telegram.handlers.admin_text import (
+    admins_only,
+    language_of,
+    update_language,
+    usage_in,
+)
 from bot.telegram.handlers.browse import RecentSearches, found_lines, query_problem_html
-from bot.telegram.handlers.commands import usage
+from bot.telegram.handlers.keyboards import pressed, unsupported
 from bot.telegram.handlers.membership import remember_chat
 from bot.telegram.handlers.replies import redraw, reply, send_to
-from bot.telegram.handlers.text import esc, plural
+from bot.telegram.handlers.text import esc
 from core.errors import ConfigError
+from core.models import Language
 from storage.base import PersonalRule
 
-_GROUP_ONLY_ADMINS = "Only this group's administrators can change its rules."
 
-
-def preview_html(text: str, total: int, scanned: int, days: int) -> str:
-    return (
-        f"🔎 Preview of <code>{esc(text)}</code>: it would have matched "
-        f"<b>{plural(total, 'story')}</b> in the last {days} days "
-        f"({plural(scanned, 'story')} searched)."
+def preview_html(
+    text: str, total: int, scanned: int, days: int, language: Language | None = None
+) -> str:
+    return tr(
+        language,
+        "watch.preview",
+        query=esc(text),
+        total=counted(language, total, "story"),
+        days=days,
+        scanned=counted(language, scanned, "story"),
     )
 
 
 def rules_list(
-    rules: list[PersonalRule], chat_id: int, limit: int
+    rules: list[PersonalRule], chat_id: int, limit: int, language: Language | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The chat's personal rules, numbered, with pause/resume and delete buttons per rule."""
+    """The chat's personal rules, numbered, with pause/resume and delete buttons per rule, in
+    ``language``."""
     if not rules:
-        return (
-            "This chat has no personal rules. Make one with <code>/watch QUERY</code>: it shows "
-            "what the query would have matched, then saves it as a rule for this chat.",
-            None,
-        )
-    lines = [f"<b>Personal rules of this chat</b> ({len(rules)} of {limit})"]
+        return tr(language, "myrules.none"), None
+    lines = [tr(language, "myrules.title", count=len(rules), limit=limit)]
     rows: list[list[InlineKeyboardButton]] = []
     for rule in rules:
-        state = " · ⏸ paused" if rule.paused else ""
+        number = rule.number
+        state = tr(language, "myrules.paused") if rule.paused else ""
         lines.append(
-            f"\n{rule.number}. <b>{esc(rule.name)}</b> · "
-            f"<code>{personal_rule_id(chat_id, rule.number)}</code>{state}\n"
+            f"\n{number}. <b>{esc(rule.name)}</b> · "
+            f"<code>{personal_rule_id(chat_id, number)}</code>{state}\n"
             f"<code>{esc(rule.query)}</code>"
         )
         toggle = (
-            InlineKeyboardButton(f"▶ Resume {rule.number}", callback_data=f"mr:r:{rule.number}")
+            InlineKeyboardButton(
+                tr(language, "myrules.button.resume", number=number),
+                callback_data=f"mr:r:{number}",
+            )
             if rule.paused
-            else InlineKeyboardButton(f"⏸ Pause {rule.number}", callback_data=f"mr:p:{rule.number}")
+            else InlineKeyboardButton(
+                tr(language, "myrules.button.pause", number=number),
+                callback_data=f"mr:p:{number}",
+            )
         )
         delete = InlineKeyboardButton(
-            f"🗑 Delete {rule.number}", callback_data=f"mr:d:{rule.number}"
+            tr(language, "myrules.button.delete", number=number), callback_data=f"mr:d:{number}"
         )
         rows.append([toggle, delete])
-    lines.append("\nChange a query: <code>/myrules edit N NEW QUERY</code>.")
+    lines.append("\n" + tr(language, "myrules.edit_hint"))
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 class PersonalCommands:
-    """``/watch``, ``/myrules``, ``/promote`` and their buttons."""
+    """``/watch``, ``/myrules``, ``/promote`` and their buttons, in each chat's language."""
 
     def __init__(
         self,
@@ -91,12 +113,13 @@ class PersonalCommands:
     async def watch(self, update: Update, context: Context) -> None:
         if not await gate(self.services.settings, self.out, update):
             return
-        query = " ".join(context.args or []).strip()
-        if not query:
-            await usage(self.out, update, "watch", "Give a query, e.g. /watch Rubio AND Vietnam.")
-            return
         chat = update.effective_chat
         assert chat is not None
+        lang = language_of(self.services, chat.id)
+        query = " ".join(context.args or []).strip()
+        if not query:
+            await usage_in(self.out, update, lang, "watch", tr(lang, "watch.usage"))
+            return
         text, markup = await self.preview_message(query, chat.id)
         await reply(self.out, update, text, markup)
 
@@ -104,66 +127,55 @@ class PersonalCommands:
         self, query: str, chat_id: int
     ) -> tuple[str, InlineKeyboardMarkup | None]:
         """The preview of ``query`` with save / refine / cancel buttons (or the query's
-        problem, with a caret under its column)."""
+        problem, with a caret under its column), in the chat's language."""
+        lang = language_of(self.services, chat_id)
         try:
             found = await preview(self.services, query)
         except QueryProblem as e:
-            return query_problem_html(e), None
-        lines = [preview_html(found.query, found.total, found.scanned, found.days)]
+            return query_problem_html(e, lang), None
+        lines = [preview_html(found.query, found.total, found.scanned, found.days, lang)]
         if found.newest:
-            lines.append("Newest:" if found.total > 1 else "The one match:")
+            lines.append(tr(lang, "watch.newest" if found.total > 1 else "watch.the_one"))
             tz = self.services.chat_prefs.tz(chat_id, self.services.settings.tz)
             sources = await self.services.storage.sources_by_identity(
                 [f.article.identity for f in found.newest]
             )
-            lines += found_lines(found.newest, tz, sources)
+            lines += found_lines(found.newest, tz, sources, lang)
         number = self.searches.remember(found.query)
         buttons = [
-            InlineKeyboardButton("✏️ Refine", callback_data=f"w:r:{number}"),
-            InlineKeyboardButton("✖ Cancel", callback_data=f"w:c:{number}"),
+            InlineKeyboardButton(tr(lang, "watch.button.refine"), callback_data=f"w:r:{number}"),
+            InlineKeyboardButton(tr(lang, "watch.button.cancel"), callback_data=f"w:c:{number}"),
         ]
         if self.personal.limit > 0:
-            lines.append("\nSave it as a rule for this chat, refine it, or cancel.")
+            lines.append("\n" + tr(lang, "watch.choose"))
             buttons.insert(
-                0, InlineKeyboardButton("💾 Save as rule", callback_data=f"w:s:{number}")
+                0,
+                InlineKeyboardButton(tr(lang, "watch.button.save"), callback_data=f"w:s:{number}"),
             )
         else:
-            lines.append("\nSaving rules from the chat is turned off by the bot's administrator.")
+            lines.append("\n" + tr(lang, "watch.saving_off"))
         return "\n".join(lines), InlineKeyboardMarkup([buttons])
 
     async def watch_button(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        if query is None or query.data is None:
+        press = await pressed(self.services, self.out, update, "/watch")
+        if press is None:
             return
-        if not await gate(self.services.settings, self.out, update):
-            return
-        message = query.message if isinstance(query.message, Message) else None
-        if message is None:
-            await query.answer("This message is too old; send /watch again.", show_alert=True)
-            return
-        _, action, number_text = ([*query.data.split(":"), "", ""])[:3]
+        query, message, lang = press.query, press.message, press.lang
+        _, action, number_text = press.parts
         text = self.searches.get(int(number_text)) if number_text.isdigit() else None
         if text is None:
-            await query.answer("This preview has expired; send /watch again.", show_alert=True)
+            await query.answer(tr(lang, "watch.expired"), show_alert=True)
             return
         if action == "c":
-            await redraw(
-                self.out, query, f"✖ Cancelled: <code>{esc(text)}</code> was not saved.", None
-            )
-            await query.answer("Cancelled")
+            await redraw(self.out, query, tr(lang, "watch.cancelled", query=esc(text)), None)
+            await query.answer(tr(lang, "watch.cancelled.toast"))
         elif action == "r":
-            await redraw(
-                self.out,
-                query,
-                "✏️ Send /watch again with the refined query (tap the line below to copy it):\n"
-                f"<code>/watch {esc(text)}</code>",
-                None,
-            )
+            await redraw(self.out, query, tr(lang, "watch.refine", query=esc(text)), None)
             await query.answer()
         elif action in ("s", "f"):  # f: from a /search page, which stays as it is
             await self._save(update, context, query, message, text, in_place=action == "s")
         else:
-            await query.answer("This button is no longer supported; send /watch again.")
+            await unsupported(press, "/watch")
 
     async def _save(
         self,
@@ -176,8 +188,9 @@ class PersonalCommands:
         in_place: bool,
     ) -> None:
         chat = message.chat
+        lang = language_of(self.services, chat.id)
         if not await may_press(self.services.settings, update, context, chat):
-            await query.answer(_GROUP_ONLY_ADMINS, show_alert=True)
+            await query.answer(tr(lang, "adm.group_admins"), show_alert=True)
             return
         await remember_chat(self.services.storage, chat)
         user = update.effective_user
@@ -189,27 +202,25 @@ class PersonalCommands:
                 thread_id=message.message_thread_id if message.is_topic_message else None,
             )
         except LimitReached as e:
-            await query.answer(
-                f"This chat already has {plural(e.limit, 'personal rule')}, the most allowed. "
-                "Delete one with /myrules first.",
-                show_alert=True,
-            )
+            rules = counted(lang, e.limit, "personal_rule")
+            await query.answer(tr(lang, "watch.limit", rules=rules), show_alert=True)
             return
         except QueryProblem as e:  # the rule language changed since the preview
-            await redraw(self.out, query, query_problem_html(e), None)
+            await redraw(self.out, query, query_problem_html(e, lang), None)
             await query.answer()
             return
-        rule_id = personal_rule_id(chat.id, saved.number)
-        done = (
-            f"✅ Saved as rule {saved.number} of this chat (<code>{rule_id}</code>): "
-            f"<code>{esc(saved.query)}</code>\nThis chat is subscribed: new matching stories "
-            "are alerted here. /myrules lists, edits, pauses and deletes your rules."
+        done = tr(
+            lang,
+            "watch.saved",
+            number=saved.number,
+            rule_id=personal_rule_id(chat.id, saved.number),
+            query=esc(saved.query),
         )
         if in_place:
             await redraw(self.out, query, done, None)
         else:
             await send_to(self.out, message, done, None)
-        await query.answer("Saved")
+        await query.answer(tr(lang, "watch.saved.toast"))
 
     # /myrules -------------------------------------------------------------------------------
     async def myrules(self, update: Update, context: Context) -> None:
@@ -217,136 +228,137 @@ class PersonalCommands:
             return
         chat = update.effective_chat
         assert chat is not None
+        lang = language_of(self.services, chat.id)
         args = list(context.args or [])
         if not args:
             await self._show(update, chat.id)
             return
         action = args[0].lower()
         if action not in ("edit", "pause", "resume", "delete"):
-            await usage(self.out, update, "myrules", f"Unknown action “{args[0]}”.")
+            problem = tr(lang, "myrules.unknown_action", action=args[0])
+            await usage_in(self.out, update, lang, "myrules", problem)
             return
         if len(args) < 2 or not args[1].isdigit():
-            await usage(self.out, update, "myrules", "Give the rule's number, as /myrules lists.")
+            await usage_in(self.out, update, lang, "myrules", tr(lang, "myrules.give_number"))
             return
         if not await may_change(self.services.settings, update, context):
-            await reply(self.out, update, f"❌ {_GROUP_ONLY_ADMINS}")
+            await reply(self.out, update, "❌ " + tr(lang, "adm.group_admins"))
             return
         number = int(args[1])
         if action == "edit":
             query = " ".join(args[2:]).strip()
             if not query:
-                await usage(self.out, update, "myrules", "Give the new query after the number.")
+                await usage_in(self.out, update, lang, "myrules", tr(lang, "myrules.give_query"))
                 return
             if len(query) > MAX_QUERY_CHARS:
-                await reply(
-                    self.out, update, f"❌ A query has at most {MAX_QUERY_CHARS} characters."
-                )
+                await reply(self.out, update, tr(lang, "myrules.too_long", max=MAX_QUERY_CHARS))
                 return
             try:
                 changed = await self.personal.edit(chat.id, number, query)
             except QueryProblem as e:
-                await reply(self.out, update, query_problem_html(e))
+                await reply(self.out, update, query_problem_html(e, lang))
                 return
             done = (
-                f"✏️ Rule {number} now reads <code>{esc(changed.query)}</code>." if changed else ""
+                tr(lang, "myrules.edited", number=number, query=esc(changed.query))
+                if changed
+                else ""
             )
         elif action == "delete":
-            done = (
-                f"🗑 Deleted rule {number}." if await self.personal.delete(chat.id, number) else ""
-            )
+            deleted = await self.personal.delete(chat.id, number)
+            done = tr(lang, "myrules.deleted", number=number) if deleted else ""
         else:
             paused = action == "pause"
             changed = await self.personal.set_paused(chat.id, number, paused)
-            done = (
-                (f"⏸ Paused rule {number}." if paused else f"▶ Resumed rule {number}.")
-                if (changed)
-                else ""
-            )
+            key = "myrules.paused_rule" if paused else "myrules.resumed_rule"
+            done = tr(lang, key, number=number) if changed else ""
         if not done:
-            await reply(
-                self.out, update, f"❌ This chat has no personal rule {number}. See /myrules."
-            )
+            await reply(self.out, update, tr(lang, "myrules.no_such", number=number))
             return
         await reply(self.out, update, done)
 
     async def _show(self, update: Update, chat_id: int) -> None:
         text, markup = rules_list(
-            await self.personal.of_chat(chat_id), chat_id, self.personal.limit
+            await self.personal.of_chat(chat_id),
+            chat_id,
+            self.personal.limit,
+            language_of(self.services, chat_id),
         )
         await reply(self.out, update, text, markup)
 
     async def myrules_button(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        if query is None or query.data is None:
+        press = await pressed(self.services, self.out, update, "/myrules")
+        if press is None:
             return
-        if not await gate(self.services.settings, self.out, update):
-            return
-        message = query.message if isinstance(query.message, Message) else None
-        if message is None:
-            await query.answer("This message is too old; send /myrules again.", show_alert=True)
-            return
-        _, action, number_text = ([*query.data.split(":"), "", ""])[:3]
-        chat = message.chat
+        query, chat, lang = press.query, press.chat, press.lang
+        _, action, number_text = press.parts
         if action not in ("p", "r", "d") or not number_text.isdigit():
-            await query.answer("This button is no longer supported; send /myrules again.")
+            await unsupported(press, "/myrules")
             return
         if not await may_press(self.services.settings, update, context, chat):
-            await query.answer(_GROUP_ONLY_ADMINS, show_alert=True)
+            await query.answer(tr(lang, "adm.group_admins"), show_alert=True)
             return
         number = int(number_text)
         if action == "d":
             ok = await self.personal.delete(chat.id, number)
-            note = f"Deleted rule {number}"
+            note = tr(lang, "myrules.deleted.toast", number=number)
         else:
             ok = await self.personal.set_paused(chat.id, number, action == "p") is not None
-            note = f"{'Paused' if action == 'p' else 'Resumed'} rule {number}"
+            key = "myrules.paused.toast" if action == "p" else "myrules.resumed.toast"
+            note = tr(lang, key, number=number)
         text, markup = rules_list(
-            await self.personal.of_chat(chat.id), chat.id, self.personal.limit
+            await self.personal.of_chat(chat.id), chat.id, self.personal.limit, lang
         )
         await redraw(self.out, query, text, markup)
-        await query.answer(note if ok else f"Rule {number} no longer exists")
+        await query.answer(note if ok else tr(lang, "myrules.gone.toast", number=number))
 
     # /promote -------------------------------------------------------------------------------
     async def promote(self, update: Update, context: Context) -> None:
-        if not await admin_gate(self.services.settings, self.out, update):
+        if not await admins_only(self.services, self.out, update):
             return
+        lang = update_language(self.services, update)
         args = list(context.args or [])
         if not args:
-            await self._list_all(update)
+            await self._list_all(update, lang)
             return
         if len(args) != 2:
-            await usage(self.out, update, "promote", "Give the personal rule's id and a new id.")
+            await usage_in(self.out, update, lang, "promote", tr(lang, "promote.give_ids"))
             return
         rule = await self.personal.find(args[0])
         if rule is None:
-            await usage(
-                self.out,
-                update,
-                "promote",
-                f"There is no personal rule “{args[0]}”; /promote lists them.",
-            )
+            problem = tr(lang, "promote.no_such", rule_id=args[0])
+            await usage_in(self.out, update, lang, "promote", problem)
             return
         try:
             path = await self.personal.promote(rule, args[1], self.services.settings.rules_dir)
-        except ConfigError as e:
-            await reply(self.out, update, f"❌ Not promoted: <pre>{esc(str(e))}</pre>")
+        except RuleIdTaken as e:
+            error = tr(lang, "promote.taken", new_id=repr(e.rule_id))
+            await reply(self.out, update, tr(lang, "promote.refused", error=esc(error)))
+            return
+        except ConfigError as e:  # the rule files' own message (a bad id, an unwritable file)
+            await reply(self.out, update, tr(lang, "promote.refused", error=esc(str(e))))
             return
         await reply(
             self.out,
             update,
-            f"⬆️ <code>{esc(args[0])}</code> is now the rule <code>{esc(args[1])}</code> in "
-            f"<code>{esc(str(path))}</code>; its chat's subscription moved to it.",
+            tr(
+                lang,
+                "promote.done",
+                old_id=esc(args[0]),
+                new_id=esc(args[1]),
+                path=esc(str(path)),
+            ),
         )
 
-    async def _list_all(self, update: Update) -> None:
+    async def _list_all(self, update: Update, lang: Language | None) -> None:
         rules = await self.personal.every_chat()
         if not rules:
-            await reply(self.out, update, "No chat has saved a personal rule yet.")
+            await reply(self.out, update, tr(lang, "promote.none"))
             return
-        lines = ["<b>Personal rules</b> (promote one: <code>/promote ID NEW-ID</code>)"]
+        lines = [tr(lang, "promote.title")]
+        paused = tr(lang, "myrules.paused")
         for rule in rules:
             lines.append(
                 f"• <code>{personal_rule_id(rule.chat_id, rule.number)}</code> "
-                f"{esc(rule.name)}" + (" · ⏸ paused" if rule.paused else "")
+                f"{esc(rule.name)}" + (paused if rule.paused else "")
             )
         await reply(self.out, update, "\n".join(lines))

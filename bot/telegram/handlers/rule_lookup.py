@@ -12,9 +12,10 @@ import hashlib
 from collections.abc import Sequence
 
 from bot.delivery.alert_format import rule_tags
+from bot.i18n import text
 from bot.personal_rules import is_personal_rule_id
 from bot.services import RuleHolder
-from core.models import RuleInfo
+from core.models import Language, RuleInfo
 
 
 def rule_token(rule_id: str) -> str:
@@ -43,12 +44,12 @@ def find_rule(rules: RuleHolder, name: str) -> RuleInfo | None:
     return None
 
 
-def unknown_rule(rules: RuleHolder, name: str) -> str:
-    """What to tell someone who named a rule that does not exist (plain text)."""
+def unknown_rule(rules: RuleHolder, name: str, lang: Language | None = None) -> str:
+    """What to tell someone who named a rule that does not exist (plain text, in ``lang``)."""
     ids = [r.id for r in all_rules(rules)]
     close = difflib.get_close_matches(name, ids, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return f"There is no rule called “{name}”.{hint} See /rules for the list."
+    hint = text(lang, "rule.did_you_mean", names=", ".join(close)) if close else ""
+    return text(lang, "rule.unknown", name=name, hint=hint)
 
 
 def rule_by_token(rules: RuleHolder, token: str) -> RuleInfo | None:

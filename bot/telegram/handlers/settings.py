@@ -3,10 +3,11 @@
 the language of the bot's messages (English, Vietnamese: ``bot.i18n``), digest days (every day
 or Monday to Friday).
 
-Buttons are ``st:KEY:VALUE`` (at most ~30 bytes). A change is stored (``Storage.
-save_chat_settings``) and put in ``Services.chat_prefs`` at once, which the alert sink, the
-digest scheduler and the handlers read. In a group only its administrators change them (as
-subscriptions); anyone may look. Does not send alerts or digests itself.
+Buttons are ``st:KEY:VALUE`` (at most ~30 bytes; built and parsed with ``keyboards``). A
+change is stored (``Storage.save_chat_settings``) and put in ``Services.chat_prefs`` at once,
+which the alert sink, the digest scheduler and the handlers read. In a group only its
+administrators change them (as subscriptions); anyone may look. Does not send alerts or
+digests itself.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.delivery.replies import ReplySender
 from bot.i18n import LANGUAGE_NAMES, text
 from bot.services import Services
-from bot.telegram.handlers.access import Context, gate, may_change, may_press
+from bot.telegram.handlers.access import Context, chat_language, gate, may_change, may_press
+from bot.telegram.handlers.keyboards import button, checked, pressed, unsupported
 from bot.telegram.handlers.membership import remember_chat
 from bot.telegram.handlers.replies import redraw, reply
 from bot.telegram.handlers.text import esc
@@ -47,39 +49,32 @@ def settings_page(services: Services, chat_id: int) -> tuple[str, InlineKeyboard
         "",
         text(lang, "settings.hint"),
     ]
-    if text(lang, "not_translated"):
-        lines.append(f"<i>{text(lang, 'not_translated')}</i>")
-
-    def mark(label: str, on: bool) -> str:
-        return f"✓ {label}" if on else label
-
-    def button(label: str, data: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(label, callback_data=f"st:{data}")
-
     rows = [
         [
-            button(mark(z.split("/")[-1].replace("_", " "), z == zone), f"tz:{z}")
+            button(checked(z.split("/")[-1].replace("_", " "), z == zone), "st", "tz", z)
             for z in ZONE_BUTTONS
         ],
         [
             button(
                 text(lang, "button.preview_off" if preview else "button.preview_on"),
-                f"lp:{0 if preview else 1}",
+                "st",
+                "lp",
+                0 if preview else 1,
             )
         ],
         [
-            button(mark(text(lang, f"snippet.{s.value}"), s is snippet), f"sn:{s.value}")
+            button(checked(text(lang, f"snippet.{s.value}"), s is snippet), "st", "sn", s.value)
             for s in SnippetLength
         ],
         [
-            button(mark(name, (lang or Language.EN) is language), f"lg:{language.value}")
+            button(checked(name, (lang or Language.EN) is language), "st", "lg", language.value)
             for language, name in LANGUAGE_NAMES.items()
         ],
         [
-            button(mark(text(lang, "days.all"), days == "days.all"), "dd:all"),
-            button(mark(text(lang, "days.weekdays"), days == "days.weekdays"), "dd:wk"),
+            button(checked(text(lang, "days.all"), days == "days.all"), "st", "dd", "all"),
+            button(checked(text(lang, "days.weekdays"), days == "days.weekdays"), "st", "dd", "wk"),
         ],
-        [button(text(lang, "button.defaults"), "reset:")],
+        [button(text(lang, "button.defaults"), "st", "reset", "")],
     ]
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
@@ -112,11 +107,11 @@ class SettingsCommands:
         self.out = out
 
     async def settings(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, self.out, update):
+        lang = chat_language(self.services, update)
+        if not await gate(self.services.settings, self.out, update, lang):
             return
         chat = update.effective_chat
         assert chat is not None
-        lang = self.services.chat_prefs.get(chat.id).language
         args = list(context.args or [])
         if args:
             if len(args) != 2 or args[0].lower() not in ("tz", "timezone"):
@@ -138,24 +133,17 @@ class SettingsCommands:
         await reply(self.out, update, page, markup)
 
     async def button(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        if query is None or query.data is None:
+        press = await pressed(self.services, self.out, update, "/settings")
+        if press is None:
             return
-        if not await gate(self.services.settings, self.out, update):
-            return
-        message = query.message if isinstance(query.message, Message) else None
-        if message is None:
-            await query.answer("This message is too old; send /settings again.", show_alert=True)
-            return
-        chat = message.chat
-        lang = self.services.chat_prefs.get(chat.id).language
+        query, chat, lang = press.query, press.chat, press.lang
         if not await may_press(self.services.settings, update, context, chat):
             await query.answer(text(lang, "settings.admins_only"), show_alert=True)
             return
-        _, key, value = [*query.data.split(":", 2), "", ""][:3]
+        key, value = press.fields
         new = changed(self.services.chat_prefs.get(chat.id), key, value)
         if new is None:
-            await query.answer("This button is no longer supported; send /settings again.")
+            await unsupported(press, "/settings")
             return
         await remember_chat(self.services.storage, chat)
         await self._save(chat.id, new)

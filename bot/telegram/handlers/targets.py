@@ -3,7 +3,8 @@ argument (``@channel`` or a numeric id, only from a private chat).
 
 ``resolve_target`` checks what that takes (a group's administrators change a group; a channel
 needs the sender to administer it and the bot to be an administrator who may post), records the
-chat, and answers why not when it refuses. Does not change subscriptions itself.
+chat, and answers why not when it refuses (in the language of the chat the command came from).
+Does not change subscriptions itself.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.delivery.replies import ReplySender
+from bot.i18n import text
 from bot.services import Services
 from bot.telegram.handlers.access import Context, is_admin, is_chat_admin, may_change
 from bot.telegram.handlers.commands import usage
@@ -31,7 +33,8 @@ class Target(NamedTuple):
     thread_id: int | None
     """The forum topic the command was sent in (alerts go there); None for a whole chat."""
     label: str
-    """How replies name the chat (HTML): "this chat", or the channel's title."""
+    """How replies name the chat (HTML): "this chat" in the asking chat's language, or the
+    channel's title."""
 
 
 async def resolve_target(
@@ -50,37 +53,31 @@ async def resolve_target(
     assert chat is not None
     assert user is not None
     settings = services.settings
+    lang = services.chat_prefs.get(chat.id).language  # replies in the asking chat's language
     if args and _TARGET_RE.match(args[-1]):
         target = args.pop()
         if chat.type != ChatType.PRIVATE:
-            await usage(out, update, command, "Manage a channel from your private chat with me.")
+            await usage(out, update, command, text(lang, "target.from_private"), lang)
             return None
         try:
             target_chat = await context.bot.get_chat(
                 target if target.startswith("@") else int(target)
             )
         except (BadRequest, Forbidden):
-            await usage(
-                out, update, command, f"I cannot see {target}. Add me to it as an administrator."
-            )
+            await usage(out, update, command, text(lang, "target.cannot_see", target=target), lang)
             return None
         if target_chat.type == ChatType.PRIVATE:
-            await usage(out, update, command, f"{target} is not a channel or group.")
+            await usage(out, update, command, text(lang, "target.not_channel", target=target), lang)
             return None
         if not (
             is_admin(settings, user.id) or await is_chat_admin(context, target_chat.id, user.id)
         ):
-            await reply(out, update, f"❌ Only administrators of {esc(target)} can do that.")
+            await reply(out, update, text(lang, "target.not_admin", target=esc(target)))
             return None
         if target_chat.type == ChatType.CHANNEL and not await is_chat_admin(
             context, target_chat.id, context.bot.id
         ):
-            await reply(
-                out,
-                update,
-                f"❌ I cannot post in {esc(target)} yet: add me to it as an administrator "
-                "who may post messages, then try again.",
-            )
+            await reply(out, update, text(lang, "target.cannot_post", target=esc(target)))
             return None
         await services.storage.upsert_chat(
             Chat(
@@ -91,8 +88,8 @@ async def resolve_target(
         )
         return Target(target_chat.id, None, esc(target_chat.title or target))
     if not await may_change(settings, update, context):
-        await reply(out, update, "❌ Only this group's administrators can change its alerts.")
+        await reply(out, update, "❌ " + text(lang, "target.group_admins"))
         return None
     await remember_chat(services.storage, chat)
     thread = message.message_thread_id if message and message.is_topic_message else None
-    return Target(chat.id, thread, "this chat")
+    return Target(chat.id, thread, text(lang, "target.this_chat"))

@@ -8,7 +8,8 @@ the rule's spike alerts; only subscribers get them (``bot.trends.alerts``). ``/t
 lists the chat's opt-ins. Group administrators decide for a group, as for subscriptions.
 
 Reads counts and records opt-ins; does not judge spikes for alerts or queue them (the trend
-alerts job does) and sends only through ``replies``.
+alerts job does) and sends only through ``replies``. The texts are in the chat's language; the
+chart's own labels are ``bot.trends.charts``' (English, as on the console).
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from typing import Protocol, cast
 from telegram import Update
 
 from bot.delivery.replies import ReplySender
+from bot.i18n import text
 from bot.services import Services
-from bot.telegram.handlers.access import Context, gate
+from bot.telegram.handlers.access import Context, chat_language, gate
 from bot.telegram.handlers.commands import usage
 from bot.telegram.handlers.replies import reply, reply_chart
 from bot.telegram.handlers.rule_lookup import find_rule, unknown_rule
 from bot.telegram.handlers.targets import resolve_target
-from bot.telegram.handlers.text import esc
+from bot.telegram.handlers.text import esc, plural
 from bot.trends.charts import trend_png
 from bot.trends.series import trend_series
+from core.models import Language
 from storage.console import ConsoleQueries
 from storage.trends import TrendWatches
 
@@ -57,29 +60,31 @@ class TrendCommands:
         self.out = out
 
     async def trend(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, self.out, update):
+        lang = chat_language(self.services, update)
+        if not await gate(self.services.settings, self.out, update, lang):
             return
         store = trend_store(self.services.storage)
         if store is None:
-            await reply(self.out, update, "Trends are not available with this storage.")
+            await reply(self.out, update, text(lang, "trend.unavailable"))
             return
         args = list(context.args or [])
         if not args:
-            await self._list(update, store)
+            await self._list(update, lang, store)
             return
         rule = find_rule(self.services.rules, args[0])
         if rule is None:
-            await usage(self.out, update, "trend", unknown_rule(self.services.rules, args[0]))
+            problem = unknown_rule(self.services.rules, args[0], lang)
+            await usage(self.out, update, "trend", problem, lang)
             return
         if len(args) >= 2 and args[1].lower() in ("on", "off"):
-            await self._opt(update, context, store, rule.id, args)
+            await self._opt(update, context, lang, store, rule.id, args)
             return
         if len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
-            await usage(self.out, update, "trend", "Give a rule, then 7, 30 or 90 days, or on/off.")
+            await usage(self.out, update, "trend", text(lang, "trend.bad_args"), lang)
             return
         days = int(args[1]) if len(args) == 2 else DEFAULT_DAYS
         if days not in PERIODS:
-            await usage(self.out, update, "trend", "The period is 7, 30 or 90 days.")
+            await usage(self.out, update, "trend", text(lang, "trend.period"), lang)
             return
         now = self.services.clock.now()
         series = await trend_series(store, rule.id, now, days, "day")
@@ -87,15 +92,31 @@ class TrendCommands:
         png = await asyncio.to_thread(trend_png, rule.id, series.starts, series.judgements, "day")
         total = sum(j.count for j in series.judgements)
         spikes = sum(j.spike for j in series.judgements)
-        caption = (
-            f"📊 <b>{esc(rule.name)}</b>: {total} stories in {days} days"
-            + (f", {spikes} days stand out (red)" if spikes else ", none stands out")
-            + f".\nSpike alerts: <code>/trend {esc(rule.id)} on</code>"
+        if spikes == 1:
+            stand_out = text(lang, "trend.spike")
+        elif spikes:
+            stand_out = text(lang, "trend.spikes", count=spikes)
+        else:
+            stand_out = text(lang, "trend.no_spike")
+        caption = text(
+            lang,
+            "trend.caption",
+            name=esc(rule.name),
+            stories=plural(total, "story", lang),
+            days=days,
+            spikes=stand_out,
+            rule=esc(rule.id),
         )
         await reply_chart(self.out, update, png, caption)
 
     async def _opt(
-        self, update: Update, context: Context, store: TrendStore, rule_id: str, args: list[str]
+        self,
+        update: Update,
+        context: Context,
+        lang: Language | None,
+        store: TrendStore,
+        rule_id: str,
+        args: list[str],
     ) -> None:
         on = args[1].lower() == "on"
         rest = args[2:]
@@ -103,39 +124,29 @@ class TrendCommands:
         if target is None:
             return
         if rest:
-            await usage(self.out, update, "trend", "After on or off, only @channel may follow.")
+            await usage(self.out, update, "trend", text(lang, "trend.after_on_off"), lang)
             return
         now = self.services.clock.now()
+        rule, label = esc(rule_id), target.label
         if on and rule_id not in await self.services.storage.subscriptions(target.chat_id):
             await reply(
-                self.out,
-                update,
-                f"❌ Spike alerts go to subscribers: first <code>/subscribe {esc(rule_id)}</code>"
-                f" for {target.label}.",
+                self.out, update, text(lang, "trend.subscribe_first", rule=rule, label=label)
             )
             return
         changed = await store.set_trend_watch(target.chat_id, rule_id, on, now, target.thread_id)
         if on:
-            text = (
-                f"📈 Spike alerts for <b>{esc(rule_id)}</b> are on for {target.label}: one alert "
-                "with a chart when its stories in the last hours stand out from its history."
-                if changed
-                else f"Spike alerts for <b>{esc(rule_id)}</b> were already on for {target.label}."
-            )
+            key = "trend.on" if changed else "trend.already_on"
         else:
-            text = (
-                f"Spike alerts for <b>{esc(rule_id)}</b> are off for {target.label}."
-                if changed
-                else f"Spike alerts for <b>{esc(rule_id)}</b> were not on for {target.label}."
-            )
-        await reply(self.out, update, text)
+            key = "trend.off" if changed else "trend.not_on"
+        await reply(self.out, update, text(lang, key, rule=rule, label=label))
 
-    async def _list(self, update: Update, store: TrendStore) -> None:
+    async def _list(self, update: Update, lang: Language | None, store: TrendStore) -> None:
         chat = update.effective_chat
         watches = await store.trend_watches(chat.id) if chat is not None else []
-        lines = ["<b>Trends</b>: <code>/trend RULE [7|30|90]</code> for a chart."]
+        lines = [text(lang, "trend.list_title")]
         if watches:
-            lines.append("Spike alerts on here for: " + ", ".join(esc(w.rule_id) for w in watches))
+            rules = ", ".join(esc(w.rule_id) for w in watches)
+            lines.append(text(lang, "trend.list_on", rules=rules))
         else:
-            lines.append("No spike alerts here yet: <code>/trend RULE on</code>.")
+            lines.append(text(lang, "trend.list_none"))
         await reply(self.out, update, "\n".join(lines))

@@ -1,8 +1,8 @@
 """``/web``: a one-time link to the web console, for an allowed user in a private chat.
 
 Asks the injected ``WebLogin`` (the console's ``LoginLinks`` behind ``bot.runtime``) for a link
-and replies with it; admins get an editing session, others a read-only one. Does not check the
-link or serve the console.
+and replies with it (in the chat's language); admins get an editing session, others a
+read-only one. Does not check the link or serve the console.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Protocol
 from telegram import Update
 
 from bot.delivery.replies import ReplySender
+from bot.i18n import text
 from bot.services import Services
-from bot.telegram.handlers.access import Context, gate, is_admin
+from bot.telegram.handlers.access import Context, chat_language, gate, is_admin
 from bot.telegram.handlers.replies import reply
 from bot.telegram.handlers.text import esc
 
@@ -31,11 +32,12 @@ class WebLoginCommand:
         self.out = out
 
     async def web(self, update: Update, context: Context) -> None:
-        if not await gate(self.services.settings, self.out, update):
+        lang = chat_language(self.services, update)
+        if not await gate(self.services.settings, self.out, update, lang):
             return
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or chat.type != "private":
-            await reply(self.out, update, "Send /web to me in a private chat: the link is yours.")
+            await reply(self.out, update, text(lang, "web.private_only"))
             return
         link = (
             self.web_login.login_link(user.id, is_admin(self.services.settings, user.id))
@@ -43,10 +45,6 @@ class WebLoginCommand:
             else None
         )
         if link is None:
-            await reply(self.out, update, "The web console is not enabled on this bot.")
+            await reply(self.out, update, text(lang, "web.disabled"))
             return
-        await reply(
-            self.out,
-            update,
-            f"Your console login link (works once, for 10 minutes):\n{esc(link)}",
-        )
+        await reply(self.out, update, text(lang, "web.link", link=esc(link)))

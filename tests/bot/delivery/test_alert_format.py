@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.delivery.alert_format import format_alert, rule_tags, shorten
-from core.models import Article, Hit, Priority, RenderedMessage, RuleInfo, RuleMatch
+from core.models import Article, Hit, Language, Priority, RenderedMessage, RuleInfo, RuleMatch
 from tests.fakes.telegram_html import parse_html, utf16_len
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -257,6 +257,12 @@ def test_any_feed_text_gives_valid_html_within_the_limit(
         summary=summary,
         content=content,
         link="https://f.example/" + title[:50],
+        published_at=datetime(2025, 7, 11, 12, 0, tzinfo=UTC),
     )
-    message = format_alert(article, [RuleMatch("r", tuple(hits))], {}, HCM)
+    # in either language, as an alert or as its edit (#16: the bot's words are catalogued)
+    language = data.draw(st.sampled_from([None, Language.VI]))
+    updated = data.draw(st.booleans())
+    message = format_alert(
+        article, [RuleMatch("r", tuple(hits))], {}, HCM, updated=updated, language=language
+    )
     assert_valid_telegram(message)

@@ -16,6 +16,7 @@ from core.models import (
     Article,
     Delivery,
     DeliveryKind,
+    Language,
     Priority,
     RuleInfo,
     RuleMatch,
@@ -191,3 +192,37 @@ def test_a_folded_story_alert_keeps_its_sources() -> None:
     )
     (item,) = items_from_deliveries([d])
     assert (item.source, item.also) == ("VNA", ("vietnamnet.example",))
+
+
+def test_a_vietnamese_digest_has_vietnamese_words_and_dates() -> None:
+    items = items_from_deliveries(
+        [
+            delivery(1, 0, ("csp",)),
+            delivery(2, 60, ("sea", "csp")),
+            delivery(3, 120, ("csp",), kind=DeliveryKind.EDIT),
+        ]
+    )
+    [message] = format_digest(items, RULES, HCM, language=Language.VI)
+    assert parse_html(message.html).text == (
+        "📰 3 bài mới khớp quy tắc\n"
+        "\n#csp — Comprehensive Strategic Partnership (2)\n"
+        "• Story 1 <b>& — News · 19:00 11/07\n"
+        "• (đã cập nhật) Story 3 <b>& — News · 19:02 11/07\n"
+        "\n#sea — East Sea (1)\n"
+        "• Story 2 <b>& — News · 19:01 11/07 #csp"
+    )
+    matches = [
+        StoredMatch(
+            rule_id="csp",
+            article_id=n,
+            title=f"Report {n}",
+            link=f"https://{host}/{n}",
+            feed_url=f"https://{host}/rss",
+            matched_at=datetime(2025, 7, 11, 8, n, tzinfo=UTC),
+        )
+        for n, host in ((1, "vna.example"), (2, "vietnamnet.example"))
+    ]
+    (page,) = format_digest(
+        items_from_matches(matches, {1: 10, 2: 10}), {}, HCM, language=Language.VI
+    )
+    assert "• Report 1 — 2 nguồn tin: vna.example, vietnamnet.example · 15:01 11/07" in page.plain

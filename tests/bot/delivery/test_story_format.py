@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.delivery.story_format import MAX_LISTED, format_delivery, sources_line
-from core.models import Article, Delivery, DeliveryKind, RuleInfo, RuleMatch, StorySource
+from core.models import (
+    Article,
+    Delivery,
+    DeliveryKind,
+    Language,
+    RuleInfo,
+    RuleMatch,
+    StorySource,
+)
 from tests.fakes.telegram_html import parse_html
 
 UTC_TZ = ZoneInfo("UTC")
@@ -85,3 +94,31 @@ def test_a_late_source_is_a_silent_reply_naming_it() -> None:
     assert message.disable_notification
     assert "&lt;in&gt;" in message.html
     parse_html(message.html)
+
+
+def test_in_vietnamese_the_sources_and_the_reply_read_as_vietnamese() -> None:
+    many = tuple(source(SECOND, n) for n in range(MAX_LISTED + 3))
+    html_line, plain_line = sources_line(many, Language.VI)
+    assert plain_line.startswith(f"📰 {MAX_LISTED + 3} nguồn tin: VietNamNet, ")
+    assert plain_line.endswith(" và 3 nguồn khác")
+    parse_html(html_line)
+    both = (source(FIRST, 1), source(SECOND, 2))
+    reply = format_delivery(
+        delivery(DeliveryKind.REPLY, *both, article=SECOND), RULES, UTC_TZ, language=Language.VI
+    )
+    assert reply.plain.splitlines()[0] == (
+        "➕ Thêm nguồn tin cho tin này: VietNamNet · nay có 2 nguồn tin"
+    )
+    assert "<b>VietNamNet</b>" in reply.html
+    assert "&lt;in&gt;" in reply.html  # the headline is the feed's, escaped, untranslated
+    parse_html(reply.html)
+    untitled = format_delivery(
+        delivery(DeliveryKind.EDIT, article=replace(FIRST, title="")),
+        RULES,
+        UTC_TZ,
+        language=Language.VI,
+    )
+    assert untitled.plain.splitlines()[:2] == [
+        "(không có tiêu đề)",
+        "VNA · 08:00 11/07/2025 UTC · ✏️ đã cập nhật",
+    ]

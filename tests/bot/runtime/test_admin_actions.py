@@ -11,6 +11,7 @@ import pytest
 
 from bot.config.feeds_file import load_feeds_file
 from bot.config.settings import Settings
+from bot.i18n.forms import Localized, localized
 from bot.runtime.admin_actions import AppAdminActions
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.services import RuleHolder, Services
@@ -58,8 +59,8 @@ def _actions(services: Services, fetcher: FeedFetcher) -> AppAdminActions:
     async def no_rules_reload() -> bool:
         return True
 
-    async def report(message: str) -> None:
-        raise AssertionError(f"unexpected feeds-file error: {message}")
+    async def report(message: Localized) -> None:
+        raise AssertionError(f"unexpected feeds-file error: {localized(message, None)}")
 
     return AppAdminActions(
         services,
@@ -115,8 +116,8 @@ async def test_feeds_file_reload_applies_valid_changes_and_keeps_the_last_good(
     services, _server, _fetcher = parts
     errors: list[str] = []
 
-    async def on_error(message: str) -> None:
-        errors.append(message)
+    async def on_error(message: Localized) -> None:
+        errors.append(localized(message, None))  # an admin notice, read in English here
 
     reloader = FeedsReloader(services, on_error)
     path = services.settings.feeds_file

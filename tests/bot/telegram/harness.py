@@ -28,7 +28,7 @@ from bot.telegram.handlers import AdminActions, register_handlers
 from bot.telegram.handlers.stories import StorySplitter
 from core.clock import FakeClock
 from core.errors import ConfigError
-from core.models import Article, FeedConfig, Hit, Priority, RuleInfo, RuleMatch
+from core.models import Article, FeedConfig, Hit, Language, Priority, RuleInfo, RuleMatch
 from rules import compile_ruleset
 from storage.base import Subscription
 from storage.sql import SqlStorage
@@ -78,10 +78,12 @@ class FakeRuleSet:
 
 @dataclass
 class RecordingAdminActions:
-    """AdminActions that remember their calls; ``fail`` makes the next call raise."""
+    """AdminActions that remember their calls (and the language each was asked in:
+    ``languages``); ``fail`` makes the next call raise. Their replies are English."""
 
     calls: list[tuple[str, str]] = field(default_factory=list)
     fail: str | None = None
+    languages: list[Language | None] = field(default_factory=list)
 
     def _record(self, name: str, arg: str = "") -> None:
         self.calls.append((name, arg))
@@ -89,23 +91,29 @@ class RecordingAdminActions:
             message, self.fail = self.fail, None
             raise ConfigError(message)
 
-    async def add_feed(self, url: str) -> str:
+    async def add_feed(self, url: str, language: Language | None = None) -> str:
+        self.languages.append(language)
         self._record("add_feed", url)
         return f"Added {url}; first poll in a moment."
 
-    async def remove_feed(self, url: str) -> str:
+    async def remove_feed(self, url: str, language: Language | None = None) -> str:
+        self.languages.append(language)
         self._record("remove_feed", url)
         return f"Removed {url}."
 
-    async def set_feed_enabled(self, url: str, enabled: bool) -> str:
+    async def set_feed_enabled(
+        self, url: str, enabled: bool, language: Language | None = None
+    ) -> str:
+        self.languages.append(language)
         self._record("set_feed_enabled", f"{url} {enabled}")
         return f"{'Resumed' if enabled else 'Paused'} {url}."
 
-    async def reload_rules(self) -> str:
+    async def reload_rules(self, language: Language | None = None) -> str:
+        self.languages.append(language)
         self._record("reload_rules")
         return "Reloaded 7 rules from 1 file."
 
-    async def status_text(self) -> str:
+    async def status_text(self, language: Language | None = None) -> str:
         return "Scheduler: 3 feeds due in the next minute."
 
 
@@ -204,10 +212,12 @@ async def running_bot(
     config_dir: Path = Path("config"),
     personal_limit: int = 20,
     stories: StorySplitter | None = None,
+    admin_actions: Callable[[Services], AdminActions] | None = None,
 ) -> AsyncIterator[RunningBot]:
     """With ``rule_sources`` the rules in force are really compiled from them (and the personal
     rules saved from the chat are compiled in with them, as the rules reloader does); without,
-    ``rules`` stand in for them."""
+    ``rules`` stand in for them. ``admin_actions`` makes the handlers' ``AdminActions`` from the
+    services (the real ``AppAdminActions``, say) instead of the recording ones."""
     store = storage if storage is not None else MemoryStorage()
     await store.open()
     clock = FakeClock()
@@ -248,6 +258,8 @@ async def running_bot(
             .build()
         )
         admin: AdminActions | None = actions if with_admin_actions else None
+        if admin_actions is not None:
+            admin = admin_actions(services)
         register_handlers(application, services, admin, stories=stories, personal=personal)
         await application.initialize()
         await application.start()

@@ -3,6 +3,7 @@ photo through the outbox and the one sink (the fake Bot API checks the upload an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,9 +20,11 @@ from bot.delivery.telegram_sink import TelegramSink
 from bot.services import RuleHolder, Services
 from bot.telegram.rate_limiter import paced_bot
 from bot.trends.alerts import MAX_CAPTION, Spike, TrendAlerts, current_spike, trend_caption
+from bot.trends.charts import trend_png
 from bot.trends.series import TrendSeries
 from bot.trends.stats import Judgement
 from core.clock import FakeClock
+from core.models import Language
 from rules import RuleSet
 from storage import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
@@ -158,3 +161,67 @@ async def test_a_console_without_pictures_prints_the_caption(
     assert await sender.drain_once() == 1
     assert "TREND" in out.getvalue()
     assert "[chart: PNG" in out.getvalue()
+
+
+async def test_each_chat_reads_the_trend_alert_in_its_language(store: SqlStorage) -> None:
+    """#16: a Vietnamese chat (its /settings) and an English one in London get one spike, each
+    captioned in its own language, date style and time zone, as photos through the one sink."""
+    clock = FakeClock(NOW)
+    n = await _steady_history(store)
+    await _matches(store, NOW.replace(minute=10), 12, n)
+    languages = {42: Language.VI, 43: None}
+    alerts = TrendAlerts(
+        store,
+        store,
+        clock,
+        lambda: {"csp": "Strategic partnership"},
+        tz=TZ,
+        console_url="http://h:8080",
+        language_of=languages.__getitem__,
+        tz_of=lambda chat: TZ if chat == 42 else ZoneInfo("Europe/London"),
+    )
+    async with FakeTelegramServer(rate_limits=RateLimits(enabled=False)) as tg:
+        for chat in languages:
+            tg.add_chat(chat)
+            await subscribed(store, chat, "csp")
+            await store.set_trend_watch(chat, "csp", True, NOW)
+        assert await alerts.run_once() == 2
+        assert await alerts.run_once() == 0  # one spike, alerted once to each
+        limits = PaceLimits(global_count=10_000, private_window_s=0.0, group_count=10_000)
+        async with paced_bot(DEFAULT_TOKEN, base_url=tg.base_url, pacer=SendPacer(limits)) as bot:
+            sender = await _sender(store, clock, TelegramSink(bot, tz=TZ))
+            assert await sender.drain_once() == 2
+        [vietnamese], [english] = tg.messages(42), tg.messages(43)
+    assert vietnamese.photo is not None
+    lines = vietnamese.text.splitlines()
+    assert lines[0] == "📈 Strategic partnership: tăng đột biến"
+    assert lines[1].startswith("12 bài trong giờ bắt đầu lúc 19:00, so với khoảng ")
+    assert " bài mỗi giờ trong 28 giờ trước đó (p = " in lines[1]
+    assert lines[1].endswith("; tăng đột biến từ 19:00 11/07.")
+    assert lines[2:] == ["Xem trên bảng điều khiển", "Tắt các cảnh báo này: /trend csp off"]
+    assert vietnamese.parse_mode == "HTML"
+    assert any(e["type"] == "bold" for e in vietnamese.entities)
+    assert any(e["type"] == "text_link" for e in vietnamese.entities)
+    assert english.text.startswith(
+        "📈 Strategic partnership: a spike\n12 stories in the hour from 13:00, against about "
+    )
+    assert english.photo is not None
+    assert vietnamese.photo != english.photo  # its chart's title and axis are Vietnamese
+    assert "spiking since 11 Jul 13:00." in english.text
+
+
+def test_a_vietnamese_caption_writes_decimals_with_a_comma() -> None:
+    spike = Spike(NOW.replace(minute=0), NOW.replace(minute=0), 12, 1.25, 0.003)
+    caption = trend_caption("csp", "Ties", spike, TZ, None, Language.VI)
+    assert "so với khoảng 1,2 bài mỗi giờ" in caption.plain  # 1.25 rounds half to even
+    assert "(p = 0,003)" in caption.plain
+    parse_html(caption.html)  # valid Telegram HTML
+
+
+def test_the_chart_draws_its_vietnamese_words_with_every_glyph() -> None:
+    s = series([False, False, True])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of a glyph its font lacks
+        png = trend_png("Quan hệ Đối tác", s.starts, s.judgements, "hour", language=Language.VI)
+    assert png.startswith(b"\x89PNG")
+    assert png != trend_png("Quan hệ Đối tác", s.starts, s.judgements, "hour")

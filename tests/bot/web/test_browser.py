@@ -126,7 +126,7 @@ async def test_the_desk_in_a_real_browser(console: Console, browser: webdriver.C
     await run(shoot, browser, "rule-preview")
     await run(lambda: browser.find_element(By.ID, "rule-save").click())
     message = await run(wait_for, browser, lambda d: d.find_element(By.ID, "save-message"))
-    assert "1 rules in force" in message.text
+    assert "1 rule in force" in message.text
     assert console.deps.services.rules.current.get("drill") is not None
 
     # add a feed

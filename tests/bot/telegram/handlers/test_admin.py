@@ -32,7 +32,7 @@ async def test_feeds_lists_health(rb: RunningBot) -> None:
     await rb.add_feed("https://c.example/rss", disabled_reason="410 Gone")
     text = (await rb.ask("/feeds", chat_id=ADMIN)).text
     assert (
-        "✅ A <News> — https://a.example/rss\n   last fetched 11 Jul 18:00, 12 items seen" in text
+        "✅ A <News> — https://a.example/rss\n   last fetched 11 Jul 18:00, items seen: 12" in text
     )
     assert "⚠️ https://b.example/rss — https://b.example/rss\n   3 errors in a row: HTTP 503" in text
     assert "⛔ https://c.example/rss — https://c.example/rss\n   disabled: 410 Gone" in text
@@ -122,7 +122,7 @@ async def test_feeds_says_a_new_feed_had_its_first_poll_until_its_next_story(
     )
     text = (await rb.ask("/feeds", chat_id=ADMIN)).text
     assert (
-        "23 items seen\n   first poll: 23 existing items recorded; alerts start with the next "
+        "items seen: 23\n   first poll: 23 existing items recorded; alerts start with the next "
         "new story (NEWSWATCH_ALERT_ON_FIRST_POLL=true alerts on them too)"
     ) in text
     stored = await rb.storage.get_feed("https://a.example/rss")

@@ -9,10 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery.alert_state import AlertStates
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.telegram_sink import TelegramSink
+from core.models import Article, Hit, RuleMatch, StoryPlacement
 from storage.sql import SqlStorage
-from tests.bot.telegram.harness import ADMIN, GROUP, OTHER, USER, RunningBot, running_bot, subs
+from tests.bot.telegram.harness import (
+    ADMIN,
+    GROUP,
+    OTHER,
+    PUBLISHED,
+    USER,
+    RunningBot,
+    running_bot,
+    subs,
+)
 from tests.fakes.telegram_api import SentMessage
 
 SOURCES = {
@@ -35,8 +46,13 @@ async def srb(tmp_path: Path) -> AsyncIterator[RunningBot]:
 async def send_queued(rb: RunningBot, chat_id: int = USER, expect: int = 1) -> list[SentMessage]:
     """Run the outbox once and return the ``expect`` new messages in ``chat_id``."""
     before = len(rb.tg.messages(chat_id))
-    sender = OutboxSender(rb.services, TelegramSink(rb.application.bot, tz=rb.services.settings.tz))
-    await sender.drain_once()
+    sink = TelegramSink(  # as the app wires it: an alert's edit keeps its keyboard's state
+        rb.application.bot,
+        tz=rb.services.settings.tz,
+        prefs=rb.services.chat_prefs,
+        button_state=AlertStates(rb.services),
+    )
+    await OutboxSender(rb.services, sink).drain_once()
     return (await rb.tg.wait_for_messages(before + expect, chat_id=chat_id))[before:]
 
 
@@ -87,7 +103,12 @@ async def test_mute_one_rule_then_unmute_with_one_catch_up(srb: RunningBot) -> N
     assert "While muted 2" in digest.text
     # a second unmute has nothing to catch up
     assert await srb.press(alert, "1 day") == "Muted #csp here for 1 day; other rules still alert."
+    assert labels(alert)[0] == "🔕 Muted here (until 12 Jul 19:10)"  # tomorrow: with its date
     assert await srb.press(alert, "Unmute") == "Unmuted #csp: nothing matched while it was muted."
+    assert await srb.press(alert, "until unmuted") == (
+        "Muted #csp here until unmuted; other rules still alert."
+    )
+    assert labels(alert)[0] == "🔕 Muted here (until unmuted)"
 
 
 async def test_unsubscribe_and_subscribe_again(srb: RunningBot) -> None:
@@ -149,3 +170,52 @@ async def test_bad_presses(srb: RunningBot) -> None:
     answers = [str(a["text"]) for a in srb.tg.callback_answers[-3:]]
     assert answers[0].startswith("This alert is too old")
     assert answers[1:] == ["This button is no longer supported."] * 2
+
+
+async def report(
+    rb: RunningBot, outlet: str, *, title: str = "Vietnam and US upgrade ties"
+) -> None:
+    """``outlet``'s report of the one story "s1" (the same article again when ``outlet`` was
+    seen: a changed title is an update of it), matched by #csp."""
+    article = Article(
+        feed_url=f"https://{outlet}/rss",
+        identity=f"guid:{outlet}",
+        title=title,
+        link=f"https://{outlet}/ties",
+        summary="The comprehensive strategic partnership was discussed at length.",
+        published_at=PUBLISHED,
+        feed_name=outlet,
+    )
+    hits = (Hit("comprehensive", "summary", 4, 17),)
+    placement = StoryPlacement("s1", '{"reason": "test", "score": 0.5}', frozenset())
+    await rb.storage.ingest_many(
+        [(article, [RuleMatch("csp", hits)])], rb.clock.now(), stories=[placement]
+    )
+
+
+async def test_an_edit_of_the_alert_redraws_its_keyboard_as_it_stands(srb: RunningBot) -> None:
+    """#16: a story's second source edits its alert; a mute pressed meanwhile stays shown
+    (Telegram drops a keyboard an edit does not repeat, so the edit repeats the current one)."""
+    await srb.ask("/subscribe csp")
+    await report(srb, "vna.example")
+    [alert] = await send_queued(srb)
+    await report(srb, "vietnamnet.example")  # the sources edit is queued
+    assert (await srb.press(alert, "1 h")).startswith("Muted #csp")
+    muted = labels(alert)
+    assert muted[:2] == ["🔕 Muted here (until 20:00)", "🔔 Unmute"]
+    await send_queued(srb, expect=0)
+    assert alert.edits, "the alert was edited in place"
+    assert alert.text.splitlines()[-1] == "📰 2 sources: vna.example, vietnamnet.example"
+    assert labels(alert) == muted
+    # Unsubscribed, then the first outlet updates its article: the edit says unsubscribed.
+    await srb.press(alert, "Unmute")
+    assert await srb.press(alert, "Unsubscribe") == "Unsubscribed from #csp."
+    await report(srb, "vna.example", title="Vietnam and US upgrade ties, updated")
+    await send_queued(srb, expect=0)
+    assert alert.text.startswith("Vietnam and US upgrade ties, updated")
+    assert labels(alert)[:2] == ["🚫 Unsubscribed", "↩ Subscribe again"]
+    # and with nothing pressed, the default keyboard
+    assert await srb.press(alert, "Subscribe again") == "Subscribed again to #csp."
+    await report(srb, "vna.example", title="Vietnam and US upgrade ties, again")
+    await send_queued(srb, expect=0)
+    assert labels(alert)[:4] == ["🔕 1 h", "🔕 1 day", "🔕 until unmuted", "🚫 Unsubscribe"]

@@ -21,7 +21,7 @@ async def test_the_chart_is_the_consoles_png(tmp_path: Path) -> None:
         assert sent.photo is not None
         series = await trend_series(rb.storage, "csp", rb.clock.now(), 30, "day")
         assert sent.photo == trend_png("csp", series.starts, series.judgements, "day")
-        assert sent.text.startswith("📊 Comprehensive Strategic Partnership: 1 stories in 30 days")
+        assert sent.text.startswith("📊 Comprehensive Strategic Partnership: 1 story in 30 days")
         assert (await rb.ask("/trend csp 7")).photo is not None
         assert "7, 30 or 90" in (await rb.ask("/trend csp 12")).text
         assert "no rule called" in (await rb.ask("/trend nope")).text
