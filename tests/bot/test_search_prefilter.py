@@ -170,6 +170,20 @@ async def _same_results(store: SqlStorage, query: str) -> None:
         few = await scan_stored(store, rules, ["query"], {}, keep=2, since=since, language=language)
         assert few.counts == full.counts
         assert few.hits == full.hits[:2]
+        # paging: the next page starts below the last article of the first
+        first = await scan_stored(
+            store, rules, ["query"], {}, keep=1, stop_at=1, since=since, language=language
+        )
+        if first.last_id is not None:
+            below = {
+                "before_id": first.last_id,
+                "keep": 10**6,
+                "since": since,
+                "language": language,
+            }
+            rest = await scan_stored(store, rules, ["query"], {}, **below)  # type: ignore[arg-type]
+            rest_full = await scan_stored(store, rules, ["query"], {}, use_index=False, **below)  # type: ignore[arg-type]
+            assert rest.hits == rest_full.hits
 
 
 @settings(
