@@ -26,6 +26,7 @@ from rules.normalize import fast_tokens
 
 MAX_TOKEN = 120  # PostgreSQL refuses lexemes over 2 KB; a word this long is a prefix anyway
 MAX_QUERY_TOKENS = 2000  # a larger condition is not worth an index query: scan instead
+MAX_QUERY_DEPTH = 64  # FTS5 refuses expressions nested deeper than 256
 _PLAIN = re.compile(r"[a-z0-9]+")
 _HEXLIKE = re.compile(r"u[0-9a-f]*")
 
@@ -89,6 +90,13 @@ def count_tokens(cond: WordCondition) -> int:
     if isinstance(cond, Word):
         return len(_alternatives(cond))
     return sum(count_tokens(p) for p in cond.parts)
+
+
+def depth(cond: WordCondition) -> int:
+    """How deeply ANDs and ORs nest in ``cond`` (a word alone: 1)."""
+    if isinstance(cond, Word):
+        return 1
+    return 1 + max(depth(p) for p in cond.parts)
 
 
 def fts5_query(cond: WordCondition) -> str:

@@ -12,6 +12,7 @@ from rules import RuleSet
 from rules.engine import ALL_FIELDS_MASK, AllOf, AnyOf, Expr, Leaf, Near, Not, RegexLeaf
 from storage.console import StoredArticle
 from storage.words import (
+    MAX_QUERY_DEPTH,
     MAX_QUERY_TOKENS,
     AllWords,
     AnyWords,
@@ -19,6 +20,7 @@ from storage.words import (
     WordCondition,
     count_tokens,
     decides_exactly,
+    depth,
 )
 
 FETCH_FIRST, FETCH_BATCH = 40, 200  # candidate articles read per query: first, at most
@@ -113,7 +115,7 @@ def _join(kind: type[AllWords] | type[AnyWords], parts: list[WordCondition]) -> 
 def word_condition(rules: RuleSet, rule_ids: Sequence[str]) -> WordCondition | None:
     """A condition on an article's folded words that holds whenever one of ``rule_ids`` fires
     (a necessary condition, never sufficient); None when some rule allows no such condition
-    (only regexes or NOT), or it would be too large to be worth asking the index."""
+    (only regexes or NOT), or it would be too large (or too deeply nested) to ask the index."""
     by_id = {r.info.id: r for r in rules.compiled_rules}
     parts: list[WordCondition] = []
     for rule_id in rule_ids:
@@ -127,7 +129,9 @@ def word_condition(rules: RuleSet, rule_ids: Sequence[str]) -> WordCondition | N
     if not parts:
         return None
     joined = _join(AnyWords, parts)
-    return joined if count_tokens(joined) <= MAX_QUERY_TOKENS else None
+    if count_tokens(joined) > MAX_QUERY_TOKENS or depth(joined) > MAX_QUERY_DEPTH:
+        return None
+    return joined
 
 
 def _exact(expr: Expr, rules: RuleSet) -> bool:

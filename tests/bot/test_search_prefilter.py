@@ -288,6 +288,10 @@ def test_word_conditions() -> None:
         (Word("policy"), AllWords((Word("partner", prefix=True), Word("us"))))
     )
     assert word_condition(compile_query("/Vi[eệ]t/i OR sea"), ["query"]) is None
+    deep = "sea"
+    for i in range(70):  # alternating AND / OR nests one level each: too deep for FTS5
+        deep = f"(w{i} {'AND' if i % 2 else 'OR'} {deep})"
+    assert word_condition(compile_query(deep), ["query"]) is None
     assert word_condition(compile_query("/Vi[eệ]t/i AND sea"), ["query"]) == Word("sea")
 
 
