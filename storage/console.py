@@ -1,6 +1,6 @@
 """What the web console reads from storage, beyond the ``Storage`` protocol: pages of matched
-stories with filters, articles newest first (for search and rule previews), match counts per
-day or hour, and articles per feed.
+stories with filters, articles newest first or by the word index (for search and rule
+previews), match counts per day or hour, and articles per feed.
 
 A separate protocol so the console's queries do not widen ``Storage`` (and every fake of it);
 ``SqlStorage`` implements both. Read-only: nothing here stores, changes or deletes.
@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from core.models import Article
 
 from .base import StoredMatch
+from .words import WordCondition
 
 Bucket = Literal["day", "hour"]
 
@@ -44,6 +45,7 @@ class StoredArticle:
     article: Article
     first_seen_at: datetime
     rule_ids: tuple[str, ...]  # the rules that matched it when it was stored
+    language: str | None = None  # "vi" / "en" (core.language), None if stored before 0010
 
 
 class ConsoleQueries(Protocol):
@@ -59,9 +61,11 @@ class ConsoleQueries(Protocol):
         before_key: int | None = None,
         after_key: int | None = None,
         limit: int = 25,
+        language: str | None = None,
     ) -> list[ConsoleStory]:
         """Matched stories, newest first; ``before_key`` pages back, ``after_key`` gives only
-        newer ones (live updates). Filters apply to the matches; a story shows all its rules."""
+        newer ones (live updates). Filters apply to the matches (``language``: to the stored
+        article's); a story shows all its rules."""
 
     def articles_newest_first(
         self,
@@ -69,9 +73,48 @@ class ConsoleQueries(Protocol):
         before_id: int | None = None,
         since: datetime | None = None,
         batch: int = 500,
+        language: str | None = None,
     ) -> AsyncIterator[StoredArticle]:
-        """Every stored article first seen at or after ``since`` with id below ``before_id``,
-        newest first, one short transaction per batch."""
+        """Every stored article first seen at or after ``since`` with id below ``before_id``
+        (and in ``language``, when given), newest first, one short transaction per batch."""
+
+    async def word_candidates(
+        self,
+        cond: WordCondition,
+        *,
+        before_id: int | None = None,
+        since: datetime | None = None,
+        language: str | None = None,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Ids of the articles (filtered as ``articles_newest_first``) that may satisfy
+        ``cond`` by the word index (``storage.words``), newest first: a superset of those that
+        do, never fewer (articles not indexed yet are included). With ``limit``, about the
+        newest ``limit`` of them; asking again below the last id returned goes on gap-free."""
+
+    async def count_word_matches(
+        self, cond: WordCondition, *, since: datetime | None = None, language: str | None = None
+    ) -> int:
+        """How many indexed articles (first seen since ``since``, in ``language``; pending
+        ones left out) satisfy ``cond`` by their indexed words."""
+
+    async def pending_word_ids(
+        self, *, since: datetime | None = None, language: str | None = None
+    ) -> list[int]:
+        """The articles not indexed yet (first seen since ``since``, in ``language``)."""
+
+    async def index_pending_words(self, batch: int = 500) -> int:
+        """Index the articles written without their words (by something other than ingest);
+        returns how many."""
+
+    async def articles_by_ids(self, ids: Sequence[int]) -> list[StoredArticle]:
+        """The stored articles with these ids, in the order given (pruned ones left out)."""
+
+    async def count_articles(
+        self, *, since: datetime | None = None, published_since: datetime | None = None
+    ) -> int:
+        """Stored articles first seen at or after ``since`` and published at or after
+        ``published_since`` (an article without a date counts as recent)."""
 
     async def match_counts(
         self, since: datetime, bucket: Bucket = "day", rule_id: str | None = None

@@ -116,6 +116,7 @@ articles = Table(
     Column("story_id", Integer),  # 0006: stories.id (no foreign key, see the migration)
     Column("story_why", Text),  # 0006: the grouping decision, JSON
     Column("story_pinned", Boolean, nullable=False, default=False),  # 0006: placed by a person
+    Column("language", Text),  # 0010: "vi" or "en" (core.language), NULL if never set
 )
 
 stories = Table(

@@ -11,6 +11,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Final
 
+from core.language import VI_SHARE, guess_lang
+
 _WORD_RE: Final = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+", re.UNICODE)
 # đ/Đ do not decompose under NFKD: they are letters of their own.
 _LETTERS: Final = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "ł": "l", "Ł": "L", "ø": "o"})
@@ -45,22 +47,6 @@ def fold_keep_case(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-# Letters only Vietnamese uses (breve, circumflex, horn, đ, dot below, hook above): an English
-# report quoting "Bùi Thanh Sơn" has a handful, a Vietnamese one has them in most words.
-_VI_LETTERS: Final = frozenset(
-    "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"
-    "ĂÂĐÊÔƠƯẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊỌỎỐỒỔỖỘỚỜỞỠỢỤỦỨỪỬỮỰỲỴỶỸ"
-)
-VI_SHARE: Final = 0.03
-
-
-def guess_lang(text: str) -> str:
-    """ "vi" when at least ``VI_SHARE`` of the letters of ``text`` are Vietnamese-only ones,
-    else "en". Feeds rarely say their language reliably; this is enough for the grouping, which
-    only needs to know whether two reports can share words or only names and numbers."""
-    letters = vi = 0
-    for c in text[:2000]:
-        if c.isalpha():
-            letters += 1
-            vi += c in _VI_LETTERS
-    return "vi" if letters and vi / letters >= VI_SHARE else "en"
+# The detector lives in core (ingest stores an article's language with it); re-exported here for
+# the stories engine, which used it first.
+__all__ = ["VI_SHARE", "fold", "fold_keep_case", "fold_word", "folded_words", "guess_lang", "words"]

@@ -18,7 +18,9 @@ ALLOWED: dict[str, set[str]] = {
     "rules": {"core"},
     "stories": {"core"},
     "watchers": {"core"},
-    "storage": {"core"},
+    # storage indexes each article's words as the rule engine folds them (storage.words), so
+    # a search's word prefilter and the engine agree on what a word is
+    "storage": {"core", "rules"},
     "bot.config": {"core", "rules"},
     "bot.services": {"core", "rules", "storage", "bot.config", "bot.ops"},
     "bot.ops": {"core", "rules", "storage", "bot.config"},

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TextIO
 
 import yaml
 
 from bot.config.rule_files import read_rule_sources, rule_files
+from bot.search import ArticleArchive, replay_all
 from core.errors import RuleError
 from core.models import Article, Hit
 from core.text import plural
@@ -35,12 +36,6 @@ FETCH_TIMEOUT_S = 20.0
 DEFAULT_USER_AGENT = "newswatch rules test"
 _PAGE_ACCEPT = "text/html, application/xhtml+xml, text/plain;q=0.9, */*;q=0.5"
 _CHARSET_RE = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
-
-
-class ArticleArchive(Protocol):
-    """What backtest needs from storage (``storage.base.Storage`` provides it)."""
-
-    def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]: ...
 
 
 # ---- check -----------------------------------------------------------------------------------
@@ -264,7 +259,8 @@ async def cmd_backtest(
     examples: int = 5,
     feedback: Sequence[Feedback] = (),
 ) -> int:
-    """Replay the rules in ``file`` over every stored article; compare with what fired then.
+    """Replay the rules in ``file`` over every stored article (``bot.search.replay_all``);
+    compare with what fired then.
 
     ``feed_tags`` (feed url -> tags) lets rules limited by ``feed_tags`` be judged; without it
     such rules only match feeds they name. Prints one line per rule (would fire / did fire /
@@ -288,12 +284,12 @@ async def cmd_backtest(
     marks = [f for f in feedback if f.rule_id in would]
     marked = {f.article_identity for f in marks}
     fires_now: dict[str, set[str]] = {}  # identity of a marked article -> rules firing now
-    async for article, matched in storage.iter_articles():
+    # one replay for backtest, search and previews (bot.search): the word index, when storage
+    # has one, spares the engine the articles none of these rules can fire on
+    async for article, now, then in replay_all(storage, rules, ids, tags):
         total += 1
-        now = set(rules.decide(article, tags.get(article.feed_url, ())).rule_ids)  # no hits needed
         if article.identity in marked:
-            fires_now[article.identity] = now
-        then = set(matched)
+            fires_now[article.identity] = set(now)
         for rule_id in ids:
             a, b = rule_id in now, rule_id in then
             would[rule_id] += a

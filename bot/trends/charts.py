@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display, no GUI toolkit
 
 import matplotlib.dates as mdates
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 import bot.i18n as i18n
@@ -37,7 +38,11 @@ def trend_png(
     language: Language | None = None,
 ) -> bytes:
     """The chart as PNG bytes: bars per bucket, spikes in red, the baseline as a line; its
-    words in ``language``."""
+    words in ``language``.
+
+    Drawn for speed (a chart was ~190 ms): the bars are one ``PolyCollection`` rather than one
+    patch artist per bucket, and the margins are fixed rather than computed by
+    ``tight_layout`` (a whole extra layout pass)."""
     # A Figure without pyplot: no global state, safe to call from worker threads.
     fig = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
     ax = fig.add_subplot()
@@ -46,9 +51,15 @@ def trend_png(
     width = 0.8 if bucket == "day" else 0.8 / 24
     # matplotlib date numbers: days since its default epoch, 1970-01-01 UTC
     xs = [(t - _EPOCH).total_seconds() / 86400 for t in starts]
-    ax.bar(xs, counts, width=width, color=colours, align="edge")
+    bars = [
+        [(x, 0), (x, n), (x + width, n), (x + width, 0)] for x, n in zip(xs, counts, strict=True)
+    ]
+    ax.add_collection(PolyCollection(bars, facecolors=colours, edgecolors="none"))
     baseline = [j.expected for j in judgements]
     ax.plot(xs, baseline, color="#7f8c8d", linewidth=1, label="baseline")
+    if xs:
+        ax.set_xlim(xs[0] - width / 2, xs[-1] + width * 1.5)
+    ax.set_ylim(0, max([*counts, *baseline, 1]) * 1.08)
     spikes = sum(j.spike for j in judgements)
     per = "trend.chart_per_day" if bucket == "day" else "trend.chart_per_hour"
     marked = i18n.text(language, "trend.chart_marked", count=spikes) if spikes else ""
@@ -62,8 +73,10 @@ def trend_png(
     ax.grid(axis="y", alpha=0.3)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    fig.autofmt_xdate()
-    fig.tight_layout()
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.2)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

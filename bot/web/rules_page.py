@@ -3,7 +3,8 @@ a rule file with errors shown as you type and a live backtest preview.
 
 Errors are ``rules check``'s own (the folder compiled with the edited file in place,
 ``query.candidate_rules``), with their line and column. The preview replays the edited file's
-rules over the last ``PREVIEW_DAYS`` days of stored articles (``query.scan``). Saving (admins
+rules over the last ``PREVIEW_DAYS`` days of stored articles (``bot.search.scan_stored``: the
+word index's candidates, then the engine). Saving (admins
 only) refuses invalid text, writes the file atomically and asks the rules reloader to load the
 folder, the same path as an edit on disk: if the reloader still rejects it, the last good rules
 stay in force and the page says so.
@@ -20,11 +21,12 @@ from aiohttp import web
 
 from bot.config.feeds_file import write_file_atomically
 from bot.config.rule_files import rule_files
+from bot.search import scan_stored
 from core.errors import RuleError
 from core.text import plural
 
 from .auth import require_admin, session_of
-from .query import candidate_rules, scan
+from .query import candidate_rules
 from .render import render, render_fragment, when
 
 if TYPE_CHECKING:
@@ -123,9 +125,7 @@ async def _check(deps: ConsoleDeps, name: str, text: str, preview: bool) -> dict
     if preview and ids:
         since = deps.services.clock.now() - timedelta(days=PREVIEW_DAYS)
         tags = {f.url: f.tags for f in await deps.services.storage.list_feeds()}
-        result = await scan(
-            rules, ids, deps.queries.articles_newest_first(since=since), tags, keep=PREVIEW_LIST
-        )
+        result = await scan_stored(deps.queries, rules, ids, tags, since=since, keep=PREVIEW_LIST)
         tz = deps.services.settings.tz
         answer["preview"] = render_fragment(
             "rule_preview.html",

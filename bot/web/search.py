@@ -1,8 +1,10 @@
 """The search page: full-text search over stored articles in the rule language, newest first,
 with paging and CSV / JSON Lines export of the result.
 
-The query is compiled as a rule (``query.search_rules``) and run over the stored articles
-(``query.scan``): the same words, phrases, NEAR, aliases and NOT as rules. Read-only.
+The query is compiled as a rule (``query.search_rules``) and run over the stored articles by
+``bot.search.scan_stored``: the word index picks the candidates, the rule engine decides, so
+the same words, phrases, NEAR, aliases and NOT as rules. Filtered by language when asked
+(``lang``). Read-only.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.search import scan_stored
 from core.errors import RuleError
+from core.models import Language
 
-from .query import SEARCH_RULE_ID, scan, search_rules
+from .query import SEARCH_RULE_ID, search_rules
 from .render import render
 
 if TYPE_CHECKING:
@@ -39,24 +43,35 @@ async def _feed_tags(deps: ConsoleDeps) -> dict[str, tuple[str, ...]]:
     return {f.url: f.tags for f in await deps.services.storage.list_feeds()}
 
 
+def language_of(request: web.Request) -> str:
+    """The ``lang`` filter of the query string: "" (any), or a ``Language`` value."""
+    lang = request.query.get("lang", "").strip()
+    if lang and lang not in {v.value for v in Language}:
+        raise web.HTTPBadRequest(text=f"lang: expected one of en, vi, not {lang[:20]!r}")
+    return lang
+
+
 async def search_page(request: web.Request) -> web.StreamResponse:
     from .app import DEPS_KEY
 
     deps = request.app[DEPS_KEY]
     q = request.query.get("q", "").strip()
+    lang = language_of(request)
     before_text = request.query.get("before", "")
     before = int(before_text) if before_text.isdigit() else None
     if not q:
-        return render(request, "search.html", q="", result=None, error=None)
+        return render(request, "search.html", q="", lang=lang, result=None, error=None)
     try:
         rules = search_rules(q, deps.services.settings.rules_dir)
     except RuleError as e:
-        return render(request, "search.html", status=400, q=q, result=None, error=str(e))
-    result = await scan(
+        return render(request, "search.html", status=400, q=q, lang=lang, result=None, error=str(e))
+    result = await scan_stored(
+        deps.queries,
         rules,
         [SEARCH_RULE_ID],
-        deps.queries.articles_newest_first(before_id=before),
         await _feed_tags(deps),
+        before_id=before,
+        language=lang or None,
         keep=PAGE_SIZE,
         stop_at=PAGE_SIZE,
     )
@@ -65,6 +80,7 @@ async def search_page(request: web.Request) -> web.StreamResponse:
         request,
         "search.html",
         q=q,
+        lang=lang,
         result=result,
         error=None,
         next_before=result.last_id if more else None,
@@ -78,6 +94,7 @@ async def search_export(request: web.Request) -> web.StreamResponse:
 
     deps = request.app[DEPS_KEY]
     q = request.query.get("q", "").strip()
+    lang = language_of(request)
     fmt = request.query.get("format", "csv")
     if fmt not in ("csv", "jsonl"):
         raise web.HTTPBadRequest(text=f"export format must be csv or jsonl, not {fmt!r}")
@@ -85,11 +102,12 @@ async def search_export(request: web.Request) -> web.StreamResponse:
         rules = search_rules(q, deps.services.settings.rules_dir)
     except RuleError as e:
         raise web.HTTPBadRequest(text=str(e)) from None
-    result = await scan(
+    result = await scan_stored(
+        deps.queries,
         rules,
         [SEARCH_RULE_ID],
-        deps.queries.articles_newest_first(),
         await _feed_tags(deps),
+        language=lang or None,
         keep=EXPORT_MAX,
         stop_at=EXPORT_MAX,
         budget_s=60.0,

@@ -1,5 +1,5 @@
 """The stories page: the latest matched stories (articles until stories exist), newest first,
-filtered by rule, feed, feed tag and date, and live as they arrive (server-sent events).
+filtered by rule, feed, feed tag, language and date, and live as they arrive (server-sent events).
 
 ``/`` renders a page; ``/events/stories`` streams each new story, rendered with the same
 template, as an SSE event the page's script inserts at the top. The stream asks storage for
@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from core.models import Language
 from storage.console import ConsoleStory
 
 from .render import TZ_KEY, render, render_fragment, when
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from .app import ConsoleDeps
 
 PAGE_SIZE = 25
+_FIELDS = ("rule", "feed", "tag", "since", "until", "lang")
+LANGUAGES = {
+    lang.value: label for lang, label in ((Language.EN, "English"), (Language.VI, "Vietnamese"))
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +42,15 @@ class StoryFilter:
     tag: str = ""
     since: str = ""  # YYYY-MM-DD, inclusive
     until: str = ""  # YYYY-MM-DD, inclusive
+    lang: str = ""  # a core.models.Language value: the article's language (articles.language)
 
     @classmethod
     def from_query(cls, request: web.Request) -> StoryFilter:
         q = request.query
-        return cls(*(q.get(k, "").strip()[:200] for k in ("rule", "feed", "tag", "since", "until")))
+        return cls(*(q.get(k, "").strip()[:200] for k in _FIELDS))
 
     def query_string(self) -> str:
-        fields = ("rule", "feed", "tag", "since", "until")
-        return urlencode({k: getattr(self, k) for k in fields if getattr(self, k)})
+        return urlencode({k: getattr(self, k) for k in _FIELDS if getattr(self, k)})
 
     def with_param(self, name: str, value: object) -> str:
         """The query string plus one more parameter (for the older-stories and live links)."""
@@ -83,6 +88,8 @@ async def _query(
         if f.feed and not feed_urls and f.feed.startswith(("http://", "https://")):
             feed_urls = [f.feed]  # a removed feed: its stored matches still name its url
     since_day, until_day = _day(f.since, "from"), _day(f.until, "to")
+    if f.lang and f.lang not in LANGUAGES:
+        raise web.HTTPBadRequest(text=f"language: expected one of {', '.join(LANGUAGES)}")
     return await deps.queries.console_stories(
         rule_ids=[f.rule] if f.rule else None,
         feed_urls=feed_urls,
@@ -91,6 +98,7 @@ async def _query(
         before_key=before,
         after_key=after,
         limit=limit,
+        language=f.lang or None,
     )
 
 
@@ -116,6 +124,7 @@ async def stories_page(request: web.Request) -> web.StreamResponse:
         rules=deps.services.rules.current.rules,
         feeds=feeds,
         tags=sorted({t for s in feeds for t in s.tags}),
+        languages=LANGUAGES,
         next_before=items[-1].key if len(items) == PAGE_SIZE else None,
         names={r.id: r.name for r in deps.services.rules.current.rules},
     )

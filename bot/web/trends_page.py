@@ -9,6 +9,7 @@ import asyncio
 
 from aiohttp import web
 
+from bot.trends.chart_cache import ChartCache, chart_key
 from bot.trends.charts import trend_png
 from bot.trends.series import TrendSeries, trend_series
 from bot.trends.stats import ALPHA, WINDOW
@@ -16,6 +17,7 @@ from bot.trends.stats import ALPHA, WINDOW
 from .render import render
 
 PERIODS = (7, 30, 90)
+CHART_CACHE_KEY = web.AppKey("chart_cache", ChartCache)
 
 
 async def _series(request: web.Request) -> tuple[str, int, str, TrendSeries | None]:
@@ -64,10 +66,20 @@ async def trend_chart(request: web.Request) -> web.StreamResponse:
     rule_id, _days, bucket, series = await _series(request)
     if series is None:
         raise web.HTTPNotFound(text="No rule to chart.")
-    png = await asyncio.to_thread(trend_png, rule_id, series.starts, series.judgements, bucket)
-    return web.Response(body=png, content_type="image/png")
+    key = chart_key(rule_id, series)
+    etag = f'"{key}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}  # revalidate: data moves
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    cache = request.app[CHART_CACHE_KEY]
+    png = cache.get(key)
+    if png is None:
+        png = await asyncio.to_thread(trend_png, rule_id, series.starts, series.judgements, bucket)
+        cache.put(key, png)
+    return web.Response(body=png, content_type="image/png", headers=headers)
 
 
 def add_routes(app: web.Application) -> None:
+    app[CHART_CACHE_KEY] = ChartCache()
     app.router.add_get("/trends", trends_page)
     app.router.add_get("/trends/chart.png", trend_chart)

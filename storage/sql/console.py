@@ -17,8 +17,10 @@ from ..base import StoredMatch
 from ..console import Bucket, ConsoleStory, StoredArticle
 from ..schema import articles
 from ..schema import matches as matches_tbl
+from ..words import WordCondition
 from .articles import article_from_row, stored_match_from_row
 from .engine import SqlEngine
+from .word_index import candidate_ids, count_matching, pending_batch, pending_ids, write_words
 
 _SCAN_BATCH = 200
 _MAX_SCANNED = 5000  # matches looked at for one page: a filter that rarely hits stays bounded
@@ -50,10 +52,15 @@ class ConsoleStorage(SqlEngine):
         before_key: int | None = None,
         after_key: int | None = None,
         limit: int = 25,
+        language: str | None = None,
     ) -> list[ConsoleStory]:
         if limit <= 0:
             return []
         base = select(*self._match_columns())
+        if language is not None:
+            base = base.join(articles, articles.c.id == matches_tbl.c.article_id).where(
+                articles.c.language == language
+            )
         if rule_ids is not None:
             base = base.where(matches_tbl.c.rule_id.in_(list(rule_ids)))
         if feed_urls is not None:
@@ -138,6 +145,7 @@ class ConsoleStorage(SqlEngine):
         before_id: int | None = None,
         since: datetime | None = None,
         batch: int = 500,
+        language: str | None = None,
     ) -> AsyncIterator[StoredArticle]:
         cursor = before_id
         while True:
@@ -146,23 +154,102 @@ class ConsoleStorage(SqlEngine):
                 query = query.where(articles.c.id < cursor)
             if since is not None:
                 query = query.where(articles.c.first_seen_at >= since)
+            if language is not None:
+                query = query.where(articles.c.language == language)
             async with self._tx() as conn:
                 rows = (await conn.execute(query.order_by(articles.c.id.desc()).limit(batch))).all()
-                rules: dict[int, list[str]] = {}
-                if rows:
-                    for article_id, rule_id in await conn.execute(
-                        select(matches_tbl.c.article_id, matches_tbl.c.rule_id)
-                        .where(matches_tbl.c.article_id.in_([r.id for r in rows]))
-                        .order_by(matches_tbl.c.rule_id)
-                    ):
-                        rules.setdefault(article_id, []).append(rule_id)
-            for row in rows:
-                yield StoredArticle(
-                    row.id, article_from_row(row), row.first_seen_at, tuple(rules.get(row.id, ()))
-                )
+                found = await self._stored(conn, rows)
+            for stored in found:
+                yield stored
             if len(rows) < batch:
                 return
             cursor = rows[-1].id
+
+    async def _stored(self, conn: Any, rows: Sequence[Any]) -> list[StoredArticle]:
+        """The rows as ``StoredArticle``s, with the rules that matched each when stored."""
+        rules: dict[int, list[str]] = {}
+        if rows:
+            for article_id, rule_id in await conn.execute(
+                select(matches_tbl.c.article_id, matches_tbl.c.rule_id)
+                .where(matches_tbl.c.article_id.in_([r.id for r in rows]))
+                .order_by(matches_tbl.c.rule_id)
+            ):
+                rules.setdefault(article_id, []).append(rule_id)
+        return [
+            StoredArticle(
+                row.id,
+                article_from_row(row),
+                row.first_seen_at,
+                tuple(rules.get(row.id, ())),
+                row.language,
+            )
+            for row in rows
+        ]
+
+    async def word_candidates(
+        self,
+        cond: WordCondition,
+        *,
+        before_id: int | None = None,
+        since: datetime | None = None,
+        language: str | None = None,
+        limit: int | None = None,
+    ) -> list[int]:
+        async with self._tx() as conn:
+            return await candidate_ids(
+                conn,
+                self.dialect,
+                cond,
+                before_id=before_id,
+                since=since,
+                language=language,
+                limit=limit,
+            )
+
+    async def count_word_matches(
+        self, cond: WordCondition, *, since: datetime | None = None, language: str | None = None
+    ) -> int:
+        async with self._tx() as conn:
+            return await count_matching(conn, self.dialect, cond, since=since, language=language)
+
+    async def pending_word_ids(
+        self, *, since: datetime | None = None, language: str | None = None
+    ) -> list[int]:
+        async with self._tx() as conn:
+            return await pending_ids(conn, since=since, language=language)
+
+    async def index_pending_words(self, batch: int = 500) -> int:
+        """Index every article still on the word index's pending list (rows written by
+        something other than ingest), one transaction per ``batch``; returns how many."""
+        done = 0
+        while True:
+            async with self._tx() as conn:
+                found = await pending_batch(conn, batch)
+                await write_words(conn, self.dialect, found)
+            done += len(found)
+            if len(found) < batch:
+                return done
+
+    async def articles_by_ids(self, ids: Sequence[int]) -> list[StoredArticle]:
+        if not ids:
+            return []
+        async with self._tx() as conn:
+            rows = (await conn.execute(select(articles).where(articles.c.id.in_(list(ids))))).all()
+            found = {a.article_id: a for a in await self._stored(conn, rows)}
+        return [found[i] for i in ids if i in found]
+
+    async def count_articles(
+        self, *, since: datetime | None = None, published_since: datetime | None = None
+    ) -> int:
+        query = select(func.count()).select_from(articles)
+        if since is not None:
+            query = query.where(articles.c.first_seen_at >= since)
+        if published_since is not None:
+            query = query.where(
+                (articles.c.published_at.is_(None)) | (articles.c.published_at >= published_since)
+            )
+        async with self._tx() as conn:
+            return int((await conn.execute(query)).scalar_one())
 
     async def match_counts(
         self, since: datetime, bucket: Bucket = "day", rule_id: str | None = None

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import StorageError
+from core.language import article_language
 from core.models import (
     Article,
     DeliveryKind,
@@ -41,6 +42,7 @@ from ..keys import title_key
 from ..schema import article_edits, articles, chats, deliveries, subscriptions
 from ..schema import matches as matches_tbl
 from .story_ingest import assign_stories, plan_story_deliveries
+from .word_index import write_words
 
 
 def hits_json(hits: Iterable[Hit]) -> str:
@@ -55,6 +57,8 @@ class IngestStatements:
     """The bulk statements, built once per storage (SQLAlchemy then compiles them once)."""
 
     def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
         def insert(table: Table) -> Any:
             return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
@@ -102,6 +106,17 @@ async def ingest_batch(
     if not items:
         return []
     await _store_articles(conn, statements, items, now)
+    # the word index (storage.words) follows the text: new and edited articles, in this
+    # transaction, after their rows (whose triggers put them on the pending list)
+    await write_words(
+        conn,
+        statements.dialect,
+        [
+            (i.article_id, i.article.title, i.article.summary, i.article.content)
+            for i in items
+            if i.status in (IngestStatus.NEW, IngestStatus.UPDATED)
+        ],
+    )
     if placements is not None:
         new: list[tuple[_Item, StoryPlacement]] = []
         for item, placement in zip(items, placements, strict=True):
@@ -150,6 +165,9 @@ async def _store_articles(
             "title": i.article.title,
             "summary": i.article.summary,
             "content": i.article.content,
+            "language": str(
+                article_language(i.article.title, i.article.summary, i.article.content)
+            ),
             "author": i.article.author,
             "published_at": i.article.published_at,
             "first_seen_at": now,
@@ -244,6 +262,7 @@ async def _update_if_changed(
         "title": article.title,
         "summary": article.summary,
         "content": article.content,
+        "language": str(article_language(article.title, article.summary, article.content)),
         "author": article.author,
         "updated_at": now,
         "edit_count": articles.c.edit_count + 1,

@@ -12,6 +12,7 @@ from core.models import Chat, ChatType, DeliveryMode
 from storage import SqlStorage
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.sql import create_engine
+from storage.words import AllWords, Word
 from tests.support.storage_helpers import T0, at, make_article, match
 
 FIRST_REVISION = "0001"
@@ -97,6 +98,15 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
         # 0006: old articles have no story, chats get one alert per story by default.
         assert await storage.story_of_article(article_id) is None
         assert not await storage.chat_stories_separate(42)
+        # 0010: the old article's language is filled in; 0011: its words are indexed (not
+        # pending), with the engine's folding ("partnership" of "Partnerships")
+        (old,) = await storage.articles_by_ids([article_id])
+        assert old.language == "en"
+        cond = AllWords((Word("strategic"), Word("partnership")))
+        assert await storage.word_candidates(cond, before_id=article_id + 1) == [article_id]
+        async with storage.engine.begin() as conn:
+            pending = await conn.execute(text("SELECT count(*) FROM article_words_pending"))
+            assert pending.scalar_one() == 0
     finally:
         await storage.close()
 

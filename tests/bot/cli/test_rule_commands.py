@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 
 from bot.cli.rule_commands import cmd_backtest, cmd_check, cmd_test
-from core.models import Article
+from core.models import Article, Hit, RuleMatch
+from storage import SqlStorage
 from storage.base import Feedback
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -271,6 +272,53 @@ async def test_backtest_shows_what_the_chat_marked_not_relevant(tmp_path: Path) 
     assert "  sea: East Sea talks — no longer fires\n" in text
     assert "  sea: East Sea patrol — still fires\n" in text
     assert "  sea: Pruned story — article pruned, not replayed\n" in text
+
+
+async def test_backtest_on_a_database_counts_as_on_a_plain_archive(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Through the word index (a real SqlStorage) or article by article (a plain archive),
+    the backtest's table and the chat's marks come out the same."""
+    plain = "rules:\n  - id: sea\n    name: Sea\n    query: '\"East Sea\"'\n"
+    plain += "  - id: us\n    name: US\n    query: =US\n"
+    files = [tmp_path / "plain.yaml", tmp_path / "regex.yaml"]
+    files[0].write_text(plain)  # the index decides which articles the engine reads
+    files[1].write_text(plain + "  - id: re\n    name: Regex\n    query: /[Pp]atrol/\n")
+    titles = [
+        ("East Sea patrol", ("sea",)),
+        ("East Sea talks with the US", ("sea",)),
+        ("Join us", ("us",)),
+        ("Weather", ()),
+    ]
+    when = datetime(2025, 7, 11, tzinfo=UTC)
+    stored: list[tuple[Article, tuple[str, ...]]] = []
+    store = SqlStorage(database_url)
+    await store.open()
+    try:
+        for i, (title, rule_ids) in enumerate(titles):
+            article = Article(feed_url="http://127.0.0.1/f", identity=str(i), title=title)
+            hits = [RuleMatch(r, (Hit(r, "title", 0, 1),)) for r in rule_ids]
+            await store.ingest(article, hits, when, alert=False)
+            stored.append((article, rule_ids))
+        marks = [Feedback(5, "sea", "1", "East Sea talks with the US", None, 7, when)]
+        outputs = []
+        for file in files:  # a regex rule: no word condition, every article is matched
+            for archive in (store, FakeArchive(stored)):
+                out = io.StringIO()
+                assert await cmd_backtest(file, archive, out, feedback=marks) == 0
+                outputs.append(out.getvalue())
+    finally:
+        await store.close()
+
+    def table(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line[:3] in ("sea", "us ", "re ")]
+
+    assert table(outputs[0]) == table(outputs[1])
+    assert table(outputs[2]) == table(outputs[3])
+    assert table(outputs[0])[0].split() == ["sea", "2", "2", "0", "0"]
+    assert table(outputs[0])[1].split() == ["us", "1", "1", "1", "1"]
+    assert table(outputs[2])[2].split() == ["re", "1", "0", "1", "0"]
+    assert all("  sea: East Sea talks with the US — still fires" in o for o in outputs)
 
 
 async def test_backtest_rejects_an_invalid_file(tmp_path: Path) -> None:

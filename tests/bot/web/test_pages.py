@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import timedelta
 
+from bot.web.trends_page import CHART_CACHE_KEY
 from core.models import Hit, RuleMatch
 from tests.bot.web.conftest import FEED, Console
 from tests.support.storage_helpers import T0, make_article
@@ -45,6 +46,34 @@ async def test_stories_filter_by_rule_feed_tag_and_date(console: Console) -> Non
     bad = await console.client.get("/?since=yesterday")
     assert bad.status == 400
     assert "expected a date" in await bad.text()
+
+
+async def test_stories_and_search_filter_by_language(console: Console) -> None:
+    await store_story(console, 1)
+    vi = make_article(
+        2,
+        feed_url=FEED,
+        title="Việt Nam phản đối hoạt động ở Biển Đông, East Sea, bài 2",
+        summary="Bộ Ngoại giao Việt Nam lên tiếng về các hoạt động trên Biển Đông.",
+    )
+    await console.store.ingest(vi, [sea_match()], T0)
+    await console.login(admin=False)
+    everything = await (await console.client.get("/")).text()
+    assert "story 1" in everything
+    assert "bài 2" in everything
+    english = await (await console.client.get("/?lang=en")).text()
+    assert "story 1" in english
+    assert "bài 2" not in english
+    vietnamese = await (await console.client.get("/?lang=vi")).text()
+    assert "bài 2" in vietnamese
+    assert "story 1" not in vietnamese
+    assert '<option value="vi" selected>Vietnamese</option>' in vietnamese
+    assert "lang=vi" in vietnamese  # the live stream keeps the filter
+    found = await (await console.client.get('/search?q="East Sea"&lang=vi')).text()
+    assert "bài 2" in found
+    assert "story 1" not in found
+    assert (await console.client.get("/?lang=fr")).status == 400
+    assert (await console.client.get("/search?q=sea&lang=fr")).status == 400
 
 
 async def test_a_new_story_arrives_on_the_event_stream(console: Console) -> None:
@@ -189,6 +218,26 @@ async def test_trends_page_and_chart(console: Console) -> None:
     assert "12 stories" in body  # today's burst stands out
     chart = await console.client.get("/trends/chart.png?rule=sea&days=30")
     assert chart.content_type == "image/png"
-    assert (await chart.read()).startswith(b"\x89PNG")
+    png = await chart.read()
+    assert png.startswith(b"\x89PNG")
+    # drawn once per distinct data: the same data again comes from the cache (or a 304) ...
+    cache = console.client.app[CHART_CACHE_KEY]
+    again = await console.client.get("/trends/chart.png?rule=sea&days=30")
+    assert await again.read() == png
+    assert (cache.hits, cache.misses) == (1, 1)
+    etag = again.headers["ETag"]
+    unchanged = await console.client.get(
+        "/trends/chart.png?rule=sea&days=30", headers={"If-None-Match": etag}
+    )
+    assert unchanged.status == 304
+    # ... and a new story is new data: a new key, a new drawing
+    await store_story(console, 99, days_ago=0)
+    changed = await console.client.get(
+        "/trends/chart.png?rule=sea&days=30", headers={"If-None-Match": etag}
+    )
+    assert changed.status == 200
+    assert changed.headers["ETag"] != etag
+    assert cache.misses == 2
+    assert len(cache.keys()) == 2
     missing = await console.client.get("/trends?rule=nope")
     assert missing.status == 404

@@ -29,7 +29,9 @@ async def test_subscribe_all_and_unsubscribe_all(rb: RunningBot) -> None:
     assert reply.startswith("✅ Subscribed this chat to all rules (7): #asean #csp")
     assert len(await subs(rb, USER)) == 7
     assert "Nothing to change" in (await rb.ask("/subscribe all")).text
-    assert (await rb.ask("/unsubscribe all")).text.startswith("✅ Unsubscribed this chat from all rules (7)")
+    assert (await rb.ask("/unsubscribe all")).text.startswith(
+        "✅ Unsubscribed this chat from all rules (7)"
+    )
     assert await subs(rb, USER) == set()
 
 

@@ -1,17 +1,25 @@
-"""Queries in the rule language over stored articles: ``/search``, ``newswatch search``, and the
-preview of a rule before it is saved (how many stored stories it would have matched, the newest).
+"""Rules and queries replayed over stored articles: ``/search`` and the ``/watch`` preview,
+``newswatch search``, the web console's search and rule preview, and ``newswatch rules
+backtest`` all run through here.
 
 ``compile_query(text)`` checks a query with the rule engine's own parser and compiler, so a
 search accepts exactly what a rule file accepts (phrases, AND/OR/NOT, NEAR/n, prefixes, fields,
 exact case, RE2 regexes) and a bad query gets the same message as a bad rule, with the column
-and a caret line (``QueryProblem``). ``search_stored(storage, text, ...)`` evaluates it over
-every stored article (optionally only those published since a time) and returns the total and
-one page of results, newest first, each with its hits for highlighting.
+and a caret line (``QueryProblem``).
 
-Shared by the Telegram handlers and the command line, and meant for a future web console: it
-neither formats for Telegram nor prints. It reads the archive article by article
-(``Storage.iter_articles``), so its cost grows with the archive (seconds at ~100,000 articles);
-it does not use the database's full-text index.
+**Prefilter, then the engine.** ``word_condition(rules, ids)`` derives from the compiled rules a
+condition on an article's words that every article they fire on satisfies: a term needs all
+its words (the last one as a prefix for ``partner*``), AND and NEAR need all their sides, OR
+any, NOT adds nothing; a regex, or a NOT-only side, cannot be expressed, and a rule made only
+of those means "no condition" (a full scan). Words are the engine's own folded words, looked up
+in storage's word index (``storage.words``), so plurals, accents and case variants are never
+lost: the candidates are a superset of the matches. The real engine then runs on the
+candidates only, so results are exactly a full scan's (a property test holds it on both
+databases). ``scan`` (newest first, stops at enough hits, a scan limit or a time budget),
+``search_stored`` (the total and one page, newest published first) and ``replay_all`` (every
+article, what fires now against what fired then) share that path.
+
+Neither formats for Telegram or HTML nor prints.
 """
 
 from __future__ import annotations
@@ -24,6 +32,25 @@ from core.errors import RuleError
 from core.models import Article, Hit
 from rules import RuleSet, compile_ruleset
 from storage.base import Storage
+
+from .prefilter import IndexedArticles, candidates, has_word_index, word_condition
+from .replay import ArticleArchive, ScanResult, replay_all, scan, scan_stored
+
+__all__ = [
+    "ArticleArchive",
+    "Found",
+    "IndexedArticles",
+    "QueryProblem",
+    "ScanResult",
+    "SearchResult",
+    "compile_query",
+    "has_word_index",
+    "replay_all",
+    "scan",
+    "scan_stored",
+    "search_stored",
+    "word_condition",
+]
 
 MAX_QUERY_CHARS = 1000
 _QUERY_ID = "query"
@@ -112,16 +139,31 @@ async def search_stored(
 ) -> SearchResult:
     """Evaluate the query ``text`` over the stored articles (published at or after ``since``,
     when given; an article without a date counts as recent) and return the total and the
-    results ``offset`` to ``offset + limit``, newest first. ``QueryProblem`` for a bad query."""
+    results ``offset`` to ``offset + limit``, newest first. ``QueryProblem`` for a bad query.
+    ``scanned`` is the number of stored articles in that range, however few the index let the
+    engine read."""
     rules = compile_query(text)
     found: list[Found] = []
-    scanned = 0
-    async for article, _matched in storage.iter_articles():
-        if since is not None and article.published_at is not None and article.published_at < since:
-            continue
-        scanned += 1
+
+    def keep(article: Article) -> None:
         matches = rules.match(article)
         if matches:
             found.append(Found(article, matches[0].hits))
+
+    cond = word_condition(rules, [_QUERY_ID])
+    if has_word_index(storage) and cond is not None:
+        async for stored in candidates(storage, cond):
+            published = stored.article.published_at
+            if since is None or published is None or published >= since:
+                keep(stored.article)
+        scanned = await storage.count_articles(published_since=since)
+    else:
+        scanned = 0
+        async for article, _matched in storage.iter_articles():
+            published = article.published_at
+            if since is not None and published is not None and published < since:
+                continue
+            scanned += 1
+            keep(article)
     found.sort(key=_newest_first, reverse=True)
     return SearchResult(len(found), scanned, tuple(found[offset : offset + limit]))
