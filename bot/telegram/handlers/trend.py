@@ -9,13 +9,14 @@ lists the chat's opt-ins. Group administrators decide for a group, as for subscr
 
 Reads counts and records opt-ins; does not judge spikes for alerts or queue them (the trend
 alerts job does) and sends only through ``replies``. The texts are in the chat's language; the
-chart's own labels are ``bot.trends.charts``' (English, as on the console).
+chart's own labels are ``bot.trends.charts``', in the chat's language too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+from functools import partial
 from typing import Protocol, cast
 
 from telegram import Update
@@ -88,8 +89,15 @@ class TrendCommands:
             return
         now = self.services.clock.now()
         series = await trend_series(store, rule.id, now, days, "day")
-        # The same call as the console's chart (bot.web.trends_page): the same picture.
-        png = await asyncio.to_thread(trend_png, rule.id, series.starts, series.judgements, "day")
+        # The same drawing as the console's chart (bot.web.trends_page), its words in the
+        # chat's language.
+        png = await asyncio.to_thread(
+            partial(trend_png, language=lang),
+            rule.id,
+            series.starts,
+            series.judgements,
+            "day",
+        )
         total = sum(j.count for j in series.judgements)
         spikes = sum(j.spike for j in series.judgements)
         if spikes == 1:
