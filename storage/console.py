@@ -8,7 +8,7 @@ A separate protocol so the console's queries do not widen ``Storage`` (and every
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -126,3 +126,16 @@ class ConsoleQueries(Protocol):
 
     async def latest_match_key(self) -> int:
         """The highest match id (0 when there is none): the live updates' starting point."""
+
+
+class ConsoleAuthStore(Protocol):
+    """Sign-in state every replica shares (``storage.sql.console_auth`` implements it)."""
+
+    async def console_key(self, name: str, make: Callable[[], str]) -> str:
+        """The key called ``name``, made from ``make()`` by the first caller ever."""
+
+    async def use_login_link(self, nonce: str, expires_at: datetime, now: datetime) -> bool:
+        """Record a one-time link as used; False when it already was (by any replica)."""
+
+    async def login_link_used(self, nonce: str) -> bool:
+        """True when the link with ``nonce`` was used (and has not expired since)."""

@@ -294,3 +294,21 @@ chat_settings = Table(
     Column("digest_days", Text),  # comma-separated weekdays, Monday 0
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+
+# Console sign-in shared by replicas (0012) -----------------------------------------------------
+
+console_keys = Table(
+    "console_keys",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+used_login_links = Table(
+    "used_login_links",
+    metadata,
+    Column("nonce", Text, primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+)

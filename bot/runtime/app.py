@@ -310,7 +310,8 @@ class App(SenderRole, ConsoleRole, AdminNotices):
         if self._telegram is not None:
             health.add_check("telegram", self._telegram_ready_check())
         if self._console_enabled():
-            health.mount(lambda app: mount_console(app, self._console_deps(services)))
+            key = await self._share_console_key(services)
+            health.mount(lambda app: mount_console(app, self._console_deps(services, key)))
         await health.start()
         self._health = health
         self._loop_lag = LoopLagMonitor(self.metrics)

@@ -14,6 +14,7 @@ from bot.runtime.admin_actions import AppAdminActions
 from bot.services import Services
 from bot.trends.alerts import TrendAlerts
 from bot.web import ConsoleDeps, LoginLinks
+from bot.web.auth import console_signing_key
 from storage.sql import SqlStorage
 
 if TYPE_CHECKING:
@@ -45,9 +46,19 @@ class ConsoleRole:
             "no",
         )
 
-    def _console_deps(self, services: Services) -> ConsoleDeps:
+    async def _share_console_key(self, services: Services) -> bytes:
+        """The console's signing key (``NEWSWATCH_WEB_SECRET``, else the one every replica
+        shares through the database), now also signing this app's login links."""
+        assert isinstance(services.storage, SqlStorage)
+        secret = self.settings.extra.get("NEWSWATCH_WEB_SECRET") or None
+        key = await console_signing_key(secret, services.storage)
+        self.login_links.share(key, services.storage)
+        return key
+
+    def _console_deps(self, services: Services, key: bytes) -> ConsoleDeps:
         """The web console's parts: storage's console queries, the rules reloader, the same
-        feed actions as /addfeed and /removefeed, and this app's login links."""
+        feed actions as /addfeed and /removefeed, this app's login links and the signing
+        key."""
         assert self.reloader is not None
         assert self.feeds_reloader is not None
         assert self._fetcher is not None
@@ -66,7 +77,7 @@ class ConsoleRole:
             actions,
             self.login_links,
             web_token=extra.get("NEWSWATCH_WEB_TOKEN") or None,
-            secret=extra.get("NEWSWATCH_WEB_SECRET") or None,
+            secret=key,
         )
 
     def _make_trend_alerts(self, services: Services, storage: SqlStorage) -> TrendAlerts:

@@ -57,7 +57,7 @@ class ConsoleDeps:
     feed_actions: FeedActions | None = None
     links: LoginLinks = field(default_factory=LoginLinks)
     web_token: str | None = None
-    secret: str | None = None
+    secret: str | bytes | None = None  # the signing key (``auth.console_signing_key``)
     live_poll_s: float = 2.0
 
 
@@ -170,14 +170,14 @@ async def _login_link_page(request: web.Request) -> web.StreamResponse:
     the URL must not use the link up."""
     deps = request.app[DEPS_KEY]
     token = request.match_info["token"]
-    if not deps.links.peek(token):
+    if not await deps.links.peek(token):
         return render(request, "login.html", status=403, message=_BAD_LINK, token_login=False)
     return render(request, "login.html", link_token=token)
 
 
 async def _login_with_link(request: web.Request) -> web.StreamResponse:
     deps = request.app[DEPS_KEY]
-    redeemed = deps.links.redeem(request.match_info["token"])
+    redeemed = await deps.links.redeem(request.match_info["token"])
     if redeemed is None:
         return render(request, "login.html", status=403, message=_BAD_LINK, token_login=False)
     return _logged_in(request, *redeemed)

@@ -1,13 +1,16 @@
 """Who may see the console: one-time login links, the env token, sessions and CSRF.
 
-* ``LoginLinks`` issues one-time links (random, 256 bits, valid ``ttl_s``, usable once) for a
-  Telegram user the bot knows (``/web``). They live in this process's memory: a restart voids
-  the links not yet used (they are short-lived anyway), and the one-process design
-  (docs/architecture.md) means no other process needs them.
+* ``LoginLinks`` issues one-time links (valid ``ttl_s``, usable once) for a Telegram user the
+  bot knows (``/web``). A link is signed, not stored: ``{user, admin, expiry, nonce}`` with an
+  HMAC-SHA256 under the console's key, so any replica with the same key can check it; "used
+  once" is a compare-and-set on the link's nonce in the database (``share``), so a link opened
+  on two replicas logs in once. Before ``share`` (and in tests without storage) the key is
+  random and the used nonces are kept in memory.
 * ``NEWSWATCH_WEB_TOKEN`` logs in as an admin where there is no Telegram (compared in constant
   time).
 * A session is a cookie holding ``{user, admin, expiry, nonce}`` signed with HMAC-SHA256
-  (``NEWSWATCH_WEB_SECRET``, or a random key per process: sessions then end at a restart);
+  under the console's key (``NEWSWATCH_WEB_SECRET``, else a random key made once and kept in
+  the database, shared by every replica; ``console_signing_key``);
   HTTP-only, SameSite=Lax, Secure when the request came over HTTPS.
 * CSRF: every POST carries a token derived from the session (form field ``_csrf`` or header
   ``X-CSRF-Token``), and a cross-site ``Origin`` is refused outright.
@@ -26,10 +29,13 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+
+from storage.console import ConsoleAuthStore
 
 SESSION_COOKIE = "nw_session"
 SESSION_TTL_S = 12 * 3600
@@ -48,32 +54,74 @@ class Session:
 
 
 class LoginLinks:
-    """One-time login tokens, in memory. ``issue`` makes one; ``redeem`` uses it up."""
+    """One-time login links. ``issue`` signs one; ``peek`` checks it; ``redeem`` uses it up."""
 
     def __init__(self, ttl_s: float = LINK_TTL_S, now: Callable[[], float] = time.time) -> None:
         self._ttl_s = ttl_s
         self._now = now
-        self._pending: dict[str, tuple[int, bool, float]] = {}
+        self._key = secrets.token_bytes(32)
+        self._store: ConsoleAuthStore | None = None
+        self._used: dict[str, float] = {}  # nonce -> expiry, while no store is shared
+
+    def share(self, key: bytes, store: ConsoleAuthStore) -> None:
+        """Sign with ``key`` and record used links in ``store`` from now on (every replica
+        calls this with the same key and database)."""
+        self._key = key
+        self._store = store
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, f"login:{payload}".encode(), hashlib.sha256).digest())
 
     def issue(self, user_id: int, admin: bool) -> str:
-        """A fresh token for ``user_id``; forgets tokens that have expired meanwhile."""
-        now = self._now()
-        self._pending = {k: v for k, v in self._pending.items() if v[2] > now}
-        token = secrets.token_urlsafe(32)
-        self._pending[token] = (user_id, admin, now + self._ttl_s)
-        return token
+        """A fresh link token for ``user_id`` (nothing stored)."""
+        data = {"u": user_id, "a": admin, "e": int(self._now() + self._ttl_s)}
+        payload = _b64(json.dumps(data | {"n": secrets.token_urlsafe(16)}).encode())
+        return f"{payload}.{self._mac(payload)}"
 
-    def peek(self, token: str) -> bool:
-        """True when ``token`` is valid and unused (shown on the confirm page; not used up)."""
-        entry = self._pending.get(token)
-        return entry is not None and entry[2] > self._now()
-
-    def redeem(self, token: str) -> tuple[int, bool] | None:
-        """(user id, admin) and the token is gone; None for an unknown, used or old token."""
-        entry = self._pending.pop(token, None)
-        if entry is None or entry[2] <= self._now():
+    def _read(self, token: str) -> tuple[int, bool, float, str] | None:
+        payload, _, mac = token.rpartition(".")
+        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
             return None
-        return entry[0], entry[1]
+        try:
+            data = json.loads(_unb64(payload))
+            link = (int(data["u"]), bool(data["a"]), float(data["e"]), str(data["n"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return link if link[2] > self._now() else None
+
+    async def peek(self, token: str) -> bool:
+        """True when ``token`` is valid and unused (shown on the confirm page; not used up)."""
+        link = self._read(token)
+        if link is None:
+            return False
+        if self._store is not None:
+            return not await self._store.login_link_used(link[3])
+        return link[3] not in self._used
+
+    async def redeem(self, token: str) -> tuple[int, bool] | None:
+        """(user id, admin), and the link is used up; None for a forged, used or old one."""
+        link = self._read(token)
+        if link is None:
+            return None
+        user_id, admin, expires, nonce = link
+        if self._store is not None:
+            at = datetime.fromtimestamp(self._now(), UTC)
+            fresh = await self._store.use_login_link(
+                nonce, datetime.fromtimestamp(expires, UTC), at
+            )
+        else:
+            now = self._now()
+            self._used = {n: e for n, e in self._used.items() if e > now}
+            fresh = nonce not in self._used
+            self._used[nonce] = expires
+        return (user_id, admin) if fresh else None
+
+
+async def console_signing_key(secret: str | None, store: ConsoleAuthStore) -> bytes:
+    """The key sessions and login links are signed with: from ``NEWSWATCH_WEB_SECRET`` when
+    set, else the random one kept in the database (made by the first replica that asks)."""
+    text = secret or await store.console_key("console-signing", lambda: secrets.token_hex(32))
+    return hashlib.sha256(text.encode()).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -87,9 +135,13 @@ def _unb64(text: str) -> bytes:
 class SessionSigner:
     """Signs and checks session cookies and derives each session's CSRF token."""
 
-    def __init__(self, secret: str | None, now: Callable[[], float] = time.time) -> None:
-        # Without a configured secret, a per-process key: safe, but sessions end at a restart.
-        self._key = hashlib.sha256((secret or secrets.token_hex(32)).encode()).digest()
+    def __init__(self, secret: str | bytes | None, now: Callable[[], float] = time.time) -> None:
+        # ``bytes``: the console's key as ``console_signing_key`` made it. Without any, a
+        # per-process key (tests): safe, but sessions end at a restart.
+        if isinstance(secret, bytes):
+            self._key = secret
+        else:
+            self._key = hashlib.sha256((secret or secrets.token_hex(32)).encode()).digest()
         self._now = now
 
     def _mac(self, purpose: str, payload: str) -> str:

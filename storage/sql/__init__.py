@@ -18,6 +18,7 @@ from __future__ import annotations
 from .articles import ArticleStorage
 from .chats import ChatStorage
 from .console import ConsoleStorage
+from .console_auth import ConsoleAuthStorage
 from .engine import SqlEngine, create_engine
 from .feeds import FeedStorage
 from .leadership import LeadershipStorage
@@ -43,6 +44,7 @@ class SqlStorage(
     TrendStorage,
     LeadershipStorage,
     PersonalStorage,  # self-service (#16)
+    ConsoleAuthStorage,  # console sign-in shared by replicas
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 

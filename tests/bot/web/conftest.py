@@ -18,6 +18,7 @@ from bot.config.settings import Settings
 from bot.runtime.rules_reloader import RuleReloader
 from bot.services import RuleHolder, Services
 from bot.web import ConsoleDeps, mount_console
+from bot.web.auth import console_signing_key
 from core.clock import FakeClock
 from core.models import FeedConfig
 from storage import SqlStorage
@@ -101,9 +102,17 @@ async def make_console(database_url: str, tmp_path: Path) -> AsyncIterator[Conso
     reloader = RuleReloader(rules_dir, holder, on_error=on_error)
     services = Services(settings, FeedsConfig(300.0, ()), store, holder, clock)
     feeds = FakeFeedActions()
+    key = await console_signing_key(None, store)  # as every replica gets it
     deps = ConsoleDeps(
-        services, store, reloader.reload_now, feeds, web_token="env-secret", live_poll_s=0.05
+        services,
+        store,
+        reloader.reload_now,
+        feeds,
+        web_token="env-secret",
+        secret=key,
+        live_poll_s=0.05,
     )
+    deps.links.share(key, store)
     app = web.Application()
     mount_console(app, deps)
     client = TestClient(TestServer(app))
