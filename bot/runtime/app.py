@@ -424,9 +424,12 @@ class App(SenderRole, ConsoleRole, AdminNotices):
     # --------------------------------------------------------------------------- callbacks
     async def _prune(self) -> None:
         assert self.services is not None
-        removed = await self.services.storage.prune(self.clock.now(), self.settings.retention_days)
+        storage = self.services.storage
+        removed = await storage.prune(self.clock.now(), self.settings.retention_days)
         if removed:
             log.info("retention: pruned %d old rows", removed)
+        if isinstance(storage, SqlStorage) and (n := await storage.index_pending_words()):
+            log.info("word index: %d articles written around ingest now indexed", n)
 
     # -------------------------------------------------------------------------------- stop
     async def stop(self) -> None:
