@@ -1,5 +1,6 @@
 """Fixtures shared across test folders. The database fixtures (``database_url`` runs a test
-once per database: SQLite and a real PostgreSQL) come from tests/support/postgres.py."""
+once per database: SQLite and a real PostgreSQL) come from tests/support/postgres.py;
+``store`` is an open ``SqlStorage`` on each of them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from storage import SqlStorage
 from tests.fakes.feed_server import FeedServer
 from tests.support.postgres import database_url, postgres_server, postgres_url
 from tests.support.seeds import Seed, load_seeds
@@ -27,3 +29,13 @@ async def feed_server() -> AsyncIterator[FeedServer]:
 def seeds() -> list[Seed]:
     """The sample articles (tests/data/seeds), parsed once per session."""
     return load_seeds()
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlStorage]:
+    storage = SqlStorage(database_url)
+    await storage.open()
+    try:
+        yield storage
+    finally:
+        await storage.close()

@@ -4,10 +4,7 @@ re-polled articles forgotten, splits followed (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from bot.runtime.story_grouping import StoryGrouper, article_text
 from core.models import Article, RuleMatch
@@ -23,16 +20,6 @@ RULES = compile_ruleset(
         "  - id: all\n    name: All\n    query: minister\n    stories: separate\n"
     }
 )
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStorage]:
-    storage = SqlStorage(database_url)
-    await storage.open()
-    try:
-        yield storage
-    finally:
-        await storage.close()
 
 
 def poll(*articles: Article) -> list[tuple[Article, list[RuleMatch]]]:

@@ -4,22 +4,8 @@ PostgreSQL), refused when forged, replayed, expired or signed with another key."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.web.auth import LoginLinks, SessionSigner, console_signing_key
 from storage import SqlStorage
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStorage]:
-    storage = SqlStorage(database_url)
-    await storage.open()
-    try:
-        yield storage
-    finally:
-        await storage.close()
 
 
 class Clock:
