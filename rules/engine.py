@@ -20,7 +20,7 @@ exact-case term) needs. Does no I/O; the rule files are read by ``bot.config.rul
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -784,6 +784,29 @@ class RuleSet:
         """
         return self.decide(article, feed_tags).matches()
 
+    def hits_for(
+        self, article: Article, rule_ids: Iterable[str], *, if_true: bool = True
+    ) -> dict[str, tuple[Hit, ...]]:
+        """The hits of the rules ``rule_ids`` on ``article``, computed now: what
+        ``match(article)`` gives those rules, for matches stored without their hits (the
+        pipeline locates hits only for rules somebody subscribes to).
+
+        Feed limits are not checked (the match was decided already). ``if_true``: only the
+        rules whose expression holds on ``article`` (a rule that no longer does gets no
+        entry); False: every known rule's hits of the terms that occur, as the hits of a
+        rule that holds are found (for an article of which only some fields are at hand:
+        hits are per field, so the fields given get the same hits as the whole article's).
+        Ids not in this set get no entry."""
+        compiled = [r for r in map(self._by_id.get, dict.fromkeys(rule_ids)) if r is not None]
+        if not compiled:
+            return {}
+        doc = _Doc(self, [article.title or "", article.summary or "", article.content or ""])
+        return {
+            rule.info.id: self._hits(doc, rule.expr)
+            for rule in compiled
+            if not if_true or _holds(doc, rule.expr)
+        }
+
     def _hits(self, doc: _Doc, expr: Expr) -> tuple[Hit, ...]:
         words: set[tuple[int, int, int, int]] = set()
         chars: set[tuple[int, int, int, int]] = set()
@@ -833,6 +856,22 @@ class Decision:
 
     def __bool__(self) -> bool:
         return bool(self._fired)
+
+    def explained(self, rule_ids: Container[str]) -> list[RuleMatch]:
+        """Every fired rule as a ``RuleMatch``, in rule order; only the rules in ``rule_ids``
+        with their hits, the others with none (to be located on demand:
+        ``RuleSet.hits_for``)."""
+        doc = self._doc
+        if doc is None:
+            return []
+        compiled = self._rs._compiled
+        hits = self._rs._hits
+        out: list[RuleMatch] = []
+        for index in self._in_order():
+            rule = compiled[index]
+            rule_id = rule.info.id
+            out.append(RuleMatch(rule_id, hits(doc, rule.expr) if rule_id in rule_ids else ()))
+        return out
 
     def matches(self, rule_ids: Iterable[str] | None = None) -> list[RuleMatch]:
         """``RuleMatch`` with hits for the fired rules (only those in ``rule_ids`` if given;

@@ -38,6 +38,7 @@ from storage.base import (
     StoryView,
     Subscription,
 )
+from storage.explain import Explainer
 
 
 @dataclass(slots=True)
@@ -446,6 +447,7 @@ class MemoryStorage:
         start: datetime | None = None,
         end: datetime | None = None,
         rule_ids: Sequence[str] | None = None,
+        explain: Explainer | None = None,
     ) -> int:
         raise NotImplementedError("MemoryStorage does not implement export_matches")
 

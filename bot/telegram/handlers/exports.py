@@ -73,7 +73,14 @@ class ExportCommands:
             return
         now = self.services.clock.now()
         buffer = io.StringIO()
-        rows = await storage.export_matches(buffer, fmt, now - timedelta(days=days), None, rule_ids)
+        rows = await storage.export_matches(
+            buffer,
+            fmt,
+            now - timedelta(days=days),
+            None,
+            rule_ids,
+            explain=self.services.rules.current.hits_for,
+        )
         if rows == 0:
             await reply(
                 self.out, update, f"No matches in the last {plural(days, 'day')} to export."
