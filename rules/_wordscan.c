@@ -52,11 +52,19 @@ static inline uint64_t fnv_step(uint64_t h, Py_UCS4 c)
     return (h ^ (uint64_t)c) * FNV_PRIME;
 }
 
-/* The vocabulary's hash step: one rotate and xor per character (FNV's multiply is a serial
- * 3-4 cycles a character); mix64 of the result spreads it before it indexes the table. */
-static inline uint64_t word_step(uint64_t h, Py_UCS4 c)
+#include "_wordsink.h"
+
+/* The vocabulary's hash step (nw_word_step in _wordsink.h: the fold computes it too, as it
+ * folds); vocab_mix of the result spreads it before it indexes the table. */
+#define word_step nw_word_step
+
+/* One multiply: the vocabulary probe is on the critical path of every word of a scan (mix64's
+ * two serial multiplies were a fifth of a word's cost). The high half, folded into the low,
+ * gives the table index; the high half is the slot's tag. */
+static inline uint64_t vocab_mix(uint64_t h)
 {
-    return ((h << 7) | (h >> 57)) ^ (uint64_t)c;
+    uint64_t m = (h ^ (h >> 29)) * 0x9e3779b97f4a7c15ULL;
+    return m ^ (m >> 32);
 }
 
 static inline uint64_t mix64(uint64_t x)
@@ -144,7 +152,7 @@ static inline uint64_t prefix_key(int32_t node, uint64_t h)
 static NW_INLINE int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
                           Py_ssize_t len, uint64_t h)
 {
-    uint64_t m = mix64(h);
+    uint64_t m = vocab_mix(h);
     uint32_t tag = (uint32_t)(m >> 32);
     uint64_t i = m & a->vocab_mask;
     for (;;) {
@@ -385,7 +393,7 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         uint64_t h = 0;
         for (Py_ssize_t k = 0; k < len; k++)
             h = word_step(h, a->pool[off + k]);
-        uint64_t m = mix64(h);
+        uint64_t m = vocab_mix(h);
         uint64_t i = m & a->vocab_mask;
         while (a->vocab[i].id >= 0)
             i = (i + 1) & a->vocab_mask;
@@ -486,16 +494,62 @@ static int add_pid(PyObject *seen, int32_t pid)
     return rc;
 }
 
-/* The scan loop for one string kind: always inlined into wa_scan with a constant `kind`, so
- * each character read is a plain load (folded text is nearly always the 1-byte kind).
- * Outputs are reported once per node and scan: a node's output chain is fixed, so when the
- * scan reaches a node already reported (its stamp is this scan's generation) the rest of
- * the chain was reported too. */
-static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *data, Py_ssize_t n,
-                               const int kind, uint32_t gen, int32_t *ids, Py_ssize_t *n_ids)
+/* One word of a scan: text[start:start + len] (its hash `h` by word_step), after the words
+ * before it left the automaton in `*state`. Reports the patterns ending at this word into
+ * `seen` and records the word's id in `ids` (if not NULL). Shared by the scan of a folded
+ * string (scan_kind) and the fold's word sink (sink_word), so both find the same. Outputs
+ * are reported once per node and scan: a node's output chain is fixed, so when the scan
+ * reaches a node already reported (its stamp is this scan's generation) the rest of the
+ * chain was reported too. */
+static NW_INLINE int scan_word(WordAutomaton *a, PyObject *seen, int32_t *state_io, uint32_t gen,
+                               const int kind, const void *data, Py_ssize_t start,
+                               Py_ssize_t len, uint64_t h, int32_t *ids, Py_ssize_t *n_ids)
 {
     const Node *nodes = a->nodes;
     uint32_t *stamp = a->stamp;
+    int32_t state = *state_io;
+    /* patterns whose last word is a prefix of this word, after the words read so far */
+    for (int32_t node = nodes[state].prefix_link; node >= 0;
+         node = node ? nodes[nodes[node].fail].prefix_link : -1) {
+        uint64_t ph = FNV_OFFSET;
+        Py_ssize_t top = len < a->max_prefix ? len : a->max_prefix;
+        for (Py_ssize_t k = 0; k < top; k++) {
+            ph = fnv_step(ph, PyUnicode_READ(kind, data, start + k));
+            if (k + 1 < a->min_prefix)
+                continue;
+            int32_t pid = prefix_find(a, node, ph, kind, data, start, k + 1);
+            if (pid >= 0 && add_pid(seen, pid) < 0)
+                return -1;
+        }
+    }
+    int32_t word = vocab_find(a, kind, data, start, len, h);
+    if (ids != NULL)
+        ids[(*n_ids)++] = word;
+    if (word < 0 || word >= a->n_pattern_words) {
+        state = 0; /* no pattern has this word: nothing continues through it */
+    } else {
+        int32_t next;
+        while ((next = go_find(a, state, word)) < 0 && state != 0)
+            state = nodes[state].fail;
+        state = next >= 0 ? next : 0;
+    }
+    *state_io = state;
+    for (int32_t node = nodes[state].out_pid >= 0 ? state : nodes[state].out_next; node >= 0;
+         node = nodes[node].out_next) {
+        if (stamp[node] == gen)
+            break;
+        stamp[node] = gen;
+        if (add_pid(seen, nodes[node].out_pid) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The scan loop for one string kind: always inlined into wa_scan with a constant `kind`, so
+ * each character read is a plain load (folded text is nearly always the 1-byte kind). */
+static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *data, Py_ssize_t n,
+                               const int kind, uint32_t gen, int32_t *ids, Py_ssize_t *n_ids)
+{
     int32_t state = 0;
     Py_ssize_t i = 0;
     while (i < n) {
@@ -518,43 +572,139 @@ static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *dat
             h = word_step(h, c);
             i++;
         }
-        Py_ssize_t len = i - start;
-        /* patterns whose last word is a prefix of this word, after the words read so far */
-        for (int32_t node = nodes[state].prefix_link; node >= 0;
-             node = node ? nodes[nodes[node].fail].prefix_link : -1) {
-            uint64_t ph = FNV_OFFSET;
-            Py_ssize_t top = len < a->max_prefix ? len : a->max_prefix;
-            for (Py_ssize_t k = 0; k < top; k++) {
-                ph = fnv_step(ph, PyUnicode_READ(kind, data, start + k));
-                if (k + 1 < a->min_prefix)
-                    continue;
-                int32_t pid = prefix_find(a, node, ph, kind, data, start, k + 1);
-                if (pid >= 0 && add_pid(seen, pid) < 0)
-                    return -1;
-            }
-        }
-        int32_t word = vocab_find(a, kind, data, start, len, h);
-        if (ids != NULL)
-            ids[(*n_ids)++] = word;
-        if (word < 0 || word >= a->n_pattern_words) {
-            state = 0; /* no pattern has this word: nothing continues through it */
-        } else {
-            int32_t next;
-            while ((next = go_find(a, state, word)) < 0 && state != 0)
-                state = nodes[state].fail;
-            state = next >= 0 ? next : 0;
-        }
-        for (int32_t node = nodes[state].out_pid >= 0 ? state : nodes[state].out_next; node >= 0;
-             node = nodes[node].out_next) {
-            if (stamp[node] == gen)
-                break;
-            stamp[node] = gen;
-            if (add_pid(seen, nodes[node].out_pid) < 0)
-                return -1;
-        }
+        if (scan_word(a, seen, &state, gen, kind, data, start, i - start, h, ids, n_ids) < 0)
+            return -1;
     }
     return 0;
 }
+
+/* A new scan: its generation (stamps of earlier scans no longer look current). */
+static uint32_t next_generation(WordAutomaton *a)
+{
+    if (++a->generation == 0) { /* wrapped: no stamp may look current */
+        memset(a->stamp, 0, (size_t)a->n_nodes * sizeof(uint32_t));
+        a->generation = 1;
+    }
+    return a->generation;
+}
+
+/* ---- the word sink: the C fold (rules._fastfold.fold_scan) hands each folded word here as it
+ * closes it, with its hash, so folding and scanning are one pass over the text (the scan of
+ * the folded string is a second loop over the same characters). The API is a capsule,
+ * WordSinkAPI in rules/_wordsink.h. */
+
+typedef struct {
+    WordAutomaton *a;
+    PyObject *seen;
+    uint32_t gen;
+    int32_t state;
+    int32_t *ids; /* NULL: ids not wanted */
+    Py_ssize_t n_ids, cap_ids;
+} SinkScan;
+
+static void *sink_begin(PyObject *automaton, int want_ids)
+{
+    WordAutomaton *a = (WordAutomaton *)automaton;
+    if (!a->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
+        return NULL;
+    }
+    SinkScan *s = PyMem_Calloc(1, sizeof(SinkScan));
+    if (s == NULL)
+        return PyErr_NoMemory();
+    s->seen = PySet_New(NULL);
+    if (s->seen == NULL) {
+        PyMem_Free(s);
+        return NULL;
+    }
+    if (want_ids) {
+        s->cap_ids = 256;
+        s->ids = PyMem_Malloc((size_t)s->cap_ids * sizeof(int32_t));
+        if (s->ids == NULL) {
+            Py_DECREF(s->seen);
+            PyMem_Free(s);
+            return PyErr_NoMemory();
+        }
+    }
+    Py_INCREF(automaton);
+    s->a = a;
+    s->gen = next_generation(a);
+    return s;
+}
+
+static int sink_room(SinkScan *s)
+{
+    if (s->ids == NULL || s->n_ids < s->cap_ids)
+        return 0;
+    Py_ssize_t cap = s->cap_ids * 2;
+    int32_t *ids = PyMem_Realloc(s->ids, (size_t)cap * sizeof(int32_t));
+    if (ids == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->ids = ids;
+    s->cap_ids = cap;
+    return 0;
+}
+
+static int sink_word(void *ctx, const Py_UCS4 *word, Py_ssize_t len, uint64_t h)
+{
+    SinkScan *s = ctx;
+    if (sink_room(s) < 0)
+        return -1;
+    return scan_word(s->a, s->seen, &s->state, s->gen, PyUnicode_4BYTE_KIND, word, 0, len, h,
+                     s->ids, &s->n_ids);
+}
+
+static int sink_break(void *ctx)
+{
+    SinkScan *s = ctx;
+    s->state = 0;
+    if (s->ids == NULL)
+        return 0;
+    if (sink_room(s) < 0)
+        return -1;
+    s->ids[s->n_ids++] = BREAK_ID;
+    return 0;
+}
+
+static void sink_free(SinkScan *s)
+{
+    Py_XDECREF(s->seen);
+    Py_DECREF((PyObject *)s->a);
+    PyMem_Free(s->ids);
+    PyMem_Free(s);
+}
+
+/* The scan's result (the seen set, or (seen, ids) when ids were wanted) and the context
+ * freed; with ok == 0 (the fold failed) only the freeing. */
+static PyObject *sink_end(void *ctx, int ok)
+{
+    SinkScan *s = ctx;
+    PyObject *out = NULL;
+    if (ok) {
+        if (s->ids == NULL) {
+            out = s->seen;
+            s->seen = NULL;
+        } else {
+            PyObject *packed = PyBytes_FromStringAndSize(
+                (const char *)s->ids, s->n_ids * (Py_ssize_t)sizeof(int32_t));
+            if (packed != NULL)
+                out = Py_BuildValue("(ON)", s->seen, packed);
+        }
+    }
+    sink_free(s);
+    return out;
+}
+
+static WordSinkAPI sink_api = {
+    .version = WORD_SINK_API_VERSION,
+    .type = NULL, /* set at module init */
+    .begin = sink_begin,
+    .word = sink_word,
+    .brk = sink_break,
+    .end = sink_end,
+};
 
 /* scan(norm), and with `want_ids` the word ids of norm too (see scan_words). */
 static PyObject *scan_common(WordAutomaton *a, PyObject *norm, int want_ids)
@@ -582,11 +732,7 @@ static PyObject *scan_common(WordAutomaton *a, PyObject *norm, int want_ids)
         PyMem_Free(ids);
         return NULL;
     }
-    if (++a->generation == 0) { /* wrapped: no stamp may look current */
-        memset(a->stamp, 0, (size_t)a->n_nodes * sizeof(uint32_t));
-        a->generation = 1;
-    }
-    uint32_t gen = a->generation;
+    uint32_t gen = next_generation(a);
     int rc;
     switch (PyUnicode_KIND(norm)) {
     case PyUnicode_1BYTE_KIND:
@@ -820,6 +966,13 @@ PyMODINIT_FUNC PyInit__wordscan(void)
     Py_INCREF(&WordAutomatonType);
     if (PyModule_AddObject(module, "WordAutomaton", (PyObject *)&WordAutomatonType) < 0) {
         Py_DECREF(&WordAutomatonType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    sink_api.type = &WordAutomatonType;
+    PyObject *capsule = PyCapsule_New(&sink_api, WORD_SINK_CAPSULE, NULL);
+    if (capsule == NULL || PyModule_AddObject(module, "_sink_api", capsule) < 0) {
+        Py_XDECREF(capsule);
         Py_DECREF(module);
         return NULL;
     }

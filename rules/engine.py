@@ -53,6 +53,14 @@ try:
     from rules._fastfold import locate as _locate
 except ImportError:  # built without a C compiler: the str.find loop of _Doc.occurrences
     _locate = None
+# The C fold handing the C word automaton each word as it folds it (one pass a field); both
+# extensions are needed. ``_WordAutomaton`` is None without them, so no scanner is of its type.
+_WordAutomaton: type | None
+try:
+    from rules._fastfold import fold_scan as _fold_scan
+    from rules._wordscan import WordAutomaton as _WordAutomaton
+except ImportError:
+    _WordAutomaton = None
 
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
 ALL_FIELDS_MASK = (1 << len(FIELDS)) - 1
@@ -205,6 +213,7 @@ class _Doc:
     """
 
     __slots__ = (
+        "_norms",
         "_occ",
         "_parts",
         "_pfields",
@@ -212,7 +221,6 @@ class _Doc:
         "_regex_hits",
         "_spans",
         "ids",
-        "norms",
         "rs",
         "seen",
         "texts",
@@ -221,26 +229,46 @@ class _Doc:
     def __init__(self, rs: RuleSet, texts: list[str]) -> None:
         self.rs = rs
         self.texts = texts
-        # the C fold itself when built (read here: tests switch it off), not a Python frame
-        # around it per field
-        fold = _normalize._fast_fold or scan_form
-        norms, parts = zip(*map(fold, texts), strict=True)
-        self._parts: tuple[OffsetSource, ...] = parts
-        self.norms: tuple[str, ...] = norms
         # the word ids of each field, when the rule set looks for confirming phrases by id
         self.ids: tuple[bytes, ...] | None = None
-        if rs._seq:
-            self.seen: tuple[set[int], ...]
-            self.seen, self.ids = zip(
-                *map(cast(WordsScanner, rs._scanner).scan_words, norms), strict=True
-            )
+        self.seen: tuple[set[int], ...]
+        self._norms: tuple[str, ...] | None = None
+        self._parts: tuple[OffsetSource, ...] | None = None
+        scanner = rs._scanner
+        if type(scanner) is _WordAutomaton and _normalize._fast_fold is not None:
+            # C fold and word automaton: one pass per field, the folded text not even built
+            # (deciding needs only the scan; ``norms`` folds again if something needs it)
+            if rs._seq:
+                _, _, self.seen, self.ids = zip(
+                    *[_fold_scan(t, scanner, True, False) for t in texts], strict=True
+                )
+            else:
+                self.seen = tuple([_fold_scan(t, scanner, False, False)[2] for t in texts])
         else:
-            self.seen = tuple(map(rs._scanner.scan, norms))
+            norms = self.norms
+            if rs._seq:
+                self.seen, self.ids = zip(
+                    *map(cast(WordsScanner, scanner).scan_words, norms), strict=True
+                )
+            else:
+                self.seen = tuple(map(scanner.scan, norms))
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[Occ]] = {}
         self._present: dict[int, int] = {}
         self._pfields: dict[int, int] = {}
         self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
+
+    @property
+    def norms(self) -> tuple[str, ...]:
+        """The scan form of each field (folded on first need when the scan did not keep it)."""
+        norms = self._norms
+        if norms is None:
+            # the C fold itself when built (read here: tests switch it off), not a Python
+            # frame around it per field
+            fold = _normalize._fast_fold or scan_form
+            norms, self._parts = zip(*map(fold, self.texts), strict=True)
+            self._norms = norms
+        return norms
 
     def present(self, term_id: int) -> int:
         """Bit mask of the fields where a term occurs, without locating its occurrences
@@ -296,7 +324,11 @@ class _Doc:
         """(start, end) in the original text of words ``first`` to ``end - 1`` of field ``f``."""
         finder = self._spans[f]
         if finder is None:
-            finder = self._spans[f] = word_offsets(self.texts[f], self._parts[f])
+            parts = self._parts
+            if parts is None:
+                self.norms  # noqa: B018 (folds the fields, keeping their parts)
+                parts = cast(tuple[OffsetSource, ...], self._parts)
+            finder = self._spans[f] = word_offsets(self.texts[f], parts[f])
         return finder.words_span(first, end)
 
     def occurrences(self, term_id: int) -> list[Occ]:

@@ -313,3 +313,57 @@ def test_a_plan_is_made_for_and_of_plain_and_negated_terms_only() -> None:
     assert set(rules._plans) == {0}
     ((_, _, first), (_, _, second)) = rules._plans[0]
     assert (first, second) == (True, False)
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(value=TEXTS, picks=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 3)), max_size=6))
+@example(value="Partnerships. Relations\n\nand the ties’s cases", picks=[(0, 1), (1, 2)])
+def test_fold_scan_is_the_fold_then_the_scan(value: str, picks: list[tuple[int, int]]) -> None:
+    """One pass (the fold handing the automaton each word as it folds it) finds what folding
+    and then scanning the folded text finds, with and without keeping the text."""
+    from rules._fastfold import fold_scan
+
+    norm, source = scan_form(value)
+    words = norm.split()
+    # patterns from the text's own words (so some occur), and confirming words not scanned
+    patterns = {i: " " + " ".join(words[s : s + k]) + " " for i, (s, k) in enumerate(picks)}
+    patterns = {i: p for i, p in patterns.items() if p.strip()} or {0: " east sea "}
+    tables = wordscan.word_automaton_tables(patterns, words[-3:])
+    scanner = wordscan.word_automaton_from_tables(tables)
+    seen, ids = scanner.scan_words(norm)
+    assert fold_scan(value, scanner, True) == (norm, source, seen, ids)
+    assert fold_scan(value, scanner, True, False) == (None, None, seen, ids)
+    assert fold_scan(value, scanner, False, False) == (None, None, scanner.scan(norm))
+    assert scanner.scan(norm) == seen
+
+
+@native
+def test_the_fold_keeps_plural_folds_only_for_the_mapping_in_force() -> None:
+    """Plural folds are cached in C; configuring another mapping must not reuse them."""
+    from rules import _fastfold
+
+    text = "partnerships and relations, partnerships again"
+    assert _fastfold.fold(text)[0] == " partnership and relation partnership again "
+
+    class Upper(dict[str, str]):
+        def __missing__(self, word: str) -> str:
+            return word.upper()
+
+    try:
+        _fastfold.configure(normalize.fold_char, Upper())
+        assert _fastfold.fold(text)[0] == " PARTNERSHIPS and RELATIONS PARTNERSHIPS again "
+    finally:
+        _fastfold.configure(normalize.fold_char, normalize._PLURALS)
+    assert _fastfold.fold(text)[0] == " partnership and relation partnership again "
+
+
+@native
+def test_fold_scan_refuses_what_is_not_an_automaton() -> None:
+    from rules._fastfold import fold_scan
+
+    scanner = wordscan.build_scanner({1: " east sea "}, words=False)
+    with pytest.raises(TypeError):
+        fold_scan("east sea", scanner, False)
+    with pytest.raises(TypeError):
+        fold_scan("east sea", wordscan.build_word_automaton({1: " east sea "}))  # type: ignore[call-arg]
