@@ -42,6 +42,7 @@ from .wordscan import (
     WordsScanner,
     build_scanner,
     fields_with_words,
+    gather,
     locate_words,
     word_automaton_from_tables,
     word_automaton_tables,
@@ -62,6 +63,7 @@ try:
 except ImportError:
     _WordAutomaton = None
 
+# Three: ``RuleSet.decide`` unpacks the scan's seen sets as (title, summary, content).
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
 ALL_FIELDS_MASK = (1 << len(FIELDS)) - 1
 
@@ -775,20 +777,22 @@ class RuleSet:
             return Decision(self, None, ())
         doc = _Doc(self, [article.title or "", article.summary or "", article.content or ""])
         seen = doc.seen
-        union: set[int] = set().union(*seen)
+        *others, union = seen  # the content's set is the largest: copied, not rebuilt
+        union = union.copy()
+        for seen_f in others:
+            union |= seen_f
         fired: set[int] = set()
+        candidates: set[int] = set(self._always)
         if union:
-            fired.update(*filter(None, map(self._sure_all.get, union)))
+            gather(union, self._sure_all, fired)
             for table, seen_f in zip(self._sure, seen, strict=True):
                 if seen_f and table:
-                    fired.update(*filter(None, map(table.get, seen_f)))
-        candidates: set[int] = set(self._always)
-        pattern_rules = self._pattern_rules
-        for pid in union & self._check_patterns:
-            candidates.update(pattern_rules[pid])
+                    gather(seen_f, table, fired)
+            gather(union, self._pattern_rules, candidates)
         compiled = self._compiled
         plans = self._plans
         fields_of = doc.pattern_fields
+        title, summary, content = seen
         for index in candidates:
             plan = plans.get(index)
             if plan is None:
@@ -796,7 +800,11 @@ class RuleSet:
                     fired.add(index)
                 continue
             for pid, mask, want in plan:  # as _holds would, step by step, inline
-                if bool(fields_of(pid) & mask) is not want:
+                if pid in union:  # seen by the scan: its fields are the seen sets holding it
+                    bits = (pid in title) | (pid in summary) << 1 | (pid in content) << 2
+                else:  # not scanned (a confirming phrase), or scanned and not seen: 0
+                    bits = fields_of(pid)
+                if bool(bits & mask) is not want:
                     break
             else:
                 fired.add(index)

@@ -35,6 +35,7 @@ __all__ = [
     "WordsScanner",
     "build_scanner",
     "fields_with_words",
+    "gather",
     "has_words",
     "locate_words",
     "word_ids",
@@ -83,12 +84,25 @@ _word_automaton: Callable[..., WordsScanner] | None
 has_words: Callable[[bytes, bytes], bool] | None
 fields_with_words: Callable[[list[bytes] | tuple[bytes, ...], bytes], int] | None
 locate_words: Callable[[bytes, bytes, int], list[tuple[int, int, int, int]]] | None
+
+
+def _gather(
+    keys: set[int] | frozenset[int], table: dict[int, tuple[int, ...]], out: set[int]
+) -> None:
+    """For every key of ``keys`` that ``table`` holds, add the items of its tuple to ``out``
+    (the C module's ``gather``, in Python)."""
+    if table:
+        out.update(*filter(None, map(table.get, keys)))
+
+
+gather: Callable[[set[int] | frozenset[int], dict[int, tuple[int, ...]], set[int]], None]
 try:
     from rules._wordscan import WordAutomaton as _WordAutomaton
-    from rules._wordscan import fields_with_words, has_words, locate_words
+    from rules._wordscan import fields_with_words, gather, has_words, locate_words
 except ImportError:  # built without a C compiler
     _word_automaton = None
     has_words = locate_words = fields_with_words = None
+    gather = _gather
 else:
     _word_automaton = _WordAutomaton
 
