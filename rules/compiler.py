@@ -864,6 +864,7 @@ def compile_ruleset(sources: Mapping[str, str]) -> RuleSet:
     the line with a caret under the problem, and a hint.
     """
     compiler = _Compiler()
+    light = None
     # per source: the rules read by the fast path, or the YAML path's definitions
     read: list[tuple[SourceText, list[tuple[int, dict[str, str | list[str]]]] | None]] = []
     defs_of: dict[str, list[_RuleDef]] = {}
@@ -899,7 +900,12 @@ def compile_ruleset(sources: Mapping[str, str]) -> RuleSet:
         compiler.problems.sort(key=lambda p: (order.get(p.source, len(order)), p.line, p.col))
         raise RuleError(format_problems(compiler.problems))
     warnings = tuple(p.format() for p in compiler.warnings)
-    return RuleSet(compiled, compiler.terms, compiler.regexes, warnings=warnings)
+    terms, regexes = compiler.terms, compiler.regexes
+    # What only reading needed goes before the rule set is built, where the compile's memory
+    # peaks: at 100,000 rules the fast path's rule dicts are ~75 MB, the compiler's tables
+    # and the ids seen ~15 MB more (the peak while compiling 100,000 rules was 389 MB).
+    del read, defs_of, seen_ids, compiler, light
+    return RuleSet(compiled, terms, regexes, warnings=warnings)
 
 
 def format_problems(problems: list[Problem]) -> str:
