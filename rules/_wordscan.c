@@ -111,6 +111,8 @@ typedef struct {
     Py_ssize_t n_words;
     GoSlot *go;       /* (parent, word id) -> child */
     uint64_t go_mask;
+    int32_t *root_go; /* per pattern word: the root's child by it, 0 for none (the usual
+                       * step: after a word in no pattern the scan is at the root) */
     Node *nodes;
     Py_ssize_t n_nodes;
     PrefixEntry *prefixes;
@@ -168,11 +170,15 @@ static NW_INLINE int32_t vocab_find(const WordAutomaton *a, int kind, const void
 
 static inline uint64_t go_index(uint32_t node, uint32_t word)
 {
-    return mix64(((uint64_t)node << 32) | word);
+    return vocab_mix(((uint64_t)node << 32) | word); /* one multiply, as for the vocabulary */
 }
 
 static int32_t go_find(const WordAutomaton *a, int32_t node, int32_t word)
 {
+    if (node == 0) {
+        int32_t child = a->root_go[word];
+        return child ? child : -1;
+    }
     uint64_t i = go_index((uint32_t)node, (uint32_t)word) & a->go_mask;
     for (;;) {
         const GoSlot *s = &a->go[i];
@@ -208,6 +214,7 @@ static void wa_dealloc(WordAutomaton *a)
     PyMem_Free(a->pool);
     PyMem_Free(a->vocab);
     PyMem_Free(a->go);
+    PyMem_Free(a->root_go);
     PyMem_Free(a->nodes);
     PyMem_Free(a->prefixes);
     PyMem_Free(a->prefix_table);
@@ -413,7 +420,8 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
     }
     uint64_t gsize = table_size(n_go / 3);
     a->go = PyMem_Malloc(gsize * sizeof(GoSlot));
-    if (a->go == NULL) {
+    a->root_go = PyMem_Calloc(a->n_pattern_words ? (size_t)a->n_pattern_words : 1, 4);
+    if (a->go == NULL || a->root_go == NULL) {
         PyMem_Free(triples);
         goto nomem;
     }
@@ -433,6 +441,8 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
                !(a->go[i].parent == (uint32_t)parent && a->go[i].word == (uint32_t)word))
             i = (i + 1) & a->go_mask;
         a->go[i] = (GoSlot){.parent = (uint32_t)parent, .word = (uint32_t)word, .child = child};
+        if (parent == 0 && word < a->n_pattern_words)
+            a->root_go[word] = child;
     }
     PyMem_Free(triples);
 
@@ -954,6 +964,7 @@ static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
     size_t size = sizeof(WordAutomaton) + (size_t)a->pool_len * sizeof(Py_UCS4) +
                   (a->vocab ? (a->vocab_mask + 1) * sizeof(VocabSlot) : 0) +
                   (a->go ? (a->go_mask + 1) * sizeof(GoSlot) : 0) +
+                  (size_t)a->n_pattern_words * sizeof(int32_t) +
                   (size_t)a->n_nodes * (sizeof(Node) + sizeof(uint32_t)) +
                   (a->prefix_table ? (a->prefix_mask + 1) * sizeof(Slot) : 0);
     return PyLong_FromSize_t(size);
