@@ -793,6 +793,8 @@ class RuleSet:
         plans = self._plans
         fields_of = doc.pattern_fields
         title, summary, content = seen
+        seqs = self._seq
+        ids = doc.ids
         for index in candidates:
             plan = plans.get(index)
             if plan is None:
@@ -802,7 +804,11 @@ class RuleSet:
             for pid, mask, want in plan:  # as _holds would, step by step, inline
                 if pid in union:  # seen by the scan: its fields are the seen sets holding it
                     bits = (pid in title) | (pid in summary) << 1 | (pid in content) << 2
-                else:  # not scanned (a confirming phrase), or scanned and not seen: 0
+                elif ids is not None and (seq := seqs.get(pid)) is not None:
+                    # a confirming phrase, as a run of word ids (pattern_fields would ask the
+                    # same, after two more lookups)
+                    bits = fields_with_words(ids, seq)  # type: ignore[misc]
+                else:  # a confirming phrase found with str.find, or scanned and not seen: 0
                     bits = fields_of(pid)
                 if bool(bits & mask) is not want:
                     break
