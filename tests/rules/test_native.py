@@ -367,3 +367,19 @@ def test_fold_scan_refuses_what_is_not_an_automaton() -> None:
         fold_scan("east sea", scanner, False)
     with pytest.raises(TypeError):
         fold_scan("east sea", wordscan.build_word_automaton({1: " east sea "}))  # type: ignore[call-arg]
+
+
+@native
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.sets(st.integers(0, 40)),
+    table=st.dictionaries(st.integers(0, 40), st.tuples(st.integers(0, 9)), max_size=30),
+    out=st.sets(st.integers(0, 9)),
+)
+def test_c_gather_adds_what_the_python_gather_adds(
+    keys: set[int], table: dict[int, tuple[int, ...]], out: set[int]
+) -> None:
+    expected, got = set(out), set(out)
+    wordscan._gather(keys, table, expected)
+    wordscan.gather(frozenset(keys), table, got)
+    assert got == expected == out | {i for k in keys for i in table.get(k, ())}
