@@ -6,7 +6,8 @@ normalised text (words joined by single spaces, with a space at both ends, so a 
 
 1. normalise each field once (``normalize.scan_form``) and scan it once with the automaton,
    collecting *all* overlapping hits ("strategic partnership" inside "comprehensive strategic
-   partnership" is found too);
+   partnership" is found too); with the C extensions both are one pass
+   (``rules._fastfold.fold_scan``) and the normalised text is built only if needed;
 2. take as candidates only the rules one of whose trigger terms was seen (every rule has a set
    of terms at least one of which must occur for it to match), plus the rare rules that cannot be
    triggered by a literal (a regex is their only positive term);
