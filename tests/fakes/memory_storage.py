@@ -240,6 +240,9 @@ class MemoryStorage:
             return sum(self.pending.values())
         return self.pending.get(chat_id, 0)
 
+    async def subscribed_rule_ids(self) -> list[str]:
+        return sorted({rule_id for subs in self.subs.values() for rule_id in subs})
+
     # queries -------------------------------------------------------------------------------
     async def recent_matches(
         self, rule_id: str | None = None, chat_id: int | None = None, limit: int = 10
