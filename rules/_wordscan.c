@@ -905,32 +905,49 @@ static PyObject *ws_fields_with_words(PyObject *module, PyObject *args)
     return PyLong_FromLong(bits);
 }
 
-/* gather(keys, table, out) -> None: for every key of `keys` (a set) that `table` (a dict of
- * tuples) holds, the tuple's items added to the set `out`. What the engine's decide does for
- * the patterns seen: their sure rules, their candidates (at 100,000 rules, ~200 patterns a
- * document: the Python spelling, set.update(*filter(None, map(table.get, keys))), cost twice
- * this). */
+/* gather(keys, table, out) -> None: for every key of `keys` (a set) that `table` holds, the
+ * items of its tuple added to the set `out`. `table` is a dict of tuples, or a list indexed
+ * by the keys (ints) holding a tuple or None (one memory access a key, not a hash probe's
+ * two: the engine's large tables). What the engine's decide does for the patterns seen:
+ * their sure rules, their candidates (at 100,000 rules, ~200 patterns a document: the
+ * Python spelling, set.update(*filter(None, map(table.get, keys))), cost twice this). */
 static PyObject *ws_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyAnySet_Check(args[0]) || !PyDict_Check(args[1]) ||
-        !PySet_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "gather(keys: set, table: dict, out: set)");
+    if (nargs != 3 || !PyAnySet_Check(args[0]) ||
+        !(PyDict_Check(args[1]) || PyList_Check(args[1])) || !PySet_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "gather(keys: set, table: dict | list, out: set)");
         return NULL;
     }
     PyObject *table = args[1], *out = args[2];
-    if (PyDict_GET_SIZE(table) == 0)
+    int is_list = PyList_Check(table);
+    if ((is_list ? PyList_GET_SIZE(table) : PyDict_GET_SIZE(table)) == 0)
         Py_RETURN_NONE;
     PyObject *it = PyObject_GetIter(args[0]);
     if (it == NULL)
         return NULL;
     PyObject *key;
     while ((key = PyIter_Next(it)) != NULL) {
-        PyObject *value = PyDict_GetItemWithError(table, key); /* borrowed */
-        Py_DECREF(key);
-        if (value == NULL) {
-            if (PyErr_Occurred())
+        PyObject *value; /* borrowed */
+        if (is_list) {
+            Py_ssize_t index = PyLong_AsSsize_t(key);
+            Py_DECREF(key);
+            if (index == -1 && PyErr_Occurred())
                 goto error;
-            continue;
+            if (index < 0 || index >= PyList_GET_SIZE(table)) {
+                PyErr_SetString(PyExc_IndexError, "gather: a key is not an index of the table");
+                goto error;
+            }
+            value = PyList_GET_ITEM(table, index);
+            if (value == Py_None)
+                continue;
+        } else {
+            value = PyDict_GetItemWithError(table, key);
+            Py_DECREF(key);
+            if (value == NULL) {
+                if (PyErr_Occurred())
+                    goto error;
+                continue;
+            }
         }
         if (!PyTuple_Check(value)) {
             PyErr_SetString(PyExc_TypeError, "gather: the table's values must be tuples");

@@ -86,16 +86,19 @@ fields_with_words: Callable[[list[bytes] | tuple[bytes, ...], bytes], int] | Non
 locate_words: Callable[[bytes, bytes, int], list[tuple[int, int, int, int]]] | None
 
 
-def _gather(
-    keys: set[int] | frozenset[int], table: dict[int, tuple[int, ...]], out: set[int]
-) -> None:
-    """For every key of ``keys`` that ``table`` holds, add the items of its tuple to ``out``
-    (the C module's ``gather``, in Python)."""
+GatherTable = dict[int, tuple[int, ...]] | list[tuple[int, ...] | None]
+
+
+def _gather(keys: set[int] | frozenset[int], table: GatherTable, out: set[int]) -> None:
+    """For every key of ``keys`` that ``table`` holds (a dict, or a list indexed by the keys
+    holding None for none), add the items of its tuple to ``out`` (the C module's
+    ``gather``, in Python)."""
     if table:
-        out.update(*filter(None, map(table.get, keys)))
+        get = table.__getitem__ if isinstance(table, list) else table.get
+        out.update(*filter(None, map(get, keys)))
 
 
-gather: Callable[[set[int] | frozenset[int], dict[int, tuple[int, ...]], set[int]], None]
+gather: Callable[[set[int] | frozenset[int], GatherTable, set[int]], None]
 try:
     from rules._wordscan import WordAutomaton as _WordAutomaton
     from rules._wordscan import fields_with_words, gather, has_words, locate_words
