@@ -712,6 +712,9 @@ class RuleSet:
         self._always: tuple[int, ...] = tuple(always)
         self._plans = plans
         self._limited = frozenset(i for i, r in enumerate(self._compiled) if r.feeds or r.feed_tags)
+        # the pairs and the set above are ~10 MB at 100,000 rules: gone before the automaton's
+        # tables are built, where compiling peaks
+        del check, sure_all, sure_field, triggered
         # The automaton holds the trigger terms: seeing one makes its rules candidates.
         # Terms that only confirm a candidate (the other side of an AND or NEAR, NOT terms)
         # are found with str.find in the candidate's article when it is evaluated, so their
@@ -741,8 +744,11 @@ class RuleSet:
                 pid for pid in near_pids if pid in self._scanned and patterns_[pid].endswith(" ")
             )
             tables = word_automaton_tables(scan_patterns, extra)
+            del scan_patterns
             self._scanner: Scanner = word_automaton_from_tables(tables)
-            vocabulary = {w: i for i, w in enumerate(tables[0])}
+            words = tables[0]
+            del tables  # the C automaton holds its own copy
+            vocabulary = {w: i for i, w in enumerate(words)}
             for pid in confirm:
                 seq = word_ids(patterns_[pid].split(), vocabulary)
                 if seq is not None:
