@@ -966,6 +966,112 @@ error:
     return NULL;
 }
 
+/* The occurrences of seq (m ids) in ids, as (first word, sentence) pairs into `out` (words
+ * and sentences counted as locate_words counts them); returns how many, or -1 (no memory). */
+static Py_ssize_t word_runs(const int32_t *ids, Py_ssize_t n, const int32_t *seq, Py_ssize_t m,
+                            Py_ssize_t **out)
+{
+    Py_ssize_t count = 0, cap = 0, word = 0, sentence = 0, scanned = 0;
+    *out = NULL;
+    for (Py_ssize_t at = find_seq(ids, n, seq, m, 0); at >= 0; at = find_seq(ids, n, seq, m, at + 1)) {
+        for (; scanned < at; scanned++) {
+            if (ids[scanned] == BREAK_ID)
+                sentence++;
+            else
+                word++;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 8;
+            Py_ssize_t *grown = PyMem_Realloc(*out, (size_t)cap * 2 * sizeof(Py_ssize_t));
+            if (grown == NULL) {
+                PyMem_Free(*out);
+                *out = NULL;
+                PyErr_NoMemory();
+                return -1;
+            }
+            *out = grown;
+        }
+        (*out)[2 * count] = word;
+        (*out)[2 * count + 1] = sentence;
+        count++;
+    }
+    return count;
+}
+
+/* near_words(ids_per_field, fields, seq_a, seq_b, distance) -> bool: whether, in a field of
+ * the bit mask `fields`, an occurrence of the word ids seq_a and one of seq_b lie in the same
+ * sentence with at most `distance` words between them (max(first_b - end_a, first_a -
+ * end_b) <= distance): what the engine's NEAR of two phrases decides (_near_holds), from the
+ * scan's word ids, in one call. */
+static PyObject *ws_near_words(PyObject *module, PyObject *args)
+{
+    PyObject *fields, *a_obj, *b_obj;
+    long mask, distance;
+    if (!PyArg_ParseTuple(args, "OlOOl:near_words", &fields, &mask, &a_obj, &b_obj, &distance))
+        return NULL;
+    if (!PyList_Check(fields) && !PyTuple_Check(fields)) {
+        PyErr_SetString(PyExc_TypeError, "near_words: a list or tuple of ids expected");
+        return NULL;
+    }
+    Py_buffer av, bv;
+    if (int32_view(a_obj, &av, "seq_a") < 0)
+        return NULL;
+    if (int32_view(b_obj, &bv, "seq_b") < 0) {
+        PyBuffer_Release(&av);
+        return NULL;
+    }
+    const int32_t *sa = av.buf, *sb = bv.buf;
+    Py_ssize_t ma = av.len / 4, mb = bv.len / 4;
+    int bad = ma == 0 || mb == 0;
+    for (Py_ssize_t k = 0; k < ma && !bad; k++)
+        bad = sa[k] < 0;
+    for (Py_ssize_t k = 0; k < mb && !bad; k++)
+        bad = sb[k] < 0;
+    PyObject *result = NULL;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "seq: word ids (>= 0) expected");
+        goto done;
+    }
+    int found = 0;
+    Py_ssize_t n_fields = PySequence_Fast_GET_SIZE(fields);
+    for (Py_ssize_t f = 0; f < n_fields && f < 62 && !found; f++) {
+        if (!(mask >> f & 1))
+            continue;
+        Py_buffer iv;
+        if (int32_view(PySequence_Fast_GET_ITEM(fields, f), &iv, "ids") < 0)
+            goto done;
+        Py_ssize_t *ra = NULL, *rb = NULL;
+        Py_ssize_t na = word_runs(iv.buf, iv.len / 4, sa, ma, &ra);
+        Py_ssize_t nb = na > 0 ? word_runs(iv.buf, iv.len / 4, sb, mb, &rb) : 0;
+        PyBuffer_Release(&iv);
+        if (na < 0 || nb < 0) {
+            PyMem_Free(ra);
+            PyMem_Free(rb);
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < na && !found; i++) {
+            Py_ssize_t first_a = ra[2 * i], end_a = first_a + ma;
+            for (Py_ssize_t j = 0; j < nb; j++) {
+                if (rb[2 * j + 1] != ra[2 * i + 1])
+                    continue; /* NEAR does not reach across a sentence break */
+                Py_ssize_t first_b = rb[2 * j], end_b = first_b + mb;
+                Py_ssize_t gap = first_b - end_a > first_a - end_b ? first_b - end_a : first_a - end_b;
+                if (gap <= distance) {
+                    found = 1;
+                    break;
+                }
+            }
+        }
+        PyMem_Free(ra);
+        PyMem_Free(rb);
+    }
+    result = PyBool_FromLong(found);
+done:
+    PyBuffer_Release(&av);
+    PyBuffer_Release(&bv);
+    return result;
+}
+
 static PyObject *ws_has_words(PyObject *module, PyObject *args)
 {
     return words_common(args, 0);
@@ -1009,6 +1115,10 @@ static PyTypeObject WordAutomatonType = {
 };
 
 static PyMethodDef ws_methods[] = {
+    {"near_words", ws_near_words, METH_VARARGS,
+     "near_words(ids_per_field, fields, seq_a, seq_b, distance) -> whether an occurrence of "
+     "seq_a and one of seq_b are at most distance words apart in one sentence of one of the "
+     "fields (a bit mask)."},
     {"gather", (PyCFunction)(void (*)(void))ws_gather, METH_FASTCALL,
      "gather(keys, table, out): for each key of the set keys held by the dict table, add "
      "the items of its tuple to the set out."},

@@ -26,3 +26,11 @@ def gather(
     out: set[int],
     /,
 ) -> None: ...
+def near_words(
+    ids_per_field: list[bytes] | tuple[bytes, ...],
+    fields: int,
+    seq_a: Buffer,
+    seq_b: Buffer,
+    distance: int,
+    /,
+) -> bool: ...

@@ -45,6 +45,7 @@ from .wordscan import (
     fields_with_words,
     gather,
     locate_words,
+    near_words,
     word_automaton_from_tables,
     word_automaton_tables,
     word_ids,
@@ -765,6 +766,25 @@ class RuleSet:
         n = len(self._patterns)
         self._sure_list = _indexed(self._sure_all, n)
         self._check_list = _indexed(self._pattern_rules, n)
+        # rule index -> what near_words needs to decide it, or () (``_near_spec``); filled
+        # as NEAR rules become candidates
+        self._near_specs: dict[int, tuple[int, bytes, bytes, int] | tuple[()]] = {}
+
+    def _near_spec(self, expr: Near) -> tuple[int, bytes, bytes, int] | tuple[()]:
+        """(common fields, word ids of each side, distance) for a NEAR of two whole-word
+        phrases (no exact case) that the scan gives word ids for, which ``near_words``
+        decides as ``_near_holds`` does; () for any other NEAR."""
+        left, right = expr.left, expr.right
+        if type(left) is not Leaf or type(right) is not Leaf:
+            return ()
+        terms = self.terms
+        if terms[left.term].exact is not None or terms[right.term].exact is not None:
+            return ()
+        seq_l = self._seq.get(self._term_pattern[left.term])
+        seq_r = self._seq.get(self._term_pattern[right.term])
+        if seq_l is None or seq_r is None:
+            return ()
+        return (left.fields & right.fields, seq_l, seq_r, expr.distance)
 
     @classmethod
     def empty(cls) -> RuleSet:
@@ -820,10 +840,20 @@ class RuleSet:
         title, summary, content = seen
         seqs = self._seq
         ids = doc.ids
+        near_specs = self._near_specs
         for index in candidates:
             plan = plans.get(index)
             if plan is None:
-                if _holds(doc, compiled[index].expr):
+                expr = compiled[index].expr
+                if type(expr) is Near and ids is not None:
+                    spec = near_specs.get(index)
+                    if spec is None:
+                        spec = near_specs[index] = self._near_spec(expr)
+                    if spec:  # two phrases by word ids: one C call
+                        if near_words(ids, *spec):  # type: ignore[misc]
+                            fired.add(index)
+                        continue
+                if _holds(doc, expr):
                     fired.add(index)
                 continue
             for pid, mask, want in plan:  # as _holds would, step by step, inline

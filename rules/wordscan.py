@@ -38,6 +38,7 @@ __all__ = [
     "gather",
     "has_words",
     "locate_words",
+    "near_words",
     "word_ids",
 ]
 
@@ -84,6 +85,7 @@ _word_automaton: Callable[..., WordsScanner] | None
 has_words: Callable[[bytes, bytes], bool] | None
 fields_with_words: Callable[[list[bytes] | tuple[bytes, ...], bytes], int] | None
 locate_words: Callable[[bytes, bytes, int], list[tuple[int, int, int, int]]] | None
+near_words: Callable[[list[bytes] | tuple[bytes, ...], int, bytes, bytes, int], bool] | None
 
 
 GatherTable = dict[int, tuple[int, ...]] | list[tuple[int, ...] | None]
@@ -101,10 +103,10 @@ def _gather(keys: set[int] | frozenset[int], table: GatherTable, out: set[int]) 
 gather: Callable[[set[int] | frozenset[int], GatherTable, set[int]], None]
 try:
     from rules._wordscan import WordAutomaton as _WordAutomaton
-    from rules._wordscan import fields_with_words, gather, has_words, locate_words
+    from rules._wordscan import fields_with_words, gather, has_words, locate_words, near_words
 except ImportError:  # built without a C compiler
     _word_automaton = None
-    has_words = locate_words = fields_with_words = None
+    has_words = locate_words = fields_with_words = near_words = None
     gather = _gather
 else:
     _word_automaton = _WordAutomaton

@@ -383,3 +383,34 @@ def test_c_gather_adds_what_the_python_gather_adds(
     wordscan._gather(keys, table, expected)
     wordscan.gather(frozenset(keys), table, got)
     assert got == expected == out | {i for k in keys for i in table.get(k, ())}
+
+
+IDS = st.lists(st.sampled_from([0, 1, 2, 3, -1, -2]), max_size=40)
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(
+    fields=st.lists(IDS, min_size=3, max_size=3),
+    mask=st.integers(0, 7),
+    seq_a=st.lists(st.integers(0, 3), min_size=1, max_size=2),
+    seq_b=st.lists(st.integers(0, 3), min_size=1, max_size=2),
+    distance=st.integers(0, 4),
+)
+def test_near_words_decides_like_the_located_occurrences(
+    fields: list[list[int]], mask: int, seq_a: list[int], seq_b: list[int], distance: int
+) -> None:
+    """``near_words`` (one C call) against ``_near_holds``'s rule on ``locate_words``'
+    occurrences: same field and sentence, at most ``distance`` words apart."""
+    assert wordscan.near_words is not None
+    assert wordscan.locate_words is not None
+    ids = [array("i", f).tobytes() for f in fields]
+    a, b = array("i", seq_a).tobytes(), array("i", seq_b).tobytes()
+    expected = any(
+        fa == fb and na == nb and max(sb - ea, sa - eb) <= distance
+        for f in range(3)
+        if mask >> f & 1
+        for fa, sa, ea, na in wordscan.locate_words(ids[f], a, f)
+        for fb, sb, eb, nb in wordscan.locate_words(ids[f], b, f)
+    )
+    assert wordscan.near_words(ids, mask, a, b, distance) is expected
