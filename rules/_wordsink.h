@@ -4,7 +4,9 @@
  * "rules._wordscan._sink_api"; rules._fastfold.fold_scan(text, automaton, want_ids) imports it
  * and hands the automaton each folded word as it closes it, and each sentence break, so that
  * folding and scanning are one pass (the result is what scan_words / scan of the folded
- * string gives: a property test checks it).
+ * string gives: a property test checks it). A scan is not reentrant (the automaton stamps
+ * its nodes with the scan's generation): between begin and end the fold calls only the
+ * character and plural folds of rules.normalize, which never scan.
  */
 #ifndef NEWSWATCH_WORDSINK_H
 #define NEWSWATCH_WORDSINK_H
