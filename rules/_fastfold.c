@@ -312,6 +312,10 @@ static NW_INLINE int fold_loop(Fold *f, const void *data, Py_ssize_t n, const in
             }
             if (end_word(f) < 0)
                 return -1;
+            if (c == ' ') { /* the usual separator: gap_char(f, ' ', ' ') without its tests */
+                f->brk |= f->mark;
+                continue;
+            }
             gap_char(f, c, c == '.' ? '.' : (c == '!' || c == '?' || c == ':' || c == ';') ? '!' : ' ');
             continue;
         }
