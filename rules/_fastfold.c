@@ -489,6 +489,41 @@ static PyObject *fastfold_fold_scan(PyObject *module, PyObject *const *args, Py_
     return out;
 }
 
+/* scan_fields(texts, automaton, want_ids) -> (seen per text, ids per text or None): what
+ * fold_scan(text, automaton, want_ids, False) gives each of `texts` (a tuple or list), in one
+ * call, as the engine's decide wants it (the folded texts are not built). */
+static PyObject *fastfold_scan_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !(PyTuple_Check(args[0]) || PyList_Check(args[0]))) {
+        PyErr_SetString(PyExc_TypeError, "scan_fields(texts, automaton, want_ids)");
+        return NULL;
+    }
+    PyObject *call_args[4] = {NULL, args[1], args[2], Py_False};
+    PyObject *texts = args[0];
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(texts);
+    int want_ids = PyObject_IsTrue(args[2]);
+    if (want_ids < 0)
+        return NULL;
+    PyObject *seen = PyTuple_New(n), *ids = want_ids ? PyTuple_New(n) : Py_NewRef(Py_None);
+    if (seen == NULL || ids == NULL)
+        goto error;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        call_args[0] = PySequence_Fast_GET_ITEM(texts, k);
+        PyObject *one = fastfold_fold_scan(module, call_args, 4);
+        if (one == NULL)
+            goto error;
+        PyTuple_SET_ITEM(seen, k, Py_NewRef(PyTuple_GET_ITEM(one, 2)));
+        if (want_ids)
+            PyTuple_SET_ITEM(ids, k, Py_NewRef(PyTuple_GET_ITEM(one, 3)));
+        Py_DECREF(one);
+    }
+    return Py_BuildValue("(NN)", seen, ids);
+error:
+    Py_XDECREF(seen);
+    Py_XDECREF(ids);
+    return NULL;
+}
+
 /* locate(norm, needle, whole, nwords, field) -> [(field, first word, end word, sentence)]
  * Every occurrence of needle in a scan text (whole: the character after it must be a space),
  * with its word index and sentence number: what rules.engine._Doc.occurrences computes with
@@ -577,6 +612,9 @@ static PyMethodDef fastfold_methods[] = {
      "fold_scan(text, automaton, want_ids[, keep_text]) -> (norm, spans, seen[, ids]): "
      "fold(text) and automaton.scan(norm) (scan_words with want_ids) in one pass; norm and "
      "spans None without keep_text."},
+    {"scan_fields", (PyCFunction)(void (*)(void))fastfold_scan_fields, METH_FASTCALL,
+     "scan_fields(texts, automaton, want_ids) -> (seen per text, ids per text or None): "
+     "fold_scan(text, automaton, want_ids, False) of each text, in one call."},
     {"locate", fastfold_locate, METH_VARARGS,
      "locate(norm, needle, whole, nwords, field) -> [(field, first, end, sentence)]."},
     {"configure", fastfold_configure, METH_VARARGS,

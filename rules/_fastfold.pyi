@@ -11,3 +11,6 @@ def locate(
 def fold_scan(
     text: str, automaton: object, want_ids: bool, keep_text: bool = True, /
 ) -> tuple[Any, ...]: ...
+def scan_fields(
+    texts: list[str] | tuple[str, ...], automaton: object, want_ids: bool, /
+) -> tuple[tuple[set[int], ...], tuple[bytes, ...] | None]: ...

@@ -60,7 +60,7 @@ except ImportError:  # built without a C compiler: the str.find loop of _Doc.occ
 # extensions are needed. ``_WordAutomaton`` is None without them, so no scanner is of its type.
 _WordAutomaton: type | None
 try:
-    from rules._fastfold import fold_scan as _fold_scan
+    from rules._fastfold import scan_fields as _scan_fields
     from rules._wordscan import WordAutomaton as _WordAutomaton
 except ImportError:
     _WordAutomaton = None
@@ -242,12 +242,7 @@ class _Doc:
         if type(scanner) is _WordAutomaton and _normalize._fast_fold is not None:
             # C fold and word automaton: one pass per field, the folded text not even built
             # (deciding needs only the scan; ``norms`` folds again if something needs it)
-            if rs._seq:
-                _, _, self.seen, self.ids = zip(
-                    *[_fold_scan(t, scanner, True, False) for t in texts], strict=True
-                )
-            else:
-                self.seen = tuple([_fold_scan(t, scanner, False, False)[2] for t in texts])
+            self.seen, self.ids = _scan_fields(texts, scanner, bool(rs._seq))
         else:
             norms = self.norms
             if rs._seq:

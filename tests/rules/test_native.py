@@ -414,3 +414,16 @@ def test_near_words_decides_like_the_located_occurrences(
         for fb, sb, eb, nb in wordscan.locate_words(ids[f], b, f)
     )
     assert wordscan.near_words(ids, mask, a, b, distance) is expected
+
+
+@native
+def test_scan_fields_is_fold_scan_of_each_field() -> None:
+    from rules._fastfold import fold_scan, scan_fields
+
+    scanner = wordscan.build_word_automaton({1: " east sea ", 2: " sea "})
+    texts = ["East Sea patrols.", "", "The sea, the East\nSea"]
+    for want in (True, False):
+        each = [fold_scan(t, scanner, want, False) for t in texts]
+        seen, ids = scan_fields(texts, scanner, want)
+        assert seen == tuple(e[2] for e in each)
+        assert ids == (tuple(e[3] for e in each) if want else None)
