@@ -829,6 +829,20 @@ class RuleSet:
                 if seen_f and table:
                     gather(seen_f, table, fired)
             gather(union, self._check_list, candidates)
+        if candidates:
+            self._evaluate(doc, candidates, union, fired)
+        limited = self._limited
+        if limited and not fired.isdisjoint(limited):
+            fired = {
+                i
+                for i in fired
+                if i not in limited or self._compiled[i].applies_to(article, feed_tags)
+            }
+        return Decision(self, doc, fired)
+
+    def _evaluate(self, doc: _Doc, candidates: set[int], union: set[int], fired: set[int]) -> None:
+        """Add to ``fired`` the candidates (not decided by the scan alone) that hold."""
+        seen = doc.seen
         compiled = self._compiled
         plans = self._plans
         fields_of = doc.pattern_fields
@@ -864,12 +878,6 @@ class RuleSet:
                     break
             else:
                 fired.add(index)
-        limited = self._limited
-        if limited and not fired.isdisjoint(limited):
-            fired = {
-                i for i in fired if i not in limited or compiled[i].applies_to(article, feed_tags)
-            }
-        return Decision(self, doc, fired)
 
     def match(self, article: Article, feed_tags: Sequence[str] = ()) -> list[RuleMatch]:
         """The rules that fire on ``article``, in rule order, each with its hits:
