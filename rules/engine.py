@@ -701,8 +701,8 @@ class RuleSet:
                             sure_field[f].append(key)
         self._pattern_rules = _group(check)
         self._sure_all = _group(sure_all)
-        self._index_tables()
         self._sure = [_group(pairs) for pairs in sure_field]
+        self._index_tables()
         self._check_patterns = frozenset(self._pattern_rules)
         self._trigger_patterns = frozenset(triggered)
         self._always: tuple[int, ...] = tuple(always)
@@ -761,6 +761,8 @@ class RuleSet:
         n = len(self._patterns)
         self._sure_list = _indexed(self._sure_all, n)
         self._check_list = _indexed(self._pattern_rules, n)
+        # (field, table) of the fields some rule is limited to (usually none)
+        self._field_sure = [(f, table) for f, table in enumerate(self._sure) if table]
         # rule index -> what near_words needs to decide it, or () (``_near_spec``); filled
         # as NEAR rules become candidates
         self._near_specs: dict[int, tuple[int, bytes, bytes, int] | tuple[()]] = {}
@@ -825,9 +827,9 @@ class RuleSet:
         candidates: set[int] = set(self._always)
         if union:
             gather(union, self._sure_list, fired)
-            for table, seen_f in zip(self._sure, seen, strict=True):
-                if seen_f and table:
-                    gather(seen_f, table, fired)
+            for f, table in self._field_sure:
+                if seen[f]:
+                    gather(seen[f], table, fired)
             gather(union, self._check_list, candidates)
         if candidates:
             self._evaluate(doc, candidates, union, fired)
