@@ -35,6 +35,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NW_INLINE inline __attribute__((always_inline))
@@ -822,7 +825,26 @@ static Py_ssize_t find_seq(const int32_t *ids, Py_ssize_t n, const int32_t *seq,
                            Py_ssize_t from)
 {
     int32_t first = seq[0];
-    for (Py_ssize_t i = from; i + m <= n; i++) {
+    Py_ssize_t last = n - m; /* the last start a match can have */
+#ifdef __SSE2__
+    /* the first id looked for four at a time: most phrases looked for are absent, and the
+     * scalar loop's compare and branch per id was most of their cost */
+    const __m128i want = _mm_set1_epi32(first);
+#endif
+    for (Py_ssize_t i = from; i <= last; i++) {
+#ifdef __SSE2__
+        while (i + 4 <= last + 1) {
+            __m128i four = _mm_loadu_si128((const __m128i *)(ids + i));
+            int hits = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(four, want)));
+            if (hits) {
+                i += __builtin_ctz((unsigned)hits);
+                break;
+            }
+            i += 4;
+        }
+        if (i > last)
+            break;
+#endif
         if (ids[i] != first)
             continue;
         Py_ssize_t k = 1;

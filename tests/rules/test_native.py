@@ -427,3 +427,26 @@ def test_scan_fields_is_fold_scan_of_each_field() -> None:
         seen, ids = scan_fields(texts, scanner, want)
         assert seen == tuple(e[2] for e in each)
         assert ids == (tuple(e[3] for e in each) if want else None)
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(ids=st.lists(st.sampled_from([0, 1, 2, -1, -2]), max_size=60), seq=IDS.filter(bool))
+def test_locate_words_finds_every_run_as_a_python_search_does(
+    ids: list[int], seq: list[int]
+) -> None:
+    """Runs of ids found in C (four at a time where the CPU allows) against a plain search."""
+    assert wordscan.locate_words is not None
+    if any(i < 0 for i in seq):
+        return
+    m = len(seq)
+    starts = [i for i in range(len(ids) - m + 1) if ids[i : i + m] == seq]
+    found = wordscan.locate_words(array("i", ids).tobytes(), array("i", seq).tobytes(), 0)
+    assert len(found) == len(starts)
+    for (_, first, end, sentence), at in zip(found, starts, strict=True):
+        before = ids[:at]
+        assert (first, end, sentence) == (
+            sum(1 for i in before if i != -2),
+            sum(1 for i in before if i != -2) + m,
+            before.count(-2),
+        )
