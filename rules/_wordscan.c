@@ -952,8 +952,9 @@ static PyObject *ws_fields_with_words(PyObject *module, PyObject *args)
 
 /* gather(keys, table, out) -> None: for every key of `keys` (a set) that `table` holds, the
  * items of its tuple added to the set `out`. `table` is a dict of tuples, or a list indexed
- * by the keys (ints) holding a tuple or None (one memory access a key, not a hash probe's
- * two: the engine's large tables). What the engine's decide does for the patterns seen:
+ * by the keys (ints) holding a tuple, an int (a tuple of one, without the tuple: one memory
+ * access less) or None (one memory access a key, not a hash probe's two: the engine's large
+ * tables). What the engine's decide does for the patterns seen:
  * their sure rules, their candidates (at 100,000 rules, ~200 patterns a document: the
  * Python spelling, set.update(*filter(None, map(table.get, keys))), cost twice this). */
 static PyObject *ws_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -993,6 +994,11 @@ static PyObject *ws_gather(PyObject *module, PyObject *const *args, Py_ssize_t n
                     goto error;
                 continue;
             }
+        }
+        if (PyLong_CheckExact(value)) { /* a list's lone item, held as itself */
+            if (PySet_Add(out, value) < 0)
+                goto error;
+            continue;
         }
         if (!PyTuple_Check(value)) {
             PyErr_SetString(PyExc_TypeError, "gather: the table's values must be tuples");

@@ -22,7 +22,7 @@ def fields_with_words(ids_per_field: list[bytes] | tuple[bytes, ...], seq: Buffe
 def locate_words(ids: Buffer, seq: Buffer, field: int, /) -> list[tuple[int, int, int, int]]: ...
 def gather(
     keys: set[int] | frozenset[int],
-    table: dict[int, tuple[int, ...]] | list[tuple[int, ...] | None],
+    table: dict[int, tuple[int, ...]] | list[tuple[int, ...] | int | None],
     out: set[int],
     /,
 ) -> None: ...

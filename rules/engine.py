@@ -521,11 +521,13 @@ def _group(pairs: array[int]) -> dict[int, tuple[int, ...]]:
     return out
 
 
-def _indexed(table: dict[int, tuple[int, ...]], n: int) -> list[tuple[int, ...] | None]:
-    """``table`` (keys below ``n``) as a list: ``out[key]`` is ``table.get(key)``."""
-    out: list[tuple[int, ...] | None] = [None] * n
+def _indexed(table: dict[int, tuple[int, ...]], n: int) -> list[tuple[int, ...] | int | None]:
+    """``table`` (keys below ``n``) as a list: ``out[key]`` is ``table.get(key)``, a tuple of
+    one as its item (``gather`` takes both; most patterns have one rule, and the tuple was
+    one more cache miss)."""
+    out: list[tuple[int, ...] | int | None] = [None] * n
     for key, value in table.items():
-        out[key] = value
+        out[key] = value[0] if len(value) == 1 else value
     return out
 
 

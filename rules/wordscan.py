@@ -88,16 +88,23 @@ locate_words: Callable[[bytes, bytes, int], list[tuple[int, int, int, int]]] | N
 near_words: Callable[[list[bytes] | tuple[bytes, ...], int, bytes, bytes, int], bool] | None
 
 
-GatherTable = dict[int, tuple[int, ...]] | list[tuple[int, ...] | None]
+GatherTable = dict[int, tuple[int, ...]] | list[tuple[int, ...] | int | None]
 
 
 def _gather(keys: set[int] | frozenset[int], table: GatherTable, out: set[int]) -> None:
-    """For every key of ``keys`` that ``table`` holds (a dict, or a list indexed by the keys
-    holding None for none), add the items of its tuple to ``out`` (the C module's
-    ``gather``, in Python)."""
-    if table:
-        get = table.__getitem__ if isinstance(table, list) else table.get
-        out.update(*filter(None, map(get, keys)))
+    """For every key of ``keys`` that ``table`` holds (a dict of tuples, or a list indexed by
+    the keys holding a tuple, an int for a tuple of one, or None), add the items of its
+    tuple to ``out`` (the C module's ``gather``, in Python)."""
+    if isinstance(table, dict):
+        if table:
+            out.update(*filter(None, map(table.get, keys)))
+        return
+    for key in keys:
+        value = table[key]
+        if isinstance(value, int):
+            out.add(value)
+        elif value:
+            out.update(value)
 
 
 gather: Callable[[set[int] | frozenset[int], GatherTable, set[int]], None]

@@ -373,16 +373,23 @@ def test_fold_scan_refuses_what_is_not_an_automaton() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     keys=st.sets(st.integers(0, 40)),
-    table=st.dictionaries(st.integers(0, 40), st.tuples(st.integers(0, 9)), max_size=30),
+    table=st.dictionaries(
+        st.integers(0, 40), st.lists(st.integers(0, 9), min_size=1, max_size=3).map(tuple)
+    ),
     out=st.sets(st.integers(0, 9)),
 )
 def test_c_gather_adds_what_the_python_gather_adds(
     keys: set[int], table: dict[int, tuple[int, ...]], out: set[int]
 ) -> None:
-    expected, got = set(out), set(out)
-    wordscan._gather(keys, table, expected)
-    wordscan.gather(frozenset(keys), table, got)
-    assert got == expected == out | {i for k in keys for i in table.get(k, ())}
+    from rules.engine import _indexed
+
+    wanted = out | {i for k in keys for i in table.get(k, ())}
+    as_list = _indexed(table, 41)  # tuples of one held as their item
+    for form in (table, as_list):
+        expected, got = set(out), set(out)
+        wordscan._gather(keys, form, expected)
+        wordscan.gather(frozenset(keys), form, got)
+        assert got == expected == wanted
 
 
 IDS = st.lists(st.sampled_from([0, 1, 2, 3, -1, -2]), max_size=40)
