@@ -1123,6 +1123,150 @@ done:
     return result;
 }
 
+/* The bit mask of the fields whose ids (bytes of int32) hold the run seq (bytes of int32),
+ * or -1 with an exception set. */
+static long fields_holding(PyObject *ids, PyObject *seq_obj)
+{
+    if (!PyBytes_Check(seq_obj) || PyBytes_GET_SIZE(seq_obj) % 4 || PyBytes_GET_SIZE(seq_obj) == 0) {
+        PyErr_SetString(PyExc_ValueError, "seq: int32 bytes expected");
+        return -1;
+    }
+    const int32_t *seq = (const int32_t *)PyBytes_AS_STRING(seq_obj);
+    Py_ssize_t m = PyBytes_GET_SIZE(seq_obj) / 4;
+    for (Py_ssize_t k = 0; k < m; k++)
+        if (seq[k] < 0) {
+            PyErr_SetString(PyExc_ValueError, "seq: word ids (>= 0) expected");
+            return -1;
+        }
+    long bits = 0;
+    Py_ssize_t n_fields = PyTuple_GET_SIZE(ids);
+    for (Py_ssize_t f = 0; f < n_fields && f < 62; f++) {
+        PyObject *field = PyTuple_GET_ITEM(ids, f);
+        if (!PyBytes_Check(field) || PyBytes_GET_SIZE(field) % 4) {
+            PyErr_SetString(PyExc_ValueError, "ids: int32 bytes expected");
+            return -1;
+        }
+        if (find_seq((const int32_t *)PyBytes_AS_STRING(field), PyBytes_GET_SIZE(field) / 4, seq,
+                     m, 0) >= 0)
+            bits |= 1L << f;
+    }
+    return bits;
+}
+
+/* eval_plans(candidates, plans, union, seen, ids, seqs, fields_of, fired) -> [candidates
+ * without a plan]: the engine's inline AND plans (rules.engine._plan: (pattern, field mask,
+ * wanted) steps, the rule holds when every step does) run in C. A step's fields are the
+ * seen sets holding the pattern when the scan saw it (`union`), else the fields whose word
+ * ids (`ids`, a tuple of bytes, or None) hold its run (`seqs`: pattern -> bytes), else
+ * fields_of(pattern). The candidates whose plan holds are added to `fired`. Exactly
+ * RuleSet._evaluate's loop, without its ~1 µs of bytecode a candidate. */
+static PyObject *ws_eval_plans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8 || !PyAnySet_Check(args[0]) || !PyDict_Check(args[1]) ||
+        !PyAnySet_Check(args[2]) || !PyTuple_Check(args[3]) ||
+        !(args[4] == Py_None || PyTuple_Check(args[4])) || !PyDict_Check(args[5]) ||
+        !PyCallable_Check(args[6]) || !PySet_Check(args[7])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "eval_plans(candidates: set, plans: dict, union: set, seen: tuple, ids: "
+                        "tuple | None, seqs: dict, fields_of, fired: set)");
+        return NULL;
+    }
+    PyObject *plans = args[1], *union_ = args[2], *seen = args[3], *ids = args[4];
+    PyObject *seqs = args[5], *fields_of = args[6], *fired = args[7];
+    Py_ssize_t n_fields = PyTuple_GET_SIZE(seen);
+    for (Py_ssize_t f = 0; f < n_fields; f++)
+        if (!PyAnySet_Check(PyTuple_GET_ITEM(seen, f))) {
+            PyErr_SetString(PyExc_TypeError, "eval_plans: seen must hold sets");
+            return NULL;
+        }
+    PyObject *rest = PyList_New(0);
+    if (rest == NULL)
+        return NULL;
+    PyObject *it = PyObject_GetIter(args[0]);
+    if (it == NULL) {
+        Py_DECREF(rest);
+        return NULL;
+    }
+    PyObject *index;
+    while ((index = PyIter_Next(it)) != NULL) {
+        PyObject *plan = PyDict_GetItemWithError(plans, index); /* borrowed */
+        if (plan == NULL) {
+            int rc = PyErr_Occurred() ? -1 : PyList_Append(rest, index);
+            Py_DECREF(index);
+            if (rc < 0)
+                goto error;
+            continue;
+        }
+        if (!PyTuple_Check(plan)) {
+            Py_DECREF(index);
+            PyErr_SetString(PyExc_TypeError, "eval_plans: a plan must be a tuple");
+            goto error;
+        }
+        int holds = 1;
+        for (Py_ssize_t k = 0, n = PyTuple_GET_SIZE(plan); k < n && holds; k++) {
+            PyObject *step = PyTuple_GET_ITEM(plan, k);
+            if (!PyTuple_Check(step) || PyTuple_GET_SIZE(step) != 3) {
+                Py_DECREF(index);
+                PyErr_SetString(PyExc_TypeError, "eval_plans: a step is (pattern, mask, wanted)");
+                goto error;
+            }
+            PyObject *pid = PyTuple_GET_ITEM(step, 0);
+            long mask = PyLong_AsLong(PyTuple_GET_ITEM(step, 1));
+            int want = PyObject_IsTrue(PyTuple_GET_ITEM(step, 2));
+            if ((mask == -1 && PyErr_Occurred()) || want < 0) {
+                Py_DECREF(index);
+                goto error;
+            }
+            long bits = 0;
+            int in_union = PySet_Contains(union_, pid);
+            if (in_union < 0) {
+                Py_DECREF(index);
+                goto error;
+            }
+            if (in_union) {
+                for (Py_ssize_t f = 0; f < n_fields && f < 62; f++) {
+                    int in = PySet_Contains(PyTuple_GET_ITEM(seen, f), pid);
+                    if (in < 0) {
+                        Py_DECREF(index);
+                        goto error;
+                    }
+                    bits |= (long)in << f;
+                }
+            } else {
+                PyObject *seq = ids == Py_None ? NULL : PyDict_GetItemWithError(seqs, pid);
+                if (seq != NULL) {
+                    bits = fields_holding(ids, seq);
+                } else if (PyErr_Occurred()) {
+                    bits = -1;
+                } else {
+                    PyObject *r = PyObject_CallOneArg(fields_of, pid);
+                    bits = r == NULL ? -1 : PyLong_AsLong(r);
+                    Py_XDECREF(r);
+                }
+                if (bits == -1 && PyErr_Occurred()) {
+                    Py_DECREF(index);
+                    goto error;
+                }
+            }
+            holds = ((bits & mask) != 0) == want;
+        }
+        int rc = holds ? PySet_Add(fired, index) : 0;
+        Py_DECREF(index);
+        if (rc < 0)
+            goto error;
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        Py_DECREF(rest);
+        return NULL;
+    }
+    return rest;
+error:
+    Py_DECREF(it);
+    Py_DECREF(rest);
+    return NULL;
+}
+
 static PyObject *ws_has_words(PyObject *module, PyObject *args)
 {
     return words_common(args, 0);
@@ -1166,6 +1310,9 @@ static PyTypeObject WordAutomatonType = {
 };
 
 static PyMethodDef ws_methods[] = {
+    {"eval_plans", (PyCFunction)(void (*)(void))ws_eval_plans, METH_FASTCALL,
+     "eval_plans(candidates, plans, union, seen, ids, seqs, fields_of, fired) -> the "
+     "candidates without a plan; those whose plan holds are added to fired."},
     {"near_words", ws_near_words, METH_VARARGS,
      "near_words(ids_per_field, fields, seq_a, seq_b, distance) -> whether an occurrence of "
      "seq_a and one of seq_b are at most distance words apart in one sentence of one of the "

@@ -1,5 +1,7 @@
 """The C word automaton of ``rules.wordscan`` (rules/_wordscan.c)."""
 
+from collections.abc import Callable
+
 from typing_extensions import Buffer
 
 class WordAutomaton:
@@ -34,3 +36,14 @@ def near_words(
     distance: int,
     /,
 ) -> bool: ...
+def eval_plans(
+    candidates: set[int],
+    plans: dict[int, tuple[tuple[int, int, bool], ...]],
+    union: set[int],
+    seen: tuple[set[int], ...],
+    ids: tuple[bytes, ...] | None,
+    seqs: dict[int, bytes],
+    fields_of: Callable[[int], int],
+    fired: set[int],
+    /,
+) -> list[int]: ...

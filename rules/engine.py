@@ -42,6 +42,7 @@ from .wordscan import (
     Scanner,
     WordsScanner,
     build_scanner,
+    eval_plans,
     fields_with_words,
     gather,
     locate_words,
@@ -845,42 +846,29 @@ class RuleSet:
         return Decision(self, doc, fired)
 
     def _evaluate(self, doc: _Doc, candidates: set[int], union: set[int], fired: set[int]) -> None:
-        """Add to ``fired`` the candidates (not decided by the scan alone) that hold."""
-        seen = doc.seen
-        compiled = self._compiled
-        plans = self._plans
-        fields_of = doc.pattern_fields
-        title, summary, content = seen
-        seqs = self._seq
+        """Add to ``fired`` the candidates (not decided by the scan alone) that hold: the AND
+        plans in one call (``wordscan.eval_plans``: a step's fields from the seen sets, the
+        word ids or ``pattern_fields``), then the others (a NEAR of two phrases by word ids,
+        the rest by walking the expression)."""
         ids = doc.ids
+        rest = eval_plans(
+            candidates, self._plans, union, doc.seen, ids, self._seq, doc.pattern_fields, fired
+        )
+        if not rest:
+            return
+        compiled = self._compiled
         near_specs = self._near_specs
-        for index in candidates:
-            plan = plans.get(index)
-            if plan is None:
-                expr = compiled[index].expr
-                if type(expr) is Near and ids is not None:
-                    spec = near_specs.get(index)
-                    if spec is None:
-                        spec = near_specs[index] = self._near_spec(expr)
-                    if spec:  # two phrases by word ids: one C call
-                        if near_words(ids, *spec):  # type: ignore[misc]
-                            fired.add(index)
-                        continue
-                if _holds(doc, expr):
-                    fired.add(index)
-                continue
-            for pid, mask, want in plan:  # as _holds would, step by step, inline
-                if pid in union:  # seen by the scan: its fields are the seen sets holding it
-                    bits = (pid in title) | (pid in summary) << 1 | (pid in content) << 2
-                elif ids is not None and (seq := seqs.get(pid)) is not None:
-                    # a confirming phrase, as a run of word ids (pattern_fields would ask the
-                    # same, after two more lookups)
-                    bits = fields_with_words(ids, seq)  # type: ignore[misc]
-                else:  # a confirming phrase found with str.find, or scanned and not seen: 0
-                    bits = fields_of(pid)
-                if bool(bits & mask) is not want:
-                    break
-            else:
+        for index in rest:
+            expr = compiled[index].expr
+            if type(expr) is Near and ids is not None:
+                spec = near_specs.get(index)
+                if spec is None:
+                    spec = near_specs[index] = self._near_spec(expr)
+                if spec:  # two phrases by word ids: one C call
+                    if near_words(ids, *spec):  # type: ignore[misc]
+                        fired.add(index)
+                    continue
+            if _holds(doc, expr):
                 fired.add(index)
 
     def match(self, article: Article, feed_tags: Sequence[str] = ()) -> list[RuleMatch]:

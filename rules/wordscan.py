@@ -34,6 +34,7 @@ __all__ = [
     "Scanner",
     "WordsScanner",
     "build_scanner",
+    "eval_plans",
     "fields_with_words",
     "gather",
     "has_words",
@@ -107,14 +108,76 @@ def _gather(keys: set[int] | frozenset[int], table: GatherTable, out: set[int]) 
             out.update(value)
 
 
+Plans = dict[int, tuple[tuple[int, int, bool], ...]]
+
+
+def _eval_plans(
+    candidates: set[int],
+    plans: Plans,
+    union: set[int],
+    seen: tuple[set[int], ...],
+    ids: tuple[bytes, ...] | None,
+    seqs: dict[int, bytes],
+    fields_of: Callable[[int], int],
+    fired: set[int],
+) -> list[int]:
+    """The C module's ``eval_plans``, in Python: add to ``fired`` the candidates whose AND
+    plan holds (every (pattern, field mask, wanted) step: the pattern is, or is not, in one
+    of the fields); return the candidates without a plan. A step's fields are the seen sets
+    holding the pattern when the scan saw it, else those whose word ids hold its run, else
+    ``fields_of(pattern)``."""
+    rest: list[int] = []
+    for index in candidates:
+        plan = plans.get(index)
+        if plan is None:
+            rest.append(index)
+            continue
+        for pid, mask, want in plan:
+            if pid in union:
+                bits = 0
+                for f, seen_f in enumerate(seen):
+                    if pid in seen_f:
+                        bits |= 1 << f
+            elif ids is not None and fields_with_words is not None and pid in seqs:
+                bits = fields_with_words(ids, seqs[pid])
+            else:
+                bits = fields_of(pid)
+            if bool(bits & mask) is not want:
+                break
+        else:
+            fired.add(index)
+    return rest
+
+
 gather: Callable[[set[int] | frozenset[int], GatherTable, set[int]], None]
+eval_plans: Callable[
+    [
+        set[int],
+        Plans,
+        set[int],
+        tuple[set[int], ...],
+        tuple[bytes, ...] | None,
+        dict[int, bytes],
+        Callable[[int], int],
+        set[int],
+    ],
+    list[int],
+]
 try:
     from rules._wordscan import WordAutomaton as _WordAutomaton
-    from rules._wordscan import fields_with_words, gather, has_words, locate_words, near_words
+    from rules._wordscan import (
+        eval_plans,
+        fields_with_words,
+        gather,
+        has_words,
+        locate_words,
+        near_words,
+    )
 except ImportError:  # built without a C compiler
     _word_automaton = None
     has_words = locate_words = fields_with_words = near_words = None
     gather = _gather
+    eval_plans = _eval_plans
 else:
     _word_automaton = _WordAutomaton
 

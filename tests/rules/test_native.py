@@ -457,3 +457,43 @@ def test_locate_words_finds_every_run_as_a_python_search_does(
             sum(1 for i in before if i != -2) + m,
             before.count(-2),
         )
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(
+    plans=st.dictionaries(
+        st.integers(0, 12),
+        st.lists(st.tuples(st.integers(0, 9), st.integers(0, 7), st.booleans()), max_size=3).map(
+            tuple
+        ),
+        max_size=10,
+    ),
+    extra=st.sets(st.integers(0, 12), max_size=5),
+    seen=st.tuples(*[st.sets(st.integers(0, 9), max_size=6)] * 3),
+    fields=st.lists(IDS, min_size=3, max_size=3),
+    seqs=st.dictionaries(st.integers(0, 9), st.lists(st.integers(0, 3), min_size=1, max_size=2)),
+    use_ids=st.booleans(),
+)
+def test_c_eval_plans_decides_like_the_python_loop(
+    plans: dict[int, tuple[tuple[int, int, bool], ...]],
+    extra: set[int],
+    seen: tuple[set[int], set[int], set[int]],
+    fields: list[list[int]],
+    seqs: dict[int, list[int]],
+    use_ids: bool,
+) -> None:
+    candidates = set(plans) | extra
+    union = seen[0] | seen[1] | seen[2]
+    ids = tuple(array("i", f).tobytes() for f in fields) if use_ids else None
+    packed = {pid: array("i", seq).tobytes() for pid, seq in seqs.items()}
+
+    def fields_of(pid: int) -> int:
+        return pid % 8
+
+    expected: set[int] = set()
+    got: set[int] = set()
+    rest_py = wordscan._eval_plans(candidates, plans, union, seen, ids, packed, fields_of, expected)
+    rest_c = wordscan.eval_plans(candidates, plans, union, seen, ids, packed, fields_of, got)
+    assert got == expected
+    assert sorted(rest_c) == sorted(rest_py) == sorted(candidates - set(plans))
