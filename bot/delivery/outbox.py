@@ -34,7 +34,7 @@ from bot.delivery.outcomes import apply_to_chat, retry_delay_s
 from bot.delivery.sink import AlertSink, ChartSink, SendOutcome, SendStatus
 from bot.services import Services
 from core.errors import StorageError
-from core.models import Delivery, DeliveryKind, RuleInfo, RuleMatch
+from core.models import Delivery, DeliveryKind, Hit, RuleInfo, RuleMatch
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +164,16 @@ class OutboxSender:
         locate them) gets them now from the rules in force, as matching would have given."""
         ruleset = self._services.rules.current
         out: list[Delivery] = []
+        # one article alerted to many chats (a story, a popular rule) is explained once
+        explained: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Hit, ...]]] = {}
         for delivery in due:
             article = delivery.article
-            missing = [m.rule_id for m in delivery.matches if not m.hits]
+            missing = tuple(m.rule_id for m in delivery.matches if not m.hits)
             if article is not None and missing:
-                found = ruleset.hits_for(article, missing)
+                key = (article.identity, missing)
+                found = explained.get(key)
+                if found is None:
+                    found = explained[key] = ruleset.hits_for(article, missing)
                 if found:
                     matches = tuple(
                         m if m.hits else RuleMatch(m.rule_id, found.get(m.rule_id, ()))
