@@ -256,7 +256,7 @@ def word_automaton_tables(
     prefix_link[0] = 0 if 0 in with_prefix else -1
     get = goto.get
     # breadth-first: a node's failure link needs those of all shallower nodes
-    for child in sorted(range(1, n), key=depth.__getitem__):
+    for child in _by_depth(depth):
         node = parent[child]
         wid = word_of[child]
         if node == 0:
@@ -273,6 +273,24 @@ def word_automaton_tables(
     for key, child in goto.items():
         triples.extend((key >> 32, key & 0xFFFFFFFF, child))
     return list(vocab), triples, fail, out_pid, out_next, prefixes, prefix_link, n_pattern_words
+
+
+def _by_depth(depth: array[int]) -> array[int]:
+    """The nodes but the root (``depth[0]``) ordered by depth, in node order within a depth:
+    ``sorted(range(1, n), key=depth.__getitem__)`` as a counting sort into an int32 array
+    (at 100,000 patterns the sorted list and its ~300,000 int objects were ~13 MB more at
+    the compile's memory peak)."""
+    n = len(depth)
+    starts = array("i", [0]) * (max(depth, default=0) + 2)
+    for d in depth:
+        starts[d + 1] += 1
+    for d in range(1, len(starts)):
+        starts[d] += starts[d - 1]
+    order = array("i", bytes(4 * n))
+    for node, d in enumerate(depth):
+        order[starts[d]] = node
+        starts[d] += 1
+    return order[1:]  # the root, the only node of depth 0, comes first
 
 
 def build_scanner(patterns: Mapping[int, str], *, words: bool | None = None) -> Scanner:
