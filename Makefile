@@ -18,7 +18,7 @@ $(BIN)/python:
 # Installs are stamped with the lock file, so editing the lock re-installs on the next make.
 # The editable install also compiles the rule engine's C extensions into rules/ (when a C
 # compiler is present), so editing their sources re-installs too.
-$(VENV)/.runtime-installed: $(BIN)/python requirements/runtime.lock pyproject.toml rules/*.c
+$(VENV)/.runtime-installed: $(BIN)/python requirements/runtime.lock pyproject.toml rules/*.c rules/*.h
 	$(BIN)/pip install -q --require-hashes -r requirements/runtime.lock
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@

@@ -1,9 +1,16 @@
 """The C fold of ``rules.normalize`` (rules/_fastfold.c)."""
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 def fold(text: str, /) -> tuple[str, bytes]: ...
 def configure(fold_char: Callable[[str], str], plurals: Mapping[str, str], /) -> None: ...
 def locate(
     norm: str, needle: str, whole: bool, nwords: int, field: int, /
 ) -> list[tuple[int, int, int, int]]: ...
+def fold_scan(
+    text: str, automaton: object, want_ids: bool, keep_text: bool = True, /
+) -> tuple[Any, ...]: ...
+def scan_fields(
+    texts: list[str] | tuple[str, ...], automaton: object, want_ids: bool, /
+) -> tuple[tuple[set[int], ...], tuple[bytes, ...] | None]: ...

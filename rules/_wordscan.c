@@ -35,6 +35,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NW_INLINE inline __attribute__((always_inline))
@@ -52,11 +55,19 @@ static inline uint64_t fnv_step(uint64_t h, Py_UCS4 c)
     return (h ^ (uint64_t)c) * FNV_PRIME;
 }
 
-/* The vocabulary's hash step: one rotate and xor per character (FNV's multiply is a serial
- * 3-4 cycles a character); mix64 of the result spreads it before it indexes the table. */
-static inline uint64_t word_step(uint64_t h, Py_UCS4 c)
+#include "_wordsink.h"
+
+/* The vocabulary's hash step (nw_word_step in _wordsink.h: the fold computes it too, as it
+ * folds); vocab_mix of the result spreads it before it indexes the table. */
+#define word_step nw_word_step
+
+/* One multiply: the vocabulary probe is on the critical path of every word of a scan (mix64's
+ * two serial multiplies were a fifth of a word's cost). The high half, folded into the low,
+ * gives the table index; the high half is the slot's tag. */
+static inline uint64_t vocab_mix(uint64_t h)
 {
-    return ((h << 7) | (h >> 57)) ^ (uint64_t)c;
+    uint64_t m = (h ^ (h >> 29)) * 0x9e3779b97f4a7c15ULL;
+    return m ^ (m >> 32);
 }
 
 static inline uint64_t mix64(uint64_t x)
@@ -79,11 +90,19 @@ typedef struct {
     uint64_t hash;
 } PrefixEntry;
 
+#define INLINE_CHARS 16
+
 typedef struct {
     uint32_t tag; /* high half of the word's mixed hash: most mismatches end here */
     int32_t id;   /* -1 when empty */
     int32_t len;
-    int32_t off;  /* into pool */} VocabSlot; /* 16 bytes: four to a cache line */
+    int32_t off;  /* into pool */
+    /* the word itself when it has at most INLINE_CHARS characters, all below 256 (nearly every
+     * folded word): a found word is then checked within its slot's cache line, not against
+     * the pool, a second cache miss per word at 100,000 rules. len > INLINE_CHARS or a
+     * wider character: unused (chars[0] == 0 and the pool is compared). */
+    uint8_t chars[INLINE_CHARS];
+} VocabSlot; /* 32 bytes: two to a cache line */
 
 typedef struct {
     uint32_t parent, word;
@@ -103,6 +122,8 @@ typedef struct {
     Py_ssize_t n_words;
     GoSlot *go;       /* (parent, word id) -> child */
     uint64_t go_mask;
+    int32_t *root_go; /* per pattern word: the root's child by it, 0 for none (the usual
+                       * step: after a word in no pattern the scan is at the root) */
     Node *nodes;
     Py_ssize_t n_nodes;
     PrefixEntry *prefixes;
@@ -144,27 +165,39 @@ static inline uint64_t prefix_key(int32_t node, uint64_t h)
 static NW_INLINE int32_t vocab_find(const WordAutomaton *a, int kind, const void *data, Py_ssize_t start,
                           Py_ssize_t len, uint64_t h)
 {
-    uint64_t m = mix64(h);
+    uint64_t m = vocab_mix(h);
     uint32_t tag = (uint32_t)(m >> 32);
     uint64_t i = m & a->vocab_mask;
     for (;;) {
         const VocabSlot *v = &a->vocab[i];
         if (v->id < 0)
             return -1;
-        if (v->tag == tag && v->len == len &&
-            same_chars(a->pool + v->off, kind, data, start, len))
-            return v->id;
+        if (v->tag == tag && v->len == len) {
+            if (v->chars[0] != 0) {
+                Py_ssize_t k = 0;
+                while (k < len && v->chars[k] == PyUnicode_READ(kind, data, start + k))
+                    k++;
+                if (k == len)
+                    return v->id;
+            } else if (same_chars(a->pool + v->off, kind, data, start, len)) {
+                return v->id;
+            }
+        }
         i = (i + 1) & a->vocab_mask;
     }
 }
 
 static inline uint64_t go_index(uint32_t node, uint32_t word)
 {
-    return mix64(((uint64_t)node << 32) | word);
+    return vocab_mix(((uint64_t)node << 32) | word); /* one multiply, as for the vocabulary */
 }
 
 static int32_t go_find(const WordAutomaton *a, int32_t node, int32_t word)
 {
+    if (node == 0) {
+        int32_t child = a->root_go[word];
+        return child ? child : -1;
+    }
     uint64_t i = go_index((uint32_t)node, (uint32_t)word) & a->go_mask;
     for (;;) {
         const GoSlot *s = &a->go[i];
@@ -200,6 +233,7 @@ static void wa_dealloc(WordAutomaton *a)
     PyMem_Free(a->pool);
     PyMem_Free(a->vocab);
     PyMem_Free(a->go);
+    PyMem_Free(a->root_go);
     PyMem_Free(a->nodes);
     PyMem_Free(a->prefixes);
     PyMem_Free(a->prefix_table);
@@ -385,12 +419,19 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
         uint64_t h = 0;
         for (Py_ssize_t k = 0; k < len; k++)
             h = word_step(h, a->pool[off + k]);
-        uint64_t m = mix64(h);
+        uint64_t m = vocab_mix(h);
         uint64_t i = m & a->vocab_mask;
         while (a->vocab[i].id >= 0)
             i = (i + 1) & a->vocab_mask;
-        a->vocab[i] = (VocabSlot){
+        VocabSlot *slot = &a->vocab[i];
+        *slot = (VocabSlot){
             .tag = (uint32_t)(m >> 32), .id = (int32_t)id, .len = (int32_t)len, .off = (int32_t)off};
+        int narrow = len <= INLINE_CHARS;
+        for (Py_ssize_t k = 0; k < len && narrow; k++)
+            narrow = a->pool[off + k] > 0 && a->pool[off + k] < 256;
+        if (narrow)
+            for (Py_ssize_t k = 0; k < len; k++)
+                slot->chars[k] = (uint8_t)a->pool[off + k];
     }
 
     /* transitions */
@@ -405,7 +446,8 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
     }
     uint64_t gsize = table_size(n_go / 3);
     a->go = PyMem_Malloc(gsize * sizeof(GoSlot));
-    if (a->go == NULL) {
+    a->root_go = PyMem_Calloc(a->n_pattern_words ? (size_t)a->n_pattern_words : 1, 4);
+    if (a->go == NULL || a->root_go == NULL) {
         PyMem_Free(triples);
         goto nomem;
     }
@@ -425,6 +467,8 @@ static int wa_init(WordAutomaton *a, PyObject *args, PyObject *kwds)
                !(a->go[i].parent == (uint32_t)parent && a->go[i].word == (uint32_t)word))
             i = (i + 1) & a->go_mask;
         a->go[i] = (GoSlot){.parent = (uint32_t)parent, .word = (uint32_t)word, .child = child};
+        if (parent == 0 && word < a->n_pattern_words)
+            a->root_go[word] = child;
     }
     PyMem_Free(triples);
 
@@ -486,16 +530,62 @@ static int add_pid(PyObject *seen, int32_t pid)
     return rc;
 }
 
-/* The scan loop for one string kind: always inlined into wa_scan with a constant `kind`, so
- * each character read is a plain load (folded text is nearly always the 1-byte kind).
- * Outputs are reported once per node and scan: a node's output chain is fixed, so when the
- * scan reaches a node already reported (its stamp is this scan's generation) the rest of
- * the chain was reported too. */
-static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *data, Py_ssize_t n,
-                               const int kind, uint32_t gen, int32_t *ids, Py_ssize_t *n_ids)
+/* One word of a scan: text[start:start + len] (its hash `h` by word_step), after the words
+ * before it left the automaton in `*state`. Reports the patterns ending at this word into
+ * `seen` and records the word's id in `ids` (if not NULL). Shared by the scan of a folded
+ * string (scan_kind) and the fold's word sink (sink_word), so both find the same. Outputs
+ * are reported once per node and scan: a node's output chain is fixed, so when the scan
+ * reaches a node already reported (its stamp is this scan's generation) the rest of the
+ * chain was reported too. */
+static NW_INLINE int scan_word(WordAutomaton *a, PyObject *seen, int32_t *state_io, uint32_t gen,
+                               const int kind, const void *data, Py_ssize_t start,
+                               Py_ssize_t len, uint64_t h, int32_t *ids, Py_ssize_t *n_ids)
 {
     const Node *nodes = a->nodes;
     uint32_t *stamp = a->stamp;
+    int32_t state = *state_io;
+    /* patterns whose last word is a prefix of this word, after the words read so far */
+    for (int32_t node = nodes[state].prefix_link; node >= 0;
+         node = node ? nodes[nodes[node].fail].prefix_link : -1) {
+        uint64_t ph = FNV_OFFSET;
+        Py_ssize_t top = len < a->max_prefix ? len : a->max_prefix;
+        for (Py_ssize_t k = 0; k < top; k++) {
+            ph = fnv_step(ph, PyUnicode_READ(kind, data, start + k));
+            if (k + 1 < a->min_prefix)
+                continue;
+            int32_t pid = prefix_find(a, node, ph, kind, data, start, k + 1);
+            if (pid >= 0 && add_pid(seen, pid) < 0)
+                return -1;
+        }
+    }
+    int32_t word = vocab_find(a, kind, data, start, len, h);
+    if (ids != NULL)
+        ids[(*n_ids)++] = word;
+    if (word < 0 || word >= a->n_pattern_words) {
+        state = 0; /* no pattern has this word: nothing continues through it */
+    } else {
+        int32_t next;
+        while ((next = go_find(a, state, word)) < 0 && state != 0)
+            state = nodes[state].fail;
+        state = next >= 0 ? next : 0;
+    }
+    *state_io = state;
+    for (int32_t node = nodes[state].out_pid >= 0 ? state : nodes[state].out_next; node >= 0;
+         node = nodes[node].out_next) {
+        if (stamp[node] == gen)
+            break;
+        stamp[node] = gen;
+        if (add_pid(seen, nodes[node].out_pid) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The scan loop for one string kind: always inlined into wa_scan with a constant `kind`, so
+ * each character read is a plain load (folded text is nearly always the 1-byte kind). */
+static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *data, Py_ssize_t n,
+                               const int kind, uint32_t gen, int32_t *ids, Py_ssize_t *n_ids)
+{
     int32_t state = 0;
     Py_ssize_t i = 0;
     while (i < n) {
@@ -518,43 +608,139 @@ static NW_INLINE int scan_kind(WordAutomaton *a, PyObject *seen, const void *dat
             h = word_step(h, c);
             i++;
         }
-        Py_ssize_t len = i - start;
-        /* patterns whose last word is a prefix of this word, after the words read so far */
-        for (int32_t node = nodes[state].prefix_link; node >= 0;
-             node = node ? nodes[nodes[node].fail].prefix_link : -1) {
-            uint64_t ph = FNV_OFFSET;
-            Py_ssize_t top = len < a->max_prefix ? len : a->max_prefix;
-            for (Py_ssize_t k = 0; k < top; k++) {
-                ph = fnv_step(ph, PyUnicode_READ(kind, data, start + k));
-                if (k + 1 < a->min_prefix)
-                    continue;
-                int32_t pid = prefix_find(a, node, ph, kind, data, start, k + 1);
-                if (pid >= 0 && add_pid(seen, pid) < 0)
-                    return -1;
-            }
-        }
-        int32_t word = vocab_find(a, kind, data, start, len, h);
-        if (ids != NULL)
-            ids[(*n_ids)++] = word;
-        if (word < 0 || word >= a->n_pattern_words) {
-            state = 0; /* no pattern has this word: nothing continues through it */
-        } else {
-            int32_t next;
-            while ((next = go_find(a, state, word)) < 0 && state != 0)
-                state = nodes[state].fail;
-            state = next >= 0 ? next : 0;
-        }
-        for (int32_t node = nodes[state].out_pid >= 0 ? state : nodes[state].out_next; node >= 0;
-             node = nodes[node].out_next) {
-            if (stamp[node] == gen)
-                break;
-            stamp[node] = gen;
-            if (add_pid(seen, nodes[node].out_pid) < 0)
-                return -1;
-        }
+        if (scan_word(a, seen, &state, gen, kind, data, start, i - start, h, ids, n_ids) < 0)
+            return -1;
     }
     return 0;
 }
+
+/* A new scan: its generation (stamps of earlier scans no longer look current). */
+static uint32_t next_generation(WordAutomaton *a)
+{
+    if (++a->generation == 0) { /* wrapped: no stamp may look current */
+        memset(a->stamp, 0, (size_t)a->n_nodes * sizeof(uint32_t));
+        a->generation = 1;
+    }
+    return a->generation;
+}
+
+/* ---- the word sink: the C fold (rules._fastfold.fold_scan) hands each folded word here as it
+ * closes it, with its hash, so folding and scanning are one pass over the text (the scan of
+ * the folded string is a second loop over the same characters). The API is a capsule,
+ * WordSinkAPI in rules/_wordsink.h. */
+
+typedef struct {
+    WordAutomaton *a;
+    PyObject *seen;
+    uint32_t gen;
+    int32_t state;
+    int32_t *ids; /* NULL: ids not wanted */
+    Py_ssize_t n_ids, cap_ids;
+} SinkScan;
+
+static void *sink_begin(PyObject *automaton, int want_ids)
+{
+    WordAutomaton *a = (WordAutomaton *)automaton;
+    if (!a->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "WordAutomaton not initialised");
+        return NULL;
+    }
+    SinkScan *s = PyMem_Calloc(1, sizeof(SinkScan));
+    if (s == NULL)
+        return PyErr_NoMemory();
+    s->seen = PySet_New(NULL);
+    if (s->seen == NULL) {
+        PyMem_Free(s);
+        return NULL;
+    }
+    if (want_ids) {
+        s->cap_ids = 256;
+        s->ids = PyMem_Malloc((size_t)s->cap_ids * sizeof(int32_t));
+        if (s->ids == NULL) {
+            Py_DECREF(s->seen);
+            PyMem_Free(s);
+            return PyErr_NoMemory();
+        }
+    }
+    Py_INCREF(automaton);
+    s->a = a;
+    s->gen = next_generation(a);
+    return s;
+}
+
+static int sink_room(SinkScan *s)
+{
+    if (s->ids == NULL || s->n_ids < s->cap_ids)
+        return 0;
+    Py_ssize_t cap = s->cap_ids * 2;
+    int32_t *ids = PyMem_Realloc(s->ids, (size_t)cap * sizeof(int32_t));
+    if (ids == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->ids = ids;
+    s->cap_ids = cap;
+    return 0;
+}
+
+static int sink_word(void *ctx, const Py_UCS4 *word, Py_ssize_t len, uint64_t h)
+{
+    SinkScan *s = ctx;
+    if (sink_room(s) < 0)
+        return -1;
+    return scan_word(s->a, s->seen, &s->state, s->gen, PyUnicode_4BYTE_KIND, word, 0, len, h,
+                     s->ids, &s->n_ids);
+}
+
+static int sink_break(void *ctx)
+{
+    SinkScan *s = ctx;
+    s->state = 0;
+    if (s->ids == NULL)
+        return 0;
+    if (sink_room(s) < 0)
+        return -1;
+    s->ids[s->n_ids++] = BREAK_ID;
+    return 0;
+}
+
+static void sink_free(SinkScan *s)
+{
+    Py_XDECREF(s->seen);
+    Py_DECREF((PyObject *)s->a);
+    PyMem_Free(s->ids);
+    PyMem_Free(s);
+}
+
+/* The scan's result (the seen set, or (seen, ids) when ids were wanted) and the context
+ * freed; with ok == 0 (the fold failed) only the freeing. */
+static PyObject *sink_end(void *ctx, int ok)
+{
+    SinkScan *s = ctx;
+    PyObject *out = NULL;
+    if (ok) {
+        if (s->ids == NULL) {
+            out = s->seen;
+            s->seen = NULL;
+        } else {
+            PyObject *packed = PyBytes_FromStringAndSize(
+                (const char *)s->ids, s->n_ids * (Py_ssize_t)sizeof(int32_t));
+            if (packed != NULL)
+                out = Py_BuildValue("(ON)", s->seen, packed);
+        }
+    }
+    sink_free(s);
+    return out;
+}
+
+static WordSinkAPI sink_api = {
+    .version = WORD_SINK_API_VERSION,
+    .type = NULL, /* set at module init */
+    .begin = sink_begin,
+    .word = sink_word,
+    .brk = sink_break,
+    .end = sink_end,
+};
 
 /* scan(norm), and with `want_ids` the word ids of norm too (see scan_words). */
 static PyObject *scan_common(WordAutomaton *a, PyObject *norm, int want_ids)
@@ -582,11 +768,7 @@ static PyObject *scan_common(WordAutomaton *a, PyObject *norm, int want_ids)
         PyMem_Free(ids);
         return NULL;
     }
-    if (++a->generation == 0) { /* wrapped: no stamp may look current */
-        memset(a->stamp, 0, (size_t)a->n_nodes * sizeof(uint32_t));
-        a->generation = 1;
-    }
-    uint32_t gen = a->generation;
+    uint32_t gen = next_generation(a);
     int rc;
     switch (PyUnicode_KIND(norm)) {
     case PyUnicode_1BYTE_KIND:
@@ -643,7 +825,26 @@ static Py_ssize_t find_seq(const int32_t *ids, Py_ssize_t n, const int32_t *seq,
                            Py_ssize_t from)
 {
     int32_t first = seq[0];
-    for (Py_ssize_t i = from; i + m <= n; i++) {
+    Py_ssize_t last = n - m; /* the last start a match can have */
+#ifdef __SSE2__
+    /* the first id looked for four at a time: most phrases looked for are absent, and the
+     * scalar loop's compare and branch per id was most of their cost */
+    const __m128i want = _mm_set1_epi32(first);
+#endif
+    for (Py_ssize_t i = from; i <= last; i++) {
+#ifdef __SSE2__
+        while (i + 4 <= last + 1) {
+            __m128i four = _mm_loadu_si128((const __m128i *)(ids + i));
+            int hits = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(four, want)));
+            if (hits) {
+                i += __builtin_ctz((unsigned)hits);
+                break;
+            }
+            i += 4;
+        }
+        if (i > last)
+            break;
+#endif
         if (ids[i] != first)
             continue;
         Py_ssize_t k = 1;
@@ -749,6 +950,323 @@ static PyObject *ws_fields_with_words(PyObject *module, PyObject *args)
     return PyLong_FromLong(bits);
 }
 
+/* gather(keys, table, out) -> None: for every key of `keys` (a set) that `table` holds, the
+ * items of its tuple added to the set `out`. `table` is a dict of tuples, or a list indexed
+ * by the keys (ints) holding a tuple, an int (a tuple of one, without the tuple: one memory
+ * access less) or None (one memory access a key, not a hash probe's two: the engine's large
+ * tables). What the engine's decide does for the patterns seen:
+ * their sure rules, their candidates (at 100,000 rules, ~200 patterns a document: the
+ * Python spelling, set.update(*filter(None, map(table.get, keys))), cost twice this). */
+static PyObject *ws_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyAnySet_Check(args[0]) ||
+        !(PyDict_Check(args[1]) || PyList_Check(args[1])) || !PySet_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "gather(keys: set, table: dict | list, out: set)");
+        return NULL;
+    }
+    PyObject *table = args[1], *out = args[2];
+    int is_list = PyList_Check(table);
+    if ((is_list ? PyList_GET_SIZE(table) : PyDict_GET_SIZE(table)) == 0)
+        Py_RETURN_NONE;
+    PyObject *it = PyObject_GetIter(args[0]);
+    if (it == NULL)
+        return NULL;
+    PyObject *key;
+    while ((key = PyIter_Next(it)) != NULL) {
+        PyObject *value; /* borrowed */
+        if (is_list) {
+            Py_ssize_t index = PyLong_AsSsize_t(key);
+            Py_DECREF(key);
+            if (index == -1 && PyErr_Occurred())
+                goto error;
+            if (index < 0 || index >= PyList_GET_SIZE(table)) {
+                PyErr_SetString(PyExc_IndexError, "gather: a key is not an index of the table");
+                goto error;
+            }
+            value = PyList_GET_ITEM(table, index);
+            if (value == Py_None)
+                continue;
+        } else {
+            value = PyDict_GetItemWithError(table, key);
+            Py_DECREF(key);
+            if (value == NULL) {
+                if (PyErr_Occurred())
+                    goto error;
+                continue;
+            }
+        }
+        if (PyLong_CheckExact(value)) { /* a list's lone item, held as itself */
+            if (PySet_Add(out, value) < 0)
+                goto error;
+            continue;
+        }
+        if (!PyTuple_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "gather: the table's values must be tuples");
+            goto error;
+        }
+        for (Py_ssize_t k = 0, n = PyTuple_GET_SIZE(value); k < n; k++)
+            if (PySet_Add(out, PyTuple_GET_ITEM(value, k)) < 0)
+                goto error;
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+error:
+    Py_DECREF(it);
+    return NULL;
+}
+
+/* The occurrences of seq (m ids) in ids, as (first word, sentence) pairs into `out` (words
+ * and sentences counted as locate_words counts them); returns how many, or -1 (no memory). */
+static Py_ssize_t word_runs(const int32_t *ids, Py_ssize_t n, const int32_t *seq, Py_ssize_t m,
+                            Py_ssize_t **out)
+{
+    Py_ssize_t count = 0, cap = 0, word = 0, sentence = 0, scanned = 0;
+    *out = NULL;
+    for (Py_ssize_t at = find_seq(ids, n, seq, m, 0); at >= 0; at = find_seq(ids, n, seq, m, at + 1)) {
+        for (; scanned < at; scanned++) {
+            if (ids[scanned] == BREAK_ID)
+                sentence++;
+            else
+                word++;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 8;
+            Py_ssize_t *grown = PyMem_Realloc(*out, (size_t)cap * 2 * sizeof(Py_ssize_t));
+            if (grown == NULL) {
+                PyMem_Free(*out);
+                *out = NULL;
+                PyErr_NoMemory();
+                return -1;
+            }
+            *out = grown;
+        }
+        (*out)[2 * count] = word;
+        (*out)[2 * count + 1] = sentence;
+        count++;
+    }
+    return count;
+}
+
+/* near_words(ids_per_field, fields, seq_a, seq_b, distance) -> bool: whether, in a field of
+ * the bit mask `fields`, an occurrence of the word ids seq_a and one of seq_b lie in the same
+ * sentence with at most `distance` words between them (max(first_b - end_a, first_a -
+ * end_b) <= distance): what the engine's NEAR of two phrases decides (_near_holds), from the
+ * scan's word ids, in one call. */
+static PyObject *ws_near_words(PyObject *module, PyObject *args)
+{
+    PyObject *fields, *a_obj, *b_obj;
+    long mask, distance;
+    if (!PyArg_ParseTuple(args, "OlOOl:near_words", &fields, &mask, &a_obj, &b_obj, &distance))
+        return NULL;
+    if (!PyList_Check(fields) && !PyTuple_Check(fields)) {
+        PyErr_SetString(PyExc_TypeError, "near_words: a list or tuple of ids expected");
+        return NULL;
+    }
+    Py_buffer av, bv;
+    if (int32_view(a_obj, &av, "seq_a") < 0)
+        return NULL;
+    if (int32_view(b_obj, &bv, "seq_b") < 0) {
+        PyBuffer_Release(&av);
+        return NULL;
+    }
+    const int32_t *sa = av.buf, *sb = bv.buf;
+    Py_ssize_t ma = av.len / 4, mb = bv.len / 4;
+    int bad = ma == 0 || mb == 0;
+    for (Py_ssize_t k = 0; k < ma && !bad; k++)
+        bad = sa[k] < 0;
+    for (Py_ssize_t k = 0; k < mb && !bad; k++)
+        bad = sb[k] < 0;
+    PyObject *result = NULL;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "seq: word ids (>= 0) expected");
+        goto done;
+    }
+    int found = 0;
+    Py_ssize_t n_fields = PySequence_Fast_GET_SIZE(fields);
+    for (Py_ssize_t f = 0; f < n_fields && f < 62 && !found; f++) {
+        if (!(mask >> f & 1))
+            continue;
+        Py_buffer iv;
+        if (int32_view(PySequence_Fast_GET_ITEM(fields, f), &iv, "ids") < 0)
+            goto done;
+        Py_ssize_t *ra = NULL, *rb = NULL;
+        Py_ssize_t na = word_runs(iv.buf, iv.len / 4, sa, ma, &ra);
+        Py_ssize_t nb = na > 0 ? word_runs(iv.buf, iv.len / 4, sb, mb, &rb) : 0;
+        PyBuffer_Release(&iv);
+        if (na < 0 || nb < 0) {
+            PyMem_Free(ra);
+            PyMem_Free(rb);
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < na && !found; i++) {
+            Py_ssize_t first_a = ra[2 * i], end_a = first_a + ma;
+            for (Py_ssize_t j = 0; j < nb; j++) {
+                if (rb[2 * j + 1] != ra[2 * i + 1])
+                    continue; /* NEAR does not reach across a sentence break */
+                Py_ssize_t first_b = rb[2 * j], end_b = first_b + mb;
+                Py_ssize_t gap = first_b - end_a > first_a - end_b ? first_b - end_a : first_a - end_b;
+                if (gap <= distance) {
+                    found = 1;
+                    break;
+                }
+            }
+        }
+        PyMem_Free(ra);
+        PyMem_Free(rb);
+    }
+    result = PyBool_FromLong(found);
+done:
+    PyBuffer_Release(&av);
+    PyBuffer_Release(&bv);
+    return result;
+}
+
+/* The bit mask of the fields whose ids (bytes of int32) hold the run seq (bytes of int32),
+ * or -1 with an exception set. */
+static long fields_holding(PyObject *ids, PyObject *seq_obj)
+{
+    if (!PyBytes_Check(seq_obj) || PyBytes_GET_SIZE(seq_obj) % 4 || PyBytes_GET_SIZE(seq_obj) == 0) {
+        PyErr_SetString(PyExc_ValueError, "seq: int32 bytes expected");
+        return -1;
+    }
+    const int32_t *seq = (const int32_t *)PyBytes_AS_STRING(seq_obj);
+    Py_ssize_t m = PyBytes_GET_SIZE(seq_obj) / 4;
+    for (Py_ssize_t k = 0; k < m; k++)
+        if (seq[k] < 0) {
+            PyErr_SetString(PyExc_ValueError, "seq: word ids (>= 0) expected");
+            return -1;
+        }
+    long bits = 0;
+    Py_ssize_t n_fields = PyTuple_GET_SIZE(ids);
+    for (Py_ssize_t f = 0; f < n_fields && f < 62; f++) {
+        PyObject *field = PyTuple_GET_ITEM(ids, f);
+        if (!PyBytes_Check(field) || PyBytes_GET_SIZE(field) % 4) {
+            PyErr_SetString(PyExc_ValueError, "ids: int32 bytes expected");
+            return -1;
+        }
+        if (find_seq((const int32_t *)PyBytes_AS_STRING(field), PyBytes_GET_SIZE(field) / 4, seq,
+                     m, 0) >= 0)
+            bits |= 1L << f;
+    }
+    return bits;
+}
+
+/* eval_plans(candidates, plans, union, seen, ids, seqs, fields_of, fired) -> [candidates
+ * without a plan]: the engine's inline AND plans (rules.engine._plan: (pattern, field mask,
+ * wanted) steps, the rule holds when every step does) run in C. A step's fields are the
+ * seen sets holding the pattern when the scan saw it (`union`), else the fields whose word
+ * ids (`ids`, a tuple of bytes, or None) hold its run (`seqs`: pattern -> bytes), else
+ * fields_of(pattern). The candidates whose plan holds are added to `fired`. Exactly
+ * RuleSet._evaluate's loop, without its ~1 µs of bytecode a candidate. */
+static PyObject *ws_eval_plans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8 || !PyAnySet_Check(args[0]) || !PyDict_Check(args[1]) ||
+        !PyAnySet_Check(args[2]) || !PyTuple_Check(args[3]) ||
+        !(args[4] == Py_None || PyTuple_Check(args[4])) || !PyDict_Check(args[5]) ||
+        !PyCallable_Check(args[6]) || !PySet_Check(args[7])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "eval_plans(candidates: set, plans: dict, union: set, seen: tuple, ids: "
+                        "tuple | None, seqs: dict, fields_of, fired: set)");
+        return NULL;
+    }
+    PyObject *plans = args[1], *union_ = args[2], *seen = args[3], *ids = args[4];
+    PyObject *seqs = args[5], *fields_of = args[6], *fired = args[7];
+    Py_ssize_t n_fields = PyTuple_GET_SIZE(seen);
+    for (Py_ssize_t f = 0; f < n_fields; f++)
+        if (!PyAnySet_Check(PyTuple_GET_ITEM(seen, f))) {
+            PyErr_SetString(PyExc_TypeError, "eval_plans: seen must hold sets");
+            return NULL;
+        }
+    PyObject *rest = PyList_New(0);
+    if (rest == NULL)
+        return NULL;
+    PyObject *it = PyObject_GetIter(args[0]);
+    if (it == NULL) {
+        Py_DECREF(rest);
+        return NULL;
+    }
+    PyObject *index;
+    while ((index = PyIter_Next(it)) != NULL) {
+        PyObject *plan = PyDict_GetItemWithError(plans, index); /* borrowed */
+        if (plan == NULL) {
+            int rc = PyErr_Occurred() ? -1 : PyList_Append(rest, index);
+            Py_DECREF(index);
+            if (rc < 0)
+                goto error;
+            continue;
+        }
+        if (!PyTuple_Check(plan)) {
+            Py_DECREF(index);
+            PyErr_SetString(PyExc_TypeError, "eval_plans: a plan must be a tuple");
+            goto error;
+        }
+        int holds = 1;
+        for (Py_ssize_t k = 0, n = PyTuple_GET_SIZE(plan); k < n && holds; k++) {
+            PyObject *step = PyTuple_GET_ITEM(plan, k);
+            if (!PyTuple_Check(step) || PyTuple_GET_SIZE(step) != 3) {
+                Py_DECREF(index);
+                PyErr_SetString(PyExc_TypeError, "eval_plans: a step is (pattern, mask, wanted)");
+                goto error;
+            }
+            PyObject *pid = PyTuple_GET_ITEM(step, 0);
+            long mask = PyLong_AsLong(PyTuple_GET_ITEM(step, 1));
+            int want = PyObject_IsTrue(PyTuple_GET_ITEM(step, 2));
+            if ((mask == -1 && PyErr_Occurred()) || want < 0) {
+                Py_DECREF(index);
+                goto error;
+            }
+            long bits = 0;
+            int in_union = PySet_Contains(union_, pid);
+            if (in_union < 0) {
+                Py_DECREF(index);
+                goto error;
+            }
+            if (in_union) {
+                for (Py_ssize_t f = 0; f < n_fields && f < 62; f++) {
+                    int in = PySet_Contains(PyTuple_GET_ITEM(seen, f), pid);
+                    if (in < 0) {
+                        Py_DECREF(index);
+                        goto error;
+                    }
+                    bits |= (long)in << f;
+                }
+            } else {
+                PyObject *seq = ids == Py_None ? NULL : PyDict_GetItemWithError(seqs, pid);
+                if (seq != NULL) {
+                    bits = fields_holding(ids, seq);
+                } else if (PyErr_Occurred()) {
+                    bits = -1;
+                } else {
+                    PyObject *r = PyObject_CallOneArg(fields_of, pid);
+                    bits = r == NULL ? -1 : PyLong_AsLong(r);
+                    Py_XDECREF(r);
+                }
+                if (bits == -1 && PyErr_Occurred()) {
+                    Py_DECREF(index);
+                    goto error;
+                }
+            }
+            holds = ((bits & mask) != 0) == want;
+        }
+        int rc = holds ? PySet_Add(fired, index) : 0;
+        Py_DECREF(index);
+        if (rc < 0)
+            goto error;
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        Py_DECREF(rest);
+        return NULL;
+    }
+    return rest;
+error:
+    Py_DECREF(it);
+    Py_DECREF(rest);
+    return NULL;
+}
+
 static PyObject *ws_has_words(PyObject *module, PyObject *args)
 {
     return words_common(args, 0);
@@ -764,6 +1282,7 @@ static PyObject *wa_sizeof(WordAutomaton *a, PyObject *unused)
     size_t size = sizeof(WordAutomaton) + (size_t)a->pool_len * sizeof(Py_UCS4) +
                   (a->vocab ? (a->vocab_mask + 1) * sizeof(VocabSlot) : 0) +
                   (a->go ? (a->go_mask + 1) * sizeof(GoSlot) : 0) +
+                  (size_t)a->n_pattern_words * sizeof(int32_t) +
                   (size_t)a->n_nodes * (sizeof(Node) + sizeof(uint32_t)) +
                   (a->prefix_table ? (a->prefix_mask + 1) * sizeof(Slot) : 0);
     return PyLong_FromSize_t(size);
@@ -791,6 +1310,16 @@ static PyTypeObject WordAutomatonType = {
 };
 
 static PyMethodDef ws_methods[] = {
+    {"eval_plans", (PyCFunction)(void (*)(void))ws_eval_plans, METH_FASTCALL,
+     "eval_plans(candidates, plans, union, seen, ids, seqs, fields_of, fired) -> the "
+     "candidates without a plan; those whose plan holds are added to fired."},
+    {"near_words", ws_near_words, METH_VARARGS,
+     "near_words(ids_per_field, fields, seq_a, seq_b, distance) -> whether an occurrence of "
+     "seq_a and one of seq_b are at most distance words apart in one sentence of one of the "
+     "fields (a bit mask)."},
+    {"gather", (PyCFunction)(void (*)(void))ws_gather, METH_FASTCALL,
+     "gather(keys, table, out): for each key of the set keys held by the dict table, add "
+     "the items of its tuple to the set out."},
     {"has_words", ws_has_words, METH_VARARGS,
      "has_words(ids, seq) -> whether the word ids seq (int32 bytes) occur in a row in ids."},
     {"fields_with_words", ws_fields_with_words, METH_VARARGS,
@@ -820,6 +1349,13 @@ PyMODINIT_FUNC PyInit__wordscan(void)
     Py_INCREF(&WordAutomatonType);
     if (PyModule_AddObject(module, "WordAutomaton", (PyObject *)&WordAutomatonType) < 0) {
         Py_DECREF(&WordAutomatonType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    sink_api.type = &WordAutomatonType;
+    PyObject *capsule = PyCapsule_New(&sink_api, WORD_SINK_CAPSULE, NULL);
+    if (capsule == NULL || PyModule_AddObject(module, "_sink_api", capsule) < 0) {
+        Py_XDECREF(capsule);
         Py_DECREF(module);
         return NULL;
     }

@@ -6,7 +6,8 @@ normalised text (words joined by single spaces, with a space at both ends, so a 
 
 1. normalise each field once (``normalize.scan_form``) and scan it once with the automaton,
    collecting *all* overlapping hits ("strategic partnership" inside "comprehensive strategic
-   partnership" is found too);
+   partnership" is found too); with the C extensions both are one pass
+   (``rules._fastfold.fold_scan``) and the normalised text is built only if needed;
 2. take as candidates only the rules one of whose trigger terms was seen (every rule has a set
    of terms at least one of which must occur for it to match), plus the rare rules that cannot be
    triggered by a literal (a regex is their only positive term);
@@ -20,7 +21,7 @@ exact-case term) needs. Does no I/O; the rule files are read by ``bot.config.rul
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -41,8 +42,11 @@ from .wordscan import (
     Scanner,
     WordsScanner,
     build_scanner,
+    eval_plans,
     fields_with_words,
+    gather,
     locate_words,
+    near_words,
     word_automaton_from_tables,
     word_automaton_tables,
     word_ids,
@@ -53,7 +57,16 @@ try:
     from rules._fastfold import locate as _locate
 except ImportError:  # built without a C compiler: the str.find loop of _Doc.occurrences
     _locate = None
+# The C fold handing the C word automaton each word as it folds it (one pass a field); both
+# extensions are needed. ``_WordAutomaton`` is None without them, so no scanner is of its type.
+_WordAutomaton: type | None
+try:
+    from rules._fastfold import scan_fields as _scan_fields
+    from rules._wordscan import WordAutomaton as _WordAutomaton
+except ImportError:
+    _WordAutomaton = None
 
+# Three: ``RuleSet.decide`` unpacks the scan's seen sets as (title, summary, content).
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
 ALL_FIELDS_MASK = (1 << len(FIELDS)) - 1
 
@@ -205,6 +218,7 @@ class _Doc:
     """
 
     __slots__ = (
+        "_norms",
         "_occ",
         "_parts",
         "_pfields",
@@ -212,7 +226,6 @@ class _Doc:
         "_regex_hits",
         "_spans",
         "ids",
-        "norms",
         "rs",
         "seen",
         "texts",
@@ -221,26 +234,41 @@ class _Doc:
     def __init__(self, rs: RuleSet, texts: list[str]) -> None:
         self.rs = rs
         self.texts = texts
-        # the C fold itself when built (read here: tests switch it off), not a Python frame
-        # around it per field
-        fold = _normalize._fast_fold or scan_form
-        norms, parts = zip(*map(fold, texts), strict=True)
-        self._parts: tuple[OffsetSource, ...] = parts
-        self.norms: tuple[str, ...] = norms
         # the word ids of each field, when the rule set looks for confirming phrases by id
         self.ids: tuple[bytes, ...] | None = None
-        if rs._seq:
-            self.seen: tuple[set[int], ...]
-            self.seen, self.ids = zip(
-                *map(cast(WordsScanner, rs._scanner).scan_words, norms), strict=True
-            )
+        self.seen: tuple[set[int], ...]
+        self._norms: tuple[str, ...] | None = None
+        self._parts: tuple[OffsetSource, ...] | None = None
+        scanner = rs._scanner
+        if type(scanner) is _WordAutomaton and _normalize._fast_fold is not None:
+            # C fold and word automaton: one pass per field, the folded text not even built
+            # (deciding needs only the scan; ``norms`` folds again if something needs it)
+            self.seen, self.ids = _scan_fields(texts, scanner, bool(rs._seq))
         else:
-            self.seen = tuple(map(rs._scanner.scan, norms))
+            norms = self.norms
+            if rs._seq:
+                self.seen, self.ids = zip(
+                    *map(cast(WordsScanner, scanner).scan_words, norms), strict=True
+                )
+            else:
+                self.seen = tuple(map(scanner.scan, norms))
         self._spans: list[WordOffsets | SpanFinder | None] = [None] * len(texts)
         self._occ: dict[int, list[Occ]] = {}
         self._present: dict[int, int] = {}
         self._pfields: dict[int, int] = {}
         self._regex_hits: dict[int, list[tuple[int, int, int]]] = {}
+
+    @property
+    def norms(self) -> tuple[str, ...]:
+        """The scan form of each field (folded on first need when the scan did not keep it)."""
+        norms = self._norms
+        if norms is None:
+            # the C fold itself when built (read here: tests switch it off), not a Python
+            # frame around it per field
+            fold = _normalize._fast_fold or scan_form
+            norms, self._parts = zip(*map(fold, self.texts), strict=True)
+            self._norms = norms
+        return norms
 
     def present(self, term_id: int) -> int:
         """Bit mask of the fields where a term occurs, without locating its occurrences
@@ -296,7 +324,11 @@ class _Doc:
         """(start, end) in the original text of words ``first`` to ``end - 1`` of field ``f``."""
         finder = self._spans[f]
         if finder is None:
-            finder = self._spans[f] = word_offsets(self.texts[f], self._parts[f])
+            parts = self._parts
+            if parts is None:
+                self.norms  # noqa: B018 (folds the fields, keeping their parts)
+                parts = cast(tuple[OffsetSource, ...], self._parts)
+            finder = self._spans[f] = word_offsets(self.texts[f], parts[f])
         return finder.words_span(first, end)
 
     def occurrences(self, term_id: int) -> list[Occ]:
@@ -490,6 +522,16 @@ def _group(pairs: array[int]) -> dict[int, tuple[int, ...]]:
     return out
 
 
+def _indexed(table: dict[int, tuple[int, ...]], n: int) -> list[tuple[int, ...] | int | None]:
+    """``table`` (keys below ``n``) as a list: ``out[key]`` is ``table.get(key)``, a tuple of
+    one as its item (``gather`` takes both; most patterns have one rule, and the tuple was
+    one more cache miss)."""
+    out: list[tuple[int, ...] | int | None] = [None] * n
+    for key, value in table.items():
+        out[key] = value[0] if len(value) == 1 else value
+    return out
+
+
 Plan = tuple[tuple[int, int, bool], ...]
 
 
@@ -663,11 +705,15 @@ class RuleSet:
         self._pattern_rules = _group(check)
         self._sure_all = _group(sure_all)
         self._sure = [_group(pairs) for pairs in sure_field]
+        self._index_tables()
         self._check_patterns = frozenset(self._pattern_rules)
         self._trigger_patterns = frozenset(triggered)
         self._always: tuple[int, ...] = tuple(always)
         self._plans = plans
         self._limited = frozenset(i for i, r in enumerate(self._compiled) if r.feeds or r.feed_tags)
+        # the pairs and the set above are ~10 MB at 100,000 rules: gone before the automaton's
+        # tables are built, where compiling peaks
+        del check, sure_all, sure_field, triggered
         # The automaton holds the trigger terms: seeing one makes its rules candidates.
         # Terms that only confirm a candidate (the other side of an AND or NEAR, NOT terms)
         # are found with str.find in the candidate's article when it is evaluated, so their
@@ -697,8 +743,11 @@ class RuleSet:
                 pid for pid in near_pids if pid in self._scanned and patterns_[pid].endswith(" ")
             )
             tables = word_automaton_tables(scan_patterns, extra)
+            del scan_patterns
             self._scanner: Scanner = word_automaton_from_tables(tables)
-            vocabulary = {w: i for i, w in enumerate(tables[0])}
+            words = tables[0]
+            del tables  # the C automaton holds its own copy
+            vocabulary = {w: i for i, w in enumerate(words)}
             for pid in confirm:
                 seq = word_ids(patterns_[pid].split(), vocabulary)
                 if seq is not None:
@@ -706,6 +755,36 @@ class RuleSet:
             self._extra_words = extra
         else:
             self._scanner = build_scanner(scan_patterns, words=word_scanner)
+
+    def _index_tables(self) -> None:
+        """``_sure_all`` and ``_pattern_rules`` as lists indexed by pattern (None where a
+        pattern has no rule), which ``decide`` reads: at 100,000 rules a list item is one
+        memory access where a dictionary probe was two (both tables are ~100,000 entries,
+        far out of the cache). Derived, not packed: ``rules.loader`` calls this too."""
+        n = len(self._patterns)
+        self._sure_list = _indexed(self._sure_all, n)
+        self._check_list = _indexed(self._pattern_rules, n)
+        # (field, table) of the fields some rule is limited to (usually none)
+        self._field_sure = [(f, table) for f, table in enumerate(self._sure) if table]
+        # rule index -> what near_words needs to decide it, or () (``_near_spec``); filled
+        # as NEAR rules become candidates
+        self._near_specs: dict[int, tuple[int, bytes, bytes, int] | tuple[()]] = {}
+
+    def _near_spec(self, expr: Near) -> tuple[int, bytes, bytes, int] | tuple[()]:
+        """(common fields, word ids of each side, distance) for a NEAR of two whole-word
+        phrases (no exact case) that the scan gives word ids for, which ``near_words``
+        decides as ``_near_holds`` does; () for any other NEAR."""
+        left, right = expr.left, expr.right
+        if type(left) is not Leaf or type(right) is not Leaf:
+            return ()
+        terms = self.terms
+        if terms[left.term].exact is not None or terms[right.term].exact is not None:
+            return ()
+        seq_l = self._seq.get(self._term_pattern[left.term])
+        seq_r = self._seq.get(self._term_pattern[right.term])
+        if seq_l is None or seq_r is None:
+            return ()
+        return (left.fields & right.fields, seq_l, seq_r, expr.distance)
 
     @classmethod
     def empty(cls) -> RuleSet:
@@ -743,37 +822,54 @@ class RuleSet:
             return Decision(self, None, ())
         doc = _Doc(self, [article.title or "", article.summary or "", article.content or ""])
         seen = doc.seen
-        union: set[int] = set().union(*seen)
+        *others, union = seen  # the content's set is the largest: copied, not rebuilt
+        union = union.copy()
+        for seen_f in others:
+            union |= seen_f
         fired: set[int] = set()
-        if union:
-            fired.update(*filter(None, map(self._sure_all.get, union)))
-            for table, seen_f in zip(self._sure, seen, strict=True):
-                if seen_f and table:
-                    fired.update(*filter(None, map(table.get, seen_f)))
         candidates: set[int] = set(self._always)
-        pattern_rules = self._pattern_rules
-        for pid in union & self._check_patterns:
-            candidates.update(pattern_rules[pid])
-        compiled = self._compiled
-        plans = self._plans
-        fields_of = doc.pattern_fields
-        for index in candidates:
-            plan = plans.get(index)
-            if plan is None:
-                if _holds(doc, compiled[index].expr):
-                    fired.add(index)
-                continue
-            for pid, mask, want in plan:  # as _holds would, step by step, inline
-                if bool(fields_of(pid) & mask) is not want:
-                    break
-            else:
-                fired.add(index)
+        if union:
+            gather(union, self._sure_list, fired)
+            for f, table in self._field_sure:
+                if seen[f]:
+                    gather(seen[f], table, fired)
+            gather(union, self._check_list, candidates)
+        if candidates:
+            self._evaluate(doc, candidates, union, fired)
         limited = self._limited
         if limited and not fired.isdisjoint(limited):
             fired = {
-                i for i in fired if i not in limited or compiled[i].applies_to(article, feed_tags)
+                i
+                for i in fired
+                if i not in limited or self._compiled[i].applies_to(article, feed_tags)
             }
         return Decision(self, doc, fired)
+
+    def _evaluate(self, doc: _Doc, candidates: set[int], union: set[int], fired: set[int]) -> None:
+        """Add to ``fired`` the candidates (not decided by the scan alone) that hold: the AND
+        plans in one call (``wordscan.eval_plans``: a step's fields from the seen sets, the
+        word ids or ``pattern_fields``), then the others (a NEAR of two phrases by word ids,
+        the rest by walking the expression)."""
+        ids = doc.ids
+        rest = eval_plans(
+            candidates, self._plans, union, doc.seen, ids, self._seq, doc.pattern_fields, fired
+        )
+        if not rest:
+            return
+        compiled = self._compiled
+        near_specs = self._near_specs
+        for index in rest:
+            expr = compiled[index].expr
+            if type(expr) is Near and ids is not None:
+                spec = near_specs.get(index)
+                if spec is None:
+                    spec = near_specs[index] = self._near_spec(expr)
+                if spec:  # two phrases by word ids: one C call
+                    if near_words(ids, *spec):  # type: ignore[misc]
+                        fired.add(index)
+                    continue
+            if _holds(doc, expr):
+                fired.add(index)
 
     def match(self, article: Article, feed_tags: Sequence[str] = ()) -> list[RuleMatch]:
         """The rules that fire on ``article``, in rule order, each with its hits:
@@ -783,6 +879,29 @@ class RuleSet:
         Hits are sorted by field (title, summary, content), then offset.
         """
         return self.decide(article, feed_tags).matches()
+
+    def hits_for(
+        self, article: Article, rule_ids: Iterable[str], *, if_true: bool = True
+    ) -> dict[str, tuple[Hit, ...]]:
+        """The hits of the rules ``rule_ids`` on ``article``, computed now: what
+        ``match(article)`` gives those rules, for matches stored without their hits (the
+        pipeline locates hits only for rules somebody subscribes to).
+
+        Feed limits are not checked (the match was decided already). ``if_true``: only the
+        rules whose expression holds on ``article`` (a rule that no longer does gets no
+        entry); False: every known rule's hits of the terms that occur, as the hits of a
+        rule that holds are found (for an article of which only some fields are at hand:
+        hits are per field, so the fields given get the same hits as the whole article's).
+        Ids not in this set get no entry."""
+        compiled = [r for r in map(self._by_id.get, dict.fromkeys(rule_ids)) if r is not None]
+        if not compiled:
+            return {}
+        doc = _Doc(self, [article.title or "", article.summary or "", article.content or ""])
+        return {
+            rule.info.id: self._hits(doc, rule.expr)
+            for rule in compiled
+            if not if_true or _holds(doc, rule.expr)
+        }
 
     def _hits(self, doc: _Doc, expr: Expr) -> tuple[Hit, ...]:
         words: set[tuple[int, int, int, int]] = set()
@@ -833,6 +952,22 @@ class Decision:
 
     def __bool__(self) -> bool:
         return bool(self._fired)
+
+    def explained(self, rule_ids: Container[str]) -> list[RuleMatch]:
+        """Every fired rule as a ``RuleMatch``, in rule order; only the rules in ``rule_ids``
+        with their hits, the others with none (to be located on demand:
+        ``RuleSet.hits_for``)."""
+        doc = self._doc
+        if doc is None:
+            return []
+        compiled = self._rs._compiled
+        hits = self._rs._hits
+        out: list[RuleMatch] = []
+        for index in self._in_order():
+            rule = compiled[index]
+            rule_id = rule.info.id
+            out.append(RuleMatch(rule_id, hits(doc, rule.expr) if rule_id in rule_ids else ()))
+        return out
 
     def matches(self, rule_ids: Iterable[str] | None = None) -> list[RuleMatch]:
         """``RuleMatch`` with hits for the fired rules (only those in ``rule_ids`` if given;

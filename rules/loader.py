@@ -184,6 +184,8 @@ def unpack_parts(parts: list[bytes]) -> Iterator[RuleSet | None]:
             value = frozenset(value)
             yield None  # ~100,000 ints each: a step of its own
         setattr(rules, name, value)
+    rules._index_tables()
+    yield None
     if scanner is not None:
         rules._scanner = word_automaton_from_tables(scanner)
     else:  # no C automaton here (or nothing to scan): build the fallback from the patterns

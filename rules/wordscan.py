@@ -34,9 +34,12 @@ __all__ = [
     "Scanner",
     "WordsScanner",
     "build_scanner",
+    "eval_plans",
     "fields_with_words",
+    "gather",
     "has_words",
     "locate_words",
+    "near_words",
     "word_ids",
 ]
 
@@ -83,12 +86,98 @@ _word_automaton: Callable[..., WordsScanner] | None
 has_words: Callable[[bytes, bytes], bool] | None
 fields_with_words: Callable[[list[bytes] | tuple[bytes, ...], bytes], int] | None
 locate_words: Callable[[bytes, bytes, int], list[tuple[int, int, int, int]]] | None
+near_words: Callable[[list[bytes] | tuple[bytes, ...], int, bytes, bytes, int], bool] | None
+
+
+GatherTable = dict[int, tuple[int, ...]] | list[tuple[int, ...] | int | None]
+
+
+def _gather(keys: set[int] | frozenset[int], table: GatherTable, out: set[int]) -> None:
+    """For every key of ``keys`` that ``table`` holds (a dict of tuples, or a list indexed by
+    the keys holding a tuple, an int for a tuple of one, or None), add the items of its
+    tuple to ``out`` (the C module's ``gather``, in Python)."""
+    if isinstance(table, dict):
+        if table:
+            out.update(*filter(None, map(table.get, keys)))
+        return
+    for key in keys:
+        value = table[key]
+        if isinstance(value, int):
+            out.add(value)
+        elif value:
+            out.update(value)
+
+
+Plans = dict[int, tuple[tuple[int, int, bool], ...]]
+
+
+def _eval_plans(
+    candidates: set[int],
+    plans: Plans,
+    union: set[int],
+    seen: tuple[set[int], ...],
+    ids: tuple[bytes, ...] | None,
+    seqs: dict[int, bytes],
+    fields_of: Callable[[int], int],
+    fired: set[int],
+) -> list[int]:
+    """The C module's ``eval_plans``, in Python: add to ``fired`` the candidates whose AND
+    plan holds (every (pattern, field mask, wanted) step: the pattern is, or is not, in one
+    of the fields); return the candidates without a plan. A step's fields are the seen sets
+    holding the pattern when the scan saw it, else those whose word ids hold its run, else
+    ``fields_of(pattern)``."""
+    rest: list[int] = []
+    for index in candidates:
+        plan = plans.get(index)
+        if plan is None:
+            rest.append(index)
+            continue
+        for pid, mask, want in plan:
+            if pid in union:
+                bits = 0
+                for f, seen_f in enumerate(seen):
+                    if pid in seen_f:
+                        bits |= 1 << f
+            elif ids is not None and fields_with_words is not None and pid in seqs:
+                bits = fields_with_words(ids, seqs[pid])
+            else:
+                bits = fields_of(pid)
+            if bool(bits & mask) is not want:
+                break
+        else:
+            fired.add(index)
+    return rest
+
+
+gather: Callable[[set[int] | frozenset[int], GatherTable, set[int]], None]
+eval_plans: Callable[
+    [
+        set[int],
+        Plans,
+        set[int],
+        tuple[set[int], ...],
+        tuple[bytes, ...] | None,
+        dict[int, bytes],
+        Callable[[int], int],
+        set[int],
+    ],
+    list[int],
+]
 try:
     from rules._wordscan import WordAutomaton as _WordAutomaton
-    from rules._wordscan import fields_with_words, has_words, locate_words
+    from rules._wordscan import (
+        eval_plans,
+        fields_with_words,
+        gather,
+        has_words,
+        locate_words,
+        near_words,
+    )
 except ImportError:  # built without a C compiler
     _word_automaton = None
-    has_words = locate_words = fields_with_words = None
+    has_words = locate_words = fields_with_words = near_words = None
+    gather = _gather
+    eval_plans = _eval_plans
 else:
     _word_automaton = _WordAutomaton
 
@@ -167,7 +256,7 @@ def word_automaton_tables(
     prefix_link[0] = 0 if 0 in with_prefix else -1
     get = goto.get
     # breadth-first: a node's failure link needs those of all shallower nodes
-    for child in sorted(range(1, n), key=depth.__getitem__):
+    for child in _by_depth(depth):
         node = parent[child]
         wid = word_of[child]
         if node == 0:
@@ -184,6 +273,24 @@ def word_automaton_tables(
     for key, child in goto.items():
         triples.extend((key >> 32, key & 0xFFFFFFFF, child))
     return list(vocab), triples, fail, out_pid, out_next, prefixes, prefix_link, n_pattern_words
+
+
+def _by_depth(depth: array[int]) -> array[int]:
+    """The nodes but the root (``depth[0]``) ordered by depth, in node order within a depth:
+    ``sorted(range(1, n), key=depth.__getitem__)`` as a counting sort into an int32 array
+    (at 100,000 patterns the sorted list and its ~300,000 int objects were ~13 MB more at
+    the compile's memory peak)."""
+    n = len(depth)
+    starts = array("i", [0]) * (max(depth, default=0) + 2)
+    for d in depth:
+        starts[d + 1] += 1
+    for d in range(1, len(starts)):
+        starts[d] += starts[d - 1]
+    order = array("i", bytes(4 * n))
+    for node, d in enumerate(depth):
+        order[starts[d]] = node
+        starts[d] += 1
+    return order[1:]  # the root, the only node of depth 0, comes first
 
 
 def build_scanner(patterns: Mapping[int, str], *, words: bool | None = None) -> Scanner:

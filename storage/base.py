@@ -26,6 +26,7 @@ from core.models import (
     StoryPlacement,
     StorySource,
 )
+from storage.explain import Explainer
 
 ExportFormat = Literal["csv", "jsonl"]
 
@@ -387,8 +388,10 @@ class Storage(Protocol):
         start: datetime | None = None,
         end: datetime | None = None,
         rule_ids: Sequence[str] | None = None,
+        explain: Explainer | None = None,
     ) -> int:
-        """Write matches with ``start <= matched_at < end`` as CSV or JSON Lines; returns rows."""
+        """Write matches with ``start <= matched_at < end`` as CSV or JSON Lines; returns rows.
+        ``explain``: locates the hits of matches stored without any (``Explainer``)."""
 
     def iter_articles(self, batch: int = 500) -> AsyncIterator[tuple[Article, tuple[str, ...]]]:
         """Every stored article with the ids of the rules that matched it, in storage order."""

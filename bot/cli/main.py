@@ -9,14 +9,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config.feeds_file import load_feeds_file
 from bot.config.settings import Settings, load_settings
 from core.errors import ConfigError, NewswatchError
+from core.models import Article, Hit
 from storage.base import Storage
+from storage.explain import Explainer
+
+if TYPE_CHECKING:
+    from rules import RuleSet
 
 EXIT_USAGE = 2
 
@@ -121,6 +127,26 @@ def _rule_ids_in_files(settings: Settings) -> set[str]:
         return set()
 
 
+def _lazy_explainer(settings: Settings) -> Explainer:
+    """``RuleSet.hits_for`` of the rule files, compiled at the first match exported without
+    hits (most exports need none: the matches of subscribed rules carry theirs). Rules that
+    do not load explain nothing."""
+    from bot.config.rule_files import load_rules_dir
+
+    loaded: list[RuleSet | None] = []
+
+    def explain(article: Article, rule_ids: Sequence[str]) -> Mapping[str, tuple[Hit, ...]]:
+        if not loaded:
+            try:
+                loaded.append(load_rules_dir(settings.rules_dir))
+            except NewswatchError:
+                loaded.append(None)
+        ruleset = loaded[0]
+        return {} if ruleset is None else ruleset.hits_for(article, rule_ids)
+
+    return explain
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     # Imports are local so that `newswatch --help` and config errors stay fast.
     from bot.ops.logging_setup import secrets_from_settings, setup_logging
@@ -190,6 +216,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                         args.end,
                         args.rule,
                         known_rule_ids=known,
+                        explain=_lazy_explainer(settings),
                     )
                 )
             with args.output.open("w", encoding="utf-8", newline="") as target:
@@ -202,6 +229,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                         args.end,
                         args.rule,
                         known_rule_ids=known,
+                        explain=_lazy_explainer(settings),
                     )
                 )
         case "doctor":

@@ -18,6 +18,7 @@ from core.errors import ConfigError, StorageError
 from core.text import plural
 from storage import SqlStorage
 from storage.base import ExportFormat
+from storage.explain import Explainer
 from storage.migrate import current_revision, head_revision
 
 
@@ -97,13 +98,15 @@ async def cmd_export(
     rule_ids: Sequence[str] = (),
     err: TextIO | None = None,
     known_rule_ids: Collection[str] = (),
+    explain: Explainer | None = None,
 ) -> int:
     """Write matches as CSV or JSON Lines to ``out``; the row count goes to ``err``.
 
     ``start``/``end`` are ISO dates or datetimes (UTC when no offset is given); a date-only
     ``end`` includes that whole day. No ``rule_ids``: all rules. A rule id that is neither in
     ``known_rule_ids`` (the rule files) nor in any stored match is an error (exit 2), not an
-    empty export: it is almost always a typo.
+    empty export: it is almost always a typo. ``explain`` locates the hits of matches stored
+    without any (``Storage.export_matches``).
     """
     err = err or sys.stderr
     try:
@@ -127,7 +130,7 @@ async def cmd_export(
                 )
                 return 2
         rows = await storage.export_matches(
-            out, export_format, start_at, end_at, list(rule_ids) or None
+            out, export_format, start_at, end_at, list(rule_ids) or None, explain=explain
         )
     except StorageError as e:
         print(f"newswatch export: {e}", file=err)

@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 import bot.i18n as i18n
@@ -34,7 +35,7 @@ from bot.delivery.outcomes import apply_to_chat, retry_delay_s
 from bot.delivery.sink import AlertSink, ChartSink, SendOutcome, SendStatus
 from bot.services import Services
 from core.errors import StorageError
-from core.models import Delivery, DeliveryKind, RuleInfo
+from core.models import Delivery, DeliveryKind, Hit, RuleInfo, RuleMatch
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class OutboxSender:
         now = self._services.clock.now()
         storage = self._services.storage
         due = await storage.due_deliveries(now, limit=self._batch, per_lane=self._per_lane)
+        due = self._with_hits(due)
         self._metrics.outbox_depth.set(await storage.pending_count())
         if not due and not self._lanes:
             self._on_idle(SENDING)
@@ -156,6 +158,31 @@ class OutboxSender:
                 log.error("outbox lane crashed: %r", _task.exception(), extra={"chat": key[0]})
 
         task.add_done_callback(ended)
+
+    def _with_hits(self, due: list[Delivery]) -> list[Delivery]:
+        """The alerts among ``due`` with the hits of every rule they name: a match stored
+        without hits (its rule had no subscriber when it matched, so the pipeline did not
+        locate them) gets them now from the rules in force, as matching would have given."""
+        ruleset = self._services.rules.current
+        out: list[Delivery] = []
+        # one article alerted to many chats (a story, a popular rule) is explained once
+        explained: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Hit, ...]]] = {}
+        for delivery in due:
+            article = delivery.article
+            missing = tuple(m.rule_id for m in delivery.matches if not m.hits)
+            if article is not None and missing:
+                key = (article.identity, missing)
+                found = explained.get(key)
+                if found is None:
+                    found = explained[key] = ruleset.hits_for(article, missing)
+                if found:
+                    matches = tuple(
+                        m if m.hits else RuleMatch(m.rule_id, found.get(m.rule_id, ()))
+                        for m in delivery.matches
+                    )
+                    delivery = replace(delivery, matches=matches)
+            out.append(delivery)
+        return out
 
     def _rules_for(self, deliveries: Sequence[Delivery]) -> list[RuleInfo]:
         """The rules named by ``deliveries`` (a rule removed since is shown by its id)."""

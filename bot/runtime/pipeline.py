@@ -11,6 +11,10 @@ bound starts as soon as a poll ends). Every poll has a time limit as a whole (on
 fetch, parse and full-text limits of its stages): a poll past it records an error on its feed,
 which backs off, and nothing else waits for it.
 
+Matching decides which rules fire (``RuleSet.decide``) and locates hits only for the rules some
+chat subscribes to: when many rules fire, locating every fired rule's hits cost most of the
+matching. The others' matches are stored without hits, computed where they are shown.
+
 Order matters for "nothing missed, nothing repeated" across crashes: every article of a poll is
 ingested (idempotent by identity) *before* the feed's new validators and schedule are saved. A
 crash in between re-polls with the old validators and re-ingests; articles already stored come
@@ -23,14 +27,15 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.runtime.story_grouping import StoryGrouper
 from bot.services import Services
-from core.models import FeedState
+from core.models import Article, FeedState, RuleMatch
 from core.text import first_poll_text
+from rules import RuleSet
 from storage.base import IngestStatus
 from watchers.feed_health import record_new_items
 from watchers.fetch import FeedFetcher
@@ -275,6 +280,19 @@ class Pipeline:
         )
         return CycleReport(feeds_polled=1, feeds_failed=1)
 
+    async def _decide_and_explain(
+        self, ruleset: RuleSet, articles: Sequence[Article], tags: Sequence[str]
+    ) -> list[tuple[Article, list[RuleMatch]]]:
+        """Each article with the rules that fire on it (``RuleSet.decide``): with their hits
+        only for the rules some chat subscribes to, whose alerts (and exports) show them;
+        the others' hits would cost most of the matching when many rules fire, and are
+        computed on demand by whoever shows them (``RuleSet.hits_for``)."""
+        decisions = [ruleset.decide(a, feed_tags=tags) for a in articles]
+        wanted: frozenset[str] = frozenset()
+        if any(decisions):
+            wanted = frozenset(await self._services.storage.subscribed_rule_ids())
+        return [(a, d.explained(wanted)) for a, d in zip(articles, decisions, strict=True)]
+
     async def poll_one(self, state: FeedState) -> CycleReport:
         """Poll one feed, ingest its items, then save its new state (in that order)."""
         services = self._services
@@ -292,7 +310,7 @@ class Pipeline:
         new = updated = deliveries = 0
         if outcome.articles:
             metrics.items_seen.labels(feed=state.url).inc(len(outcome.articles))
-            items = [(a, ruleset.match(a, feed_tags=state.tags)) for a in outcome.articles]
+            items = await self._decide_and_explain(ruleset, outcome.articles, state.tags)
             story_lock = self._story_lock if self._stories is not None else contextlib.nullcontext()
             async with story_lock:
                 # Stories are decided before the transaction (pure, in memory), never inside it.

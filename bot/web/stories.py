@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from core.models import Language
+from core.models import Article, Language
 from storage.console import ConsoleStory
 
 from .render import TZ_KEY, render, render_fragment, when
 
 if TYPE_CHECKING:
+    from rules import RuleSet
+
     from .app import ConsoleDeps
 
 PAGE_SIZE = 25
@@ -90,7 +92,7 @@ async def _query(
     since_day, until_day = _day(f.since, "from"), _day(f.until, "to")
     if f.lang and f.lang not in LANGUAGES:
         raise web.HTTPBadRequest(text=f"language: expected one of {', '.join(LANGUAGES)}")
-    return await deps.queries.console_stories(
+    stories = await deps.queries.console_stories(
         rule_ids=[f.rule] if f.rule else None,
         feed_urls=feed_urls,
         since=datetime.combine(since_day, time(), UTC) if since_day else None,
@@ -100,6 +102,27 @@ async def _query(
         limit=limit,
         language=f.lang or None,
     )
+    return _with_hits(stories, deps.services.rules.current)
+
+
+def _with_hits(stories: list[ConsoleStory], ruleset: RuleSet) -> list[ConsoleStory]:
+    """Stories whose matches were stored without hits (no subscriber when they matched: the
+    pipeline located none) get the hits of their title and summary, what the page marks,
+    from the rules in force; the same hits as matching the whole article gives there."""
+    out: list[ConsoleStory] = []
+    for story in stories:
+        missing = [m.rule_id for m in story.matches if not m.hits]
+        if missing:
+            shown = Article(story.feed_url, "", story.title, summary=story.summary)
+            found = ruleset.hits_for(shown, missing, if_true=False)
+            if found:
+                matches = tuple(
+                    m if m.hits else replace(m, hits=found.get(m.rule_id, ()))
+                    for m in story.matches
+                )
+                story = replace(story, matches=matches)
+        out.append(story)
+    return out
 
 
 def _int(text: str | None) -> int | None:

@@ -13,15 +13,18 @@ from datetime import date, datetime
 from typing import Any, TextIO
 
 from sqlalchemy import ColumnElement, Date, Float, Integer, String, cast, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.models import Article
 
 from ..base import ArticleHit, ExportFormat, StoredMatch
+from ..explain import Explainer
 from ..keys import query_words, snippet
 from ..schema import UtcDateTime, articles, deliveries, subscriptions
 from ..schema import matches as matches_tbl
 from .articles import article_from_row, stored_match_from_row
 from .engine import SqlEngine
+from .ingest import hits_json
 
 # Search scores only the newest this-many articles that contain all the words: news search
 # wants recent stories, and it keeps a query over very common words fast.
@@ -50,6 +53,27 @@ def _export_record(row: Any) -> dict[str, Any]:
         "published_at": row.published_at.isoformat() if row.published_at else None,
         "hits": json.loads(row.hits or "[]"),
     }
+
+
+async def _explain_page(
+    conn: AsyncConnection, rows: Sequence[Any], explain: Explainer
+) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """The hits, as exported, of the matches among ``rows`` stored without any whose article
+    is still stored, keyed (article id, rule id): one query for the page's articles."""
+    wanted: dict[int, list[str]] = {}
+    for row in rows:
+        if row.article_id is not None and json.loads(row.hits or "[]") == []:
+            wanted.setdefault(row.article_id, []).append(row.rule_id)
+    if not wanted:
+        return {}
+    out: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    query = select(articles).where(articles.c.id.in_(sorted(wanted)))
+    for article_row in await conn.execute(query):
+        article_id = article_row.id
+        found = explain(article_from_row(article_row), wanted[article_id])
+        for rule_id, hits in found.items():
+            out[article_id, rule_id] = json.loads(hits_json(hits))
+    return out
 
 
 class QueryStorage(SqlEngine):
@@ -197,6 +221,7 @@ class QueryStorage(SqlEngine):
         start: datetime | None = None,
         end: datetime | None = None,
         rule_ids: Sequence[str] | None = None,
+        explain: Explainer | None = None,
     ) -> int:
         if fmt not in ("csv", "jsonl"):
             raise ValueError(f"export format must be csv or jsonl, not {fmt!r}")
@@ -214,8 +239,11 @@ class QueryStorage(SqlEngine):
                 query = query.where(matches_tbl.c.rule_id.in_(list(rule_ids)))
             async with self._tx() as conn:
                 rows = (await conn.execute(query.order_by(matches_tbl.c.id).limit(page))).all()
+                found = {} if explain is None else await _explain_page(conn, rows, explain)
             for row in rows:
                 record = _export_record(row)
+                if not record["hits"] and (row.article_id, row.rule_id) in found:
+                    record["hits"] = found[row.article_id, row.rule_id]
                 if writer is not None:
                     writer.writerow(
                         [

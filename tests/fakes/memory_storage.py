@@ -38,6 +38,7 @@ from storage.base import (
     StoryView,
     Subscription,
 )
+from storage.explain import Explainer
 
 
 @dataclass(slots=True)
@@ -238,6 +239,9 @@ class MemoryStorage:
         if chat_id is None:
             return sum(self.pending.values())
         return self.pending.get(chat_id, 0)
+
+    async def subscribed_rule_ids(self) -> list[str]:
+        return sorted({rule_id for subs in self.subs.values() for rule_id in subs})
 
     # queries -------------------------------------------------------------------------------
     async def recent_matches(
@@ -446,6 +450,7 @@ class MemoryStorage:
         start: datetime | None = None,
         end: datetime | None = None,
         rule_ids: Sequence[str] | None = None,
+        explain: Explainer | None = None,
     ) -> int:
         raise NotImplementedError("MemoryStorage does not implement export_matches")
 

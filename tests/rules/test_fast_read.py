@@ -27,6 +27,7 @@ SCALARS = st.one_of(
             "12",
             "a: b",
             "a:b",
+            "a:",  # a mapping indicator at the end: PyYAML refuses it
             "a #b",
             "a#b",
             "#x",

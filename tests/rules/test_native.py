@@ -313,3 +313,187 @@ def test_a_plan_is_made_for_and_of_plain_and_negated_terms_only() -> None:
     assert set(rules._plans) == {0}
     ((_, _, first), (_, _, second)) = rules._plans[0]
     assert (first, second) == (True, False)
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(value=TEXTS, picks=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 3)), max_size=6))
+@example(value="Partnerships. Relations\n\nand the ties’s cases", picks=[(0, 1), (1, 2)])
+def test_fold_scan_is_the_fold_then_the_scan(value: str, picks: list[tuple[int, int]]) -> None:
+    """One pass (the fold handing the automaton each word as it folds it) finds what folding
+    and then scanning the folded text finds, with and without keeping the text."""
+    from rules._fastfold import fold_scan
+
+    norm, source = scan_form(value)
+    words = norm.split()
+    # patterns from the text's own words (so some occur), and confirming words not scanned
+    patterns = {i: " " + " ".join(words[s : s + k]) + " " for i, (s, k) in enumerate(picks)}
+    patterns = {i: p for i, p in patterns.items() if p.strip()} or {0: " east sea "}
+    tables = wordscan.word_automaton_tables(patterns, words[-3:])
+    scanner = wordscan.word_automaton_from_tables(tables)
+    seen, ids = scanner.scan_words(norm)
+    assert fold_scan(value, scanner, True) == (norm, source, seen, ids)
+    assert fold_scan(value, scanner, True, False) == (None, None, seen, ids)
+    assert fold_scan(value, scanner, False, False) == (None, None, scanner.scan(norm))
+    assert scanner.scan(norm) == seen
+
+
+@native
+def test_the_fold_keeps_plural_folds_only_for_the_mapping_in_force() -> None:
+    """Plural folds are cached in C; configuring another mapping must not reuse them."""
+    from rules import _fastfold
+
+    text = "partnerships and relations, partnerships again"
+    assert _fastfold.fold(text)[0] == " partnership and relation partnership again "
+
+    class Upper(dict[str, str]):
+        def __missing__(self, word: str) -> str:
+            return word.upper()
+
+    try:
+        _fastfold.configure(normalize.fold_char, Upper())
+        assert _fastfold.fold(text)[0] == " PARTNERSHIPS and RELATIONS PARTNERSHIPS again "
+    finally:
+        _fastfold.configure(normalize.fold_char, normalize._PLURALS)
+    assert _fastfold.fold(text)[0] == " partnership and relation partnership again "
+
+
+@native
+def test_fold_scan_refuses_what_is_not_an_automaton() -> None:
+    from rules._fastfold import fold_scan
+
+    scanner = wordscan.build_scanner({1: " east sea "}, words=False)
+    with pytest.raises(TypeError):
+        fold_scan("east sea", scanner, False)
+    with pytest.raises(TypeError):
+        fold_scan("east sea", wordscan.build_word_automaton({1: " east sea "}))  # type: ignore[call-arg]
+
+
+@native
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.sets(st.integers(0, 40)),
+    table=st.dictionaries(
+        st.integers(0, 40), st.lists(st.integers(0, 9), min_size=1, max_size=3).map(tuple)
+    ),
+    out=st.sets(st.integers(0, 9)),
+)
+def test_c_gather_adds_what_the_python_gather_adds(
+    keys: set[int], table: dict[int, tuple[int, ...]], out: set[int]
+) -> None:
+    from rules.engine import _indexed
+
+    wanted = out | {i for k in keys for i in table.get(k, ())}
+    as_list = _indexed(table, 41)  # tuples of one held as their item
+    for form in (table, as_list):
+        expected, got = set(out), set(out)
+        wordscan._gather(keys, form, expected)
+        wordscan.gather(frozenset(keys), form, got)
+        assert got == expected == wanted
+
+
+IDS = st.lists(st.sampled_from([0, 1, 2, 3, -1, -2]), max_size=40)
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(
+    fields=st.lists(IDS, min_size=3, max_size=3),
+    mask=st.integers(0, 7),
+    seq_a=st.lists(st.integers(0, 3), min_size=1, max_size=2),
+    seq_b=st.lists(st.integers(0, 3), min_size=1, max_size=2),
+    distance=st.integers(0, 4),
+)
+def test_near_words_decides_like_the_located_occurrences(
+    fields: list[list[int]], mask: int, seq_a: list[int], seq_b: list[int], distance: int
+) -> None:
+    """``near_words`` (one C call) against ``_near_holds``'s rule on ``locate_words``'
+    occurrences: same field and sentence, at most ``distance`` words apart."""
+    assert wordscan.near_words is not None
+    assert wordscan.locate_words is not None
+    ids = [array("i", f).tobytes() for f in fields]
+    a, b = array("i", seq_a).tobytes(), array("i", seq_b).tobytes()
+    expected = any(
+        fa == fb and na == nb and max(sb - ea, sa - eb) <= distance
+        for f in range(3)
+        if mask >> f & 1
+        for fa, sa, ea, na in wordscan.locate_words(ids[f], a, f)
+        for fb, sb, eb, nb in wordscan.locate_words(ids[f], b, f)
+    )
+    assert wordscan.near_words(ids, mask, a, b, distance) is expected
+
+
+@native
+def test_scan_fields_is_fold_scan_of_each_field() -> None:
+    from rules._fastfold import fold_scan, scan_fields
+
+    scanner = wordscan.build_word_automaton({1: " east sea ", 2: " sea "})
+    texts = ["East Sea patrols.", "", "The sea, the East\nSea"]
+    for want in (True, False):
+        each = [fold_scan(t, scanner, want, False) for t in texts]
+        seen, ids = scan_fields(texts, scanner, want)
+        assert seen == tuple(e[2] for e in each)
+        assert ids == (tuple(e[3] for e in each) if want else None)
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(ids=st.lists(st.sampled_from([0, 1, 2, -1, -2]), max_size=60), seq=IDS.filter(bool))
+def test_locate_words_finds_every_run_as_a_python_search_does(
+    ids: list[int], seq: list[int]
+) -> None:
+    """Runs of ids found in C (four at a time where the CPU allows) against a plain search."""
+    assert wordscan.locate_words is not None
+    if any(i < 0 for i in seq):
+        return
+    m = len(seq)
+    starts = [i for i in range(len(ids) - m + 1) if ids[i : i + m] == seq]
+    found = wordscan.locate_words(array("i", ids).tobytes(), array("i", seq).tobytes(), 0)
+    assert len(found) == len(starts)
+    for (_, first, end, sentence), at in zip(found, starts, strict=True):
+        before = ids[:at]
+        assert (first, end, sentence) == (
+            sum(1 for i in before if i != -2),
+            sum(1 for i in before if i != -2) + m,
+            before.count(-2),
+        )
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(
+    plans=st.dictionaries(
+        st.integers(0, 12),
+        st.lists(st.tuples(st.integers(0, 9), st.integers(0, 7), st.booleans()), max_size=3).map(
+            tuple
+        ),
+        max_size=10,
+    ),
+    extra=st.sets(st.integers(0, 12), max_size=5),
+    seen=st.tuples(*[st.sets(st.integers(0, 9), max_size=6)] * 3),
+    fields=st.lists(IDS, min_size=3, max_size=3),
+    seqs=st.dictionaries(st.integers(0, 9), st.lists(st.integers(0, 3), min_size=1, max_size=2)),
+    use_ids=st.booleans(),
+)
+def test_c_eval_plans_decides_like_the_python_loop(
+    plans: dict[int, tuple[tuple[int, int, bool], ...]],
+    extra: set[int],
+    seen: tuple[set[int], set[int], set[int]],
+    fields: list[list[int]],
+    seqs: dict[int, list[int]],
+    use_ids: bool,
+) -> None:
+    candidates = set(plans) | extra
+    union = seen[0] | seen[1] | seen[2]
+    ids = tuple(array("i", f).tobytes() for f in fields) if use_ids else None
+    packed = {pid: array("i", seq).tobytes() for pid, seq in seqs.items()}
+
+    def fields_of(pid: int) -> int:
+        return pid % 8
+
+    expected: set[int] = set()
+    got: set[int] = set()
+    rest_py = wordscan._eval_plans(candidates, plans, union, seen, ids, packed, fields_of, expected)
+    rest_c = wordscan.eval_plans(candidates, plans, union, seen, ids, packed, fields_of, got)
+    assert got == expected
+    assert sorted(rest_c) == sorted(rest_py) == sorted(candidates - set(plans))

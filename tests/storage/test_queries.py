@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import pytest
 
-from core.models import DeliveryMode, Hit
+from core.models import Article, DeliveryMode, Hit, RuleMatch
 from storage import SqlStorage
 from tests.support.storage_helpers import T0, at, make_article, match, subscribed
 
@@ -87,6 +88,30 @@ async def test_export_csv_and_jsonl_by_range_and_rule(store: SqlStorage) -> None
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["rule_id"] for r in records] == ["a", "b", "a"]
     assert records[2]["matched_at"] == at(10).isoformat()
+
+
+async def test_export_asks_for_the_hits_of_matches_stored_without(store: SqlStorage) -> None:
+    """Matches stored with no hits (no subscriber when matched) are exported with the hits
+    ``explain`` locates in their stored article; stored hits are exported as they are, and
+    a match whose article is gone keeps none."""
+    await store.ingest(make_article(1), [match("a"), RuleMatch("b")], at(0))
+    await store.ingest(make_article(2), [RuleMatch("b")], at(1))
+    asked: list[tuple[str, list[str]]] = []
+
+    def explain(article: Article, rule_ids: Sequence[str]) -> dict[str, tuple[Hit, ...]]:
+        asked.append((article.identity, list(rule_ids)))
+        return {r: (Hit("ties", "title", 0, 4),) for r in rule_ids}
+
+    out = io.StringIO()
+    assert await store.export_matches(out, "jsonl", explain=explain) == 3
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    found = [{"term": "ties", "field": "title", "start": 0, "end": 4}]
+    assert [(r["rule_id"], r["hits"]) for r in records] == [
+        ("a", [{"term": "partnership", "field": "summary", "start": 3, "end": 14}]),
+        ("b", found),
+        ("b", found),
+    ]
+    assert sorted(asked) == [("guid:item-1", ["b"]), ("guid:item-2", ["b"])]
 
 
 async def test_iter_articles_pages_with_rule_ids(store: SqlStorage) -> None:

@@ -70,7 +70,14 @@ class ExportCommands:
             return
         now = self.services.clock.now()
         buffer = io.StringIO()
-        rows = await storage.export_matches(buffer, fmt, now - timedelta(days=days), None, rule_ids)
+        rows = await storage.export_matches(
+            buffer,
+            fmt,
+            now - timedelta(days=days),
+            None,
+            rule_ids,
+            explain=self.services.rules.current.hits_for,
+        )
         if rows == 0:
             period = counted(lang, days, "day")
             await reply(self.out, update, tr(lang, "export.no_matches", days=period))

@@ -10,7 +10,7 @@ data in and read it back only through the ``Storage`` protocol (``subs``, ``deta
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -64,7 +64,8 @@ RULES = (
 
 
 class FakeRuleSet:
-    """What the handlers use of ``rules.RuleSet``: ``rules`` and ``get``."""
+    """What the handlers use of ``rules.RuleSet``: ``rules``, ``get`` and ``hits_for`` (which
+    finds nothing: these rules have no terms)."""
 
     def __init__(self, rules: Sequence[RuleInfo]) -> None:
         self.rules = tuple(rules)
@@ -74,6 +75,11 @@ class FakeRuleSet:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def hits_for(
+        self, article: Article, rule_ids: Iterable[str], *, if_true: bool = True
+    ) -> dict[str, tuple[Hit, ...]]:
+        return {}
 
 
 @dataclass
