@@ -293,3 +293,12 @@ chat_settings = Table(
     Column("digest_days", Text),  # comma-separated weekdays, Monday 0
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+telegram_updates = Table(
+    "telegram_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),  # the update's JSON, as Telegram sent it
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("handled_at", UtcDateTime),  # when the sender took it; NULL: waiting
+)

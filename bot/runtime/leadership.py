@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from bot.ops.watchdog import ProgressWatchdog
     from bot.services import Services
     from bot.telegram.runtime import TelegramRuntime
+    from bot.telegram.webhook import UpdateConsumer
+    from storage.updates import UpdateInbox
 
 from bot.ops.http_health import ReadinessCheck, telegram_check
 
@@ -49,6 +51,8 @@ class SenderRole:
     _deferred: DeferredSink | None
     _telegram: TelegramRuntime | None
     _outbox_task: asyncio.Task[None] | None
+    updates: UpdateConsumer | None  # webhook mode (``bot.runtime.webhook_wiring``)
+    _inbox: UpdateInbox | None
 
     def _telegram_ready_check(self) -> ReadinessCheck:
         """Telegram answers getMe; fails while the sender has not connected yet (a standby
@@ -69,13 +73,16 @@ class SenderRole:
         return check
 
     async def _listen_for_deliveries(self) -> None:
-        """The sender hears at once when any replica queued deliveries (LISTEN/NOTIFY)."""
+        """The sender hears at once when any replica queued deliveries, or (webhook mode)
+        accepted a Telegram update (LISTEN/NOTIFY)."""
         if self.services is None:
             return
         try:
             await self.services.storage.listen_for_deliveries(self._wake_sender)
+            if self._inbox is not None and self.updates is not None:
+                await self._inbox.listen_for_updates(self.updates.wake)
         except Exception as e:  # only a latency aid: the sender looks every second anyway
-            log.warning("could not LISTEN for queued deliveries: %r", e)
+            log.warning("could not LISTEN for queued deliveries or updates: %r", e)
 
     def _wake_sender(self) -> None:
         raise NotImplementedError
