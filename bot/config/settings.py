@@ -69,7 +69,8 @@ class Settings:
     max_polls_in_flight: int = 32
     max_polls_per_host: int = 4
     stall_after_s: float = 300.0  # no progress while work is due for this long: unhealthy
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # every NEWSWATCH_* variable as given; some are secrets (the console's, the webhook's)
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def feeds_file(self) -> Path:

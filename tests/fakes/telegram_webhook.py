@@ -161,6 +161,12 @@ async def set_webhook(server: FakeTelegramServer, bot: _BotState, params: JSON) 
     allowed = _json(params.get("allowed_updates"))
     if params.get("drop_pending_updates") in (True, "true", "True", "1"):
         bot.updates.clear()
+    allowed_list = list(allowed) if isinstance(allowed, list) else None
+    current = server.webhooks.get(bot.token)
+    if current is not None and current.url == url:  # the same webhook again: kept as it is
+        current.secret = None if secret is None else str(secret)
+        current.allowed_updates = allowed_list
+        return True
     old = server.webhooks.pop(bot.token, None)
     if old is not None:
         await old.stop()
@@ -169,7 +175,7 @@ async def set_webhook(server: FakeTelegramServer, bot: _BotState, params: JSON) 
         bot,
         url,
         None if secret is None else str(secret),
-        list(allowed) if isinstance(allowed, list) else None,
+        allowed_list,
     )
     bot.poll_generation += 1  # a long poll in progress ends with 409, as at Telegram
     server._notify()
