@@ -2,8 +2,9 @@
 
 On PostgreSQL several replicas poll feeds together (feed leases), and one of them — the holder
 of the sender's advisory lock (``storage.sql.leadership``) — sends: the outbox sender, the one
-long-polling consumer of Telegram updates, and the digest, catch-up, feed-health and prune
-jobs. Every ``LEADER_CHECK_S`` the sender checks its lock's session is alive and a standby
+long-polling consumer of Telegram updates (in webhook mode: the one that answers the updates
+every replica accepts, ``bot.telegram.webhook``), and the digest, catch-up, feed-health and
+prune jobs. Every ``LEADER_CHECK_S`` the sender checks its lock's session is alive and a standby
 tries to take the lock; a change starts or stops those parts here. Why one elected sender
 rather than a budget shared in the database: Telegram's limits are per bot, and the pacer that
 keeps them (1 a second per private chat, 20 a minute per group, 30 a second overall, with
