@@ -170,3 +170,24 @@ async def test_sqlite_app_in_webhook_mode_answers_each_update_once(tmp_path: Pat
             assert tg.calls_of("getUpdates") == []  # no long polling in webhook mode
         finally:
             await app.stop()
+
+
+async def test_refusals_are_logged_once_per_period_with_their_count(
+    inbox: SqlStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [1000.0]
+    receiver = WebhookReceiver(inbox, SECRET, now=lambda: NOW, monotonic=lambda: clock[0])
+    client = await _client(receiver)
+    try:
+        with caplog.at_level("WARNING", logger="bot.telegram.webhook"):
+            for _ in range(3):
+                assert (await client.post(WEBHOOK_PATH, json=_update(1))).status == 401
+            clock[0] += 601
+            assert (await client.post(WEBHOOK_PATH, json=_update(1))).status == 401
+    finally:
+        await client.close()
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 2
+    assert refusals[0].startswith("webhook: refused 1 request(s)")
+    assert refusals[1].startswith("webhook: refused 3 request(s)")  # the 2 held back, and this
+    assert SECRET not in " ".join(refusals)
