@@ -191,3 +191,17 @@ async def test_refusals_are_logged_once_per_period_with_their_count(
     assert refusals[0].startswith("webhook: refused 1 request(s)")
     assert refusals[1].startswith("webhook: refused 3 request(s)")  # the 2 held back, and this
     assert SECRET not in " ".join(refusals)
+
+
+async def test_an_update_the_database_cannot_take_is_answered_503_for_telegram_to_retry(
+    tmp_path: Path,
+) -> None:
+    closed = SqlStorage(f"sqlite+aiosqlite:///{tmp_path / 'never-opened.db'}")
+    receiver = WebhookReceiver(closed, SECRET, now=lambda: NOW)
+    client = await _client(receiver)
+    try:
+        response = await client.post(WEBHOOK_PATH, json=_update(3), headers={SECRET_HEADER: SECRET})
+    finally:
+        await client.close()
+    assert response.status == 503
+    assert receiver.accepted == 0
