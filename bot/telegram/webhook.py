@@ -152,6 +152,9 @@ class UpdateConsumer:
             except StorageError as e:
                 log.warning("webhook: could not read the inbox (%s); retrying", e)
                 continue
+            except Exception:  # never let the one consumer of updates die
+                log.exception("webhook: reading the inbox failed; retrying")
+                continue
             for stored in batch:
                 await self._answer(application, stored)
             if len(batch) == TAKE_BATCH:
