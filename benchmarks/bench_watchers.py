@@ -25,6 +25,7 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -261,7 +262,7 @@ def parse_costs(bodies: list[bytes], rounds: int = 3) -> tuple[float, float, flo
     """
     headers = {"content-type": "application/rss+xml"}
     runs: dict[str, list[float]] = {"default": [], "tuned": [], "ours": []}
-    fns = {
+    fns: dict[str, Callable[[bytes], object]] = {
         "default": lambda b: feedparser.parse(io.BytesIO(b), response_headers=headers),
         "tuned": lambda b: feedparser.parse(
             io.BytesIO(b),
@@ -391,11 +392,12 @@ async def bench(args: argparse.Namespace, ports: list[int]) -> None:
         f"| idle loop, 3 s (baseline: machine noise) | | | | {idle_worst:.1f} / {idle_p99:.1f} "
         "| | | | | | |"
     )
-    for r in results:
+    for cycle in results:
         print(
-            f"| {r.name} | {r.wall_s:.2f} | {r.cpu_s:.1f} | {r.cpu_per_poll_ms:.2f} | "
-            f"{r.worst_lag_ms:.1f} / {r.p99_lag_ms:.1f} | {r.worst_gc_ms:.0f} | "
-            f"{r.parsed} | {r.changed} | {r.not_modified} | {r.identical} | {r.errors} |"
+            f"| {cycle.name} | {cycle.wall_s:.2f} | {cycle.cpu_s:.1f} | "
+            f"{cycle.cpu_per_poll_ms:.2f} | {cycle.worst_lag_ms:.1f} / {cycle.p99_lag_ms:.1f} | "
+            f"{cycle.worst_gc_ms:.0f} | {cycle.parsed} | {cycle.changed} | "
+            f"{cycle.not_modified} | {cycle.identical} | {cycle.errors} |"
         )
     steady = [r for r in results[1:] if r.mode == "process"] or results[1:]
     print()

@@ -56,6 +56,13 @@ class ChatPrefs:
     def put(self, chat_id: int, settings: ChatSettings) -> None:
         self._chats[chat_id] = settings
 
+    def follow_migration(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its settings now belong to the new id (as in storage,
+        where a row the new id already has wins)."""
+        moved = self._chats.pop(old_chat_id, None)
+        if moved is not None:
+            self._chats.setdefault(new_chat_id, moved)
+
     def tz(self, chat_id: int, default: ZoneInfo) -> ZoneInfo:
         """The chat's time zone, else ``default`` (an unknown stored name falls back too)."""
         name = self.get(chat_id).timezone

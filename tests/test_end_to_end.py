@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.cli.demo import SeedArticle, load_seed_articles, rss_xml
-from bot.config.settings import load_settings
+from bot.config.settings import Settings, load_settings
 from bot.runtime.app import App
 from core.models import Chat, ChatType
 from tests.fakes.feed_server import FeedServer
@@ -37,6 +38,35 @@ def _config(tmp_path: Path, feed_url: str) -> Path:
     return config
 
 
+def _settings(tmp_path: Path, config: Path, api_base_url: str, **extra: str) -> Settings:
+    """The settings every test here starts the App with: SQLite in ``tmp_path``, the config
+    folder ``config`` (``_config``), no health server; ``extra`` adds or overrides variables."""
+    return load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "TELEGRAM_API_BASE_URL": api_base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+            "NEWSWATCH_CONFIG_DIR": str(config),
+            "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+            "NEWSWATCH_HEALTH_ADDR": "",
+            **extra,
+        },
+        env_file=None,
+    )
+
+
+def _live_feed(feed_server: FeedServer, items: list[SeedArticle]) -> str:
+    """Serve ``items`` as an RSS feed, read afresh on every request (append to publish)."""
+    base = feed_server.url("")
+
+    async def feed(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=rss_xml(items, base, "Seed News"), content_type="application/rss+xml"
+        )
+
+    return feed_server.route("/feed.xml", feed)
+
+
 async def test_subscribed_user_gets_the_exact_alert_once(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
@@ -50,28 +80,14 @@ async def test_subscribed_user_gets_the_exact_alert_once(
     fresh = seeds["000_ff0bfc72080d8a84"]
     items: list[SeedArticle] = [old]
     base = feed_server.url("")
-
-    async def feed(_request: object) -> object:
-        from aiohttp import web
-
-        return web.Response(
-            body=rss_xml(items, base, "Seed News"), content_type="application/rss+xml"
-        )
-
-    feed_url = feed_server.route("/feed.xml", feed)  # type: ignore[arg-type]
+    feed_url = _live_feed(feed_server, items)
     async with FakeTelegramServer() as tg:
-        settings = load_settings(
-            {
-                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-                "TELEGRAM_API_BASE_URL": tg.base_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
-                "NEWSWATCH_CONFIG_DIR": str(_config(tmp_path, feed_url)),
-                "NEWSWATCH_TICK_INTERVAL": "0.2",
-                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
-                "NEWSWATCH_TIMEZONE": "Asia/Ho_Chi_Minh",
-                "NEWSWATCH_HEALTH_ADDR": "",
-            },
-            env_file=None,
+        settings = _settings(
+            tmp_path,
+            _config(tmp_path, feed_url),
+            tg.base_url,
+            NEWSWATCH_TICK_INTERVAL="0.2",
+            NEWSWATCH_TIMEZONE="Asia/Ho_Chi_Minh",
         )
         app = App(settings)
         await app.start()
@@ -122,28 +138,12 @@ async def test_telegram_down_at_start_delays_alerts_and_loses_none(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
     seeds = load_seed_articles(SEEDS)
-    base = feed_server.url("")
     items: list[SeedArticle] = []
-
-    async def feed(_request: object) -> object:
-        from aiohttp import web
-
-        body = rss_xml(items, base, "Seed News")
-        return web.Response(body=body, content_type="application/rss+xml")
-
-    feed_url = feed_server.route("/feed.xml", feed)  # type: ignore[arg-type]
+    feed_url = _live_feed(feed_server, items)
     port = _free_port()
-    settings = load_settings(
-        {
-            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
-            "NEWSWATCH_CONFIG_DIR": str(_config(tmp_path, feed_url)),
-            "NEWSWATCH_TICK_INTERVAL": "0.2",
-            "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
-            "NEWSWATCH_HEALTH_ADDR": "",
-        },
-        env_file=None,
+    config = _config(tmp_path, feed_url)
+    settings = _settings(
+        tmp_path, config, f"http://127.0.0.1:{port}/bot", NEWSWATCH_TICK_INTERVAL="0.2"
     )
     app = App(settings)
     await app.start()  # Telegram is down: the bot starts anyway and keeps polling
@@ -185,18 +185,7 @@ async def test_an_admin_notice_goes_through_the_outbox(
     config = _config(tmp_path, feed_url)
     async with FakeTelegramServer() as tg:
         tg.add_chat(admin)
-        settings = load_settings(
-            {
-                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-                "TELEGRAM_API_BASE_URL": tg.base_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
-                "NEWSWATCH_CONFIG_DIR": str(config),
-                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
-                "NEWSWATCH_HEALTH_ADDR": "",
-                "ADMIN_IDS": str(admin),
-            },
-            env_file=None,
-        )
+        settings = _settings(tmp_path, config, tg.base_url, ADMIN_IDS=str(admin))
         app = App(settings)
         await app.start()
         try:
@@ -239,29 +228,11 @@ async def test_a_rule_saved_from_the_chat_alerts_through_the_pipeline(
     )
     fresh = seeds["000_ff0bfc72080d8a84"]  # names Marco Rubio
     items: list[SeedArticle] = [old]
-    base = feed_server.url("")
-
-    async def feed(_request: object) -> object:
-        from aiohttp import web
-
-        return web.Response(
-            body=rss_xml(items, base, "Seed News"), content_type="application/rss+xml"
-        )
-
-    feed_url = feed_server.route("/feed.xml", feed)  # type: ignore[arg-type]
+    feed_url = _live_feed(feed_server, items)
     caplog.set_level("INFO", logger="bot.runtime.pipeline")
     async with FakeTelegramServer() as tg:
-        settings = load_settings(
-            {
-                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-                "TELEGRAM_API_BASE_URL": tg.base_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
-                "NEWSWATCH_CONFIG_DIR": str(_config(tmp_path, feed_url)),
-                "NEWSWATCH_TICK_INTERVAL": "0.2",
-                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
-                "NEWSWATCH_HEALTH_ADDR": "",
-            },
-            env_file=None,
+        settings = _settings(
+            tmp_path, _config(tmp_path, feed_url), tg.base_url, NEWSWATCH_TICK_INTERVAL="0.2"
         )
         app = App(settings)
         await app.start()

@@ -261,7 +261,7 @@ class OutboxSender:
                 if not await storage.mark_failed(delivery.id, error, now):
                     self._taken_over(delivery)
             return True
-        await apply_to_chat(storage, chat_id, outcome, now)
+        await apply_to_chat(storage, chat_id, outcome, now, self._services.chat_prefs)
         if outcome.retry_after_s is not None and outcome.new_chat_id is None:
             self._metrics.telegram_429.inc()
         for delivery in deliveries:

@@ -16,6 +16,7 @@ import logging
 from datetime import datetime
 
 from bot.delivery.sink import SendOutcome, SendStatus
+from bot.services import ChatPrefs
 from storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,15 @@ def retry_delay_s(outcome: SendOutcome, attempts: int) -> float:
 
 
 async def apply_to_chat(
-    storage: Storage, chat_id: int, outcome: SendOutcome, now: datetime | None = None
+    storage: Storage,
+    chat_id: int,
+    outcome: SendOutcome,
+    now: datetime | None = None,
+    prefs: ChatPrefs | None = None,
 ) -> None:
     """What ``outcome`` changes for the chat itself: a gone chat is marked inactive (its
-    alerts are kept and wait for it), a migrated chat moves to its new id. Nothing otherwise."""
+    alerts are kept and wait for it), a migrated chat moves to its new id (with its
+    ``/settings``, in storage and in ``prefs``). Nothing otherwise."""
     error = outcome.error or outcome.status.value
     if outcome.status is SendStatus.CHAT_GONE:
         log.warning("chat unreachable, pausing it: %s", error, extra={"chat": chat_id})
@@ -59,3 +65,5 @@ async def apply_to_chat(
     elif outcome.new_chat_id is not None:
         log.info("chat migrated to %s", outcome.new_chat_id, extra={"chat": chat_id})
         await storage.migrate_chat(chat_id, outcome.new_chat_id)
+        if prefs is not None:
+            prefs.follow_migration(chat_id, outcome.new_chat_id)

@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -47,6 +48,7 @@ from bot.runtime.leadership import SEND_GRACE_S, SenderRole, quiet_on_cancel
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
 from bot.runtime.story_grouping import StoryGrouper
+from bot.runtime.supervision import supervised
 from bot.runtime.webhook_wiring import WebhookRole
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
@@ -323,17 +325,17 @@ class App(SenderRole, ConsoleRole, AdminNotices, WebhookRole):
         assert self.reloader is not None
         assert self.feeds_reloader is not None
         if self.leading:
-            self._outbox_task = self._spawn(sender.run(), "outbox")
+            self._outbox_task = self._spawn(sender.run, "outbox")
         if self._replicas:
-            self._spawn(self._keep_leadership(), "leadership")
+            self._spawn(self._keep_leadership, "leadership")
             if self.personal is not None:  # rules saved through another replica's Telegram
-                self._spawn(self_service.follow(self.personal), "personal-rules")
-        self._spawn(self.reloader.run(), "rules-watch")
-        self._spawn(self.feeds_reloader.run(), "feeds-watch")
+                self._spawn(partial(self_service.follow, self.personal), "personal-rules")
+        self._spawn(self.reloader.run, "rules-watch")
+        self._spawn(self.feeds_reloader.run, "feeds-watch")
         self.watchdog.watch("polling")
         self.watchdog.watch("sending")
-        self._poll_task = self._spawn(pipeline.run(self.settings.tick_s), "poll")
-        self._spawn(self._run_watchdog(), "watchdog")
+        self._poll_task = self._spawn(partial(pipeline.run, self.settings.tick_s), "poll")
+        self._spawn(self._run_watchdog, "watchdog")
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
             quiet_on_cancel(self._if_leading(self._prune)),
@@ -394,15 +396,29 @@ class App(SenderRole, ConsoleRole, AdminNotices, WebhookRole):
         for rule in self_service.file_rules(self.services.rules.current):  # not /watch rules
             await storage.subscribe(CONSOLE_CHAT_ID, rule.id)
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+    def _spawn(
+        self, work: Awaitable[None] | Callable[[], Awaitable[None]], name: str
+    ) -> asyncio.Task[None]:
+        """Run ``work`` in the background. Given a coroutine, a crash is logged and counted and
+        the work is over; given a function that starts the work (a long-running loop), a crash
+        is logged and counted and the loop starts again after a growing pause
+        (``bot.runtime.supervision``)."""
+
+        def crashed(what: str, pause_s: float | None) -> None:
+            self.metrics.errors.labels(kind="internal").inc()
+            again = f", starting it again in {pause_s:.0f} s" if pause_s is not None else ""
+            log.exception("background task %s crashed%s", what, again)
+
         async def guarded() -> None:
+            if callable(work):
+                await supervised(work, name, on_crash=crashed)
+                return
             try:
-                await coro
+                await work
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self.metrics.errors.labels(kind="internal").inc()
-                log.exception("background task %s crashed", name)
+                crashed(name, None)
 
         task = asyncio.create_task(guarded(), name=name)
         self._tasks.append(task)

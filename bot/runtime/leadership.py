@@ -91,7 +91,9 @@ class SenderRole:
     def _new_sender(self, sink: AlertSink) -> OutboxSender:
         raise NotImplementedError
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+    def _spawn(
+        self, work: Awaitable[None] | Callable[[], Awaitable[None]], name: str
+    ) -> asyncio.Task[None]:
         raise NotImplementedError
 
     async def _connect_telegram_later(
@@ -128,7 +130,7 @@ class SenderRole:
         assert self._sink is not None
         self.sender = self._new_sender(self._sink)
         self.watchdog.idle("sending")
-        self._outbox_task = self._spawn(self.sender.run(), "outbox")
+        self._outbox_task = self._spawn(self.sender.run, "outbox")
         await self._listen_for_deliveries()
         if self._telegram is not None and self._deferred is not None:
             self._spawn(self._connect_telegram_later(self._deferred, 0.0), "telegram-connect")

@@ -61,11 +61,14 @@ async def start(services: Services, reloader: RuleReloader, notify: Notify) -> P
 
 async def follow(personal: PersonalRules, every_s: float = FOLLOW_EVERY_S) -> None:
     """Until cancelled: every ``every_s``, read the personal rules again and recompile when they
-    changed (a rule saved, edited or deleted through the replica that runs Telegram). The
-    reloader compares the sources first, so an unchanged read compiles nothing."""
+    changed (a rule saved, edited or deleted through another replica), and the chats'
+    ``/settings`` (saved through another replica, read by this one's sender). The reloader
+    compares the sources first, so an unchanged read compiles nothing."""
     while True:
         await asyncio.sleep(every_s)
         try:
             await personal.refresh()
+            services = personal.services
+            services.chat_prefs.load(await services.storage.chat_settings())
         except NewswatchError as e:  # the database away for a moment: try again next time
             log.warning("personal rules not re-read: %s", e)

@@ -24,10 +24,12 @@ from ..base import Subscription
 from ..schema import (
     UNFINISHED_STATES,
     UtcDateTime,
+    chat_settings,
     chats,
     deliveries,
     rule_mutes,
     subscriptions,
+    trend_watches,
 )
 from .engine import SqlEngine, wall_now
 
@@ -154,6 +156,18 @@ class ChatStorage(SqlEngine):
             await conn.execute(
                 sql_delete(subscriptions).where(subscriptions.c.chat_id == old_chat_id)
             )
+            # The chat's choices follow it too: /settings, rule mutes, trend opt-ins (a row the
+            # new id already has wins). Feedback stays with the old id (a record of the past),
+            # and personal rules keep their ids (u<old chat>-<n>): their subscriptions moved.
+            for table in (chat_settings, rule_mutes, trend_watches):
+                for row in (
+                    await conn.execute(select(table).where(table.c.chat_id == old_chat_id))
+                ).all():
+                    values = dict(row._mapping) | {"chat_id": new_chat_id}
+                    await conn.execute(
+                        self._insert(table).values(**values).on_conflict_do_nothing()
+                    )
+                await conn.execute(sql_delete(table).where(table.c.chat_id == old_chat_id))
             # Unsent alerts follow the chat, unless the new id already has one for the article.
             already = select(deliveries.c.article_id).where(deliveries.c.chat_id == new_chat_id)
             unsent = and_(

@@ -3,7 +3,7 @@ test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 
 from __future__ import annotations
 
-from core.models import Chat, ChatType, DeliveryMode, RenderedMessage
+from core.models import Chat, ChatSettings, ChatType, DeliveryMode, Language, RenderedMessage
 from storage import SqlStorage
 from tests.support.storage_helpers import article_of, at, make_article, match, subscribed
 
@@ -146,6 +146,21 @@ async def test_mark_digest_sent_moves_forward_only_and_only_digest_rows(store: S
     sent = {s.rule_id: s.digest_sent_at for s in await store.subscription_details(1)}
     assert sent == {"a": at(60), "b": at(60), "c": None}
     assert (await store.subscription_details(2))[0].digest_sent_at == at(0)
+
+
+async def test_a_migrated_chat_keeps_its_settings_rule_mutes_and_trend_opt_ins(
+    store: SqlStorage,
+) -> None:
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
+    await store.subscribe(-100, "a")
+    await store.save_chat_settings(-100, ChatSettings(language=Language.VI), at(0))
+    assert await store.mute_rule(-100, "a", at(60), at(1))
+    assert await store.set_trend_watch(-100, "a", True, at(2), thread_id=None)
+    await store.migrate_chat(-100, -1001)
+    assert (await store.chat_settings()) == {-1001: ChatSettings(language=Language.VI)}
+    assert [w.chat_id for w in await store.trend_watches()] == [-1001]
+    assert await store.unmute_rule(-1001, "a") == at(1)  # the mute moved with its start
+    assert await store.unmute_rule(-100, "a") is None
 
 
 async def test_migrated_chat_keeps_its_digest_period(store: SqlStorage) -> None:

@@ -21,7 +21,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +119,7 @@ class PostgresServer:
         return self.url(name)
 
 
-def start_postgres(bin_dir: Path) -> Iterator[PostgresServer]:
+def start_postgres(bin_dir: Path) -> Generator[PostgresServer, None, None]:
     """Start a server, yield it, stop it and delete its files (a generator for a fixture)."""
     user = _unprivileged_user()
     root = Path(tempfile.mkdtemp(prefix="newswatch-pg-"))

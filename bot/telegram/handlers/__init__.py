@@ -101,7 +101,7 @@ def register_handlers(
     """
     if out is None:
         sink = TelegramSink(application.bot, tz=services.settings.tz, prefs=services.chat_prefs)
-        out = ReplySender(sink, services.storage)
+        out = ReplySender(sink, services.storage, prefs=services.chat_prefs)
     general = GeneralCommands(services, out)
     subscriptions = SubscriptionCommands(services, out)
     schedule = ScheduleCommands(services, out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from bot.delivery.pacing import PaceLimits, SendPacer
 from bot.delivery.replies import ReplySender, html_to_plain
 from bot.delivery.sink import SendStatus
 from bot.delivery.telegram_sink import TelegramSink
+from bot.services import ChatPrefs
 from bot.telegram.rate_limiter import paced_bot
-from core.models import Chat, ChatType
+from core.models import Chat, ChatSettings, ChatType, Language
 from storage import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
 
@@ -27,6 +29,7 @@ class Env:
     storage: SqlStorage
     replies: ReplySender
     slept: list[float]
+    prefs: ChatPrefs
 
 
 @pytest.fixture
@@ -47,8 +50,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
             tg.add_chat(-100, "group", title="Desk")
             await storage.upsert_chat(Chat(id=42, type=ChatType.PRIVATE))
             await storage.upsert_chat(Chat(id=-100, type=ChatType.GROUP))
-            replies = ReplySender(TelegramSink(bot), storage, sleep=sleep)
-            yield Env(tg, storage, replies, slept)
+            prefs = ChatPrefs()
+            replies = ReplySender(TelegramSink(bot), storage, sleep=sleep, prefs=prefs)
+            yield Env(tg, storage, replies, slept, prefs)
     finally:
         await storage.close()
 
@@ -96,9 +100,15 @@ async def test_a_blocked_chat_is_paused_like_for_alerts(env: Env) -> None:
 
 async def test_a_migrated_group_is_followed_and_answered_there(env: Env) -> None:
     await env.storage.subscribe(-100, "csp")
+    vietnamese = ChatSettings(language=Language.VI)
+    await env.storage.save_chat_settings(-100, vietnamese, datetime.now(UTC))
+    env.prefs.put(-100, vietnamese)
     env.tg.migrate(-100, -1000100)
     outcome = await env.replies.send(-100, "hello", reply_to=5)
     assert outcome.status is SendStatus.SENT
     [sent] = env.tg.messages(-1000100)
     assert sent.text == "hello"
     assert await env.storage.subscriptions(-1000100) == ["csp"]
+    # its /settings went with it, in storage and in the copy the sink and handlers read
+    assert env.prefs.get(-1000100) == vietnamese
+    assert await env.storage.chat_settings() == {-1000100: vietnamese}
