@@ -10,6 +10,7 @@ import io
 import json
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config.settings import load_settings
 from bot.runtime.app import App
 from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH, WebhookReceiver
+from core.errors import ConfigError
 from storage.sql import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 
@@ -205,3 +207,30 @@ async def test_an_update_the_database_cannot_take_is_answered_503_for_telegram_t
         await client.close()
     assert response.status == 503
     assert receiver.accepted == 0
+
+
+async def test_a_webhook_telegram_refuses_stops_the_start_with_the_setting_named(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config"
+    (config / "rules").mkdir(parents=True)
+    (config / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    async with FakeTelegramServer() as tg:
+        settings = replace(
+            load_settings(
+                {
+                    "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                    "TELEGRAM_API_BASE_URL": tg.base_url,
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
+                    "NEWSWATCH_CONFIG_DIR": str(config),
+                    "NEWSWATCH_CACHE_DIR": "",
+                    "NEWSWATCH_HEALTH_ADDR": f"127.0.0.1:{_free_port()}",
+                },
+                env_file=None,
+            ),
+            # past the settings' own check, as an address Telegram would refuse
+            telegram_webhook_url="http://bot.example.org/telegram/webhook",
+        )
+        app = App(settings, out=io.StringIO())
+        with pytest.raises(ConfigError, match="NEWSWATCH_TELEGRAM_WEBHOOK_URL: Telegram refused"):
+            await app.start()
