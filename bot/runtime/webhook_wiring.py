@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bot.config.settings import Settings
 from bot.ops.http_health import HealthServer
+from bot.ops.metrics import Metrics
 from bot.telegram.webhook import UpdateConsumer, WebhookReceiver
 from core.clock import Clock
 from storage.updates import UpdateInbox
@@ -22,6 +23,7 @@ class WebhookRole:
 
     settings: Settings
     clock: Clock
+    metrics: Metrics
     updates: UpdateConsumer | None = None  # webhook mode only
     _inbox: UpdateInbox | None = None
 
@@ -42,5 +44,6 @@ class WebhookRole:
             self.settings.telegram_webhook_secret,
             now=self.clock.now,
             on_accepted=self.updates.wake,
+            metrics=self.metrics,
         )
         health.mount(receiver.mount)

@@ -34,11 +34,13 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.ops.metrics import Metrics
 from core.errors import StorageError
 from storage.updates import StoredUpdate, UpdateInbox
 
@@ -53,6 +55,15 @@ KEEP_UPDATES = timedelta(days=1)  # Telegram gives up redelivering long before t
 PRUNE_EVERY_S = 3600.0
 
 
+class Outcome(StrEnum):
+    """What became of one POST to the webhook (the ``outcome`` label of the metric)."""
+
+    ACCEPTED = "accepted"  # a new update, stored for the sender
+    REPEATED = "repeated"  # this update_id was accepted before: nothing more
+    REFUSED = "refused"  # no or a wrong secret: 401, dropped
+    FAILED = "failed"  # not an update (400) or the database could not take it (503)
+
+
 class WebhookReceiver:
     """The webhook route of one replica: check, dedupe, store, wake the sender."""
 
@@ -64,8 +75,10 @@ class WebhookReceiver:
         now: Callable[[], datetime],
         on_accepted: Callable[[], None] = lambda: None,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._inbox = inbox
+        self._metrics = metrics or Metrics()
         self._secret = secret.encode()
         self._now = now
         self._on_accepted = on_accepted
@@ -82,6 +95,7 @@ class WebhookReceiver:
     async def handle(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self._secret):
+            self._count(Outcome.REFUSED)
             self._log_refusal(request)
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         body = await request.text()
@@ -91,21 +105,28 @@ class WebhookReceiver:
             data = None
         update_id = data.get("update_id") if isinstance(data, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
+            self._count(Outcome.FAILED)
             return web.json_response({"ok": False, "error": "not an update"}, status=400)
         try:
             new = await self._inbox.accept_update(update_id, body, self._now())
         except StorageError as e:
+            self._count(Outcome.FAILED)
             log.warning(
                 "webhook: could not store update %d (%s); Telegram retries it", update_id, e
             )
             return web.json_response({"ok": False, "error": "try again"}, status=503)
         if new:
             self.accepted += 1
+            self._count(Outcome.ACCEPTED)
             self._on_accepted()
         else:
             self.repeated += 1
+            self._count(Outcome.REPEATED)
             log.info("webhook: update %d was delivered again; answered once only", update_id)
         return web.json_response({"ok": True})
+
+    def _count(self, outcome: Outcome) -> None:
+        self._metrics.telegram_updates.labels(outcome=outcome.value).inc()
 
     def _log_refusal(self, request: web.Request) -> None:
         self._refused += 1

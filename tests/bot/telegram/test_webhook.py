@@ -19,8 +19,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config.settings import load_settings
+from bot.ops.metrics import Metrics
 from bot.runtime.app import App
-from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH, WebhookReceiver
+from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH, Outcome, WebhookReceiver
 from core.errors import ConfigError
 from storage.sql import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
@@ -63,7 +64,10 @@ async def _client(receiver: WebhookReceiver) -> TestClient[web.Request, web.Appl
 
 async def test_route_stores_an_update_once_and_refuses_a_forged_secret(inbox: SqlStorage) -> None:
     woken: list[int] = []
-    receiver = WebhookReceiver(inbox, SECRET, now=lambda: NOW, on_accepted=lambda: woken.append(1))
+    metrics = Metrics()
+    receiver = WebhookReceiver(
+        inbox, SECRET, now=lambda: NOW, on_accepted=lambda: woken.append(1), metrics=metrics
+    )
     client = await _client(receiver)
     try:
         good = {SECRET_HEADER: SECRET}
@@ -82,6 +86,8 @@ async def test_route_stores_an_update_once_and_refuses_a_forged_secret(inbox: Sq
         await client.close()
     assert woken == [1]  # the sender is woken for the new update only
     assert (receiver.accepted, receiver.repeated) == (1, 1)
+    counted = {o: metrics.value("newswatch_telegram_updates_total", outcome=o) for o in Outcome}
+    assert counted == {"accepted": 1, "repeated": 1, "refused": 3, "failed": 2}
     taken = await inbox.take_updates(NOW)
     assert [t.update_id for t in taken] == [7]  # the forged update 8 was never stored
     assert json.loads(taken[0].payload) == _update(7)
