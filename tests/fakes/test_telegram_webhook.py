@@ -101,7 +101,7 @@ async def test_delete_webhook_brings_long_polling_back(tg: FakeTelegramServer, b
 
 
 async def test_what_set_webhook_refuses(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="(?i)https url must be provided"):
+    with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
         await bot.set_webhook("http://bot.example.org/hook")
-    with pytest.raises(BadRequest, match="(?i)secret token contains unallowed characters"):
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
         await bot.set_webhook("https://bot.example.org/hook", secret_token="no spaces")
