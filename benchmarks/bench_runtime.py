@@ -17,6 +17,18 @@ sampled every second), memory per replica (RSS, parse worker included), fetch-to
 (p50 / p99), the quiet chat's latency (p99), and the most messages Telegram got in any second
 (and its 429s).
 
+In the same run, before the replicas: **the feed server alone**, as fast as a plain concurrent
+client (aiohttp, ``--client-concurrency`` requests at once, in a process of its own) can fetch
+the normal feeds for ``--server-probe`` seconds: the most polls per second this machine's local
+feed server can answer, to compare the replicas' polls per second with. And in every phase,
+**CPU per process** over the measured window (PostgreSQL with all its backends, this process,
+which is the feed server and the fake Bot API, each replica with its parse worker) and the whole
+machine's busy share, with the load average before and after: when three replicas do not poll
+2.5x what one does, these say whether the feed server or the machine was the limit. The
+fetch-to-alert latency is split at the delivery row's ``created_at`` (queued, in the poll's
+ingest transaction) into fetch->queued and queued->Telegram. The wait for every feed's first
+poll is bounded (``--warmup-max``); a phase that ran out of it says how many feeds were polled.
+
 Run: ``.venv/bin/python benchmarks/bench_runtime.py [--feeds 20000] [--interval 60]
 [--duration 120] [--replicas 1,3]``. Needs PostgreSQL's server binaries (as the tests do).
 """
@@ -87,6 +99,7 @@ class Feeds:
     hanging: set[int]
     version: list[int] = field(default_factory=list)
     first_served: dict[tuple[str, int], float] = field(default_factory=dict)
+    first_served_wall: dict[tuple[str, int], float] = field(default_factory=dict)
     polls: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     quiet_version: int = 0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -104,7 +117,9 @@ class Feeds:
         else:
             title = f"benchstory-{i}-{v}"
         key = (title.split("-")[0], i * 1_000_000 + v)
-        self.first_served.setdefault(key, time.monotonic())
+        if key not in self.first_served:
+            self.first_served[key] = time.monotonic()
+            self.first_served_wall[key] = time.time()
         return (
             '<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>'
             "<link>http://x/</link><description>d</description>"
@@ -209,14 +224,139 @@ def _start_replica(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Pope
         )
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid`` and its children (the parse worker)."""
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid``, its live descendants and its reaped children (PostgreSQL's
+    postmaster: every backend, also those that ended; a replica: its parse workers)."""
     try:
         proc = psutil.Process(pid)
-        procs = [proc, *proc.children()]
-        return sum(sum(p.cpu_times()[:2]) for p in procs)
+        t = proc.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                c = child.cpu_times()
+                total += c.user + c.system
     except psutil.Error:
-        return 0.0
+        return float("nan")
+    return total
+
+
+def _own_cpu_s() -> float:
+    """This process alone (the feed server and the fake Bot API), not its children."""
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
+def _postmaster_pid(pg: Any) -> int | None:
+    pid_file = Path(pg._cwd) / "data" / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, every core."""
+    t = psutil.cpu_times()
+    total = sum(t)
+    idle = t.idle + getattr(t, "iowait", 0.0)
+    return total - idle, total
+
+
+CLIENT = r"""
+import asyncio, sys, time
+import aiohttp
+
+async def main(urls, concurrency, seconds):
+    done = errors = 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.monotonic() + seconds
+
+        async def worker(k):
+            nonlocal done, errors
+            i = k
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(urls[i % len(urls)]) as response:
+                        await response.read()
+                    done += 1
+                except Exception:
+                    errors += 1
+                i += concurrency
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+        print(done / (time.monotonic() - t0), errors)
+
+asyncio.run(main(sys.stdin.read().split(), int(sys.argv[1]), float(sys.argv[2])))
+"""
+
+
+async def feed_server_alone(args: argparse.Namespace) -> dict[str, float]:
+    """The local feed server's own limit: a plain concurrent client in another process."""
+    feeds = Feeds(args.feeds, args.interval, slow=set(), hanging=set())
+    runner, port = await _serve(feeds)
+    urls = [f"http://{HOSTS[i % len(HOSTS)]}:{port}/f/{i}.xml" for i in range(feeds.count)]
+    load = os.getloadavg()[0]
+    cpu0, (busy0, total0), t0 = _own_cpu_s(), _machine_busy(), time.monotonic()
+    client = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CLIENT,
+        str(args.client_concurrency),
+        str(args.server_probe),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await client.communicate("\n".join(urls).encode())
+    t1 = time.monotonic()
+    busy1, total1 = _machine_busy()
+    await runner.cleanup()
+    rate, errors = out.decode().split()
+    return {
+        "requests_per_s": float(rate),
+        "errors": float(errors),
+        "server_cpu_pct": (_own_cpu_s() - cpu0) / (t1 - t0) * 100,
+        "machine_busy_pct": (busy1 - busy0) / (total1 - total0) * 100,
+        "load_before": load,
+    }
+
+
+async def _latency_split(
+    db_url: str, feeds: Feeds, t0_wall: float, t1_wall: float, sent_wall: dict[int, float]
+) -> tuple[list[float], list[float]]:
+    """Probe alerts measured in the window: (fetch -> queued, queued -> Telegram) seconds."""
+    from sqlalchemy import text as sql
+
+    store = SqlStorage(db_url)
+    await store.open()
+    try:
+        async with store.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sql(
+                        "SELECT d.created_at, d.message_id, d.chat_id, a.title FROM deliveries d "
+                        "JOIN articles a ON a.id = d.article_id "
+                        "WHERE d.chat_id >= :lo AND d.chat_id < :hi AND d.state = 'sent'"
+                    ),
+                    {"lo": PROBE_CHAT0, "hi": PROBE_CHAT0 + PROBES},
+                )
+            ).all()
+    finally:
+        await store.close()
+    to_queue: list[float] = []
+    to_telegram: list[float] = []
+    for created_at, message_id, chat_id, title in rows:
+        for kind, feed, version in TOKEN.findall(str(title)):
+            served = feeds.first_served_wall.get((kind, int(feed) * 1_000_000 + int(version)))
+            if served is None or not t0_wall <= served < t1_wall:
+                continue
+            queued = created_at.timestamp()
+            to_queue.append(queued - served)
+            sent = sent_wall.get(chat_id * 1_000_000 + int(message_id or 0))
+            if sent is not None:
+                to_telegram.append(sent - queued)
+    return to_queue, to_telegram
 
 
 def _rss_mib(pid: int) -> float:
@@ -268,13 +408,19 @@ async def run_phase(
             started = time.monotonic()
             while sum(1 for i in range(feeds.count) if feeds.polls.get(i)) < feeds.count:
                 await asyncio.sleep(1)
-                if time.monotonic() - started > 1800:
-                    raise RuntimeError("the first polls did not finish within 30 minutes")
+                if time.monotonic() - started > args.warmup_max:
+                    break  # bounded: measure anyway, and say how far the first polls got
             warmup = time.monotonic() - started
+            first_polled = sum(1 for i in range(feeds.count) if feeds.polls.get(i)) / feeds.count
             t0 = time.monotonic()
-            me = psutil.Process()
-            cpu0 = sum(me.cpu_times()[:2])
-            replica_cpu0 = [_cpu_s(p.pid) for p in procs]
+            t0_wall = time.time()
+            wall_offset = time.time() - time.monotonic()
+            load_before = os.getloadavg()[0]
+            postmaster = _postmaster_pid(pg)
+            pg_cpu0 = _tree_cpu_s(postmaster) if postmaster else float("nan")
+            cpu0 = _own_cpu_s()
+            busy0, total0 = _machine_busy()
+            replica_cpu0 = [_tree_cpu_s(p.pid) for p in procs]
             lags: list[float] = []
             while time.monotonic() - t0 < args.duration:
                 await asyncio.sleep(1)
@@ -283,9 +429,20 @@ async def run_phase(
                     if lag is not None:
                         lags.append(lag)
             t1 = time.monotonic()
+            t1_wall = time.time()
             # Who had the CPU: this process serves every feed and the fake Telegram.
-            bench_cpu = (sum(me.cpu_times()[:2]) - cpu0) / (t1 - t0) * 100
-            replica_cpu = sum(_cpu_s(p.pid) - c for p, c in zip(procs, replica_cpu0, strict=True))
+            bench_cpu = (_own_cpu_s() - cpu0) / (t1 - t0) * 100
+            replica_cpus = [
+                (_tree_cpu_s(p.pid) - c) / (t1 - t0) * 100
+                for p, c in zip(procs, replica_cpu0, strict=True)
+            ]
+            pg_cpu = (
+                (_tree_cpu_s(postmaster) - pg_cpu0) / (t1 - t0) * 100
+                if postmaster
+                else float("nan")
+            )
+            busy1, total1 = _machine_busy()
+            load_after = os.getloadavg()[0]
             memory = [_rss_mib(p.pid) for p in procs]
         finally:
             feeds.stop.set()
@@ -308,19 +465,28 @@ async def run_phase(
         alert_lat: list[float] = []
         quiet_lat: list[float] = []
         per_second: dict[int, int] = defaultdict(int)
+        sent_wall: dict[int, float] = {}  # chat * 1e6 + message id -> when Telegram got it
+        per_chat: defaultdict[int, itertools.count[int]] = defaultdict(itertools.count)
         for call in tg.calls:
             if call.method.lower() != "sendmessage" or call.status != 200:
                 continue
             per_second[int(call.received_at)] += 1
+            chat_id = int(call.params.get("chat_id", 0))
+            # the fake numbers each chat's messages 1, 2, ... in the order it accepted them
+            sent_wall[chat_id * 1_000_000 + next(per_chat[chat_id]) + 1] = (
+                call.received_at + wall_offset
+            )
             for kind, feed, version in TOKEN.findall(str(call.params.get("text", ""))):
                 key = (kind, int(feed) * 1_000_000 + int(version))
                 served = feeds.first_served.get(key)
                 if served is None or not t0 <= served < t1:
                     continue
                 (quiet_lat if kind == "quietstory" else alert_lat).append(call.received_at - served)
+        to_queue, to_telegram = await _latency_split(db_url, feeds, t0_wall, t1_wall, sent_wall)
         result = {
             "replicas": replicas,
             "warmup_s": warmup,
+            "first_polled": first_polled,
             "polls_per_s": len(polls) / (t1 - t0),
             "late_p50": _pct(late, 0.5),
             "late_p99": _pct(late, 0.99),
@@ -331,11 +497,18 @@ async def run_phase(
             "alert_p50_ms": _pct(alert_lat, 0.5) * 1000,
             "alert_p99_ms": _pct(alert_lat, 0.99) * 1000,
             "alerts_measured": len(alert_lat),
+            "fetch_to_queued_p50_ms": _pct(to_queue, 0.5) * 1000,
+            "queued_to_tg_p50_ms": _pct(to_telegram, 0.5) * 1000,
             "quiet_p99_s": _pct(quiet_lat, 0.99),
             "quiet_measured": len(quiet_lat),
             "max_msgs_per_s": max(per_second.values(), default=0),
             "feed_server_cpu_pct": bench_cpu,
-            "replicas_cpu_pct": replica_cpu / (t1 - t0) * 100,
+            "replicas_cpu_pct": sum(replica_cpus),
+            "replica_cpu_max_pct": max(replica_cpus),
+            "postgres_cpu_pct": pg_cpu,
+            "machine_busy_pct": (busy1 - busy0) / (total1 - total0) * 100,
+            "load_before": load_before,
+            "load_after": load_after,
             "429s": tg.too_many_requests,
         }
     await runner.cleanup()
@@ -351,6 +524,9 @@ async def main() -> None:
     parser.add_argument("--slow", type=int, default=5)
     parser.add_argument("--hanging", type=int, default=5)
     parser.add_argument("--backlog", type=int, default=2000)
+    parser.add_argument("--warmup-max", type=float, default=600.0)
+    parser.add_argument("--server-probe", type=float, default=15.0)
+    parser.add_argument("--client-concurrency", type=int, default=64)
     args = parser.parse_args()
     bin_dir = find_bin_dir()
     if bin_dir is None:
@@ -358,6 +534,7 @@ async def main() -> None:
     server = start_postgres(bin_dir)
     pg = next(server)
     rows = []
+    alone = await feed_server_alone(args)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for n in (int(x) for x in args.replicas.split(",")):
@@ -367,6 +544,20 @@ async def main() -> None:
     print(
         f"{args.feeds} feeds every {args.interval:g} s (10 % change), {args.slow} slow and "
         f"{args.hanging} hanging; group backlog {args.backlog}; {args.duration:g} s measured"
+    )
+    print(
+        "feed server alone (plain client, {c} at once, {d:g} s): {r:.0f} requests/s, "
+        "{e:.0f} errors, feed server CPU {cpu:.0f} % of one core, machine busy {m:.0f} % of "
+        "{n} cores, load {load:.2f}".format(
+            c=args.client_concurrency,
+            d=args.server_probe,
+            r=alone["requests_per_s"],
+            e=alone["errors"],
+            cpu=alone["server_cpu_pct"],
+            m=alone["machine_busy_pct"],
+            n=psutil.cpu_count(),
+            load=alone["load_before"],
+        )
     )
     keys = list(rows[0])
     print(" | ".join(keys))

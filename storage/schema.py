@@ -312,3 +312,14 @@ used_login_links = Table(
     Column("nonce", Text, primary_key=True),
     Column("expires_at", UtcDateTime, nullable=False),
 )
+
+# The webhook's inbox (#12) ----------------------------------------------------------------
+
+telegram_updates = Table(
+    "telegram_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),  # the update's JSON, as Telegram sent it
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("handled_at", UtcDateTime),  # when the sender took it; NULL: waiting
+)

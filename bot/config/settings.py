@@ -7,12 +7,16 @@ is ``bot.config.feeds_file``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -22,9 +26,11 @@ from core.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/newswatch.db"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CACHE_DIR = Path("data") / "cache"
+DEFAULT_HEALTH_ADDR = "127.0.0.1:8080"
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram's setWebhook allows
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +54,13 @@ class Settings:
     retention_days: int = 90
     log_level: str = "INFO"
     log_format: str = "kv"  # kv | json
-    health_addr: str = "127.0.0.1:8080"  # host:port; empty disables the endpoint
+    health_addr: str = DEFAULT_HEALTH_ADDR  # host:port; empty disables the endpoint
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
     personal_rules_per_chat: int = 20  # /watch rules a chat may save (0: previews only)
+    # Webhook mode (bot.telegram.webhook): Telegram POSTs updates to this public https URL,
+    # which a proxy forwards to any replica's WEBHOOK_PATH; None: long polling by the sender.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret_set: str | None = field(default=None, repr=False)  # None: derived
     # Time limits and bounds of the poll path (issue #12): no stage may stall the bot.
     fetch_timeout_s: float = 60.0  # a whole feed request, body included
     fetch_idle_timeout_s: float = 30.0  # between two bytes of a response
@@ -59,7 +69,8 @@ class Settings:
     max_polls_in_flight: int = 32
     max_polls_per_host: int = 4
     stall_after_s: float = 300.0  # no progress while work is due for this long: unhealthy
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # every NEWSWATCH_* variable as given; some are secrets (the console's, the webhook's)
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def feeds_file(self) -> Path:
@@ -80,6 +91,21 @@ class Settings:
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_bot_token is not None
+
+    @property
+    def telegram_webhook(self) -> bool:
+        """True in webhook mode: no replica long-polls Telegram."""
+        return self.telegram_webhook_url is not None and self.telegram_bot_token is not None
+
+    @property
+    def telegram_webhook_secret(self) -> str:
+        """The ``X-Telegram-Bot-Api-Secret-Token`` every update must carry: the configured one,
+        else derived from the bot token (HMAC-SHA256, hex), so that every replica agrees on it
+        with nothing stored and it changes when the token is revoked."""
+        if self.telegram_webhook_secret_set is not None:
+            return self.telegram_webhook_secret_set
+        token = (self.telegram_bot_token or "").encode()
+        return hmac.new(token, b"newswatch telegram webhook", hashlib.sha256).hexdigest()
 
 
 def parse_duration(value: object, setting: str) -> float:
@@ -225,6 +251,7 @@ def load_settings(
             )
         kwargs["personal_rules_per_chat"] = int(raw)
     kwargs.update(_runtime_limits(get))
+    kwargs.update(_webhook_settings(get, kwargs))
     kwargs["extra"] = {k: v for k, v in env.items() if k.startswith("NEWSWATCH_")}
     return Settings(**kwargs)
 
@@ -254,6 +281,52 @@ def _runtime_limits(get: Any) -> dict[str, Any]:
                 raise ConfigError(f"{name}: expected a whole number >= 1, got {raw!r}")
             out[key] = int(raw)
     return out
+
+
+def _webhook_settings(get: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``NEWSWATCH_TELEGRAM_WEBHOOK_URL`` / ``_SECRET``, checked against what Telegram accepts
+    and what the mode needs (a token, and the HTTP server the webhook route is served on)."""
+    out: dict[str, Any] = {}
+    secret = get("NEWSWATCH_TELEGRAM_WEBHOOK_SECRET")
+    if secret is not None:
+        if not _WEBHOOK_SECRET_RE.match(secret):
+            # Never echo the secret.
+            raise ConfigError(
+                "NEWSWATCH_TELEGRAM_WEBHOOK_SECRET: Telegram allows 1 to 256 characters "
+                "A-Z, a-z, 0-9, _ and - only"
+            )
+        out["telegram_webhook_secret_set"] = secret
+    url = get("NEWSWATCH_TELEGRAM_WEBHOOK_URL")
+    if url is None:
+        return out
+    name = "NEWSWATCH_TELEGRAM_WEBHOOK_URL"
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ConfigError(f"{name}: expected https://your.host/telegram/webhook, got {url!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        # Telegram delivers to https only; plain http is for a local fake Bot API in tests.
+        raise ConfigError(
+            f"{name}: must be an https:// URL (Telegram delivers webhooks over TLS only; "
+            f"http:// is accepted for 127.0.0.1/localhost test set-ups), got {url!r}"
+        )
+    if "telegram_bot_token" not in kwargs:
+        raise ConfigError(f"{name}: webhook mode needs TELEGRAM_BOT_TOKEN too")
+    if not kwargs.get("health_addr", DEFAULT_HEALTH_ADDR):
+        raise ConfigError(
+            f"{name}: webhook mode serves updates on NEWSWATCH_HEALTH_ADDR's server; "
+            "set it (e.g. 0.0.0.0:8080) instead of leaving it empty"
+        )
+    out["telegram_webhook_url"] = url
+    return out
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _normalise_database_url(url: str) -> str:

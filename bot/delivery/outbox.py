@@ -134,7 +134,6 @@ class OutboxSender:
         storage = self._services.storage
         due = await storage.due_deliveries(now, limit=self._batch, per_lane=self._per_lane)
         due = self._with_hits(due)
-        self._metrics.outbox_depth.set(await storage.pending_count())
         if not due and not self._lanes:
             self._on_idle(SENDING)
         per_lane: dict[tuple[int, int | None], list[Delivery]] = defaultdict(list)
@@ -144,6 +143,9 @@ class OutboxSender:
                 per_lane[key].append(delivery)
         for key, items in per_lane.items():
             self._start_lane(key, items)
+        # Counted after the lanes started, so that the count's round trip is not on an alert's
+        # way to Telegram (the lanes run while it waits).
+        self._metrics.outbox_depth.set(await storage.pending_count())
         return sum(len(items) for items in per_lane.values())
 
     def _start_lane(self, key: tuple[int, int | None], items: list[Delivery]) -> None:

@@ -346,6 +346,7 @@ async def check_telegram(settings: Settings) -> list[Finding]:
             bot = Bot(token, base_url=base)
             try:
                 me = await bot.get_me()
+                hook = await bot.get_webhook_info()
             finally:
                 await bot.shutdown()
     except InvalidToken:
@@ -375,7 +376,44 @@ async def check_telegram(settings: Settings) -> list[Finding]:
         ]
     except TelegramError as e:
         return [_fail(area, f"{base}: {type(e).__name__}: {e.message}", None)]
-    return [_ok(area, f"{base}: token accepted, bot is @{me.username}")]
+    found = [_ok(area, f"{base}: token accepted, bot is @{me.username}")]
+    return found + _webhook_findings(settings, hook.url, hook.pending_update_count, hook)
+
+
+def _webhook_findings(settings: Settings, url: str, pending: int, hook: Any) -> list[Finding]:
+    """What ``getWebhookInfo`` says against the mode configured (webhook or long polling)."""
+    area = "telegram"
+    wanted = settings.telegram_webhook_url if settings.telegram_webhook else None
+    if wanted is None:
+        if not url:
+            return []
+        return [
+            _warn(
+                area,
+                f"a webhook is set ({url}) but NEWSWATCH_TELEGRAM_WEBHOOK_URL is not: updates "
+                "go there until the bot starts long polling (it deletes the webhook then)",
+                "set NEWSWATCH_TELEGRAM_WEBHOOK_URL to keep webhook mode, or start the bot",
+            )
+        ]
+    if url != wanted:
+        return [
+            _warn(
+                area,
+                f"webhook mode, but Telegram has {url or 'no webhook'} instead of {wanted}",
+                "start the bot: its sender calls setWebhook at start",
+            )
+        ]
+    error = getattr(hook, "last_error_message", None)
+    if error:
+        return [
+            _warn(
+                area,
+                f"webhook {url}: Telegram's last delivery failed ({error}); {pending} pending",
+                "check that the proxy forwards /telegram/webhook to a replica and that its TLS "
+                "certificate is valid (docs/deployment.md)",
+            )
+        ]
+    return [_ok(area, f"webhook {url}: set, {pending} update(s) pending")]
 
 
 # the report -------------------------------------------------------------------------------------

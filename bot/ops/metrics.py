@@ -79,6 +79,12 @@ class Metrics:
             "Telegram 429 Too Many Requests answers (RetryAfter).",
             registry=r,
         )
+        self.telegram_updates = Counter(
+            "newswatch_telegram_updates_total",
+            "Updates POSTed to the webhook, by outcome (accepted, repeated, refused, failed).",
+            ("outcome",),
+            registry=r,
+        )
         self.loop_lag = Histogram(
             "newswatch_event_loop_lag_seconds",
             "How late a periodic timer fired: time the event loop was blocked.",

@@ -49,6 +49,7 @@ from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
 from bot.runtime.story_grouping import StoryGrouper
 from bot.runtime.supervision import supervised
+from bot.runtime.webhook_wiring import WebhookRole
 from bot.services import RuleHolder, Services
 from bot.telegram.runtime import TelegramRuntime
 from bot.trends.alerts import CHECK_INTERVAL_S as TREND_CHECK_INTERVAL_S
@@ -85,7 +86,7 @@ def poll_settings_from(settings: Settings, feeds: FeedsConfig) -> PollSettings:
     )
 
 
-class App(SenderRole, ConsoleRole, AdminNotices):
+class App(SenderRole, ConsoleRole, AdminNotices, WebhookRole):
     """One newswatch process. ``await app.start()``, later ``await app.stop()``.
 
     ``background=False`` starts no scheduler, sender or file watchers: the caller drives
@@ -156,6 +157,7 @@ class App(SenderRole, ConsoleRole, AdminNotices):
         self.services = services = Services(
             settings, feeds, storage, RuleHolder(ruleset), self.clock, self.metrics
         )
+        self._make_webhook_parts(storage)  # webhook mode: the inbox any replica accepts into
         try:
             await storage.sync_feeds(feeds.feeds, self.clock.now())
             poll_settings = poll_settings_from(settings, feeds)
@@ -260,6 +262,7 @@ class App(SenderRole, ConsoleRole, AdminNotices):
             web_login=self,
             stories=self.stories,
             personal=self.personal,
+            updates=self.updates,
         )
         deferred = self._deferred = DeferredSink()
         if not connect:
@@ -312,6 +315,7 @@ class App(SenderRole, ConsoleRole, AdminNotices):
         if self._console_enabled():
             key = await self._share_console_key(services)
             health.mount(lambda app: mount_console(app, self._console_deps(services, key)))
+        self._mount_webhook(health)
         await health.start()
         self._health = health
         self._loop_lag = LoopLagMonitor(self.metrics)

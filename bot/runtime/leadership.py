@@ -2,8 +2,9 @@
 
 On PostgreSQL several replicas poll feeds together (feed leases), and one of them — the holder
 of the sender's advisory lock (``storage.sql.leadership``) — sends: the outbox sender, the one
-long-polling consumer of Telegram updates, and the digest, catch-up, feed-health and prune
-jobs. Every ``LEADER_CHECK_S`` the sender checks its lock's session is alive and a standby
+long-polling consumer of Telegram updates (in webhook mode: the one that answers the updates
+every replica accepts, ``bot.telegram.webhook``), and the digest, catch-up, feed-health and
+prune jobs. Every ``LEADER_CHECK_S`` the sender checks its lock's session is alive and a standby
 tries to take the lock; a change starts or stops those parts here. Why one elected sender
 rather than a budget shared in the database: Telegram's limits are per bot, and the pacer that
 keeps them (1 a second per private chat, 20 a minute per group, 30 a second overall, with
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from bot.ops.watchdog import ProgressWatchdog
     from bot.services import Services
     from bot.telegram.runtime import TelegramRuntime
+    from bot.telegram.webhook import UpdateConsumer
+    from storage.updates import UpdateInbox
 
 from bot.ops.http_health import ReadinessCheck, telegram_check
 
@@ -49,6 +52,8 @@ class SenderRole:
     _deferred: DeferredSink | None
     _telegram: TelegramRuntime | None
     _outbox_task: asyncio.Task[None] | None
+    updates: UpdateConsumer | None  # webhook mode (``bot.runtime.webhook_wiring``)
+    _inbox: UpdateInbox | None
 
     def _telegram_ready_check(self) -> ReadinessCheck:
         """Telegram answers getMe; fails while the sender has not connected yet (a standby
@@ -69,13 +74,16 @@ class SenderRole:
         return check
 
     async def _listen_for_deliveries(self) -> None:
-        """The sender hears at once when any replica queued deliveries (LISTEN/NOTIFY)."""
+        """The sender hears at once when any replica queued deliveries, or (webhook mode)
+        accepted a Telegram update (LISTEN/NOTIFY)."""
         if self.services is None:
             return
         try:
             await self.services.storage.listen_for_deliveries(self._wake_sender)
+            if self._inbox is not None and self.updates is not None:
+                await self._inbox.listen_for_updates(self.updates.wake)
         except Exception as e:  # only a latency aid: the sender looks every second anyway
-            log.warning("could not LISTEN for queued deliveries: %r", e)
+            log.warning("could not LISTEN for queued deliveries or updates: %r", e)
 
     def _wake_sender(self) -> None:
         raise NotImplementedError

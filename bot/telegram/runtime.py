@@ -1,17 +1,23 @@
-"""The Telegram side's lifecycle: build python-telegram-bot's Application, start long polling,
-register the commands, hand out the alert sink, and stop it all again.
+"""The Telegram side's lifecycle: build python-telegram-bot's Application, start long polling
+(or, in webhook mode, set the webhook and answer the accepted updates), register the commands,
+hand out the alert sink, and stop it all again.
 
 Runs PTB inside our own event loop (initialize/start/updater.start_polling, and the reverse),
-because ``run_polling`` would own the loop. Does not decide what to send or to whom.
+because ``run_polling`` would own the loop. Webhook mode (``NEWSWATCH_TELEGRAM_WEBHOOK_URL``):
+``setWebhook`` with the secret, every start of a sender (idempotent at Telegram), and the
+``UpdateConsumer`` of ``bot.telegram.webhook`` instead of the updater. Switching back to long
+polling needs nothing here: PTB's ``start_polling`` calls ``deleteWebhook`` (pending updates
+kept) before its first ``getUpdates``. Does not decide what to send or to whom.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.delivery.alert_state import AlertStates
@@ -24,6 +30,7 @@ from bot.telegram.handlers import AdminActions, WebLogin, register_handlers
 from bot.telegram.handlers.commands import set_admin_menus, set_menus
 from bot.telegram.handlers.stories import StorySplitter
 from bot.telegram.rate_limiter import PacedRateLimiter
+from bot.telegram.webhook import UpdateConsumer
 from core.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,7 @@ class TelegramRuntime:
         web_login: WebLogin | None = None,
         stories: StorySplitter | None = None,
         personal: PersonalRules | None = None,
+        updates: UpdateConsumer | None = None,
     ) -> None:
         self._services = services
         self._admin_actions = admin_actions
@@ -58,10 +66,12 @@ class TelegramRuntime:
         self._pacer = pacer or SendPacer()
         self._application: Application | None = None  # type: ignore[type-arg]
         self._started = False
+        self._updates = updates  # webhook mode: answers what the replicas accepted
+        self._updates_task: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
-        """True once polling runs and alerts can be sent."""
+        """True once polling (or the webhook) runs and alerts can be sent."""
         return self._started
 
     @property
@@ -96,10 +106,16 @@ class TelegramRuntime:
             await application.initialize()
             await set_menus(application.bot)
             await set_admin_menus(application.bot, settings.admin_ids)
+            if settings.telegram_webhook:
+                await self._set_webhook(application)
         except InvalidToken:
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN: Telegram rejected the token (check it with @BotFather)"
             ) from None
+        except ConfigError:
+            with contextlib.suppress(Exception):
+                await application.shutdown()
+            raise
         except NetworkError as e:
             # Leave nothing half-started, so that start() can simply be called again later.
             with contextlib.suppress(Exception):
@@ -109,10 +125,19 @@ class TelegramRuntime:
             ) from None
         self._application = application
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        if settings.telegram_webhook:
+            assert self._updates is not None, "webhook mode needs the UpdateConsumer"
+            self._updates_task = asyncio.create_task(
+                self._updates.run(application), name="telegram-updates"
+            )
+            self._updates.wake()  # what replicas accepted while no sender was connected
+            log.info("Telegram: webhook mode as @%s", application.bot.username)
+        else:
+            assert application.updater is not None
+            # drop_pending_updates=False: PTB deletes a webhook left from webhook mode first.
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("Telegram: polling as @%s", application.bot.username)
         self._started = True
-        log.info("Telegram: polling as @%s", application.bot.username)
         return TelegramSink(
             application.bot,
             tz=settings.tz,
@@ -125,6 +150,11 @@ class TelegramRuntime:
         application = self._application
         if application is None:
             return
+        task, self._updates_task = self._updates_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
@@ -132,3 +162,21 @@ class TelegramRuntime:
         await application.shutdown()
         self._application = None
         self._started = False
+
+    async def _set_webhook(self, application: Application) -> None:  # type: ignore[type-arg]
+        """``setWebhook``: the URL, the secret and every update type; what Telegram holds is
+        kept (``drop_pending_updates=False``). Calling it again with the same values is
+        harmless, so every new sender simply calls it."""
+        settings = self._services.settings
+        assert settings.telegram_webhook_url is not None
+        try:
+            await application.bot.set_webhook(
+                url=settings.telegram_webhook_url,
+                secret_token=settings.telegram_webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        except BadRequest as e:  # e.g. "bad webhook: HTTPS url must be provided for webhook"
+            raise ConfigError(
+                f"NEWSWATCH_TELEGRAM_WEBHOOK_URL: Telegram refused the webhook: {e.message}"
+            ) from None

@@ -40,7 +40,8 @@ from storage.console import ConsoleAuthStore
 SESSION_COOKIE = "nw_session"
 SESSION_TTL_S = 12 * 3600
 LINK_TTL_S = 600
-PUBLIC_PATHS = ("/healthz", "/readyz", "/metrics", "/login", "/static/")
+# The Telegram webhook (bot.telegram.webhook.WEBHOOK_PATH) checks its own secret header.
+PUBLIC_PATHS = ("/healthz", "/readyz", "/metrics", "/login", "/static/", "/telegram/webhook")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ and docs/storage.md), not by checks in Python: every insert that could race is a
 The class is put together here from one part per resource, each a subclass of the shared
 ``engine.SqlEngine``: ``feeds``, ``articles`` (with ``ingest``, the batch), ``chats`` (and
 subscriptions), ``outbox``, ``queries``, ``retention``, ``stories``, ``console`` (the web
-console's reads), ``trends`` (trend opt-ins and alerts), ``leadership`` (which replica sends)
-and ``personal`` (self-service). Does not send anything, render alerts or decide retry delays:
-the outbox sender does.
+console's reads), ``trends`` (trend opt-ins and alerts), ``leadership`` (which replica sends),
+``personal`` (self-service) and ``updates`` (the webhook's inbox of Telegram updates). Does
+not send anything, render alerts or decide retry delays: the outbox sender does.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .queries import QueryStorage
 from .retention import RetentionStorage
 from .stories import StoryStorage
 from .trends import TrendStorage
+from .updates import UpdateStorage
 
 __all__ = ["SqlEngine", "SqlStorage", "create_engine"]
 
@@ -45,6 +46,7 @@ class SqlStorage(
     LeadershipStorage,
     PersonalStorage,  # self-service (#16)
     ConsoleAuthStorage,  # console sign-in shared by replicas
+    UpdateStorage,  # the webhook's inbox (#12)
 ):
     """Storage over SQLAlchemy Core async. ``await open()`` before use, ``await close()`` after.
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, or_, select, text, update
 from sqlalchemy import delete as sql_delete
 
 from core.models import FeedConfig, FeedState
@@ -32,6 +32,7 @@ from .engine import SqlEngine, wall_now
 # The FeedState fields that are not a column of the same name holding the same value: ``url`` is
 # the row's key (matched on, written only on insert) and ``tags`` is a JSON list in a text column.
 # Every other field is one column, converted by the column's type.
+SYNC_FEEDS_LOCK_KEY = 0x6E77_0003  # "nw" 3: replicas sync the feeds file one at a time
 FEED_STATE_KEY = "url"
 FEED_STATE_JSON = frozenset({"tags"})
 
@@ -65,6 +66,13 @@ class FeedStorage(SqlEngine):
     async def sync_feeds(self, feeds: Sequence[FeedConfig], now: datetime) -> None:
         wanted = {f.url: f for f in feeds}
         async with self._tx() as conn:
+            if self._dialect == "postgresql":
+                # Replicas starting together (``--scale bot=3``) sync the same feeds file: one at
+                # a time, or two insert the same new feed and the second fails on uq_feeds_url.
+                # Taken before reading, so the next one reads what the first committed.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_FEEDS_LOCK_KEY}
+                )
             stored = set((await conn.execute(select(feeds_tbl.c.url))).scalars())
             for url in stored - wanted.keys():
                 await conn.execute(sql_delete(feeds_tbl).where(feeds_tbl.c.url == url))

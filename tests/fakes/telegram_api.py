@@ -12,8 +12,10 @@ the bot did (``messages``, ``wait_for_messages``, ``callback_answers``, ``calls`
 
 It receives documents (``sendDocument`` with an uploaded file, kept as ``SentMessage.document``)
 and photos (``sendPhoto``, kept in ``SentMessage.photo``), and serves the files users sent
-(``user_sends_document``, ``getFile``, the file route); it does not implement payments, inline
-mode or webhooks, and it keeps all state in memory.
+(``user_sends_document``, ``getFile``, the file route). Webhook mode (``setWebhook``, delivery
+by POST with the secret header, 409 for ``getUpdates`` meanwhile) is in
+``tests.fakes.telegram_webhook``. It does not implement payments or inline mode, and it keeps
+all state in memory.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from aiohttp import web
 
 from tests.fakes.telegram_html import MAX_MESSAGE_LENGTH, HtmlParseError, parse_html, utf16_len
+
+if TYPE_CHECKING:
+    from tests.fakes.telegram_webhook import FakeWebhook
 
 MAX_CAPTION_LENGTH = 1024  # a photo's caption, after entity parsing
 DEFAULT_TOKEN = "123456789:AAtest-token-for-the-fake-bot-api-server"
@@ -193,6 +198,7 @@ class FakeTelegramServer:
         self._injected: dict[str, deque[ApiError | float]] = defaultdict(deque)
         self._changed = asyncio.Event()
         self._closing = False
+        self.webhooks: dict[str, FakeWebhook] = {}  # by token: tests.fakes.telegram_webhook
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._wanted_port = port  # 0: any free port
@@ -215,6 +221,8 @@ class FakeTelegramServer:
     async def close(self) -> None:
         self._closing = True
         self._notify()
+        for hook in list(self.webhooks.values()):
+            await hook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1017,6 +1025,20 @@ async def _send_photo_method(server: FakeTelegramServer, bot: _BotState, params:
 
 
 FakeTelegramServer._methods["sendphoto"] = _send_photo_method
+
+
+def _register_webhook_methods() -> None:
+    """Webhook mode lives in its own module (``tests.fakes.telegram_webhook``)."""
+    from tests.fakes import telegram_webhook as hooks
+
+    methods = FakeTelegramServer._methods
+    methods["setwebhook"] = hooks.set_webhook
+    methods["deletewebhook"] = hooks.delete_webhook
+    methods["getwebhookinfo"] = hooks.get_webhook_info
+    methods["getupdates"] = hooks.refusing_get_updates(FakeTelegramServer._get_updates)
+
+
+_register_webhook_methods()
 
 
 def _photo_json(m: SentMessage) -> JSON:

@@ -37,8 +37,8 @@ async def test_calls_before_open_are_refused() -> None:
 def test_no_two_parts_define_the_same_name() -> None:
     # The parts share SqlStorage's namespace: a name defined twice would silently shadow one.
     parts = [c for c in SqlStorage.__mro__[1:] if issubclass(c, SqlEngine) and c is not SqlEngine]
-    assert len(parts) == 12  # feeds, articles, chats, outbox, queries, retention, console,
-    # stories, trends, leadership, personal, console sign-in
+    assert len(parts) == 13  # feeds, articles, chats, outbox, queries, retention, console,
+    # stories, trends, leadership, personal, console sign-in, webhook updates
     seen: dict[str, str] = {}
     for part in parts:
         for name in vars(part):

@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import types
 import typing
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -156,3 +156,19 @@ async def test_each_due_feed_is_claimed_by_one_process_until_its_lease_runs_out(
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.postgres
+async def test_replicas_syncing_the_same_feeds_at_once_all_succeed(postgres_url: str) -> None:
+    """``--scale bot=3`` starts replicas together: each syncs the same new feeds file."""
+    configured = [FeedConfig(url=f"https://example.org/{i}.xml") for i in range(300)]
+    stores = [SqlStorage(postgres_url) for _ in range(3)]
+    for store in stores:
+        await store.open()
+    try:
+        now = datetime.now(UTC)
+        await asyncio.gather(*(store.sync_feeds(configured, now) for store in stores))
+        assert len(await stores[0].list_feeds()) == 300
+    finally:
+        for store in stores:
+            await store.close()

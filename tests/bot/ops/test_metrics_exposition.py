@@ -69,6 +69,11 @@ EXPECTED: Families = {
         "Telegram 429 Too Many Requests answers (RetryAfter).",
         {"newswatch_telegram_rate_limited_total": ()},
     ),
+    "newswatch_telegram_updates_total": (
+        "counter",
+        "Updates POSTed to the webhook, by outcome (accepted, repeated, refused, failed).",
+        {"newswatch_telegram_updates_total": ("outcome",)},
+    ),
     "newswatch_event_loop_lag_seconds": (
         "histogram",
         "How late a periodic timer fired: time the event loop was blocked.",
@@ -143,6 +148,7 @@ def _record_one_of_each(m: Metrics) -> None:
     m.delivery_latency.observe(0.8)
     m.outbox_depth.set(3)
     m.telegram_429.inc()
+    m.telegram_updates.labels(outcome="accepted").inc()
     m.loop_lag.observe(0.002)
     m.loop_lag_last.set(0.002)
 
