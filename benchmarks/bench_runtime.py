@@ -237,13 +237,13 @@ def _tree_cpu_s(pid: int) -> float:
                 total += c.user + c.system
     except psutil.Error:
         return float("nan")
-    return total
+    return float(total)
 
 
 def _own_cpu_s() -> float:
     """This process alone (the feed server and the fake Bot API), not its children."""
     t = psutil.Process().cpu_times()
-    return t.user + t.system
+    return float(t.user + t.system)
 
 
 def _postmaster_pid(pg: Any) -> int | None:
@@ -365,7 +365,7 @@ def _rss_mib(pid: int) -> float:
         total = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children())
     except psutil.Error:
         return float("nan")
-    return total / 2**20
+    return float(total / 2**20)
 
 
 async def run_phase(
@@ -447,13 +447,13 @@ async def run_phase(
         finally:
             feeds.stop.set()
             changer.cancel()
-            for p in procs:
-                p.terminate()
-            for p in procs:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
                 try:
-                    p.wait(timeout=20)
+                    proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
-                    p.kill()
+                    proc.kill()
         polls = [t for times in feeds.polls.values() for t in times if t0 <= t < t1]
         late: list[float] = []
         for i, times in feeds.polls.items():
