@@ -45,6 +45,7 @@ from bot.runtime.admin_notices import AdminNotices
 from bot.runtime.console_wiring import ConsoleRole
 from bot.runtime.feeds_reloader import FeedsReloader
 from bot.runtime.leadership import SEND_GRACE_S, SenderRole, quiet_on_cancel
+from bot.runtime.maintenance import maintain
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.rules_reloader import RuleReloader
 from bot.runtime.story_grouping import StoryGrouper
@@ -339,7 +340,7 @@ class App(SenderRole, ConsoleRole, AdminNotices, WebhookRole):
         self._spawn(self._run_watchdog, "watchdog")
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
-            quiet_on_cancel(self._if_leading(self._prune)),
+            quiet_on_cancel(self._if_leading(self._maintain)),
             "interval",
             hours=6,
             max_instances=1,
@@ -426,14 +427,9 @@ class App(SenderRole, ConsoleRole, AdminNotices, WebhookRole):
         return task
 
     # --------------------------------------------------------------------------- callbacks
-    async def _prune(self) -> None:
+    async def _maintain(self) -> None:
         assert self.services is not None
-        storage = self.services.storage
-        removed = await storage.prune(self.clock.now(), self.settings.retention_days)
-        if removed:
-            log.info("retention: pruned %d old rows", removed)
-        if isinstance(storage, SqlStorage) and (n := await storage.index_pending_words()):
-            log.info("word index: %d articles written around ingest now indexed", n)
+        await maintain(self.services)
 
     # -------------------------------------------------------------------------------- stop
     async def stop(self) -> None:

@@ -1,5 +1,6 @@
-"""The App's maintenance job (every 6 h on the sender replica): retention, and the articles
-written around ingest (by another writer, an older replica) put into the word index."""
+"""The maintenance job (``bot.runtime.maintenance``, every 6 h on the sender replica):
+retention, and the articles written around ingest (another writer, an older replica) put into
+the word index."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def test_the_maintenance_job_indexes_articles_written_around_ingest(tmp_pa
             await conn.execute(
                 text("INSERT INTO article_words_pending(article_id) SELECT id FROM articles")
             )
-        await app._prune()
+        await app._maintain()
         async with store._tx() as conn:
             pending = await conn.scalar(text("SELECT count(*) FROM article_words_pending"))
             indexed = await conn.scalar(text("SELECT count(*) FROM article_words"))
