@@ -15,8 +15,8 @@ accepted updates in ``update_id`` order and hands each to PTB's ``Application.pr
 handlers run exactly as under long polling, in the one process that also paces every send.
 Why the sender answers, rather than the replica that received the update: Telegram's limits
 are per bot and the pacer is exact only where every send passes through it (see
-``bot.runtime.leadership``), and the handlers keep the one consumer they were written for (the
-``/web`` login links, for one, live in the memory of the process that issued them). The cost
+``bot.runtime.leadership``), and the handlers keep the one consumer they were written for
+(per-process state such as ``/search``'s paging numbers stays where the command ran). The cost
 is one database round trip between receipt and answer; the sender hears of a new update at
 once (NOTIFY on PostgreSQL, a direct wake-up on SQLite) and looks every ``LOOK_EVERY_S``
 anyway.
