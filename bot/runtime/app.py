@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 4.0  # for a poll in flight to store what it fetched
 HEALTH_REPORT_INTERVAL_S = 600
 DIGEST_CHECK_INTERVAL_S = 30
+MAINTAIN_EVERY_S = 6 * 3600  # retention and the pending word index (bot.runtime.maintenance)
 WATCHDOG_INTERVAL_S = 10.0  # how often the watchdog logs a stall (probes also evaluate it)
 POLL_TIMEOUT_MARGIN_S = 10.0  # a poll's own limit: its stages' limits plus this
 
@@ -339,49 +340,26 @@ class App(SenderRole, ConsoleRole, AdminNotices, WebhookRole):
         self._poll_task = self._spawn(partial(pipeline.run, self.settings.tick_s), "poll")
         self._spawn(self._run_watchdog, "watchdog")
         scheduler = AsyncIOScheduler(timezone="UTC")
-        scheduler.add_job(
-            quiet_on_cancel(self._if_leading(self._maintain)),
-            "interval",
-            hours=6,
-            max_instances=1,
-            coalesce=True,
-            id="prune",
-        )
-        assert self.digests is not None
-        scheduler.add_job(
-            quiet_on_cancel(self._if_leading(self.digests.run_once)),
-            "interval",
-            seconds=DIGEST_CHECK_INTERVAL_S,
-            max_instances=1,
-            coalesce=True,
-            id="digests",
-        )
-        if self.trend_alerts is not None:
+
+        def every(seconds: float, job: Callable[[], Awaitable[object]], job_id: str) -> None:
+            # Only the sender replica runs these; one instance at a time, missed runs merged.
             scheduler.add_job(
-                quiet_on_cancel(self._if_leading(self.trend_alerts.run_once)),
+                quiet_on_cancel(self._if_leading(job)),
                 "interval",
-                seconds=TREND_CHECK_INTERVAL_S,
+                seconds=seconds,
                 max_instances=1,
                 coalesce=True,
-                id="trend-alerts",
+                id=job_id,
             )
+
+        assert self.digests is not None
         assert self.catch_up is not None
-        scheduler.add_job(
-            quiet_on_cancel(self._if_leading(self.catch_up.run_once)),
-            "interval",
-            seconds=CATCH_UP_EVERY_S,
-            max_instances=1,
-            coalesce=True,
-            id="catch-up",
-        )
-        scheduler.add_job(
-            quiet_on_cancel(self._if_leading(self._report_feed_health)),
-            "interval",
-            seconds=HEALTH_REPORT_INTERVAL_S,
-            max_instances=1,
-            coalesce=True,
-            id="feed-health",
-        )
+        every(MAINTAIN_EVERY_S, self._maintain, "prune")
+        every(DIGEST_CHECK_INTERVAL_S, self.digests.run_once, "digests")
+        if self.trend_alerts is not None:
+            every(TREND_CHECK_INTERVAL_S, self.trend_alerts.run_once, "trend-alerts")
+        every(CATCH_UP_EVERY_S, self.catch_up.run_once, "catch-up")
+        every(HEALTH_REPORT_INTERVAL_S, self._report_feed_health, "feed-health")
         scheduler.start()
         self._scheduler = scheduler
 
