@@ -21,7 +21,6 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from storage import SqlStorage
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 from tests.support.postgres import PostgresServer, find_bin_dir, start_postgres
+from tests.support.processes import start_bot
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(420)]
 
@@ -75,17 +75,6 @@ def _rss(base: str, name: str, stories: list[str]) -> str:
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
         f"<link>{base}</link><description>d</description>{entries}</channel></rss>"
     )
-
-
-def _start(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "run"],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def _until(cond: Callable[[], bool], limit_s: float) -> bool:
@@ -166,7 +155,7 @@ async def test_three_replicas_killed_again_and_again_lose_nothing(
             "NEWSWATCH_FULL_TEXT_TIMEOUT": "2",
         }
         logs = [tmp_path / f"replica{i}.log" for i in range(REPLICAS)]
-        procs = [_start(env, tmp_path, logs[i]) for i in range(REPLICAS)]
+        procs = [start_bot(env, tmp_path, logs[i]) for i in range(REPLICAS)]
         try:
             stories["alpha"].append(f"chaostest-{next(counter)}")
             assert await _until(
@@ -188,7 +177,7 @@ async def test_three_replicas_killed_again_and_again_lose_nothing(
                 if k == outage_at:
                     tg.down_until = time.monotonic() + OUTAGE_S
                 await asyncio.sleep(rng.uniform(0.2, 1.0))
-                procs[victim] = _start(env, tmp_path, logs[victim])
+                procs[victim] = start_bot(env, tmp_path, logs[victim])
             for _ in range(3):  # a few more after the kills
                 stories[rng.choice(FEEDS)].append(f"chaostest-{next(counter)}")
                 await asyncio.sleep(1.0)

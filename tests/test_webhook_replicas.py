@@ -22,7 +22,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from sqlalchemy import text
 from storage import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 from tests.support.postgres import PostgresServer
+from tests.support.processes import start_bot
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
 
@@ -121,17 +121,6 @@ async def _healthy(port: int, limit_s: float = 60.0) -> None:
             await asyncio.sleep(0.2)
 
 
-def _start(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "run"],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 async def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM and wait, without blocking the loop the fake Bot API answers on (a replica
     says goodbye to Telegram while it stops)."""
@@ -197,10 +186,10 @@ async def test_two_replicas_behind_a_proxy_answer_every_update_once(
 
         try:
             # The first replica is the sender: it sets the webhook.
-            procs.append(_start(env(0), tmp_path, logs[0]))
+            procs.append(start_bot(env(0), tmp_path, logs[0]))
             await _until(lambda: bool(tg.calls_of("setWebhook")), 90, "setWebhook")
             await _healthy(ports[0])
-            procs.append(_start(env(1), tmp_path, logs[1]))
+            procs.append(start_bot(env(1), tmp_path, logs[1]))
             await _healthy(ports[1])
             hook = tg.webhooks[tg.token]
             assert hook.url == proxy.url
@@ -247,7 +236,7 @@ async def test_two_replicas_behind_a_proxy_answer_every_update_once(
 
             # 5. Back to long polling: the webhook is deleted and getUpdates answers again.
             await _stop(procs[1])
-            procs.append(_start(env(2, webhook=False), tmp_path, logs[2]))
+            procs.append(start_bot(env(2, webhook=False), tmp_path, logs[2]))
             await _until(lambda: tg.token not in tg.webhooks, 90, "deleteWebhook")
             await _until(lambda: bool(tg.calls_of("getUpdates")), 30, "long polling")
             tg.user_sends("/help", 8130)

@@ -17,7 +17,6 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from core.models import Chat, ChatType
 from storage import SqlStorage
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
+from tests.support.processes import start_bot
 
 # About a minute on a quiet machine; the bound leaves room for a loaded CI runner.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -109,17 +109,6 @@ class Feed:
         )
 
 
-def _start_bot(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "run"],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 async def _wait_exit(process: subprocess.Popen[bytes], limit_s: float = 10.0) -> None:
     deadline = time.monotonic() + limit_s
     while process.poll() is None:
@@ -179,7 +168,7 @@ async def test_sigkill_at_random_moments_loses_nothing(
             "NEWSWATCH_LOG_LEVEL": "INFO",
         }
         log = tmp_path / "bot.log"
-        bot = _start_bot(env, tmp_path, log)
+        bot = start_bot(env, tmp_path, log)
         try:
             await tg.wait_for(lambda: feed_server.hits["/feed.xml"] >= 1, 30, "first poll")
             deadline = time.monotonic() + 30
@@ -213,7 +202,7 @@ async def test_sigkill_at_random_moments_loses_nothing(
                 assert bot.returncode == -signal.SIGKILL, f"bot exited by itself: see {log}"
                 tg.generation += 1
                 tg.booted.clear()
-                bot = _start_bot(env, tmp_path, log)
+                bot = start_bot(env, tmp_path, log)
 
             expected = {f"crashtest-{n}" for n in range(1, ITEMS + 1)}
             await tg.wait_for(

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.feed_server import FeedServer
+from tests.support.processes import start_bot
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -24,17 +23,6 @@ RSS = (
     '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://x</link>'
     "<description>d</description><item><title>One</title><guid>one</guid></item></channel></rss>"
 )
-
-
-def _start_bot(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "run"],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def _until(cond: Callable[[], bool], limit_s: float) -> None:
@@ -78,7 +66,7 @@ async def test_sigterm_with_a_poll_in_flight_logs_no_error(
         "PYTHONPATH": str(ROOT),
     }
     log = tmp_path / "bot.log"
-    bot = _start_bot(env, tmp_path, log)
+    bot = start_bot(env, tmp_path, log)
     try:
         await asyncio.wait_for(slow_started.wait(), 30)
         await _until(lambda: feed_server.hits["/quick"] >= 2, 20)
