@@ -1,6 +1,6 @@
 """What the web console reads from storage, beyond the ``Storage`` protocol: pages of matched
 stories with filters, articles newest first or by the word index (for search and rule
-previews), match counts per day or hour, and articles per feed.
+previews), match counts per day, hour or shorter step, and articles per feed.
 
 A separate protocol so the console's queries do not widen ``Storage`` (and every fake of it);
 ``SqlStorage`` implements both. Read-only: nothing here stores, changes or deletes.
@@ -120,6 +120,13 @@ class ConsoleQueries(Protocol):
         self, since: datetime, bucket: Bucket = "day", rule_id: str | None = None
     ) -> list[tuple[str, datetime, int]]:
         """(rule id, UTC start of the day or hour, matches) from ``since`` on, by rule then time."""
+
+    async def match_counts_by_step(
+        self, since: datetime, step_s: int, rule_id: str
+    ) -> list[tuple[datetime, int]]:
+        """(UTC start, matches) of ``rule_id`` per ``step_s`` seconds from ``since`` on, oldest
+        first: steps counted from the Unix epoch, so a step dividing an hour starts on UTC hours,
+        halves or quarters of them (what a local day of a half-hour zone is made of)."""
 
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         """Articles first seen since ``since``, per feed url."""

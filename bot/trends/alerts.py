@@ -9,9 +9,11 @@ hour in progress is judged as it stands (its count only grows), so a spike is al
 as it is one rather than after its hour ends.
 
 ``current_spike`` and ``trend_caption`` are pure; ``TrendAlerts.run_once`` reads counts and
-opt-ins, draws the chart once per spike and language (matplotlib, in a worker thread) and
-queues the alerts in the outbox, one caption per language and time zone among the chats alerted
-(each chat's ``/settings``: the words in ``bot.i18n``, dates in the language's style). Does not
+opt-ins, and queues the alerts in the outbox with one caption and one chart per language and
+time zone among the chats alerted (each chat's ``/settings``: the words in ``bot.i18n``, dates
+in the language's style, the chart's hours labelled in the chat's zone). The hours judged are
+UTC hours, the same for every chat; a chart is drawn (matplotlib, in a worker thread) once per
+spike, language and zone, and kept in a ``ChartCache`` keyed by what it draws. Does not
 send anything (the outbox does) nor decide who subscribed.
 """
 
@@ -22,7 +24,7 @@ import html
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from urllib.parse import urlencode
@@ -35,6 +37,7 @@ from core.models import Language, RenderedMessage
 from storage.console import ConsoleQueries
 from storage.trends import TrendWatch, TrendWatches
 
+from .chart_cache import ChartCache, chart_key
 from .charts import trend_png
 from .series import TrendSeries, trend_series
 from .stats import WINDOW
@@ -142,6 +145,9 @@ class TrendAlerts:
         self._on_queued = on_queued
         self._language_of = language_of
         self._tz_of = tz_of or (lambda _chat: tz)
+        # A chat's chart again (one more chat on the same spike, or the next check of a chat
+        # added since) is not drawn again; a few entries: one per language and zone watched.
+        self.charts = ChartCache(max_entries=16)
 
     async def run_once(self) -> int:
         """Judge each watched rule in force; queue the alerts of new spikes. How many."""
@@ -169,26 +175,18 @@ class TrendAlerts:
         ]
         if not due:
             return 0
-        # One caption per (language, time zone) among the chats alerted, and one chart per
-        # language (its title and axis have words): each chat reads its own.
+        # One caption and one chart per (language, time zone) among the chats alerted (the
+        # chart's title and axis have words, its hours are labelled in the zone): each chat
+        # reads its own.
         audiences: dict[tuple[Language | None, str], list[TrendWatch]] = defaultdict(list)
         zones: dict[str, ZoneInfo] = {}
         for watch in due:
             zone = self._tz_of(watch.chat_id)
             zones[str(zone)] = zone
             audiences[(self._language_of(watch.chat_id), str(zone))].append(watch)
-        charts: dict[Language | None, bytes] = {}
         queued = 0
         for (language, zone_name), watches in audiences.items():
-            if language not in charts:
-                charts[language] = await asyncio.to_thread(
-                    partial(trend_png, language=language),
-                    name,
-                    series.starts,
-                    series.judgements,
-                    series.bucket,
-                )
-            png = charts[language]
+            png = await self._chart(name, replace(series, tz=zones[zone_name]), language)
             caption = trend_caption(
                 rule_id, name, spike, zones[zone_name], self._console_url, language
             )
@@ -201,3 +199,18 @@ class TrendAlerts:
             queued,
         )
         return queued
+
+    async def _chart(self, name: str, series: TrendSeries, language: Language | None) -> bytes:
+        """The chart of ``series`` titled ``name``, in ``language``, labelled in its zone."""
+        key = chart_key(name, series, language)
+        png = self.charts.get(key)
+        if png is None:
+            png = await asyncio.to_thread(
+                partial(trend_png, language=language, tz=series.tz),
+                name,
+                series.starts,
+                series.judgements,
+                series.bucket,
+            )
+            self.charts.put(key, png)
+        return png

@@ -2,10 +2,11 @@
 
 Drawing a chart with matplotlib takes some 50-200 ms (load-dependent); the trends page asks for
 it on every view.
-The key is the rule, the bucket, the language of its words, the buckets' start times and every
-judged value the chart shows (count, baseline, spike), so a new story, a new day or another
-range is another key and never shows a stale picture; a repeated view of unchanged data costs a
-dictionary look-up.
+The key is the rule, the bucket, the language of its words, the time zone its labels are in
+(``TrendSeries.tz``: two zones are two pictures, even of the same hours), the buckets' start
+times and every judged value the chart shows (count, baseline, spike), so a new story, a new
+day, another range or another zone is another key and never shows a stale picture; a repeated
+view of unchanged data costs a dictionary look-up.
 Least recently used charts are dropped beyond ``max_entries``. Holds bytes only; reads no
 storage and judges nothing.
 """
@@ -26,9 +27,9 @@ DEFAULT_ENTRIES = 64
 
 def chart_key(title: str, series: TrendSeries, language: Language | None = None) -> str:
     """A digest of everything the chart of ``series`` titled ``title`` draws, its words'
-    ``language`` included."""
+    ``language`` and its labels' time zone included."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{title}\0{series.bucket}\0{language or ''}\0".encode())
+    h.update(f"{title}\0{series.bucket}\0{language or ''}\0{series.tz.key}\0".encode())
     if series.starts:
         h.update(f"{series.starts[0].isoformat()}\0{len(series.starts)}\0".encode())
     for j in series.judgements:

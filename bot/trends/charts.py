@@ -1,8 +1,8 @@
 """The trend chart: a rule's stories per day (or hour) with the spikes marked, as a PNG drawn
 by matplotlib on its headless Agg backend. The web page and Telegram's ``/trend`` show the same
 image. Its words ("stories per day", the axis) are in ``language`` (``bot.i18n``; English by
-default), the rule's name as it is. Draws only; reads nothing and judges nothing (``stats``
-does).
+default), the rule's name as it is; its dates and hours are ``tz``'s (UTC by default), the
+reader's. Draws only; reads nothing and judges nothing (``stats`` does).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -36,9 +37,10 @@ def trend_png(
     width_px: int = 900,
     height_px: int = 360,
     language: Language | None = None,
+    tz: ZoneInfo | None = None,
 ) -> bytes:
     """The chart as PNG bytes: bars per bucket, spikes in red, the baseline as a line; its
-    words in ``language``.
+    words in ``language``, its date and hour labels (and where its ticks fall) in ``tz``.
 
     Drawn for speed (a chart was ~190 ms): the bars are one ``PolyCollection`` rather than one
     patch artist per bucket, and the margins are fixed rather than computed by
@@ -65,10 +67,13 @@ def trend_png(
     marked = i18n.text(language, "trend.chart_marked", count=spikes) if spikes else ""
     ax.set_title(i18n.text(language, per, title=title) + marked)
     ax.set_ylabel(i18n.text(language, "trend.chart_axis"))
-    ax.xaxis_date()
+    # Both the locator (ticks on local midnights and hours) and the labels read ``tz``: the
+    # bars stand at UTC instants, a local day's at its local midnight.
+    zone = tz or UTC
+    ax.xaxis_date(zone)
     day = i18n.text(language, "date.chart_day" if bucket == "day" else "date.chart_hour")
     ax.xaxis.set_major_formatter(
-        mdates.DateFormatter(day)  # type: ignore[no-untyped-call]
+        mdates.DateFormatter(day, tz=zone)  # type: ignore[no-untyped-call]
     )
     ax.grid(axis="y", alpha=0.3)
     for side in ("top", "right"):

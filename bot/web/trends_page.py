@@ -1,11 +1,14 @@
 """The trends page: per rule, stories per day (or hour) over 7, 30 or 90 days as a chart, with
 the buckets that stand out from the rule's own history marked (``bot.trends.stats``), and the
-chart itself as a PNG (``bot.trends.charts``, the image Telegram's ``/trend`` sends). Read-only.
+chart itself as a PNG (``bot.trends.charts``, the image Telegram's ``/trend`` sends). Days are
+the deployment's (``NEWSWATCH_TIMEZONE``, local midnight to midnight) and the chart is labelled
+in that zone, which the page names. Read-only.
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from aiohttp import web
 
@@ -14,7 +17,7 @@ from bot.trends.charts import trend_png
 from bot.trends.series import TrendSeries, trend_series
 from bot.trends.stats import ALPHA, WINDOW
 
-from .render import render
+from .render import TZ_KEY, render
 
 PERIODS = (7, 30, 90)
 CHART_CACHE_KEY = web.AppKey("chart_cache", ChartCache)
@@ -34,7 +37,8 @@ async def _series(request: web.Request) -> tuple[str, int, str, TrendSeries | No
     if rules.get(rule_id) is None:
         raise web.HTTPNotFound(text=f"There is no rule {rule_id!r} in force.")
     now = deps.services.clock.now()
-    series = await trend_series(deps.queries, rule_id, now, days, bucket)  # type: ignore[arg-type]
+    tz = request.app[TZ_KEY]  # the deployment's zone, as every time on the console
+    series = await trend_series(deps.queries, rule_id, now, days, bucket, tz)  # type: ignore[arg-type]
     return rule_id, days, bucket, series
 
 
@@ -59,6 +63,7 @@ async def trends_page(request: web.Request) -> web.StreamResponse:
         spikes=spikes,
         alpha=ALPHA,
         window=WINDOW,
+        tz=request.app[TZ_KEY].key,
     )
 
 
@@ -74,7 +79,13 @@ async def trend_chart(request: web.Request) -> web.StreamResponse:
     cache = request.app[CHART_CACHE_KEY]
     png = cache.get(key)
     if png is None:
-        png = await asyncio.to_thread(trend_png, rule_id, series.starts, series.judgements, bucket)
+        png = await asyncio.to_thread(
+            partial(trend_png, tz=series.tz),
+            rule_id,
+            series.starts,
+            series.judgements,
+            bucket,
+        )
         cache.put(key, png)
     return web.Response(body=png, content_type="image/png", headers=headers)
 

@@ -8,10 +8,10 @@ the whole matches table. Does not store, change or delete anything.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, select
 
 from ..base import StoredMatch
 from ..console import Bucket, ConsoleStory, StoredArticle
@@ -23,6 +23,7 @@ from .engine import SqlEngine
 from .word_index import candidate_ids, count_matching, pending_batch, pending_ids, write_words
 
 _SCAN_BATCH = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SCANNED = 5000  # matches looked at for one page: a filter that rarely hits stays bounded
 
 
@@ -275,6 +276,32 @@ class ConsoleStorage(SqlEngine):
                 value = datetime.fromisoformat(value if bucket == "day" else value + ":00")
             out.append((row.rule_id, value.replace(tzinfo=UTC), int(row.n)))
         return out
+
+    async def match_counts_by_step(
+        self, since: datetime, step_s: int, rule_id: str
+    ) -> list[tuple[datetime, int]]:
+        if step_s <= 0:
+            raise ValueError(f"step_s must be positive, not {step_s}")
+        seconds: ColumnElement[Any]
+        if self.dialect == "sqlite":
+            # stored as UTC text; the first 19 characters are the whole seconds (strftime would
+            # round a fraction up into the next second, and so maybe into the next step)
+            seconds = cast(
+                func.strftime("%s", func.substr(matches_tbl.c.matched_at, 1, 19)), Integer
+            )
+        else:
+            epoch = func.extract("epoch", matches_tbl.c.matched_at)
+            seconds = cast(func.floor(epoch), BigInteger)
+        step = seconds // step_s  # integer division on both (seconds are positive: a floor)
+        query = (
+            select(step.label("step"), func.count().label("n"))
+            .where(matches_tbl.c.matched_at >= since, matches_tbl.c.rule_id == rule_id)
+            .group_by(step)
+            .order_by(step)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(_EPOCH + timedelta(seconds=int(r.step) * step_s), int(r.n)) for r in rows]
 
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         query = (

@@ -1,8 +1,10 @@
 """``/trend``: a rule's trend chart, and opting in to its spike alerts.
 
 ``/trend RULE [7|30|90]`` replies with the chart of the rule's stories per day over that many
-days (30 by default): the very PNG the console's trends page shows for the same rule and period
-(``bot.trends``), with the spike days in red. ``/trend RULE on`` / ``/trend RULE off`` opts the
+days (30 by default), with the spike days in red: the days are the chat's (its ``/settings``
+time zone, else the deployment's; midnight to midnight there) and so are the chart's dates. It
+is the very PNG the console's trends page shows for the same rule and period (``bot.trends``)
+when the chat's zone is the deployment's. ``/trend RULE on`` / ``/trend RULE off`` opts the
 chat (in its forum topic; or a channel, ``@channel`` last, from a private chat) in to or out of
 the rule's spike alerts; only subscribers get them (``bot.trends.alerts``). ``/trend`` alone
 lists the chat's opt-ins. Group administrators decide for a group, as for subscriptions.
@@ -88,11 +90,15 @@ class TrendCommands:
             await usage(self.out, update, "trend", text(lang, "trend.period"), lang)
             return
         now = self.services.clock.now()
-        series = await trend_series(store, rule.id, now, days, "day")
+        chat = update.effective_chat
+        tz = self.services.settings.tz
+        if chat is not None:
+            tz = self.services.chat_prefs.tz(chat.id, tz)
+        series = await trend_series(store, rule.id, now, days, "day", tz)
         # The same drawing as the console's chart (bot.web.trends_page), its words in the
-        # chat's language.
+        # chat's language, its days and dates in the chat's time zone.
         png = await asyncio.to_thread(
-            partial(trend_png, language=lang),
+            partial(trend_png, language=lang, tz=series.tz),
             rule.id,
             series.starts,
             series.judgements,
