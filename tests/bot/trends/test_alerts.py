@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,8 +21,9 @@ from bot.delivery.telegram_sink import TelegramSink
 from bot.services import RuleHolder, Services
 from bot.telegram.rate_limiter import paced_bot
 from bot.trends.alerts import MAX_CAPTION, Spike, TrendAlerts, current_spike, trend_caption
+from bot.trends.chart_cache import chart_key
 from bot.trends.charts import trend_png
-from bot.trends.series import TrendSeries
+from bot.trends.series import TrendSeries, trend_series
 from bot.trends.stats import Judgement
 from core.clock import FakeClock
 from core.models import Language
@@ -225,3 +227,50 @@ def test_the_chart_draws_its_vietnamese_words_with_every_glyph() -> None:
         png = trend_png("Quan hệ Đối tác", s.starts, s.judgements, "hour", language=Language.VI)
     assert png.startswith(b"\x89PNG")
     assert png != trend_png("Quan hệ Đối tác", s.starts, s.judgements, "hour")
+
+
+async def test_each_zone_gets_its_chart_labelled_in_it_and_one_zone_one_drawing(
+    store: SqlStorage,
+) -> None:
+    """Two chats in Ho Chi Minh City and one in London watch one rule: the same hours are
+    judged for all, but the chart's hours are labelled in each chat's zone, so the two zones
+    get two pictures and the two chats of one zone one picture, drawn once."""
+    clock = FakeClock(NOW)
+    n = await _steady_history(store)
+    await _matches(store, NOW.replace(minute=10), 12, n)
+    london = ZoneInfo("Europe/London")
+    zones = {42: TZ, 43: london, 44: TZ}
+    alerts = TrendAlerts(
+        store,
+        store,
+        clock,
+        lambda: {"csp": "Strategic partnership"},
+        tz=TZ,
+        tz_of=zones.__getitem__,
+    )
+    for chat in zones:
+        await subscribed(store, chat, "csp")
+        await store.set_trend_watch(chat, "csp", True, NOW)
+    assert await alerts.run_once() == 3
+    images = {d.chat_id: d.image for d in await store.due_deliveries(clock.now())}
+    assert images[42] == images[44] != images[43]
+    assert alerts.charts.misses == 2  # one drawing per zone
+    s = await trend_series(store, "csp", NOW, 7, "hour", london)
+    assert images[43] == trend_png(
+        "Strategic partnership", s.starts, s.judgements, "hour", tz=london
+    )
+
+
+def test_the_chart_key_has_the_time_zone() -> None:
+    s = series([False, True])
+    london = replace(s, tz=ZoneInfo("Europe/London"))
+    assert chart_key("csp", s) != chart_key("csp", london)
+    assert chart_key("csp", london) == chart_key("csp", replace(s, tz=ZoneInfo("Europe/London")))
+    assert s.tz == ZoneInfo("UTC")  # a series' zone by default: UTC, as the charts were
+
+
+def test_a_chart_in_utc_is_the_chart_as_it_was_and_another_zone_relabels_its_hours() -> None:
+    s = series([False, False, True])
+    plain = trend_png("csp", s.starts, s.judgements, "hour")
+    assert trend_png("csp", s.starts, s.judgements, "hour", tz=ZoneInfo("UTC")) == plain
+    assert trend_png("csp", s.starts, s.judgements, "hour", tz=TZ) != plain

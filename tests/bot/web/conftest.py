@@ -85,11 +85,14 @@ class Console:
         return found.group(1)
 
 
-async def make_console(database_url: str, tmp_path: Path) -> AsyncIterator[Console]:
+async def make_console(
+    database_url: str, tmp_path: Path, timezone: str = "UTC"
+) -> AsyncIterator[Console]:
+    """The console; ``timezone`` is the deployment's (``NEWSWATCH_TIMEZONE``)."""
     rules_dir = tmp_path / "config" / "rules"
     rules_dir.mkdir(parents=True)
     (rules_dir / "main.yaml").write_text(RULES, encoding="utf-8")
-    settings = Settings(config_dir=tmp_path / "config", extra={})
+    settings = Settings(config_dir=tmp_path / "config", extra={}, timezone=timezone)
     store = SqlStorage(database_url)
     await store.open()
     clock = FakeClock(T0)
