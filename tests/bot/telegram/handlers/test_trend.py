@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.trends.charts import trend_png
 from bot.trends.series import trend_series
+from core.models import ChatSettings, Language
 from storage.sql import SqlStorage
 from tests.bot.telegram.harness import OTHER, USER, RunningBot, running_bot, seed
 from tests.support.storage_helpers import make_article, match
@@ -78,3 +79,16 @@ async def test_the_chart_counts_the_chats_own_days(tmp_path: Path) -> None:
         assert theirs.photo == trend_png("csp", by_utc.starts, by_utc.judgements, "day", tz=utc)
         assert mine.photo != theirs.photo
         assert mine.text.startswith("📊 Comprehensive Strategic Partnership: 5 stories in 7 days")
+
+
+async def test_a_vietnamese_chat_gets_the_chart_in_its_language_and_zone(tmp_path: Path) -> None:
+    async with running_bot(storage=_sql(tmp_path)) as rb:
+        await seed(rb)
+        zone = ZoneInfo("Europe/Berlin")
+        rb.services.chat_prefs.put(USER, ChatSettings(timezone=str(zone), language=Language.VI))
+        sent = await rb.ask("/trend csp 7")
+        s = await trend_series(rb.storage, "csp", rb.clock.now(), 7, "day", zone)
+        assert sent.photo == trend_png(
+            "csp", s.starts, s.judgements, "day", tz=zone, language=Language.VI
+        )
+        assert sent.photo != trend_png("csp", s.starts, s.judgements, "day", tz=zone)
