@@ -7,9 +7,11 @@ gives the planner its statistics) with 100,000 articles
 over 90 days (one in ten Vietnamese) and a match for about a third of them, then times each
 page as a logged-in admin would load it: the stories page (first page, one rule, one
 language), the rules list, the feeds page, the trends page and its chart (the first drawing
-of a chart, and the chart again from the cache), a search for a common term, a search for a
-rare term (3 articles, all old) and the live preview of a rule being edited (a replay over
-the last 30 days) for a rule matching most articles, one matching 1 % and a rare one.
+of a chart, and the chart again from the cache), the trend series of 90 days in UTC, a
+whole-hour zone and a half-hour zone (their days read from days, hours, half hours), a
+search for a common term, a search for a rare term (3 articles, all old) and the live
+preview of a rule being edited (a replay over the last 30 days) for a rule matching most
+articles, one matching 1 % and a rare one.
 Baseline rows: the same rare search and previews through the full scan
 (``scan_stored(..., use_index=False)``: every article read newest first through the engine,
 to the 5 s time budget), which is what those pages did before the word index.
@@ -31,6 +33,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support.postgres
 
@@ -45,6 +48,7 @@ from bot.config.settings import Settings
 from bot.runtime.rules_reloader import RuleReloader
 from bot.search import compile_query, scan_stored
 from bot.services import RuleHolder, Services
+from bot.trends.series import trend_series
 from bot.web import ConsoleDeps, mount_console
 from core.clock import FakeClock
 from core.models import FeedConfig
@@ -260,6 +264,16 @@ async def bench(
                 times.append((time.perf_counter() - t) * 1000)
                 status = resp.status
             rows.append((name, runs, statistics.median(times), pct(times, 0.95), status))
+        # The trends' days in three zones, the query and the fold without the page: UTC reads
+        # days (the anchor), a whole-hour zone folds UTC hours, a half-hour one half hours.
+        for zone in ("UTC", "Asia/Ho_Chi_Minh", "Asia/Kolkata"):
+            times = []
+            for _ in range(30):
+                t = time.perf_counter()
+                await trend_series(store, "sea", NOW, 90, "day", ZoneInfo(zone))
+                times.append((time.perf_counter() - t) * 1000)
+            name = f"trend series, 90 days, {zone} days"
+            rows.append((name, 30, statistics.median(times), pct(times, 0.95), 200))
         # The baseline, in the same run: what the rare search and the previews cost before the
         # word index (the engine over every article, newest first, to the time budget).
         tags: dict[str, tuple[str, ...]] = {f.url: f.tags for f in await store.list_feeds()}
