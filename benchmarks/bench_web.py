@@ -48,7 +48,9 @@ from bot.config.settings import Settings
 from bot.runtime.rules_reloader import RuleReloader
 from bot.search import compile_query, scan_stored
 from bot.services import RuleHolder, Services
+from bot.trends.local_days import day_bounds, fold
 from bot.trends.series import trend_series
+from bot.trends.stats import WINDOW, judge_series
 from bot.web import ConsoleDeps, mount_console
 from core.clock import FakeClock
 from core.models import FeedConfig
@@ -264,16 +266,36 @@ async def bench(
                 times.append((time.perf_counter() - t) * 1000)
                 status = resp.status
             rows.append((name, runs, statistics.median(times), pct(times, 0.95), status))
-        # The trends' days in three zones, the query and the fold without the page: UTC reads
-        # days (the anchor), a whole-hour zone folds UTC hours, a half-hour one half hours.
-        for zone in ("UTC", "Asia/Ho_Chi_Minh", "Asia/Kolkata"):
-            times = []
-            for _ in range(30):
+        # The trends' days in other zones, the query and the fold without the page, in turns
+        # (so load shifts hit all alike): UTC days as they were read before (the anchor); UTC,
+        # Asia/Ho_Chi_Minh and Asia/Kolkata, counted by day from a local midnight (one offset
+        # all along); and Ho Chi Minh City's days folded from UTC hours, the way a period across
+        # a DST change is counted.
+        zones: dict[str, list[float]] = {}
+        zone_of = {"before": "UTC", "hours": "Asia/Ho_Chi_Minh"}
+        for _ in range(60):
+            for zone in ("before", "UTC", "Asia/Ho_Chi_Minh", "Asia/Kolkata", "hours"):
+                tz = ZoneInfo(zone_of.get(zone, zone))
                 t = time.perf_counter()
-                await trend_series(store, "sea", NOW, 90, "day", ZoneInfo(zone))
-                times.append((time.perf_counter() - t) * 1000)
+                if zone == "before":  # UTC days as read before time zones: by date in SQL
+                    first = (NOW - timedelta(days=90 + WINDOW - 1)).replace(hour=0, minute=0)
+                    daily = {d: n for _r, d, n in await store.match_counts(first, "day", "sea")}
+                    days = [first + timedelta(days=i) for i in range(90 + WINDOW)]
+                    judge_series([daily.get(d, 0) for d in days])
+                elif zone == "hours":
+                    bounds = day_bounds(NOW.astimezone(tz).date(), 90 + WINDOW, tz)
+                    hourly = await store.match_counts_by_step(bounds[0], 3600, "sea")
+                    judge_series(fold(dict(hourly), bounds))
+                else:
+                    await trend_series(store, "sea", NOW, 90, "day", tz)
+                zones.setdefault(zone, []).append((time.perf_counter() - t) * 1000)
+        for zone, times in zones.items():
             name = f"trend series, 90 days, {zone} days"
-            rows.append((name, 30, statistics.median(times), pct(times, 0.95), 200))
+            if zone == "hours":
+                name = "trend series, 90 days, Asia/Ho_Chi_Minh days folded from hours"
+            elif zone == "before":
+                name = "*anchor:* trend series, 90 days, UTC days as before time zones"
+            rows.append((name, 60, statistics.median(times), pct(times, 0.95), 200))
         # The baseline, in the same run: what the rare search and the previews cost before the
         # word index (the engine over every article, newest first, to the time budget).
         tags: dict[str, tuple[str, ...]] = {f.url: f.tags for f in await store.list_feeds()}

@@ -125,8 +125,9 @@ class ConsoleQueries(Protocol):
         self, since: datetime, step_s: int, rule_id: str
     ) -> list[tuple[datetime, int]]:
         """(UTC start, matches) of ``rule_id`` per ``step_s`` seconds from ``since`` on, oldest
-        first: steps counted from the Unix epoch, so a step dividing an hour starts on UTC hours,
-        halves or quarters of them (what a local day of a half-hour zone is made of)."""
+        first, the steps counted from ``since`` (its whole second): days from a local midnight
+        (for a zone whose offset stays the same), or half hours from one (what a local day of a
+        half-hour zone is made of). Steps without a match are left out."""
 
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         """Articles first seen since ``since``, per feed url."""

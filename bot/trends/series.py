@@ -1,9 +1,11 @@
 """A rule's counts per bucket over a period, from storage, with every empty bucket filled in,
 judged by ``stats``: what the trends page, the chart and the spike alerts all start from.
 
-Days are the reader's: ``tz``'s midnight to midnight (23 or 25 hours across a DST change),
-made of storage's UTC hours by ``local_days.fold`` (or of half or quarter hours, for a zone
-whose offset needs them). In UTC the days are read from storage as days, as they always were.
+Days are the reader's: ``tz``'s midnight to midnight (23 or 25 hours across a DST change).
+UTC days are read by date, as they always were. Where every day of the period is 24 hours
+(Asia/Ho_Chi_Minh, any zone without a change in it) storage counts them itself, in steps of a
+day from the first local midnight; across a change they are folded by ``local_days.fold`` from
+storage's UTC hours (or half or quarter hours, for a zone whose offset needs them).
 Hours are UTC hours whatever ``tz`` (an hour is an hour everywhere, and a spike alert judges
 the same hours for every chat); ``tz`` is then only the zone the chart is labelled in.
 Reads storage; changes nothing.
@@ -13,14 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from storage.console import Bucket, ConsoleQueries
 
-from .local_days import HOUR_S, day_bounds, fold, grain_s
+from .local_days import day_bounds, fold, grain_s
 from .stats import WINDOW, Judgement, judge_series
 
 _UTC = ZoneInfo("UTC")
+DAY = timedelta(days=1)
+DAY_S = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +67,16 @@ async def _daily(
     bounds = day_bounds(now.astimezone(tz).date(), WINDOW + days, tz)
     since = bounds[0]
     counts: dict[datetime, int]
-    if all(b.hour == 0 and b.minute == 0 for b in bounds):
-        # every midnight is a UTC one (UTC itself, or a zone at +00:00 all the while): days
+    if all(b.hour == 0 and b.minute == 0 and b.second == 0 for b in bounds):
+        # UTC days (UTC, or a zone at +00:00 all along): by date, the query they always were
+        # (on SQLite a prefix of the stored text, cheaper than its seconds: docs/benchmarks.md)
         counts = {t: n for _r, t, n in await queries.match_counts(since, "day", rule_id)}
-    elif (grain := grain_s(bounds)) == HOUR_S:
-        counts = {t: n for _r, t, n in await queries.match_counts(since, "hour", rule_id)}
     else:
-        counts = dict(await queries.match_counts_by_step(since, grain, rule_id))
+        # A period of 24-hour days (one offset all along) is counted by day in the database: a
+        # few rows rather than 24 times as many hours to fold (docs/benchmarks.md).
+        steady = all(b - a == DAY for a, b in pairwise(bounds))
+        step = DAY_S if steady else grain_s(bounds)
+        counts = dict(await queries.match_counts_by_step(since, step, rule_id))
     judged = judge_series(fold(counts, bounds))
     starts = tuple(bounds[WINDOW:-1])
     return TrendSeries(rule_id, "day", starts, tuple(judged[WINDOW:]), tz)

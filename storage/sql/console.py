@@ -7,6 +7,7 @@ the whole matches table. Does not store, change or delete anything.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +24,6 @@ from .engine import SqlEngine
 from .word_index import candidate_ids, count_matching, pending_batch, pending_ids, write_words
 
 _SCAN_BATCH = 200
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SCANNED = 5000  # matches looked at for one page: a filter that rarely hits stays bounded
 
 
@@ -292,7 +292,10 @@ class ConsoleStorage(SqlEngine):
         else:
             epoch = func.extract("epoch", matches_tbl.c.matched_at)
             seconds = cast(func.floor(epoch), BigInteger)
-        step = seconds // step_s  # integer division on both (seconds are positive: a floor)
+        origin = math.floor(since.timestamp())
+        # integer division on both databases; never of a negative number (matched_at >= since),
+        # so it is a floor
+        step = (seconds - origin) // step_s
         query = (
             select(step.label("step"), func.count().label("n"))
             .where(matches_tbl.c.matched_at >= since, matches_tbl.c.rule_id == rule_id)
@@ -301,7 +304,8 @@ class ConsoleStorage(SqlEngine):
         )
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
-        return [(_EPOCH + timedelta(seconds=int(r.step) * step_s), int(r.n)) for r in rows]
+        start = datetime.fromtimestamp(origin, UTC)
+        return [(start + timedelta(seconds=int(r.step) * step_s), int(r.n)) for r in rows]
 
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         query = (

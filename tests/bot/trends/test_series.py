@@ -83,12 +83,20 @@ async def test_kolkata_days_are_read_in_half_hours(store: SqlStorage) -> None:
     series = await trend_series(store, "csp", NOW, 7, "day", kolkata)
     assert series.starts[-1] == datetime(2025, 7, 10, 18, 30, tzinfo=UTC)
     assert _counts(series)[-2:] == [2, 2]
-    steps = await store.match_counts_by_step(NOW - 2 * DAY, 1800, "csp")
-    assert steps == [
+    # steps counted from ``since``: from a whole hour, half hours; the last microsecond
+    # before 18:30 is still in the step before
+    day_before = datetime(2025, 7, 10, tzinfo=UTC)
+    assert await store.match_counts_by_step(day_before, 1800, "csp") == [
         (datetime(2025, 7, 10, 18, tzinfo=UTC), 2),
         (datetime(2025, 7, 10, 18, 30, tzinfo=UTC), 2),
     ]
-    assert await store.match_counts_by_step(NOW - 2 * DAY, 1800, "other") == []
+    odd = datetime(2025, 7, 10, 18, 10, tzinfo=UTC)
+    assert await store.match_counts_by_step(odd, 1800, "csp") == [
+        (odd, 3),
+        (datetime(2025, 7, 10, 18, 40, tzinfo=UTC), 1),
+    ]
+    assert await store.match_counts_by_step(odd, 86400, "csp") == [(odd, 4)]
+    assert await store.match_counts_by_step(day_before, 1800, "other") == []
 
 
 async def test_berlins_day_of_the_change_is_23_hours(store: SqlStorage) -> None:
@@ -109,3 +117,26 @@ async def test_hours_stay_utc_hours_and_only_take_the_zone_for_labels(store: Sql
     assert local.starts == utc.starts
     assert local.judgements == utc.judgements
     assert local.tz == hcm
+
+
+async def test_adelaides_change_is_folded_from_half_hours(store: SqlStorage) -> None:
+    """+10:30 until 6 April 2025, 03:00 local, then +09:30: the 6th is 25 hours, and its
+    midnights are at half past a UTC hour, so hours would not split them."""
+    adelaide = ZoneInfo("Australia/Adelaide")
+    await _store_at(
+        store,
+        [
+            datetime(2025, 4, 5, 13, 15, tzinfo=UTC),  # 23:45 on the 5th (+10:30)
+            datetime(2025, 4, 5, 13, 45, tzinfo=UTC),  # 00:15 on the 6th
+            datetime(2025, 4, 6, 14, 15, tzinfo=UTC),  # 23:45 on the 6th (+09:30)
+            datetime(2025, 4, 6, 14, 45, tzinfo=UTC),  # 00:15 on the 7th
+        ],
+    )
+    now = datetime(2025, 4, 7, 3, tzinfo=UTC)  # 12:30 on the 7th there
+    series = await trend_series(store, "csp", now, 3, "day", adelaide)
+    assert series.starts == (
+        datetime(2025, 4, 4, 13, 30, tzinfo=UTC),
+        datetime(2025, 4, 5, 13, 30, tzinfo=UTC),
+        datetime(2025, 4, 6, 14, 30, tzinfo=UTC),
+    )
+    assert _counts(series) == [1, 2, 1]
