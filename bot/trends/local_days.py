@@ -1,9 +1,10 @@
 """A reader's days as UTC instants, and counts per UTC bucket folded into them. Pure.
 
-Storage counts a rule's matches per UTC hour (or finer); a reader's day runs from their local
-midnight to the next one: 24 hours, or 23 or 25 on the days daylight saving starts or ends.
-``day_bounds`` gives those midnights as UTC instants (DST-correct through ``zoneinfo``), and
-``fold`` sums the buckets into them, each bucket into the day its start falls in.
+A reader's day runs from their local midnight to the next one: 24 hours, or 23 or 25 on the
+days daylight saving starts or ends. ``day_bounds`` gives those midnights as UTC instants
+(DST-correct through ``zoneinfo``); storage counts a rule's matches in steps from the first
+(a day each, when all the days are 24 hours), or per UTC hour (or finer) across a change, and
+``fold`` sums those buckets into the days, each bucket into the day its start falls in.
 
 That is exact when every local midnight is on a bucket boundary. Every midnight of a zone whose
 offset is in whole hours (Asia/Ho_Chi_Minh, Europe/Berlin, UTC) is on a UTC hour, so hourly
