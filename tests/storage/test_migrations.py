@@ -176,14 +176,12 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 
 async def fts_objects(engine: AsyncEngine) -> list[str]:
-    """The names of 0002's full-text objects present: on SQLite the ``articles_fts`` table
-    and its triggers, on PostgreSQL the ``search_vector`` column and its index."""
+    """The names of 0002's full-text objects present: on SQLite the ``articles_fts`` table,
+    the shadow tables FTS5 keeps it in, and its triggers; on PostgreSQL the ``search_vector``
+    column and its index."""
     async with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            sql = (
-                "SELECT name FROM sqlite_master WHERE name = 'articles_fts'"
-                " OR (type = 'trigger' AND name LIKE 'articles_fts%')"
-            )
+            sql = "SELECT name FROM sqlite_master WHERE name LIKE 'articles\\_fts%' ESCAPE '\\'"
         else:
             sql = (
                 "SELECT column_name FROM information_schema.columns"
@@ -208,7 +206,16 @@ async def fts_ids(engine: AsyncEngine, word: str) -> list[int]:
 
 
 FTS_OBJECTS = {
-    "sqlite": ["articles_fts", "articles_fts_ad", "articles_fts_ai", "articles_fts_au"],
+    "sqlite": [
+        "articles_fts",
+        "articles_fts_ad",  # the triggers
+        "articles_fts_ai",
+        "articles_fts_au",
+        "articles_fts_config",  # FTS5's shadow tables (external content: no _content)
+        "articles_fts_data",
+        "articles_fts_docsize",
+        "articles_fts_idx",
+    ],
     "postgresql": ["ix_articles_search_vector", "search_vector"],
 }
 
