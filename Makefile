@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test lint fmt typecheck pytest bench screenshots clean
+.PHONY: help run demo test lint fmt typecheck pytest bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,9 +46,6 @@ pytest: $(VENV)/.dev-installed ## the test suite alone
 	$(BIN)/python -m pytest $(ARGS)
 
 test: lint pytest ## lint, type-check and run the whole test suite
-
-screenshots: $(VENV)/.dev-installed ## redraw the console's screenshots in docs/images (browser test)
-	NEWSWATCH_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/bot/web/test_browser.py -q
 
 bench: $(VENV)/.dev-installed ## run every benchmark and print its table
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -41,7 +41,7 @@ from watchers.feed_health import record_new_items
 from watchers.fetch import FeedFetcher
 from watchers.fulltext import FullTextExtractor
 from watchers.parsepool import ParsePool
-from watchers.poller import PollSettings, failed_state, poll_feed
+from watchers.poller import PollSettings, counted_from_end, failed_state, poll_feed
 
 log = logging.getLogger(__name__)
 
@@ -310,10 +310,11 @@ class Pipeline:
     async def poll_one(self, state: FeedState) -> CycleReport:
         """Poll one feed, ingest its items, then save its new state (in that order)."""
         services = self._services
+        started = services.clock.now()
         outcome = await poll_feed(
             state,
             self._fetcher,
-            services.clock.now(),
+            started,
             self._poll_settings,
             full_text=self._full_text,
             parser=self._parser,
@@ -352,8 +353,9 @@ class Pipeline:
         if outcome.error is not None:
             metrics.errors.labels(kind="fetch").inc()
             log.warning("feed poll failed: %s", outcome.error, extra={"feed": state.url})
+        ended = services.clock.now()
         await services.storage.save_feed_state(
-            record_new_items(outcome.state, new, services.clock.now())
+            record_new_items(counted_from_end(outcome.state, ended - started), new, ended)
         )
         if new or updated:
             log.info(

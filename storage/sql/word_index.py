@@ -74,6 +74,14 @@ def _filters(
     return join, where, params
 
 
+# A prepared statement's generic plan (PostgreSQL's choice after five runs) cannot know how rare
+# the searched words are: for ``words @@ $1 ORDER BY article_id DESC LIMIT $2`` it walks the
+# table backwards testing every row (9 ms at 10,000 articles, growing with the table) where the
+# GIN index answers a rare word in under a millisecond. The word index's queries are planned
+# for their words each time (SET LOCAL: this transaction only).
+_CUSTOM_PLAN = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 async def candidate_ids(
     conn: AsyncConnection,
     dialect: str,
@@ -106,6 +114,7 @@ async def candidate_ids(
             f" WHERE w.words @@ CAST(:q AS tsquery){where} ORDER BY {column} DESC"
         )
         params["q"] = tsquery(cond)
+        await conn.execute(_CUSTOM_PLAN)
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
@@ -146,6 +155,7 @@ async def count_matching(
             " (SELECT 1 FROM article_words_pending p WHERE p.article_id = w.article_id)"
         )
         params["q"] = tsquery(cond)
+        await conn.execute(_CUSTOM_PLAN)
     return int((await conn.execute(text(sql), params)).scalar_one())
 
 

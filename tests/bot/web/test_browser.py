@@ -1,14 +1,11 @@
 """End to end in a real headless Chromium (Debian's ``chromium`` and ``chromium-driver``,
 driven by Selenium; nothing is downloaded): log in through a one-time link, see a story arrive
-live, edit a rule with an error then a fix and watch the preview, add a feed. Takes a
-screenshot of each page at desktop and phone widths: into a temporary folder, or over
-docs/images/ with ``NEWSWATCH_UPDATE_SCREENSHOTS=1`` (``make screenshots``), so that a test run
-leaves the checkout as it was."""
+live, edit a rule with an error then a fix and watch the preview, add a feed. Writes a
+screenshot of each page at desktop and phone widths to docs/images/."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -28,12 +25,7 @@ from tests.support.storage_helpers import make_article
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-DOCS_IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
-IMAGES = (
-    DOCS_IMAGES
-    if os.environ.get("NEWSWATCH_UPDATE_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "newswatch-screenshots"
-)
+IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 
 pytestmark = pytest.mark.skipif(

@@ -1,12 +1,17 @@
-"""A poll that fails after its fetch (the database drops while its articles are stored) is the
-feed's error, backed off from its interval: never released to be polled again at once, which
-would have every replica fetch the feed again within the same second (the chaos test's early
-repoll). Nothing is lost: the next poll stores the story. Real SQLite and PostgreSQL, a real
-local feed server and the real fetcher; the storage fails on purpose where the test says."""
+"""When the pipeline polls a feed next (real SQLite and PostgreSQL, a real local feed server
+and the real fetcher; the storage fails on purpose where a test says):
+
+- A poll that fails after its fetch (the database drops while its articles are stored) is the
+  feed's error, backed off from its interval: never released to be polled again at once, which
+  would have every replica fetch the feed again within the same second (the chaos test's early
+  repoll). Nothing is lost: the next poll stores the story.
+- The interval counts from the end of a poll: a feed that took 30 s to answer is asked again an
+  interval after its answer, not 30 s sooner.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -54,7 +59,7 @@ class FailingStorage(SqlStorage):
 
 
 async def _setup(
-    database_url: str, feed_server: FeedServer
+    database_url: str, feed_server: FeedServer, clock: FakeClock | None = None, slow_s: float = 0
 ) -> tuple[FailingStorage, list[SeedArticle], list[datetime], str]:
     store = FailingStorage(database_url)
     await store.open()
@@ -64,7 +69,9 @@ async def _setup(
     base = feed_server.url("")
 
     async def feed(_request: web.Request) -> web.Response:
-        requests.append(T0)
+        requests.append(clock.now() if clock is not None else T0)
+        if clock is not None:
+            clock.advance(slow_s)  # the answer takes this long
         return web.Response(body=rss_xml(items, base, "News"), content_type="application/rss+xml")
 
     url = feed_server.route("/feed.xml", feed)
@@ -145,5 +152,26 @@ async def test_when_even_the_error_cannot_be_saved_the_lease_holds_the_feed(
             clock.advance(2)
             report = await pipeline.run_cycle()
             assert (report.new_articles, report.new_deliveries, len(requests)) == (1, 1, 3)
+    finally:
+        await store.close()
+
+
+async def test_the_interval_counts_from_the_end_of_a_slow_poll(
+    database_url: str, feed_server: FeedServer
+) -> None:
+    clock = FakeClock(T0)
+    store, _items, requests, url = await _setup(database_url, feed_server, clock, slow_s=30)
+    try:
+        async with FeedFetcher(allow_private=True) as fetcher:
+            pipeline = _pipeline(store, clock, fetcher)
+            await pipeline.run_cycle()
+            state = await store.get_feed(url)
+            assert state is not None
+            assert state.next_check_at == requests[0] + timedelta(seconds=30 + INTERVAL_S)
+            clock.advance(INTERVAL_S - 30)  # an interval after the request, 30 s before due
+            assert (await pipeline.run_cycle()).feeds_polled == 0
+            clock.advance(30)
+            assert (await pipeline.run_cycle()).feeds_polled == 1
+            assert requests[1] - requests[0] == timedelta(seconds=30 + INTERVAL_S)
     finally:
         await store.close()
