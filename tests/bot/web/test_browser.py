@@ -106,6 +106,9 @@ async def test_the_desk_in_a_real_browser(console: Console, browser: webdriver.C
     top = await run(lambda: browser.find_element(By.CSS_SELECTOR, "#stories .story").text)
     assert "story 99" in top
     await run(shoot, browser, "stories")
+    # the trends of the rule those stories matched (before the rule files are replaced below)
+    await run(browser.get, f"{base}/trends?rule=sea&days=30")
+    await run(shoot, browser, "trends")
 
     # edit a rule: an error, then a fix, and the preview
     await run(browser.get, f"{base}/rules/edit?file=main.yaml")
@@ -141,7 +144,6 @@ async def test_the_desk_in_a_real_browser(console: Console, browser: webdriver.C
     for name, path in (
         ("search", '/search?q="East Sea" AND NOT football'),
         ("rules", "/rules"),
-        ("trends", "/trends?rule=drill&days=30"),
     ):
         await run(browser.get, base + path)
         await run(shoot, browser, name)
