@@ -203,9 +203,21 @@ class FeedStorage(SqlEngine):
             values[name] = json.dumps(list(getattr(state, name)))
         now = wall_now()
         # Releases this process's claim; a live claim of another process wins (its poll is
-        # newer than ours, whose lease ran out): then nothing is written.
+        # newer than ours, whose lease ran out): then nothing is written. So does a newer poll
+        # already saved (unclaimed, checked after ours began): a poll that outlived its lease
+        # must not put back its older state and schedule, which would make the feed due again
+        # at once, just after the other replica's request.
+        unclaimed = feeds_tbl.c.lease_owner.is_(None)
+        if state.last_checked_at is not None:
+            unclaimed = and_(
+                unclaimed,
+                or_(
+                    feeds_tbl.c.last_checked_at.is_(None),
+                    feeds_tbl.c.last_checked_at <= state.last_checked_at,
+                ),
+            )
         ours = or_(
-            feeds_tbl.c.lease_owner.is_(None),
+            unclaimed,
             feeds_tbl.c.lease_owner == self._owner,
             feeds_tbl.c.lease_until <= (state.last_checked_at or now),
         )

@@ -153,6 +153,26 @@ async def test_each_due_feed_is_claimed_by_one_process_until_its_lease_runs_out(
         state = await other.get_feed(dead_urls[0])
         assert state is not None
         assert state.last_error is None
+        # nor, once the taker has saved its newer poll (the claim released), the newer state
+        newer = next(s for s in taken if s.url == dead_urls[0])
+        await other.save_feed_state(
+            dataclasses.replace(newer, last_checked_at=at(62), next_check_at=at(72))
+        )
+        await owner.save_feed_state(
+            dataclasses.replace(
+                stale, last_error="late", last_checked_at=at(1), next_check_at=at(2)
+            )
+        )
+        state = await other.get_feed(dead_urls[0])
+        assert state is not None
+        assert (state.last_error, state.next_check_at) == (None, at(72))
+        # a poll newer than the one saved still writes over it (no claim needed)
+        await owner.save_feed_state(
+            dataclasses.replace(stale, last_checked_at=at(80), next_check_at=at(90))
+        )
+        state = await other.get_feed(dead_urls[0])
+        assert state is not None
+        assert state.next_check_at == at(90)
     finally:
         await first.close()
         await second.close()
