@@ -260,6 +260,9 @@ personal_rules = Table(
     Column("created_by", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The id it is matched under, u<chat>-<number> of where it was saved (0015): kept when a
+    # migration moves the rule to its group's new chat id (storage.base.PersonalRule).
+    Column("rule_id", Text, nullable=False, unique=True),
 )
 
 rule_mutes = Table(
