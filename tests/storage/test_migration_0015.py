@@ -58,15 +58,18 @@ async def test_upgrade_gives_every_personal_rule_the_id_it_was_matched_under(
         stored = {(r.chat_id, r.number): r.rule_id for r in await storage.personal_rules()}
         assert stored == {(-4001, 1): "u-4001-1", (1001, 1): "u1001-1", (1001, 3): "u1001-3"}
         asean = await storage.personal_rule("u-4001-1")
-        assert asean is not None and asean.query == "ASEAN"
+        assert asean is not None
+        assert asean.query == "ASEAN"
         # The group migrates after the upgrade: the rule and its subscription move, same id.
         await storage.migrate_chat(-4001, -1004001)
         assert await storage.subscriptions(-1004001) == ["u-4001-1"]
         moved = await storage.personal_rule("u-4001-1")
-        assert moved is not None and (moved.chat_id, moved.number) == (-1004001, 1)
+        assert moved is not None
+        assert (moved.chat_id, moved.number) == (-1004001, 1)
         # New rules are numbered on as before.
         new = await storage.add_personal_rule(1001, "x", "x", limit=9, created_by=None, now=at(1))
-        assert new is not None and (new.number, new.rule_id) == (4, "u1001-4")
+        assert new is not None
+        assert (new.number, new.rule_id) == (4, "u1001-4")
         # Two rules can never share an id.
         with pytest.raises(StorageError):
             async with storage._tx() as conn:

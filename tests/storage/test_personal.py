@@ -134,7 +134,8 @@ async def test_a_migration_moves_the_personal_rules_with_their_ids(store: SqlSto
     own = await store.add_personal_rule(
         -1001, "ASEAN", "ASEAN", limit=5, created_by=None, now=at(1)
     )
-    assert own is not None and own.rule_id == "u-1001-1"
+    assert own is not None
+    assert own.rule_id == "u-1001-1"
     await store.subscribe(-100, "u-100-1")
     await store.migrate_chat(-100, -1001)
     moved = await store.personal_rules(-1001)
@@ -146,22 +147,26 @@ async def test_a_migration_moves_the_personal_rules_with_their_ids(store: SqlSto
     assert await store.personal_rules(-100) == []
     assert await store.subscriptions(-1001) == ["u-100-1"]
     owner = await store.personal_rule("u-100-2")
-    assert owner is not None and (owner.chat_id, owner.number) == (-1001, 3)
+    assert owner is not None
+    assert (owner.chat_id, owner.number) == (-1001, 3)
     assert await store.personal_rule("u-100-9") is None
     # counted against the new chat's limit, edited and deleted by its own numbers
     assert (
         await store.add_personal_rule(-1001, "x", "x", limit=3, created_by=None, now=at(2)) is None
     )
     edited = await store.update_personal_rule(-1001, 2, query="Rubio OR Blinken", now=at(3))
-    assert edited is not None and edited.rule_id == "u-100-1"
+    assert edited is not None
+    assert edited.rule_id == "u-100-1"
     deleted = await store.delete_personal_rule(-1001, 3)
-    assert deleted is not None and deleted.rule_id == "u-100-2"
+    assert deleted is not None
+    assert deleted.rule_id == "u-100-2"
     assert await store.delete_personal_rule(-1001, 3) is None
     # the new chat's next rule: its own next number and an id nobody has
     nxt = await store.add_personal_rule(
         -1001, "Japan", "Japan", limit=5, created_by=None, now=at(4)
     )
-    assert nxt is not None and (nxt.number, nxt.rule_id) == (3, "u-1001-3")
+    assert nxt is not None
+    assert (nxt.number, nxt.rule_id) == (3, "u-1001-3")
 
 
 async def test_a_rule_saved_at_a_migrated_id_gets_an_id_nobody_has(store: SqlStorage) -> None:
@@ -171,5 +176,6 @@ async def test_a_rule_saved_at_a_migrated_id_gets_an_id_nobody_has(store: SqlSto
         await store.add_personal_rule(-100, name, name, limit=5, created_by=None, now=at(0))
     await store.migrate_chat(-100, -1001)
     late = await store.add_personal_rule(-100, "x", "x", limit=5, created_by=None, now=at(1))
-    assert late is not None and (late.number, late.rule_id) == (3, "u-100-3")
+    assert late is not None
+    assert (late.number, late.rule_id) == (3, "u-100-3")
     assert len({r.rule_id for r in await store.personal_rules()}) == 3
