@@ -94,8 +94,8 @@ class AlertButtons:
         state = await button_state(self.services, ref)
         tz = self.services.chat_prefs.tz(ref.chat_id, self.services.settings.tz)
         keyboard = alert_keyboard(ref.delivery_id, ref.link, state, language=lang, tz=tz)
-        # The message stays where it was sent (a migrated group's edit is refused and
-        # logged; the answer below still says what was done).
+        # Redrawn where the message is: for a migrated group Telegram may refuse the edit
+        # ("migrated": logged by the reply sender); the answer below still says what was done.
         await self.out.edit_buttons(message.chat.id, message.message_id, keyboard)
         await query.answer(note[:200])
 

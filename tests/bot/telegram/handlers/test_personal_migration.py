@@ -182,8 +182,8 @@ async def test_the_buttons_of_an_alert_sent_before_the_migration_still_work(
     mrb.clock.advance(300)
     assert await match_and_store(mrb, mrb.services, "Rubio again") == 0
     mrb.clock.advance(300)
-    # (the old group's message cannot be redrawn: Telegram answers "migrated", logged; so
-    # the Unmute button it would show is pressed by its data)
+    # (the fake Bot API refuses to redraw the old group's message, "migrated", logged; so the
+    # Unmute button it would show is pressed by its data)
     unmuted = await press_data(
         mrb, alert, alert.button("1 h")["callback_data"].replace("m1h", "um")
     )
