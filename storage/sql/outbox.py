@@ -49,7 +49,10 @@ class OutboxStorage(SqlEngine):
     ) -> list[Delivery]:
         """Pending rows whose next attempt has come, and "sending" rows this process does not
         have in flight (left by a crashed predecessor: the policy is to resend them, see
-        docs/storage.md), oldest first. Rows of inactive chats wait. ``per_lane``: at most that
+        docs/storage.md), oldest first. Rows of blocked chats wait; rows of a migrated chat
+        are handed out (they exist only when queued concurrently with the migration, which
+        could not see them: the send is answered "migrated" and the outcome policy moves them
+        to the new id, ``migrate_chat`` again). ``per_lane``: at most that
         many rows of each (chat, topic), the oldest (a window function: SQLite >= 3.25 and
         PostgreSQL both have it), so a group's backlog of thousands leaves room in the batch
         for every other chat."""
@@ -64,7 +67,7 @@ class OutboxStorage(SqlEngine):
         due = and_(
             deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
         )
-        eligible = and_(chats.c.status == "active", or_(due, abandoned))
+        eligible = and_(chats.c.status.in_(("active", "migrated")), or_(due, abandoned))
         if per_lane is None:
             query = (
                 select(deliveries)

@@ -7,6 +7,7 @@ queues their alerts for the new chat too (the ids did not change)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.personal_rules import PersonalRules
 from bot.services import RuleHolder, Services
 from core.models import Article
 from rules import compile_ruleset
+from storage.schema import deliveries
 from storage.sql import SqlStorage
 from tests.bot.telegram.harness import ADMIN, GROUP, USER, RunningBot, details, running_bot, subs
 from tests.fakes.telegram_api import SentMessage
@@ -258,3 +260,68 @@ async def test_a_replica_with_the_old_rule_set_queues_for_the_new_chat(
         assert [r.id for r in other.rules.current.rules] == before
     finally:
         await other.storage.close()
+
+
+async def test_alerts_matched_while_the_group_migrates_arrive_once_in_the_new_chat(
+    mrb: RunningBot, database_url: str
+) -> None:
+    """The other replica stores matches before, during and after the migration's transaction
+    (whatever order the database puts them in): each is alerted once, in the new chat."""
+    await save_two_rules(mrb)
+    other, _ = await stale_replica(mrb, database_url)
+    try:
+        assert await match_and_store(mrb, other, "Rubio before") == 1  # queued for the group
+        titles = [f"Rubio meanwhile {i}" for i in range(4)]
+        mrb.tg.migrate(GROUP, NEW)  # Telegram's side; storage learns it below, concurrently
+        await asyncio.gather(
+            mrb.storage.migrate_chat(GROUP, NEW),
+            *(match_and_store(mrb, other, title) for title in titles),
+        )
+        assert await match_and_store(mrb, other, "Blinken after") == 1
+        await drain(mrb)
+        # (one message each, or several folded into one: each story is in one message)
+        for title in ("Rubio before", *titles, "Blinken after"):
+            assert len([m for m in mrb.tg.messages(NEW) if title in m.text]) == 1, title
+            assert [m for m in mrb.tg.messages(GROUP) if title in m.text] == [], title
+    finally:
+        await other.storage.close()
+
+
+async def straggler(rb: RunningBot, article_id: int, rule_id: str) -> None:
+    """An alert row for the old id, as an ingest that read the subscriptions just before the
+    migration's transaction and committed just after it leaves one (the migration could not
+    see it to move it)."""
+    now = rb.clock.now()
+    async with rb.storage.engine.begin() as conn:
+        await conn.execute(
+            deliveries.insert().values(
+                chat_id=GROUP,
+                article_id=article_id,
+                rule_ids=f'["{rule_id}"]',
+                kind="alert",
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+async def test_an_alert_queued_for_the_old_id_after_the_migration_arrives_once(
+    mrb: RunningBot,
+) -> None:
+    await save_two_rules(mrb)
+    mrb.tg.group_migrates(GROUP, NEW, user_id=USER)
+    await mrb.idle()
+    # one the new chat has no alert of yet, one it already has
+    alone = await mrb.storage.ingest(article("Rubio alone"), [], mrb.clock.now())
+    await straggler(mrb, alone.article_id, "u-4001-1")
+    both = article("Blinken both")
+    assert await match_and_store(mrb, mrb.services, "Blinken both") == 1
+    stored = await mrb.storage.ingest(both, [], mrb.clock.now())
+    await straggler(mrb, stored.article_id, "u-4001-2")
+    await drain(mrb)  # the old id answers "migrated": the rows move, the duplicate is dropped
+    for title in ("Rubio alone", "Blinken both"):
+        assert len([m for m in mrb.tg.messages(NEW) if title in m.text]) == 1, title
+        assert [m for m in mrb.tg.messages(GROUP) if title in m.text] == [], title
