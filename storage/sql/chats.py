@@ -22,6 +22,7 @@ from core.models import Chat, ChatType, DeliveryMode, DeliveryState
 
 from ..base import Subscription
 from ..schema import (
+    MESSAGE_BOUND_KINDS,
     UNFINISHED_STATES,
     UtcDateTime,
     chat_settings,
@@ -173,6 +174,18 @@ class ChatStorage(SqlEngine):
             already = select(deliveries.c.article_id).where(deliveries.c.chat_id == new_chat_id)
             unsent = and_(
                 deliveries.c.chat_id == old_chat_id, deliveries.c.state.in_(UNFINISHED_STATES)
+            )
+            # Except an edit of, or a reply to, a message of the old chat: its message id means
+            # nothing in the new one (moved, it edited whichever message had that id there).
+            await conn.execute(
+                update(deliveries)
+                .where(unsent, deliveries.c.kind.in_(MESSAGE_BOUND_KINDS))
+                .values(
+                    state=DeliveryState.CANCELLED.value,
+                    sending_owner=None,
+                    last_error="the group became a supergroup; its message is in the old chat",
+                    updated_at=now,
+                )
             )
             await conn.execute(
                 sql_delete(deliveries).where(unsent, deliveries.c.article_id.in_(already))

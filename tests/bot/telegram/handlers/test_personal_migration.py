@@ -287,7 +287,13 @@ async def test_alerts_matched_while_the_group_migrates_arrive_once_in_the_new_ch
         await other.storage.close()
 
 
-async def straggler(rb: RunningBot, article_id: int, rule_id: str) -> None:
+async def straggler(
+    rb: RunningBot,
+    article_id: int,
+    rule_id: str,
+    kind: str = "alert",
+    message_id: int | None = None,
+) -> None:
     """An alert row for the old id, as an ingest that read the subscriptions just before the
     migration's transaction and committed just after it leaves one (the migration could not
     see it to move it)."""
@@ -298,7 +304,8 @@ async def straggler(rb: RunningBot, article_id: int, rule_id: str) -> None:
                 chat_id=GROUP,
                 article_id=article_id,
                 rule_ids=f'["{rule_id}"]',
-                kind="alert",
+                kind=kind,
+                message_id=message_id,
                 state="pending",
                 attempts=0,
                 next_attempt_at=now,
@@ -321,7 +328,12 @@ async def test_an_alert_queued_for_the_old_id_after_the_migration_arrives_once(
     assert await match_and_store(mrb, mrb.services, "Blinken both") == 1
     stored = await mrb.storage.ingest(both, [], mrb.clock.now())
     await straggler(mrb, stored.article_id, "u-4001-2")
+    # and an edit of a message in the old group: its message id means nothing in the new chat
+    edited = await mrb.storage.ingest(article("Rubio edited"), [], mrb.clock.now())
+    await straggler(mrb, edited.article_id, "u-4001-1", kind="edit", message_id=1)
     await drain(mrb)  # the old id answers "migrated": the rows move, the duplicate is dropped
     for title in ("Rubio alone", "Blinken both"):
         assert len([m for m in mrb.tg.messages(NEW) if title in m.text]) == 1, title
         assert [m for m in mrb.tg.messages(GROUP) if title in m.text] == [], title
+    assert not [m for m in mrb.tg.messages() if "Rubio edited" in m.text]
+    assert not [m for m in mrb.tg.messages() if any("Rubio edited" in e for e in m.edits)]
