@@ -3,7 +3,8 @@ the real PTB against the fake Bot API, over SQLite and PostgreSQL, with the rule
 really compiled and alerts really sent through the outbox: afterwards the new chat lists,
 edits, deletes, promotes and counts the rules, their alerts go to it exactly once, the buttons
 of an alert sent before still work, and a replica that has not re-read the personal rules yet
-queues their alerts for the new chat too (the ids did not change)."""
+queues their alerts for the new chat too (the ids did not change), also while the migration's
+transaction runs; an edit of an old group's message is not carried into the new chat."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -210,7 +210,7 @@ async def press_data(rb: RunningBot, message: SentMessage, data: str) -> str:
     )
 
 
-async def stale_replica(rb: RunningBot, database_url: str) -> tuple[Services, Any]:
+async def stale_replica(rb: RunningBot, database_url: str) -> tuple[Services, PersonalRules]:
     """A second replica over the same database, its rule set compiled from the personal rules
     as it read them now (it re-reads them only every ``FOLLOW_EVERY_S``)."""
     storage = SqlStorage(database_url)
