@@ -65,19 +65,6 @@ class StoredMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class ArticleHit:
-    """A stored article found by full-text search (``/search``, ``newswatch search``)."""
-
-    article_id: int
-    title: str
-    link: str | None
-    feed_url: str
-    published_at: datetime | None
-    snippet: str  # plain text around the first matched word; not escaped, not marked up
-    score: float  # higher is more relevant; comparable only within one result list
-
-
-@dataclass(frozen=True, slots=True)
 class Subscription:
     """One chat's subscription to one rule, as ``/list`` and the digest scheduler see it."""
 
@@ -341,9 +328,6 @@ class Storage(Protocol):
         self, rule_id: str | None = None, chat_id: int | None = None, limit: int = 10
     ) -> list[StoredMatch]:
         """Newest matches first; for one rule and/or the rules one chat subscribes to."""
-
-    async def search_articles(self, query: str, limit: int = 10) -> list[ArticleHit]:
-        """Stored articles containing all words of ``query`` (stemmed), best first."""
 
     async def match_counts_per_day(self, since: datetime) -> list[tuple[str, date, int]]:
         """(rule id, UTC day, matches) from ``since`` on, sorted by rule then day."""

@@ -1,10 +1,10 @@
 """The word index: each stored article's words as the rule engine folds them, and the word
 conditions a search or rule preview asks it for.
 
-Why not the full-text index of migration 0002? It tokenizes differently from the rule engine
-(SQLite's porter stemmer, PostgreSQL's English stemmer and stop words, no accent folding on
-PostgreSQL, host names and paths kept whole, an emoji inside a word splitting it), so a query
-there can miss an article the engine matches. This index holds exactly the engine's words
+Why not the full-text index of migration 0002 (dropped by 0014)? It tokenized differently from
+the rule engine (SQLite's porter stemmer, PostgreSQL's English stemmer and stop words, no accent
+folding on PostgreSQL, host names and paths kept whole, an emoji inside a word splitting it), so
+a query there could miss an article the engine matches. This index holds exactly the engine's words
 (``rules.normalize.fast_tokens``: accents, case and plurals folded), so a condition derived from
 a rule ("all of these words", "any of these", "a word starting with ...") is a necessary
 condition for the rule, and ``candidates + engine == full scan + engine``.

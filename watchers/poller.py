@@ -183,6 +183,16 @@ def _succeeded(
     )
 
 
+def counted_from_end(state: FeedState, took: timedelta) -> FeedState:
+    """``state`` (a poll's outcome, scheduled from the time the poll began) with its next check
+    moved by ``took``, the time the poll lasted: the interval counts from the end of a poll,
+    so a slow answer, or a process too busy to send the request at once, never brings the next
+    request closer to this one than the interval (less its jitter)."""
+    if state.next_check_at is None or took <= timedelta(0):
+        return state
+    return replace(state, next_check_at=state.next_check_at + took)
+
+
 def failed_state(
     state: FeedState,
     error: str,

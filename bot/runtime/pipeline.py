@@ -41,7 +41,7 @@ from watchers.feed_health import record_new_items
 from watchers.fetch import FeedFetcher
 from watchers.fulltext import FullTextExtractor
 from watchers.parsepool import ParsePool
-from watchers.poller import PollSettings, failed_state, poll_feed
+from watchers.poller import PollSettings, counted_from_end, failed_state, poll_feed
 
 log = logging.getLogger(__name__)
 
@@ -256,12 +256,11 @@ class Pipeline:
                 report = await self.poll_one(state)
         except TimeoutError:
             report = await self._timed_out(state)
-        except Exception:
-            # One feed's bug must not stop the others; the feed is retried at its next check.
+        except Exception as exc:
+            # One feed's bug (or a lost database connection) must not stop the others.
             log.exception("poll failed unexpectedly", extra={"feed": state.url})
             report = CycleReport(feeds_polled=1, feeds_failed=1)
-            with contextlib.suppress(Exception):
-                await self._services.storage.release_feeds([state.url])
+            await self._back_off(state, f"poll failed unexpectedly: {type(exc).__name__}")
         if self._on_progress is not None:
             self._on_progress(POLLING)
         if report.new_deliveries and self._on_deliveries_queued is not None:
@@ -274,11 +273,26 @@ class Pipeline:
         error = f"poll took longer than {self._poll_timeout_s:g} s; stopped"
         self._services.metrics.errors.labels(kind="fetch").inc()
         log.warning("feed poll failed: %s", error, extra={"feed": state.url})
-        now = self._services.clock.now()
-        await self._services.storage.save_feed_state(
-            failed_state(state, error, now, self._poll_settings)
-        )
+        await self._back_off(state, error)
         return CycleReport(feeds_polled=1, feeds_failed=1)
+
+    async def _back_off(self, state: FeedState, error: str) -> None:
+        """Record ``error`` for a poll that ended without a state of its own (it ran past its
+        limit, or failed past the fetch: the feed may have been fetched) and back the feed
+        off as for any failure, so it is polled again no sooner than its interval. Releasing
+        the claim instead would make it due at once: after a database error while storing,
+        every replica would poll the feed again within the same second. If even this save
+        fails, the claim is kept and the feed returns when its lease runs out."""
+        now = self._services.clock.now()
+        try:
+            await self._services.storage.save_feed_state(
+                failed_state(state, error, now, self._poll_settings)
+            )
+        except Exception:
+            log.warning(
+                "could not record the failed poll; the feed returns when its lease runs out",
+                extra={"feed": state.url},
+            )
 
     async def _decide_and_explain(
         self, ruleset: RuleSet, articles: Sequence[Article], tags: Sequence[str]
@@ -296,10 +310,11 @@ class Pipeline:
     async def poll_one(self, state: FeedState) -> CycleReport:
         """Poll one feed, ingest its items, then save its new state (in that order)."""
         services = self._services
+        started = services.clock.now()
         outcome = await poll_feed(
             state,
             self._fetcher,
-            services.clock.now(),
+            started,
             self._poll_settings,
             full_text=self._full_text,
             parser=self._parser,
@@ -338,8 +353,9 @@ class Pipeline:
         if outcome.error is not None:
             metrics.errors.labels(kind="fetch").inc()
             log.warning("feed poll failed: %s", outcome.error, extra={"feed": state.url})
+        ended = services.clock.now()
         await services.storage.save_feed_state(
-            record_new_items(outcome.state, new, services.clock.now())
+            record_new_items(counted_from_end(outcome.state, ended - started), new, ended)
         )
         if new or updated:
             log.info(

@@ -1,5 +1,7 @@
-"""Reading what was stored: recent matches, a digest's due matches, full-text search, match
-counts per day, export of matches (CSV/JSON lines) and paging through every article.
+"""Reading what was stored: recent matches, a digest's due matches, match counts per day,
+export of matches (CSV/JSON lines) and paging through every article. Searches are not here:
+they replay the rule engine over candidates from the word index (``bot/search/``,
+``storage/sql/word_index.py``).
 
 Read-only: does not store, change or delete anything.
 """
@@ -12,23 +14,18 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, Date, Float, Integer, String, cast, func, or_, select, text
+from sqlalchemy import ColumnElement, Date, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.models import Article
 
-from ..base import ArticleHit, ExportFormat, StoredMatch
+from ..base import ExportFormat, StoredMatch
 from ..explain import Explainer
-from ..keys import query_words, snippet
-from ..schema import UtcDateTime, articles, deliveries, subscriptions
+from ..schema import articles, deliveries, subscriptions
 from ..schema import matches as matches_tbl
 from .articles import article_from_row, stored_match_from_row
 from .engine import SqlEngine
 from .ingest import hits_json
-
-# Search scores only the newest this-many articles that contain all the words: news search
-# wants recent stories, and it keeps a query over very common words fast.
-SEARCH_WINDOW = 200
 
 EXPORT_COLUMNS = (
     "matched_at",
@@ -137,59 +134,6 @@ class QueryStorage(SqlEngine):
             query = query.where(matches_tbl.c.matched_at <= until)
         async with self._tx() as conn:
             return [stored_match_from_row(row) for row in await conn.execute(query)]
-
-    async def search_articles(self, query: str, limit: int = 10) -> list[ArticleHit]:
-        words = query_words(query)
-        if not words or limit <= 0:
-            return []
-        columns: dict[str, Any] = {
-            "id": Integer,
-            "title": String,
-            "link": String,
-            "feed_url": String,
-            "published_at": UtcDateTime,
-            "summary": String,
-            "content": String,
-            "score": Float,
-        }
-        if self.dialect == "sqlite":
-            # Each word quoted: user text is never FTS5 syntax. Adjacent terms mean AND.
-            fts_query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
-            # The newest SEARCH_WINDOW matches come straight off the index in rowid order; only
-            # they are scored. This bounds the cost of very common words (see docs/storage.md).
-            sql = text(
-                "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
-                " c.score FROM ("
-                "  SELECT rowid, -bm25(articles_fts, 10.0, 3.0, 1.0) AS score FROM articles_fts"
-                "  WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :window"
-                " ) c JOIN articles a ON a.id = c.rowid"
-                " ORDER BY c.score DESC, a.id DESC LIMIT :limit"
-            ).columns(**columns)
-            params: dict[str, Any] = {"q": fts_query, "limit": limit, "window": SEARCH_WINDOW}
-        else:
-            sql = text(
-                "SELECT a.id, a.title, a.link, a.feed_url, a.published_at, a.summary, a.content,"
-                " ts_rank_cd(a.search_vector, c.q) AS score FROM ("
-                "  SELECT a2.id, q FROM articles a2, plainto_tsquery('english', :q) q"
-                "  WHERE a2.search_vector @@ q ORDER BY a2.id DESC LIMIT :window"
-                " ) c JOIN articles a ON a.id = c.id"
-                " ORDER BY score DESC, a.id DESC LIMIT :limit"
-            ).columns(**columns)
-            params = {"q": " ".join(words), "limit": limit, "window": SEARCH_WINDOW}
-        async with self._tx() as conn:
-            rows = (await conn.execute(sql, params)).all()
-        return [
-            ArticleHit(
-                article_id=row.id,
-                title=row.title,
-                link=row.link,
-                feed_url=row.feed_url,
-                published_at=row.published_at,
-                snippet=snippet(row.summary or row.content or row.title, words),
-                score=float(row.score),
-            )
-            for row in rows
-        ]
 
     async def match_counts_per_day(self, since: datetime) -> list[tuple[str, date, int]]:
         day: ColumnElement[Any]

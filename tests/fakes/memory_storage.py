@@ -29,7 +29,6 @@ from core.models import (
     StorySource,
 )
 from storage.base import (
-    ArticleHit,
     Feedback,
     IngestResult,
     IngestStatus,
@@ -268,28 +267,6 @@ class MemoryStorage:
         ]
         found.sort(key=lambda m: m.matched_at, reverse=True)
         return found[:limit]
-
-    async def search_articles(self, query: str, limit: int = 10) -> list[ArticleHit]:
-        words = [w.casefold() for w in query.split() if w.strip()]
-        hits: list[ArticleHit] = []
-        for article_id, a in self.articles.items():
-            text = f"{a.title} {a.summary} {a.content}"
-            folded = text.casefold()
-            if words and all(w in folded for w in words):
-                at = folded.index(words[0])
-                hits.append(
-                    ArticleHit(
-                        article_id=article_id,
-                        title=a.title,
-                        link=a.link,
-                        feed_url=a.feed_url,
-                        published_at=a.published_at,
-                        snippet=text[max(0, at - 40) : at + 80],
-                        score=float(folded.count(words[0])),
-                    )
-                )
-        hits.sort(key=lambda h: -h.score)
-        return hits[:limit]
 
     async def match_counts_per_day(self, since: datetime) -> list[tuple[str, date, int]]:
         counts: dict[tuple[str, date], int] = {}

@@ -14,7 +14,7 @@ from storage.migrate import current_revision, head_revision, upgrade
 from storage.sql import create_engine
 from tests.support.storage_helpers import T0, at
 
-BEFORE = "0013"  # the revision before personal rules had a stored id
+BEFORE = "0014"  # the revision before personal rules had a stored id
 
 ROWS = ((1001, 1, "Rubio"), (1001, 3, "EU"), (-4001, 1, "ASEAN"))
 

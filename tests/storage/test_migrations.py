@@ -6,16 +6,20 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic import command
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import Chat, ChatType, DeliveryMode
 from storage import SqlStorage
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.sql import create_engine
 from storage.words import AllWords, Word
 from tests.support.storage_helpers import T0, at, make_article, match
 
 FIRST_REVISION = "0001"
+BEFORE_FTS_DROP = "0013"  # the last revision with 0002's full-text index (0014 drops it)
 
 
 async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None:
@@ -74,10 +78,7 @@ async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None
     await storage.open()
     try:
         assert await current_revision(storage.engine) == head_revision() != FIRST_REVISION
-        # Old rows survive, and the search index added later covers them.
-        assert [h.article_id for h in await storage.search_articles("strategic partnership")] == [
-            article_id
-        ]
+        # Old rows survive (the word index added later covers them: 0011 below).
         assert [m.rule_id for m in await storage.recent_matches(chat_id=42)] == ["csp"]
         assert await storage.subscriptions(42) == ["csp", "sea"]
         # 0003: digests already chosen start their first period at the upgrade
@@ -159,3 +160,137 @@ async def test_replicas_opening_a_fresh_database_together_wait_for_one_another(
     finally:
         for store in stores:
             await store.close()
+
+
+# 0014: the full-text index of 0002 dropped -------------------------------------------------
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the database at ``engine`` down to ``revision`` (the bot itself never does)."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def fts_objects(engine: AsyncEngine) -> list[str]:
+    """The names of 0002's full-text objects present: on SQLite the ``articles_fts`` table,
+    the shadow tables FTS5 keeps it in, and its triggers; on PostgreSQL the ``search_vector``
+    column and its index."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE name LIKE 'articles\\_fts%' ESCAPE '\\'"
+        else:
+            sql = (
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'articles' AND column_name = 'search_vector'"
+                " UNION ALL SELECT indexname FROM pg_indexes"
+                " WHERE indexname = 'ix_articles_search_vector'"
+            )
+        return sorted(row[0] for row in await conn.execute(text(sql)))
+
+
+async def fts_ids(engine: AsyncEngine, word: str) -> list[int]:
+    """Ids of the articles 0002's index finds ``word`` in (its own tokenizer, stemming)."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            sql = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :w ORDER BY rowid"
+        else:
+            sql = (
+                "SELECT id FROM articles"
+                " WHERE search_vector @@ plainto_tsquery('english', :w) ORDER BY id"
+            )
+        return [row[0] for row in await conn.execute(text(sql), {"w": word})]
+
+
+FTS_OBJECTS = {
+    "sqlite": [
+        "articles_fts",
+        "articles_fts_ad",  # the triggers
+        "articles_fts_ai",
+        "articles_fts_au",
+        "articles_fts_config",  # FTS5's shadow tables (external content: no _content)
+        "articles_fts_data",
+        "articles_fts_docsize",
+        "articles_fts_idx",
+    ],
+    "postgresql": ["ix_articles_search_vector", "search_vector"],
+}
+
+
+async def test_a_new_database_has_no_full_text_index(store: SqlStorage) -> None:
+    assert await fts_objects(store.engine) == []
+    # Articles are written, edited and found through the word index without it.
+    first = await store.ingest(make_article(1), [], at(0))
+    await store.ingest(make_article(1, summary="Rice exports grow."), [], at(1))
+    cond = AllWords((Word("rice"), Word("grow")))
+    assert await store.word_candidates(cond) == [first.article_id]
+    assert await store.word_candidates(AllWords((Word("partnership"),))) == []
+
+
+async def test_upgrade_past_0014_drops_the_full_text_index_and_keeps_the_articles(
+    database_url: str,
+) -> None:
+    """A database at 0013 holding an article upgrades to head: 0002's objects are gone, the
+    article is kept and found by the word index, new articles are written and edited (no
+    trigger left behind on SQLite). Down to 0013 again recreates the index holding every
+    article; up again drops it once more."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, BEFORE_FTS_DROP)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO articles (identity, feed_url, link_key, title_key, title,"
+                    " summary, content, first_seen_at, updated_at, edit_count, language) VALUES"
+                    " ('guid:old-1', 'http://127.0.0.1/feed.xml', 'news.example/story/1',"
+                    " 'fishing fleets return', 'Fishing fleets return',"
+                    " 'Boats are back in port', '', :t, :t, 0, 'en')"
+                ),
+                {"t": T0},
+            )
+            old_id = (await conn.execute(text("SELECT id FROM articles"))).scalar_one()
+        dialect = engine.dialect.name
+        assert await fts_objects(engine) == FTS_OBJECTS[dialect]
+        assert await fts_ids(engine, "fleet") == [old_id]  # 0002's stemmer at work
+    finally:
+        await engine.dispose()
+
+    storage = SqlStorage(database_url)
+    await storage.open()
+    try:
+        assert await current_revision(storage.engine) == head_revision()
+        assert await fts_objects(storage.engine) == []
+        assert await storage.index_pending_words() == 1  # the article written at 0013
+        (old,) = await storage.articles_by_ids([old_id])
+        assert old.article.title == "Fishing fleets return"
+        new = await storage.ingest(make_article(2), [], at(1))
+        await storage.ingest(make_article(2, summary="Fishing boats and rice."), [], at(2))
+        new_id = new.article_id
+        assert new_id is not None
+        fishing = AllWords((Word("fishing"),))
+        assert await storage.word_candidates(fishing) == [new_id, old_id]
+        assert await storage.word_candidates(AllWords((Word("rice"),))) == [new_id]
+        assert await storage.word_candidates(AllWords((Word("partnership"),))) == []
+
+        await downgrade(storage.engine, BEFORE_FTS_DROP)
+        assert await fts_objects(storage.engine) == FTS_OBJECTS[dialect]
+        # Recreated as 0002 made it: filled from the stored rows, edits included.
+        assert await fts_ids(storage.engine, "fishing") == [old_id, new_id]
+        assert await fts_ids(storage.engine, "partnership") == []
+        async with storage.engine.begin() as conn:  # and kept in step again (0002's triggers)
+            await conn.execute(
+                text("UPDATE articles SET summary = 'A partnership' WHERE id = :i"), {"i": old_id}
+            )
+        assert await fts_ids(storage.engine, "partnership") == [old_id]
+
+        await upgrade(storage.engine)
+        assert await current_revision(storage.engine) == head_revision()
+        assert await fts_objects(storage.engine) == []
+        assert len(await storage.articles_by_ids([old_id, new_id])) == 2
+        await storage.index_pending_words()  # the edit made at 0013
+        assert await storage.word_candidates(AllWords((Word("partnership"),))) == [old_id]
+    finally:
+        await storage.close()

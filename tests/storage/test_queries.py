@@ -1,4 +1,4 @@
-"""Reading: recent matches, digest items, search, counts, export, paging
+"""Reading: recent matches, digest items, counts, export, paging
 (``storage/sql/queries.py``). Each test runs on SQLite and on PostgreSQL (the ``database_url``
 fixture)."""
 
@@ -9,8 +9,6 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import date, timedelta
-
-import pytest
 
 from core.models import Article, DeliveryMode, Hit, RuleMatch
 from storage import SqlStorage
@@ -28,35 +26,6 @@ async def test_recent_matches_per_rule_and_per_chat(store: SqlStorage) -> None:
     assert [m.rule_id for m in await store.recent_matches(chat_id=1)] == ["a", "a"]
     assert await store.recent_matches(chat_id=999) == []
     assert recent[0].hits == (Hit("partnership", "summary", 3, 14),)
-
-
-async def test_search_finds_words_stemmed_and_ranks_title_first(store: SqlStorage) -> None:
-    await store.ingest(
-        make_article(1, title="Fishing fleets return", summary="Boats in port."), [], at(0)
-    )
-    await store.ingest(
-        make_article(2, title="Port news", summary="The fleet of fishermen went fishing again."),
-        [],
-        at(0),
-    )
-    await store.ingest(make_article(3, title="Unrelated", summary="Nothing here."), [], at(0))
-    hits = await store.search_articles("fishing fleet")
-    assert [h.title for h in hits] == ["Fishing fleets return", "Port news"]
-    assert "fishing" in hits[1].snippet
-    assert await store.search_articles('"; DROP TABLE articles; --') == []
-    assert await store.search_articles("   ") == []
-    # FTS syntax in user text is taken as plain words, never as operators
-    assert [h.title for h in await store.search_articles("fleet*")] == [
-        "Fishing fleets return",
-        "Port news",
-    ]
-
-
-async def test_search_sees_edits(store: SqlStorage) -> None:
-    await store.ingest(make_article(1, summary="About tariffs."), [], at(0))
-    await store.ingest(make_article(1, summary="About semiconductors."), [], at(1))
-    assert await store.search_articles("tariffs") == []
-    assert [h.article_id for h in await store.search_articles("semiconductors")] != []
 
 
 async def test_match_counts_per_day(store: SqlStorage) -> None:
@@ -137,15 +106,3 @@ async def test_due_digest_items_skip_articles_already_alerted(store: SqlStorage)
 
     until = await store.due_digest_items(1, ["digest"], since=at(0), until=at(1))
     assert [i.title for i in until] == ["Vietnam and Japan upgrade ties, story 1"]
-
-
-async def test_search_scores_only_the_newest_window(
-    store: SqlStorage, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import storage.sql.queries
-
-    monkeypatch.setattr(storage.sql.queries, "SEARCH_WINDOW", 2)
-    for n in range(4):
-        await store.ingest(make_article(n, title=f"Harbour story {n}", summary="x"), [], at(n))
-    hits = await store.search_articles("harbour", limit=10)
-    assert sorted(h.title for h in hits) == ["Harbour story 2", "Harbour story 3"]

@@ -12,7 +12,7 @@ from tests.fakes.feed_server import FeedServer
 from tests.support.seeds import Seed, rss2
 from tests.watchers.conftest import NOW
 from watchers.fetch import FeedFetcher
-from watchers.poller import poll_feed
+from watchers.poller import counted_from_end, poll_feed
 from watchers.schedule import PollSettings
 
 
@@ -118,3 +118,13 @@ async def test_permanent_redirect_is_recorded_and_used_next_time(
     await poll_feed(out.state, fetcher, NOW, settings)
     assert server.hits["/old.xml"] == 1
     assert server.hits["/new.xml"] == 2
+
+
+def test_counted_from_end_moves_only_a_scheduled_check_forward() -> None:
+    due = NOW + timedelta(minutes=5)
+    state = FeedState(url="http://127.0.0.1/f.xml", next_check_at=due)
+    assert counted_from_end(state, timedelta(seconds=7)).next_check_at == due + timedelta(seconds=7)
+    assert counted_from_end(state, timedelta(0)) == state
+    assert counted_from_end(state, timedelta(seconds=-3)) == state  # a clock step back
+    unscheduled = FeedState(url="http://127.0.0.1/f.xml")
+    assert counted_from_end(unscheduled, timedelta(seconds=7)) == unscheduled

@@ -1,7 +1,7 @@
 """Personal rules keep their id when their group becomes a supergroup (#16).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01
 
 ``personal_rules.rule_id``: the id a personal rule is matched, subscribed, muted and marked
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
