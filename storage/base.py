@@ -253,10 +253,12 @@ class Storage(Protocol):
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: move, in one transaction, its subscriptions, unsent
-        deliveries, ``/settings``, rule mutes, trend opt-ins and personal rules to the new id
-        (a row the new id already has wins; a personal rule keeps its ``rule_id`` and its
-        number, or takes the next free one when the new id already uses it), and mark the old
-        chat migrated. Nothing else is renamed: every id a rule is known by stays the same."""
+        deliveries, ``/settings``, rule mutes, trend opt-ins, "not relevant" marks and personal
+        rules to the new id (a row the new id already has wins; a personal rule keeps its
+        ``rule_id`` and its number, or takes the next free one when the new id already uses
+        it), cancel its unsent edits of and replies to the old chat's messages (their message
+        ids mean nothing in the new chat), and mark the old chat migrated. Nothing is renamed:
+        every id a rule is known by stays the same. Running it again is harmless."""
 
     async def mute_chat(self, chat_id: int, until: datetime | None) -> None:
         """Mute all the chat's subscriptions until ``until`` (None: unmute). Matches made while

@@ -2,9 +2,10 @@
 subscribing and unsubscribing, mute, delivery mode, and digests' subscription state (which
 subscriptions are digests, when each digest was last sent).
 
-``migrate_chat`` also moves the chat's unsent deliveries, settings and personal rules, because a
-migration must move them in the same transaction as the subscriptions. Does not queue, send or read
-deliveries (``outbox``) nor pick a digest's matches (``queries.due_digest_items``).
+``migrate_chat`` also moves the chat's unsent deliveries, settings, "not relevant" marks and
+personal rules, because a migration must move them in the same transaction as the subscriptions.
+Does not queue, send or read deliveries (``outbox``) nor pick a digest's matches
+(``queries.due_digest_items``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..schema import (
     chats,
     deliveries,
     personal_rules,
+    rule_feedback,
     rule_mutes,
     subscriptions,
     trend_watches,
@@ -159,8 +161,9 @@ class ChatStorage(SqlEngine):
                 sql_delete(subscriptions).where(subscriptions.c.chat_id == old_chat_id)
             )
             await _move_personal_rules(conn, old_chat_id, new_chat_id)
+            await _move_feedback(conn, old_chat_id, new_chat_id)
             # The chat's choices follow it too: /settings, rule mutes, trend opt-ins (a row the
-            # new id already has wins). Feedback stays with the old id (a record of the past).
+            # new id already has wins).
             for table in (chat_settings, rule_mutes, trend_watches):
                 for row in (
                     await conn.execute(select(table).where(table.c.chat_id == old_chat_id))
@@ -372,6 +375,30 @@ async def _move_personal_rules(conn: AsyncConnection, old_chat_id: int, new_chat
             .where(personal_rules.c.chat_id == old_chat_id, personal_rules.c.number == number)
             .values(chat_id=new_chat_id, number=new_number)
         )
+
+
+async def _move_feedback(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> None:
+    """The chat's "not relevant" marks become the new chat's (one per chat, rule and article: a
+    mark the new id already has wins), so that its rules' marks, an old alert's "marked" state
+    and the once-per-article check stay the chat's."""
+    theirs = rule_feedback.alias("theirs")
+    known = (
+        select(theirs.c.id)
+        .where(
+            theirs.c.chat_id == new_chat_id,
+            theirs.c.rule_id == rule_feedback.c.rule_id,
+            theirs.c.article_identity == rule_feedback.c.article_identity,
+        )
+        .exists()
+    )
+    await conn.execute(
+        sql_delete(rule_feedback).where(rule_feedback.c.chat_id == old_chat_id, known)
+    )
+    await conn.execute(
+        update(rule_feedback)
+        .where(rule_feedback.c.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id)
+    )
 
 
 def digest_mark_statement(chat_id: int, rule_ids: Sequence[str], sent_at: datetime) -> Update:

@@ -174,6 +174,15 @@ class MemoryStorage:
         for chat, rule_id in [k for k in self.rule_mutes if k[0] == old_chat_id]:
             mute = self.rule_mutes.pop((chat, rule_id))
             self.rule_mutes.setdefault((new_chat_id, rule_id), mute)
+        # "not relevant" marks too (one per chat, rule and article: the new id's wins)
+        theirs = {
+            (f.rule_id, f.article_identity) for f in self.feedbacks if f.chat_id == new_chat_id
+        }
+        self.feedbacks = [
+            replace(f, chat_id=new_chat_id) if f.chat_id == old_chat_id else f
+            for f in self.feedbacks
+            if f.chat_id != old_chat_id or (f.rule_id, f.article_identity) not in theirs
+        ]
         # personal rules move with their ids (as SqlStorage: a taken number goes after the top)
         taken = {n for c, n in self.personal if c == new_chat_id}
         for key in sorted(k for k in self.personal if k[0] == old_chat_id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.models import Chat, ChatSettings, ChatType, DeliveryMode, Language, RenderedMessage
 from storage import SqlStorage
+from storage.base import Feedback
 from tests.support.storage_helpers import article_of, at, make_article, match, subscribed
 
 
@@ -217,3 +218,18 @@ async def test_migrate_chat_cancels_edits_of_the_old_chats_messages(store: SqlSt
     await store.ingest(make_article(3, title="Item 3, updated"), [match("a")], at(3))
     assert await store.pending_count(-100) == 0
     assert [d.chat_id for d in await store.due_deliveries(at(3))] == [-1001]
+
+
+async def test_a_migrated_chat_keeps_its_not_relevant_marks_once(store: SqlStorage) -> None:
+    """The marks follow the chat (so an old alert still shows "marked", and marking it again
+    in the new chat adds nothing); a mark the new id already has for the same rule and
+    article wins."""
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
+    for chat_id, rule_id, user in ((-100, "a", 1), (-100, "b", 1), (-1001, "b", 2)):
+        mark = Feedback(chat_id, rule_id, "guid:item-1", "Item 1", None, user, at(0))
+        assert await store.add_feedback(mark)
+    await store.migrate_chat(-100, -1001)
+    marks = sorted((f.chat_id, f.rule_id, f.user_id) for f in await store.feedback())
+    assert marks == [(-1001, "a", 1), (-1001, "b", 2)]
+    again = Feedback(-1001, "a", "guid:item-1", "Item 1", None, 3, at(1))
+    assert not await store.add_feedback(again)

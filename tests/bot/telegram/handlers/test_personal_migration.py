@@ -169,6 +169,7 @@ async def test_the_buttons_of_an_alert_sent_before_the_migration_still_work(
     await match_and_store(mrb, mrb.services, "Rubio visits Hanoi")
     await drain(mrb)
     [alert] = alerts(mrb, GROUP, "Rubio visits Hanoi")
+    assert (await mrb.press(alert, "Not relevant")).startswith("Noted")  # still a group
     mrb.tg.group_migrates(GROUP, NEW, user_id=USER)
     await mrb.idle()
     # pressed under the old group's message: acts on the supergroup's subscription
@@ -176,10 +177,18 @@ async def test_the_buttons_of_an_alert_sent_before_the_migration_still_work(
     assert muted.startswith("Muted #u_4001_1")
     assert (await details(mrb, NEW))["u-4001-1"].muted_until is not None
     assert "u_4001_2" not in muted  # the other rule did not match this alert
-    noted = await mrb.press(alert, "Not relevant")
+    # (the keyboard says "marked" since the press in the group; "not relevant" pressed again,
+    # by its data, in case a client still shows the old keyboard)
+    nr = alert.button("1 h")["callback_data"].replace("m1h", "nr")
+    noted = await press_data(mrb, alert, nr)
     assert noted.startswith("Noted: not relevant for #u_4001_1.")
     marks = await in_group(mrb, "/feedback", NEW)
     assert "Rubio visits Hanoi" in marks.text  # the supergroup owns the rule now
+    # the mark made in the group moved with it: marked again, it is still one mark
+    assert [(f.chat_id, f.title) for f in await mrb.storage.feedback(["u-4001-1"])] == [
+        (NEW, "Rubio visits Hanoi")
+    ]
+    assert marks.text.startswith("Marked not relevant (1 mark")
     # muted: a new match is stored but not alerted; unmuting catches it up, in the new chat
     mrb.clock.advance(300)
     assert await match_and_store(mrb, mrb.services, "Rubio again") == 0
