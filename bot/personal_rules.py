@@ -1,13 +1,16 @@
 """Personal rules: rules a chat saves from the chat (``/watch``), kept in the database and
 matched by the pipeline with the rule files' own compiler and engine.
 
-A personal rule is stored as (chat, number, name, query). It is put in force as the rule
-``u<chat>-<number>`` (``personal_rule_id``; the rule-file compiler refuses such ids in files, so
-the two can never collide), compiled from one extra source (``rules.PERSONAL_SOURCE``) next to
-the rule files: ``PersonalRules.compose(file_sources)`` is what the rules reloader compiles, and
-``PersonalRules.refresh()`` recompiles after a personal rule changed (through the injected
-``rebuild``: the reloader's, which keeps the last good rule files). Saving subscribes only the
-owning chat; paused rules are left out of the rule set, so nothing matches them.
+A personal rule is stored as (chat, number, name, query, id). Its id is given when it is saved,
+``u<chat>-<number>`` (``personal_rule_id``; the rule-file compiler refuses such ids in files, so the
+two can never collide), and kept for good: when its group becomes a supergroup the rule moves to the
+new chat id with the same id (``Storage.migrate_chat``), so the chat named in an id is where the
+rule was saved, not always its owner (``find`` asks storage). It is compiled from one extra source
+(``rules.PERSONAL_SOURCE``) next to the rule files: ``PersonalRules.compose(file_sources)`` is what
+the rules reloader compiles, and ``PersonalRules.refresh()`` recompiles after a personal rule
+changed (through the injected ``rebuild``: the reloader's, which keeps the last good rule files).
+Saving subscribes only the owning chat; paused rules are left out of the rule set, so nothing
+matches them.
 
 ``preview`` says how many stored stories a query would have matched in the last 30 days and
 shows the newest three (``bot.search``). Shared by the Telegram handlers, the runtime and the
@@ -28,6 +31,7 @@ from bot.services import Services
 from core.errors import ConfigError
 from rules import PERSONAL_ID_RE, PERSONAL_SOURCE
 from storage.base import PersonalRule
+from storage.base import personal_rule_id as personal_rule_id
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +57,6 @@ class RuleIdTaken(ConfigError):
     def __init__(self, rule_id: str) -> None:
         super().__init__(f"a rule called {rule_id!r} already exists; choose another id")
         self.rule_id = rule_id
-
-
-def personal_rule_id(chat_id: int, number: int) -> str:
-    """The id a chat's personal rule is matched and subscribed under: ``u<chat>-<number>``."""
-    return f"u{chat_id}-{number}"
-
-
-def parse_personal_rule_id(rule_id: str) -> tuple[int, int] | None:
-    """(chat, number) of a personal rule id; None for any other id."""
-    m = PERSONAL_ID_RE.match(rule_id)
-    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def is_personal_rule_id(rule_id: str) -> bool:
@@ -110,7 +103,7 @@ def personal_source(rules: Iterable[PersonalRule]) -> str:
         if rule.paused:
             continue
         lines += [
-            f"  - id: {personal_rule_id(rule.chat_id, rule.number)}",
+            f"  - id: {rule.rule_id}",
             f"    name: {yaml_quoted(rule.name)}",
             "    tags: [personal]",
             "    query: |-",
@@ -121,11 +114,10 @@ def personal_source(rules: Iterable[PersonalRule]) -> str:
 
 def promoted_entry(rule: PersonalRule, new_id: str) -> str:
     """A rule-file entry (YAML, indented for a ``rules:`` list) for a promoted personal rule."""
-    owner = personal_rule_id(rule.chat_id, rule.number)
     return (
         f"  - id: {new_id}\n"
         f"    name: {yaml_quoted(rule.name)}\n"
-        f"    description: {yaml_quoted(f'Promoted from personal rule {owner}')}\n"
+        f"    description: {yaml_quoted(f'Promoted from personal rule {rule.rule_id}')}\n"
         "    query: |-\n"
         f"      {normalise_query(rule.query)}\n"
     )
@@ -191,7 +183,7 @@ class PersonalRules:
                 log.warning(
                     "personal rule left out: %s",
                     e,
-                    extra={"rule": personal_rule_id(rule.chat_id, rule.number)},
+                    extra={"rule": rule.rule_id},
                 )
                 continue
             self._valid.add(rule.query)
@@ -235,12 +227,9 @@ class PersonalRules:
         )
         if saved is None:
             raise LimitReached(self.limit)
-        await storage.subscribe(chat_id, personal_rule_id(chat_id, saved.number), thread_id)
+        await storage.subscribe(chat_id, saved.rule_id, thread_id)
         await self.refresh()
-        log.info(
-            "personal rule saved",
-            extra={"chat": chat_id, "rule": personal_rule_id(chat_id, saved.number)},
-        )
+        log.info("personal rule saved", extra={"chat": chat_id, "rule": saved.rule_id})
         return saved
 
     async def edit(self, chat_id: int, number: int, query: str) -> PersonalRule | None:
@@ -267,19 +256,19 @@ class PersonalRules:
     async def delete(self, chat_id: int, number: int) -> bool:
         """Delete one rule and the chat's subscription to it; False when there was none."""
         storage = self.services.storage
-        if not await storage.delete_personal_rule(chat_id, number):
+        deleted = await storage.delete_personal_rule(chat_id, number)
+        if deleted is None:
             return False
-        await storage.unsubscribe(chat_id, personal_rule_id(chat_id, number))
+        await storage.unsubscribe(chat_id, deleted.rule_id)
         await self.refresh()
         return True
 
     async def find(self, rule_id: str) -> PersonalRule | None:
-        """The personal rule behind ``rule_id`` (any chat's), or None."""
-        parsed = parse_personal_rule_id(rule_id)
-        if parsed is None:
+        """The personal rule behind ``rule_id`` with the chat that owns it now (any chat's;
+        after a migration not the chat the id names), or None."""
+        if not is_personal_rule_id(rule_id):
             return None
-        chat_id, number = parsed
-        return next((r for r in await self.of_chat(chat_id) if r.number == number), None)
+        return await self.services.storage.personal_rule(rule_id)
 
     async def promote(self, rule: PersonalRule, new_id: str, rules_dir: Path) -> Path:
         """Make a personal rule a rule-file rule ``new_id``: append it to the rules folder's
@@ -291,7 +280,7 @@ class PersonalRules:
             raise RuleIdTaken(new_id)
         path = append_promoted_rule(rules_dir, promoted_entry(rule, new_id))
         storage = self.services.storage
-        old_id = personal_rule_id(rule.chat_id, rule.number)
+        old_id = rule.rule_id
         details = {s.rule_id: s for s in await storage.subscription_details(rule.chat_id)}
         thread = details[old_id].thread_id if old_id in details else None
         await storage.subscribe(rule.chat_id, new_id, thread)

@@ -27,6 +27,10 @@ from core.models import (
     StorySource,
 )
 from storage.explain import Explainer
+from storage.self_service import AlertRef as AlertRef
+from storage.self_service import Feedback as Feedback
+from storage.self_service import PersonalRule as PersonalRule
+from storage.self_service import personal_rule_id as personal_rule_id
 
 ExportFormat = Literal["csv", "jsonl"]
 
@@ -72,47 +76,6 @@ class Subscription:
     muted_until: datetime | None
     # Digest mode: the end of the last period a digest covered (None in instant mode).
     digest_sent_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PersonalRule:
-    """A rule a chat saved from the chat (``/watch``): its number in the chat, name and query in
-    the rule language. The id it is matched under is ``bot.personal_rules.personal_rule_id``."""
-
-    chat_id: int
-    number: int
-    name: str
-    query: str
-    paused: bool
-    created_by: int | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    """An alert someone marked "not relevant": which rule, which article, who and when."""
-
-    chat_id: int
-    rule_id: str
-    article_identity: str
-    title: str
-    link: str | None
-    user_id: int | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRef:
-    """What an alert's buttons act on: its chat (and topic), the rules that matched, the
-    article (identity, title, link). Read from the outbox row the alert was sent from."""
-
-    delivery_id: int
-    chat_id: int
-    thread_id: int | None
-    rule_ids: tuple[str, ...]
-    article_identity: str
-    title: str
-    link: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +252,13 @@ class Storage(Protocol):
         away since ``away_since`` (compare-and-set; False: nothing done)."""
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup: move subscriptions and unsent deliveries to the new id."""
+        """A group became a supergroup: move, in one transaction, its subscriptions, unsent
+        deliveries, ``/settings``, rule mutes, trend opt-ins, "not relevant" marks and personal
+        rules to the new id (a row the new id already has wins; a personal rule keeps its
+        ``rule_id`` and its number, or takes the next free one when the new id already uses
+        it), cancel its unsent edits of and replies to the old chat's messages (their message
+        ids mean nothing in the new chat), and mark the old chat migrated. Nothing is renamed:
+        every id a rule is known by stays the same. Running it again is harmless."""
 
     async def mute_chat(self, chat_id: int, until: datetime | None) -> None:
         """Mute all the chat's subscriptions until ``until`` (None: unmute). Matches made while
@@ -429,11 +398,17 @@ class Storage(Protocol):
         now: datetime,
     ) -> PersonalRule | None:
         """Save a personal rule under the chat's next number (numbers are never reused while
-        a higher one exists); None when the chat already has ``limit`` rules. Checks nothing
-        about the query: the caller validated it."""
+        a higher one exists), with the id ``personal_rule_id(chat_id, number)``, the number
+        chosen so that no stored rule has that id yet (a rule that moved here or away with a
+        migration keeps an id made from another chat's numbers); None when the chat already
+        has ``limit`` rules. Checks nothing about the query: the caller validated it."""
 
     async def personal_rules(self, chat_id: int | None = None) -> list[PersonalRule]:
         """One chat's personal rules (every chat's, with None), by chat then number."""
+
+    async def personal_rule(self, rule_id: str) -> PersonalRule | None:
+        """The personal rule stored under ``rule_id``, with the chat that owns it now; None
+        when there is none (never was, deleted, promoted)."""
 
     async def update_personal_rule(
         self,
@@ -447,9 +422,9 @@ class Storage(Protocol):
     ) -> PersonalRule | None:
         """Change what is given of one personal rule; None when the chat has no such rule."""
 
-    async def delete_personal_rule(self, chat_id: int, number: int) -> bool:
-        """Delete one personal rule; False when there was none. Subscriptions are the
-        caller's business (``unsubscribe``)."""
+    async def delete_personal_rule(self, chat_id: int, number: int) -> PersonalRule | None:
+        """Delete one personal rule and return it as it was; None when there was none.
+        Subscriptions are the caller's business (``unsubscribe`` its ``rule_id``)."""
 
     async def mute_rule(
         self, chat_id: int, rule_id: str, until: datetime | None, now: datetime

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-from core.models import DeliveryState
+from core.models import DeliveryKind, DeliveryState
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -240,6 +240,11 @@ trend_watches = Table(
 )
 
 UNFINISHED_STATES = tuple(s.value for s in DeliveryState if s.unfinished)
+# Rows that act on a message already sent (edit it, reply to it): bound to the chat it is in,
+# so they cannot follow a group that became a supergroup (its message ids mean nothing there).
+MESSAGE_BOUND_KINDS = tuple(
+    k.value for k in DeliveryKind if k.edits_message or k is DeliveryKind.REPLY
+)
 
 
 def row_dict(row: Any) -> dict[str, Any]:
@@ -260,6 +265,9 @@ personal_rules = Table(
     Column("created_by", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The id it is matched under, u<chat>-<number> of where it was saved (0015): kept when a
+    # migration moves the rule to its group's new chat id (storage.base.PersonalRule).
+    Column("rule_id", Text, nullable=False, unique=True),
 )
 
 rule_mutes = Table(

@@ -2,9 +2,10 @@
 subscribing and unsubscribing, mute, delivery mode, and digests' subscription state (which
 subscriptions are digests, when each digest was last sent).
 
-``migrate_chat`` also moves the chat's unsent deliveries, because a migration must move them in
-the same transaction as the subscriptions. Does not queue, send or read deliveries (``outbox``)
-nor pick a digest's matches (``queries.due_digest_items``).
+``migrate_chat`` also moves the chat's unsent deliveries, settings, "not relevant" marks and
+personal rules, because a migration must move them in the same transaction as the subscriptions.
+Does not queue, send or read deliveries (``outbox``) nor pick a digest's matches
+(``queries.due_digest_items``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from core.models import Chat, ChatType, DeliveryMode, DeliveryState
 
 from ..base import Subscription
 from ..schema import (
+    MESSAGE_BOUND_KINDS,
     UNFINISHED_STATES,
     UtcDateTime,
     chat_settings,
     chats,
     deliveries,
+    personal_rules,
+    rule_feedback,
     rule_mutes,
     subscriptions,
     trend_watches,
@@ -156,9 +160,10 @@ class ChatStorage(SqlEngine):
             await conn.execute(
                 sql_delete(subscriptions).where(subscriptions.c.chat_id == old_chat_id)
             )
+            await _move_personal_rules(conn, old_chat_id, new_chat_id)
+            await _move_feedback(conn, old_chat_id, new_chat_id)
             # The chat's choices follow it too: /settings, rule mutes, trend opt-ins (a row the
-            # new id already has wins). Feedback stays with the old id (a record of the past),
-            # and personal rules keep their ids (u<old chat>-<n>): their subscriptions moved.
+            # new id already has wins).
             for table in (chat_settings, rule_mutes, trend_watches):
                 for row in (
                     await conn.execute(select(table).where(table.c.chat_id == old_chat_id))
@@ -172,6 +177,18 @@ class ChatStorage(SqlEngine):
             already = select(deliveries.c.article_id).where(deliveries.c.chat_id == new_chat_id)
             unsent = and_(
                 deliveries.c.chat_id == old_chat_id, deliveries.c.state.in_(UNFINISHED_STATES)
+            )
+            # Except an edit of, or a reply to, a message of the old chat: its message id means
+            # nothing in the new one (moved, it edited whichever message had that id there).
+            await conn.execute(
+                update(deliveries)
+                .where(unsent, deliveries.c.kind.in_(MESSAGE_BOUND_KINDS))
+                .values(
+                    state=DeliveryState.CANCELLED.value,
+                    sending_owner=None,
+                    last_error="the group became a supergroup; its message is in the old chat",
+                    updated_at=now,
+                )
             )
             await conn.execute(
                 sql_delete(deliveries).where(unsent, deliveries.c.article_id.in_(already))
@@ -327,6 +344,61 @@ class ChatStorage(SqlEngine):
                 .order_by(subscriptions.c.rule_id)
             )
             return [_subscription(row) for row in rows]
+
+
+async def _move_personal_rules(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> None:
+    """The old chat's personal rules become the new chat's, each keeping its ``rule_id``: the
+    rule set in force on every replica, the matches, the queued alerts, mutes and feedback all
+    name a rule by that id, so none of them changes, and a replica still compiling the rules it
+    read before the migration queues their alerts for the new chat (their subscriptions moved
+    with the same ids). A number the new chat already uses goes to the next free one after its
+    highest."""
+    moving = (
+        await conn.execute(
+            select(personal_rules.c.number)
+            .where(personal_rules.c.chat_id == old_chat_id)
+            .order_by(personal_rules.c.number)
+        )
+    ).scalars()
+    taken = set(
+        (
+            await conn.execute(
+                select(personal_rules.c.number).where(personal_rules.c.chat_id == new_chat_id)
+            )
+        ).scalars()
+    )
+    for number in list(moving):
+        new_number = number if number not in taken else max(taken) + 1
+        taken.add(new_number)
+        await conn.execute(
+            update(personal_rules)
+            .where(personal_rules.c.chat_id == old_chat_id, personal_rules.c.number == number)
+            .values(chat_id=new_chat_id, number=new_number)
+        )
+
+
+async def _move_feedback(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> None:
+    """The chat's "not relevant" marks become the new chat's (one per chat, rule and article: a
+    mark the new id already has wins), so that its rules' marks, an old alert's "marked" state
+    and the once-per-article check stay the chat's."""
+    theirs = rule_feedback.alias("theirs")
+    known = (
+        select(theirs.c.id)
+        .where(
+            theirs.c.chat_id == new_chat_id,
+            theirs.c.rule_id == rule_feedback.c.rule_id,
+            theirs.c.article_identity == rule_feedback.c.article_identity,
+        )
+        .exists()
+    )
+    await conn.execute(
+        sql_delete(rule_feedback).where(rule_feedback.c.chat_id == old_chat_id, known)
+    )
+    await conn.execute(
+        update(rule_feedback)
+        .where(rule_feedback.c.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id)
+    )
 
 
 def digest_mark_statement(chat_id: int, rule_ids: Sequence[str], sent_at: datetime) -> Update:

@@ -444,7 +444,10 @@ async def _merge_rules_into_pending(
 
 
 async def _queue_edits(conn: AsyncConnection, article_ids: list[int], now: datetime) -> None:
-    """Articles changed after their alert went out: queue an edit of each sent message."""
+    """Articles changed after their alert went out: queue an edit of each sent message (not of
+    one sent to a group that has since become a supergroup: the message is in the old chat,
+    where nothing can be sent any more, so such an edit would wait for good)."""
+    migrated = select(chats.c.id).where(chats.c.status == "migrated")
     await conn.execute(
         update(deliveries)
         .where(
@@ -454,6 +457,7 @@ async def _queue_edits(conn: AsyncConnection, article_ids: list[int], now: datet
                 deliveries.c.message_id.is_not(None),
                 # A reply announcing a source is not an alert: it is not rewritten as one.
                 deliveries.c.kind != DeliveryKind.REPLY.value,
+                deliveries.c.chat_id.not_in(migrated),
             )
         )
         .values(

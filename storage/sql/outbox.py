@@ -28,7 +28,7 @@ from core.models import (
     RuleMatch,
 )
 
-from ..schema import UNFINISHED_STATES, articles, chats, deliveries
+from ..schema import MESSAGE_BOUND_KINDS, UNFINISHED_STATES, articles, chats, deliveries
 from ..schema import matches as matches_tbl
 from .articles import article_from_row, hits_from_json
 from .chats import digest_mark_statement
@@ -49,7 +49,11 @@ class OutboxStorage(SqlEngine):
     ) -> list[Delivery]:
         """Pending rows whose next attempt has come, and "sending" rows this process does not
         have in flight (left by a crashed predecessor: the policy is to resend them, see
-        docs/storage.md), oldest first. Rows of inactive chats wait. ``per_lane``: at most that
+        docs/storage.md), oldest first. Rows of blocked chats wait; a migrated chat's new
+        messages are handed out (they exist only when queued concurrently with the migration,
+        which could not see them: the send is answered "migrated" and the outcome policy moves
+        them to the new id, ``migrate_chat`` again); its edits of and replies to the old chat's
+        messages are not (``migrate_chat`` cancels them). ``per_lane``: at most that
         many rows of each (chat, topic), the oldest (a window function: SQLite >= 3.25 and
         PostgreSQL both have it), so a group's backlog of thousands leaves room in the batch
         for every other chat."""
@@ -64,7 +68,13 @@ class OutboxStorage(SqlEngine):
         due = and_(
             deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
         )
-        eligible = and_(chats.c.status == "active", or_(due, abandoned))
+        # A migrated chat's row that sends a new message (not an edit of, or a reply to, a
+        # message of the old chat, whose ids mean nothing in the new one).
+        follows = and_(
+            chats.c.status == "migrated",
+            deliveries.c.kind.not_in(MESSAGE_BOUND_KINDS),
+        )
+        eligible = and_(or_(chats.c.status == "active", follows), or_(due, abandoned))
         if per_lane is None:
             query = (
                 select(deliveries)

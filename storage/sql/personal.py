@@ -1,11 +1,13 @@
 """Self-service (#16): personal rules saved from the chat, one rule's mute and "not relevant"
 feedback; which alert a button is under (``alert_ref``); a chat's /settings.
 
-Personal rules are numbered per chat; the next number is taken and the chat's limit checked in
-the same transaction as the insert, and the (chat, number) primary key settles a race between
-two saves. A rule's mute is the subscription's ``muted_until`` (which ingest already honours)
-plus the time it began in ``rule_mutes``, for the catch-up digest after an unmute. Compiles,
-matches and subscribes nothing: ``bot.personal_rules`` does.
+Personal rules are numbered per chat; the next number is taken and the chat's limit checked in the
+same transaction as the insert, and the (chat, number) primary key and the unique stored ``rule_id``
+settle a race between two saves. A rule's id is given at that insert and never changed
+(``migrate_chat`` moves the row to the new chat id and keeps it). A rule's mute is the
+subscription's ``muted_until`` (which ingest already honours) plus the time it began in
+``rule_mutes``, for the catch-up digest after an unmute. Compiles, matches and subscribes nothing:
+``bot.personal_rules`` does.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import StorageError
 from core.models import ChatSettings, Language, SnippetLength
 
-from ..base import AlertRef, Feedback, PersonalRule
+from ..base import AlertRef, Feedback, PersonalRule, personal_rule_id
 from ..schema import (
     articles,
     chat_settings,
@@ -43,6 +46,7 @@ def _personal(row: Any) -> PersonalRule:
         paused=bool(row.paused),
         created_by=row.created_by,
         created_at=row.created_at,
+        rule_id=row.rule_id,
     )
 
 
@@ -56,6 +60,18 @@ def _feedback(row: Any) -> Feedback:
         user_id=row.user_id,
         created_at=row.created_at,
     )
+
+
+async def _highest_in_ids(conn: AsyncConnection, chat_id: int) -> int:
+    """The highest number among the stored ids made from ``chat_id`` (``u<chat>-<n>``), wherever
+    those rules live now: a rule that migrated away keeps its id, so the chat's next rule must
+    not be given it again. (No LIKE wildcard can occur in the prefix: it is "u", digits, "-".)"""
+    prefix = personal_rule_id(chat_id, 0)[:-1]
+    ids = await conn.execute(
+        select(personal_rules.c.rule_id).where(personal_rules.c.rule_id.like(prefix + "%"))
+    )
+    numbers = [int(tail) for rule_id in ids.scalars() if (tail := rule_id[len(prefix) :]).isdigit()]
+    return max(numbers, default=0)
 
 
 class PersonalStorage(SqlEngine):
@@ -85,12 +101,14 @@ class PersonalStorage(SqlEngine):
                     ).one()
                     if count >= limit:
                         return None
+                    number = max(highest, await _highest_in_ids(conn, chat_id)) + 1
                     row = (
                         await conn.execute(
                             personal_rules.insert()
                             .values(
                                 chat_id=chat_id,
-                                number=highest + 1,
+                                number=number,
+                                rule_id=personal_rule_id(chat_id, number),
                                 name=name,
                                 query=query,
                                 paused=False,
@@ -113,6 +131,15 @@ class PersonalStorage(SqlEngine):
             stmt = stmt.where(personal_rules.c.chat_id == chat_id)
         async with self._tx() as conn:
             return [_personal(r) for r in await conn.execute(stmt)]
+
+    async def personal_rule(self, rule_id: str) -> PersonalRule | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    select(personal_rules).where(personal_rules.c.rule_id == rule_id)
+                )
+            ).one_or_none()
+        return _personal(row) if row is not None else None
 
     async def update_personal_rule(
         self,
@@ -142,14 +169,16 @@ class PersonalStorage(SqlEngine):
             ).one_or_none()
         return _personal(row) if row is not None else None
 
-    async def delete_personal_rule(self, chat_id: int, number: int) -> bool:
+    async def delete_personal_rule(self, chat_id: int, number: int) -> PersonalRule | None:
         async with self._tx() as conn:
-            result = await conn.execute(
-                delete(personal_rules).where(
-                    personal_rules.c.chat_id == chat_id, personal_rules.c.number == number
+            row = (
+                await conn.execute(
+                    delete(personal_rules)
+                    .where(personal_rules.c.chat_id == chat_id, personal_rules.c.number == number)
+                    .returning(*personal_rules.c)
                 )
-            )
-        return bool(result.rowcount)
+            ).one_or_none()
+        return _personal(row) if row is not None else None
 
     async def mute_rule(
         self, chat_id: int, rule_id: str, until: datetime | None, now: datetime

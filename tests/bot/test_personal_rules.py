@@ -11,7 +11,6 @@ from bot.personal_rules import (
     PersonalRules,
     default_name,
     is_personal_rule_id,
-    parse_personal_rule_id,
     personal_rule_id,
     personal_source,
     promoted_entry,
@@ -28,15 +27,25 @@ WHEN = datetime(2025, 7, 11, tzinfo=UTC)
 
 
 def rule(number: int, query: str, name: str | None = None, paused: bool = False) -> PersonalRule:
-    return PersonalRule(-4001, number, name or query, query, paused, None, WHEN)
+    rule_id = personal_rule_id(-4001, number)
+    return PersonalRule(-4001, number, name or query, query, paused, None, WHEN, rule_id)
 
 
 def test_ids_are_namespaced_by_chat_and_number() -> None:
     assert personal_rule_id(1001, 3) == "u1001-3"
     assert personal_rule_id(-4001, 1) == "u-4001-1"
-    assert parse_personal_rule_id("u-4001-1") == (-4001, 1)
-    assert parse_personal_rule_id("csp") is None
+    assert is_personal_rule_id("u-4001-1")
+    assert not is_personal_rule_id("csp")
     assert not is_personal_rule_id("u1001")
+
+
+def test_a_rule_is_compiled_under_its_stored_id_not_its_chat_and_number() -> None:
+    """A rule that moved with its group to the supergroup's id keeps the id it was saved
+    under: the rule set in force does not change with a migration."""
+    moved = PersonalRule(-1009, 3, "Rubio", "Rubio", False, None, WHEN, "u-4001-1")
+    compiled = compile_ruleset({PERSONAL_SOURCE: personal_source([moved])})
+    assert [r.id for r in compiled.rules] == ["u-4001-1"]
+    assert "Promoted from personal rule u-4001-1" in promoted_entry(moved, "rubio")
 
 
 def test_the_source_compiles_every_unpaused_rule_exactly_as_typed() -> None:

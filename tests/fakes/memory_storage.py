@@ -36,6 +36,7 @@ from storage.base import (
     StoredMatch,
     StoryView,
     Subscription,
+    personal_rule_id,
 )
 from storage.explain import Explainer
 
@@ -170,6 +171,25 @@ class MemoryStorage:
         )
         moved = self.subs.pop(old_chat_id, {})
         self.subs.setdefault(new_chat_id, {}).update(moved)
+        for chat, rule_id in [k for k in self.rule_mutes if k[0] == old_chat_id]:
+            mute = self.rule_mutes.pop((chat, rule_id))
+            self.rule_mutes.setdefault((new_chat_id, rule_id), mute)
+        # "not relevant" marks too (one per chat, rule and article: the new id's wins)
+        theirs = {
+            (f.rule_id, f.article_identity) for f in self.feedbacks if f.chat_id == new_chat_id
+        }
+        self.feedbacks = [
+            replace(f, chat_id=new_chat_id) if f.chat_id == old_chat_id else f
+            for f in self.feedbacks
+            if f.chat_id != old_chat_id or (f.rule_id, f.article_identity) not in theirs
+        ]
+        # personal rules move with their ids (as SqlStorage: a taken number goes after the top)
+        taken = {n for c, n in self.personal if c == new_chat_id}
+        for key in sorted(k for k in self.personal if k[0] == old_chat_id):
+            number = key[1] if key[1] not in taken else max(taken) + 1
+            taken.add(number)
+            rule = self.personal.pop(key)
+            self.personal[(new_chat_id, number)] = replace(rule, chat_id=new_chat_id, number=number)
         if old_chat_id in self.muted:
             self.muted[new_chat_id] = self.muted.pop(old_chat_id)
         self.pending[new_chat_id] = self.pending.get(new_chat_id, 0) + self.pending.pop(
@@ -300,8 +320,19 @@ class MemoryStorage:
         numbers = [n for c, n in self.personal if c == chat_id]
         if len(numbers) >= limit:
             return None
+        ids = {r.rule_id for r in self.personal.values()}  # as SqlStorage: a free id too
+        number = max(numbers, default=0) + 1
+        while personal_rule_id(chat_id, number) in ids:
+            number += 1
         rule = PersonalRule(
-            chat_id, max(numbers, default=0) + 1, name, query, False, created_by, now
+            chat_id,
+            number,
+            name,
+            query,
+            False,
+            created_by,
+            now,
+            personal_rule_id(chat_id, number),
         )
         self.personal[(chat_id, rule.number)] = rule
         return rule
@@ -310,6 +341,9 @@ class MemoryStorage:
         return [
             r for key, r in sorted(self.personal.items()) if chat_id is None or key[0] == chat_id
         ]
+
+    async def personal_rule(self, rule_id: str) -> PersonalRule | None:
+        return next((r for r in self.personal.values() if r.rule_id == rule_id), None)
 
     async def update_personal_rule(
         self,
@@ -333,8 +367,8 @@ class MemoryStorage:
         self.personal[(chat_id, number)] = rule
         return rule
 
-    async def delete_personal_rule(self, chat_id: int, number: int) -> bool:
-        return self.personal.pop((chat_id, number), None) is not None
+    async def delete_personal_rule(self, chat_id: int, number: int) -> PersonalRule | None:
+        return self.personal.pop((chat_id, number), None)
 
     async def mute_rule(
         self, chat_id: int, rule_id: str, until: datetime | None, now: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.models import Chat, ChatSettings, ChatType, DeliveryMode, Language, RenderedMessage
 from storage import SqlStorage
+from storage.base import Feedback
 from tests.support.storage_helpers import article_of, at, make_article, match, subscribed
 
 
@@ -188,3 +189,47 @@ async def test_a_returned_chat_is_listed_once_with_the_moment_it_went_away(
     assert not await store.queue_catch_up(9, since, [(None, ["csp"], [page])], since)
     assert await store.returned_chats() == []
     assert await store.pending_count(9) == 1
+
+
+async def test_migrate_chat_cancels_edits_of_the_old_chats_messages(store: SqlStorage) -> None:
+    """An edit queued for an alert the group got is bound to that message: moved, it would
+    edit whichever message has the id in the supergroup. It is cancelled; a new alert moves.
+    A new alert queued for the old id afterwards (an ingest that raced the migration) is
+    still handed out, so that its send, answered "migrated", moves it; an edit is not."""
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
+    await store.subscribe(-100, "a", None)
+    await store.ingest(make_article(1), [match("a")], at(0))
+    await store.ingest(make_article(3), [match("a")], at(0))
+    for n, alert in enumerate(await store.due_deliveries(at(0))):
+        await store.mark_sending(alert.id, at(0))
+        await store.mark_sent(alert.id, 9 + n, at(0))
+    await store.ingest(make_article(1, title="Item 1, updated"), [match("a")], at(1))
+    await store.ingest(make_article(2), [match("a")], at(1))
+    assert {d.kind.value for d in await store.due_deliveries(at(1))} == {"edit", "alert"}
+    await store.migrate_chat(-100, -1001)
+    due = await store.due_deliveries(at(2))
+    assert [(d.chat_id, d.kind.value, article_of(d).identity) for d in due] == [
+        (-1001, "alert", "guid:item-2")
+    ]
+    assert await store.pending_count(-1001) == 1
+    assert await store.pending_count(-100) == 0
+    # an alert the group got, updated after the migration: no edit is queued (it could not
+    # be sent; it would wait for good, and keep its article from being pruned)
+    await store.ingest(make_article(3, title="Item 3, updated"), [match("a")], at(3))
+    assert await store.pending_count(-100) == 0
+    assert [d.chat_id for d in await store.due_deliveries(at(3))] == [-1001]
+
+
+async def test_a_migrated_chat_keeps_its_not_relevant_marks_once(store: SqlStorage) -> None:
+    """The marks follow the chat (so an old alert still shows "marked", and marking it again
+    in the new chat adds nothing); a mark the new id already has for the same rule and
+    article wins."""
+    await store.upsert_chat(Chat(id=-100, type=ChatType.GROUP, title="Desk"))
+    for chat_id, rule_id, user in ((-100, "a", 1), (-100, "b", 1), (-1001, "b", 2)):
+        mark = Feedback(chat_id, rule_id, "guid:item-1", "Item 1", None, user, at(0))
+        assert await store.add_feedback(mark)
+    await store.migrate_chat(-100, -1001)
+    marks = sorted((f.chat_id, f.rule_id, f.user_id) for f in await store.feedback())
+    assert marks == [(-1001, "a", 1), (-1001, "b", 2)]
+    again = Feedback(-1001, "a", "guid:item-1", "Item 1", None, 3, at(1))
+    assert not await store.add_feedback(again)

@@ -6,11 +6,13 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.errors import StorageError
 from core.models import Chat, ChatType, DeliveryMode
 from storage import SqlStorage
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
@@ -20,6 +22,8 @@ from tests.support.storage_helpers import T0, at, make_article, match
 
 FIRST_REVISION = "0001"
 BEFORE_FTS_DROP = "0013"  # the last revision with 0002's full-text index (0014 drops it)
+BEFORE_RULE_IDS = "0014"  # the last revision without personal_rules.rule_id (0015)
+PERSONAL_ROWS = ((1001, 1, "Rubio"), (1001, 3, "EU"), (-4001, 1, "ASEAN"))
 
 
 async def test_upgrade_from_first_revision_keeps_data(database_url: str) -> None:
@@ -292,5 +296,75 @@ async def test_upgrade_past_0014_drops_the_full_text_index_and_keeps_the_article
         assert len(await storage.articles_by_ids([old_id, new_id])) == 2
         await storage.index_pending_words()  # the edit made at 0013
         assert await storage.word_candidates(AllWords((Word("partnership"),))) == [old_id]
+    finally:
+        await storage.close()
+
+
+# 0015: personal rules keep a stored id ------------------------------------------------------
+async def test_upgrade_gives_every_personal_rule_the_id_it_was_matched_under(
+    database_url: str,
+) -> None:
+    """0015: personal rules saved before it (their ids derived from chat and number) get the
+    id they were matched under, so their subscription, mutes and feedback still name them; a
+    migration of their group then moves them with it; an id is unique from then on."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, BEFORE_RULE_IDS)
+        async with engine.begin() as conn:
+            for chat_id, number, query in PERSONAL_ROWS:
+                await conn.execute(
+                    text(
+                        "INSERT INTO personal_rules (chat_id, number, name, query, paused,"
+                        " created_at, updated_at) VALUES (:c, :n, :q, :q, false, :t, :t)"
+                    ),
+                    {"c": chat_id, "n": number, "q": query, "t": T0},
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO chats (id, type, status, created_at, updated_at)"
+                    " VALUES (-4001, 'group', 'active', :t, :t)"
+                ),
+                {"t": T0},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO subscriptions (chat_id, rule_id, mode, created_at)"
+                    " VALUES (-4001, 'u-4001-1', 'instant', :t)"
+                ),
+                {"t": T0},
+            )
+    finally:
+        await engine.dispose()
+
+    storage = SqlStorage(database_url)
+    await storage.open()  # upgrades to head
+    try:
+        assert await current_revision(storage.engine) == head_revision()
+        stored = {(r.chat_id, r.number): r.rule_id for r in await storage.personal_rules()}
+        assert stored == {(-4001, 1): "u-4001-1", (1001, 1): "u1001-1", (1001, 3): "u1001-3"}
+        asean = await storage.personal_rule("u-4001-1")
+        assert asean is not None
+        assert asean.query == "ASEAN"
+        # The group migrates after the upgrade: the rule and its subscription move, same id.
+        await storage.migrate_chat(-4001, -1004001)
+        assert await storage.subscriptions(-1004001) == ["u-4001-1"]
+        moved = await storage.personal_rule("u-4001-1")
+        assert moved is not None
+        assert (moved.chat_id, moved.number) == (-1004001, 1)
+        # New rules are numbered on as before.
+        new = await storage.add_personal_rule(1001, "x", "x", limit=9, created_by=None, now=at(1))
+        assert new is not None
+        assert (new.number, new.rule_id) == (4, "u1001-4")
+        # Two rules can never share an id.
+        with pytest.raises(StorageError):
+            async with storage._tx() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO personal_rules (chat_id, number, name, query, paused,"
+                        " created_at, updated_at, rule_id)"
+                        " VALUES (7, 1, 'y', 'y', false, :t, :t, 'u1001-1')"
+                    ),
+                    {"t": T0},
+                )
     finally:
         await storage.close()

@@ -123,3 +123,59 @@ async def test_expired_rule_mutes(store: SqlStorage) -> None:
     await store.unsubscribe(1, "asean")  # gone: its mute is listed to be forgotten
     assert await store.expired_rule_mutes(at(10)) == [(1, "asean")]
     assert await store.expired_rule_mutes(at(60)) == [(1, "csp"), (1, "asean")]
+
+
+async def test_a_migration_moves_the_personal_rules_with_their_ids(store: SqlStorage) -> None:
+    """The group's rules become the supergroup's, under the ids they were saved with (so the
+    rule set in force, matches, mutes and feedback need no renaming); a number the new chat
+    already uses goes after its highest; the limit counts them there."""
+    for name in ("Rubio", "EU"):
+        await store.add_personal_rule(-100, name, name, limit=5, created_by=None, now=at(0))
+    own = await store.add_personal_rule(
+        -1001, "ASEAN", "ASEAN", limit=5, created_by=None, now=at(1)
+    )
+    assert own is not None
+    assert own.rule_id == "u-1001-1"
+    await store.subscribe(-100, "u-100-1")
+    await store.migrate_chat(-100, -1001)
+    moved = await store.personal_rules(-1001)
+    assert [(r.number, r.rule_id, r.name) for r in moved] == [
+        (1, "u-1001-1", "ASEAN"),
+        (2, "u-100-1", "Rubio"),  # number 1 was taken: after the highest
+        (3, "u-100-2", "EU"),
+    ]
+    assert await store.personal_rules(-100) == []
+    assert await store.subscriptions(-1001) == ["u-100-1"]
+    owner = await store.personal_rule("u-100-2")
+    assert owner is not None
+    assert (owner.chat_id, owner.number) == (-1001, 3)
+    assert await store.personal_rule("u-100-9") is None
+    # counted against the new chat's limit, edited and deleted by its own numbers
+    assert (
+        await store.add_personal_rule(-1001, "x", "x", limit=3, created_by=None, now=at(2)) is None
+    )
+    edited = await store.update_personal_rule(-1001, 2, query="Rubio OR Blinken", now=at(3))
+    assert edited is not None
+    assert edited.rule_id == "u-100-1"
+    deleted = await store.delete_personal_rule(-1001, 3)
+    assert deleted is not None
+    assert deleted.rule_id == "u-100-2"
+    assert await store.delete_personal_rule(-1001, 3) is None
+    # the new chat's next rule: its own next number and an id nobody has
+    nxt = await store.add_personal_rule(
+        -1001, "Japan", "Japan", limit=5, created_by=None, now=at(4)
+    )
+    assert nxt is not None
+    assert (nxt.number, nxt.rule_id) == (3, "u-1001-3")
+
+
+async def test_a_rule_saved_at_a_migrated_id_gets_an_id_nobody_has(store: SqlStorage) -> None:
+    """A late save at the old id (an update handled after the migration) must not take an id
+    a moved rule still carries: the numbers in ids made from that chat are skipped."""
+    for name in ("Rubio", "EU"):
+        await store.add_personal_rule(-100, name, name, limit=5, created_by=None, now=at(0))
+    await store.migrate_chat(-100, -1001)
+    late = await store.add_personal_rule(-100, "x", "x", limit=5, created_by=None, now=at(1))
+    assert late is not None
+    assert (late.number, late.rule_id) == (3, "u-100-3")
+    assert len({r.rule_id for r in await store.personal_rules()}) == 3

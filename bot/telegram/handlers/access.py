@@ -115,10 +115,20 @@ async def may_change(settings: Settings, update: Update, context: Context) -> bo
     return is_admin(settings, user.id) or await is_chat_admin(context, chat.id, user.id)
 
 
-async def may_press(settings: Settings, update: Update, context: Context, chat: TgChat) -> bool:
-    """May the presser change ``chat``'s subscriptions with a button under a rules page?"""
+async def may_press(
+    settings: Settings,
+    update: Update,
+    context: Context,
+    chat: TgChat,
+    *,
+    chat_id: int | None = None,
+) -> bool:
+    """May the presser change ``chat``'s subscriptions with a button under a rules page?
+    ``chat_id``: the id to ask Telegram about instead of ``chat.id`` (the supergroup a group
+    became: the old id answers only "migrated")."""
     user = update.effective_user
+    asked = chat.id if chat_id is None else chat_id
     return chat.type == ChatType.PRIVATE or (
         user is not None
-        and (is_admin(settings, user.id) or await is_chat_admin(context, chat.id, user.id))
+        and (is_admin(settings, user.id) or await is_chat_admin(context, asked, user.id))
     )

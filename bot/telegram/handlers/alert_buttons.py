@@ -4,15 +4,19 @@ meanwhile), unsubscribe and subscribe again, mark the story "not relevant"; and 
 which lists those marks for the rules a chat owns (its personal rules; every rule for the bot's
 administrators), in the chat's language.
 
-A press acts on the alert's rules that this chat is subscribed to, read back from the alert's
-outbox row (``Storage.alert_ref``); it is answered with a toast saying what happened, then the
-keyboard is redrawn from what storage now says (muted until when, unsubscribed, marked:
-``bot.delivery.alert_state``), the toast and the labels in the chat's language. In a
-group, muting and unsubscribing take a group administrator, as subscribing does; anyone allowed
-may mark a story not relevant. Mute logic is ``bot.delivery.rule_mutes``'s.
+A press acts on the alert's rules that this chat is subscribed to, read back from the alert's outbox
+row (``Storage.alert_ref``); it is answered with a toast saying what happened, then the keyboard is
+redrawn from what storage now says (muted until when, unsubscribed, marked:
+``bot.delivery.alert_state``), the toast and the labels in the chat's language. In a group, muting
+and unsubscribing take a group administrator, as subscribing does; anyone allowed may mark a story
+not relevant. A press on an alert sent before its group became a supergroup acts on the supergroup
+(where the alert's subscriptions and personal rules went, ids unchanged). Mute logic is
+``bot.delivery.rule_mutes``'s.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from telegram import Message, Update
 
@@ -28,7 +32,7 @@ from bot.delivery.replies import ReplySender
 from bot.delivery.rule_mutes import mute_rule, unmute_rule
 from bot.i18n import text
 from bot.i18n.forms import counted, moment
-from bot.personal_rules import is_personal_rule_id, parse_personal_rule_id
+from bot.personal_rules import is_personal_rule_id
 from bot.services import Services
 from bot.telegram.handlers.access import Context, gate, is_admin, may_press
 from bot.telegram.handlers.replies import reply
@@ -67,12 +71,19 @@ class AlertButtons:
         action, delivery_id = parsed
         storage = self.services.storage
         ref = await storage.alert_ref(delivery_id)
-        if ref is None or ref.chat_id != message.chat.id:
+        current = await chat_now(self.services, ref.chat_id) if ref is not None else None
+        if ref is None or message.chat.id not in (ref.chat_id, current):
             await query.answer(text(lang, "toast.too_old"), show_alert=True)
             return
+        if current is not None and current != ref.chat_id:
+            # Sent before the group became a supergroup: its subscriptions, mutes and personal
+            # rules are the new chat's now (same rule ids), so the press acts there. A group
+            # has no topics, so there is no thread to keep.
+            ref = replace(ref, chat_id=current, thread_id=None)
+            lang = self.services.chat_prefs.get(current).language
         changes_chat = action not in (AlertAction.NOT_RELEVANT, AlertAction.NOTED)
         if changes_chat and not await may_press(
-            self.services.settings, update, context, message.chat
+            self.services.settings, update, context, message.chat, chat_id=ref.chat_id
         ):
             await query.answer(text(lang, "toast.admins_only"), show_alert=True)
             return
@@ -83,7 +94,9 @@ class AlertButtons:
         state = await button_state(self.services, ref)
         tz = self.services.chat_prefs.tz(ref.chat_id, self.services.settings.tz)
         keyboard = alert_keyboard(ref.delivery_id, ref.link, state, language=lang, tz=tz)
-        await self.out.edit_buttons(ref.chat_id, message.message_id, keyboard)
+        # Redrawn where the message is: for a migrated group Telegram may refuse the edit
+        # ("migrated": logged by the reply sender); the answer below still says what was done.
+        await self.out.edit_buttons(message.chat.id, message.message_id, keyboard)
         await query.answer(note[:200])
 
     async def _act(
@@ -145,8 +158,10 @@ class AlertButtons:
         assert chat is not None
         admin = is_admin(settings, user.id if user else None)
         lang = self.services.chat_prefs.get(chat.id).language  # the reply in the chat's language
-        found = await self.services.storage.feedback()
-        mine = [f for f in found if admin or _owned_by(f.rule_id, chat.id)]
+        storage = self.services.storage
+        found = await storage.feedback()
+        owned = {r.rule_id for r in await storage.personal_rules(chat.id)}
+        mine = [f for f in found if admin or _owned_by(f, chat.id, owned)]
         if not mine:
             key = "feedback.marks_none_any" if admin else "feedback.marks_none_mine"
             await reply(self.out, update, text(lang, key))
@@ -162,6 +177,19 @@ class AlertButtons:
         await reply(self.out, update, "\n".join(lines))
 
 
-def _owned_by(rule_id: str, chat_id: int) -> bool:
-    parsed = parse_personal_rule_id(rule_id) if is_personal_rule_id(rule_id) else None
-    return parsed is not None and parsed[0] == chat_id
+def _owned_by(mark: Feedback, chat_id: int, owned: set[str]) -> bool:
+    """Is ``mark`` about a personal rule of ``chat_id``: one it owns now (``owned``, which a
+    migration brought along with ids naming the old chat), or a deleted one it was marked in
+    (only the owner is subscribed to a personal rule, so only the owner gets its alerts)?"""
+    return mark.rule_id in owned or (mark.chat_id == chat_id and is_personal_rule_id(mark.rule_id))
+
+
+async def chat_now(services: Services, chat_id: int) -> int:
+    """The id ``chat_id`` goes by now: the supergroup it became when it migrated (followed,
+    a few hops at most), else itself."""
+    for _hop in range(3):
+        chat = await services.storage.get_chat(chat_id)
+        if chat is None or chat.migrated_to is None or chat.migrated_to == chat_id:
+            break
+        chat_id = chat.migrated_to
+    return chat_id

@@ -2,8 +2,9 @@
 
 ``remember_chat`` stores (or refreshes) a chat the bot was spoken to in. ``MembershipHandlers``
 follows ``my_chat_member`` updates (blocked or kicked: the chat is paused, its alerts wait;
-unblocked or added: resumed) and moves a group's subscriptions when it becomes a supergroup.
-Sends nothing: nobody is listening in a chat that just blocked the bot.
+unblocked or added: resumed) and moves a group's subscriptions, settings and personal rules
+when it becomes a supergroup (``Storage.migrate_chat``, and the settings in force). Sends
+nothing: nobody is listening in a chat that just blocked the bot.
 """
 
 from __future__ import annotations
@@ -62,3 +63,6 @@ class MembershipHandlers:
             "group migrated to %s", message.migrate_to_chat_id, extra={"chat": message.chat_id}
         )
         await self.services.storage.migrate_chat(message.chat_id, message.migrate_to_chat_id)
+        # The settings in force follow too (as a send answered "migrated" makes them): without
+        # this the new id would read the defaults until the next restart or re-read.
+        self.services.chat_prefs.follow_migration(message.chat_id, message.migrate_to_chat_id)

@@ -23,7 +23,6 @@ from bot.personal_rules import (
     LimitReached,
     PersonalRules,
     RuleIdTaken,
-    personal_rule_id,
     preview,
 )
 from bot.search import MAX_QUERY_CHARS, QueryProblem
@@ -59,9 +58,10 @@ def preview_html(
 
 
 def rules_list(
-    rules: list[PersonalRule], chat_id: int, limit: int, language: Language | None = None
+    rules: list[PersonalRule], limit: int, language: Language | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The chat's personal rules, numbered, with pause/resume and delete buttons per rule, in
+    """The chat's personal rules, numbered, each with its id (those a migration brought along
+    keep the old chat's in theirs), pause/resume and delete buttons per rule, in
     ``language``."""
     if not rules:
         return tr(language, "myrules.none"), None
@@ -72,7 +72,7 @@ def rules_list(
         state = tr(language, "myrules.paused") if rule.paused else ""
         lines.append(
             f"\n{number}. <b>{esc(rule.name)}</b> · "
-            f"<code>{personal_rule_id(chat_id, number)}</code>{state}\n"
+            f"<code>{rule.rule_id}</code>{state}\n"
             f"<code>{esc(rule.query)}</code>"
         )
         toggle = (
@@ -213,7 +213,7 @@ class PersonalCommands:
             lang,
             "watch.saved",
             number=saved.number,
-            rule_id=personal_rule_id(chat.id, saved.number),
+            rule_id=saved.rule_id,
             query=esc(saved.query),
         )
         if in_place:
@@ -279,7 +279,6 @@ class PersonalCommands:
     async def _show(self, update: Update, chat_id: int) -> None:
         text, markup = rules_list(
             await self.personal.of_chat(chat_id),
-            chat_id,
             self.personal.limit,
             language_of(self.services, chat_id),
         )
@@ -305,9 +304,7 @@ class PersonalCommands:
             ok = await self.personal.set_paused(chat.id, number, action == "p") is not None
             key = "myrules.paused.toast" if action == "p" else "myrules.resumed.toast"
             note = tr(lang, key, number=number)
-        text, markup = rules_list(
-            await self.personal.of_chat(chat.id), chat.id, self.personal.limit, lang
-        )
+        text, markup = rules_list(await self.personal.of_chat(chat.id), self.personal.limit, lang)
         await redraw(self.out, query, text, markup)
         await query.answer(note if ok else tr(lang, "myrules.gone.toast", number=number))
 
@@ -358,7 +355,6 @@ class PersonalCommands:
         paused = tr(lang, "myrules.paused")
         for rule in rules:
             lines.append(
-                f"• <code>{personal_rule_id(rule.chat_id, rule.number)}</code> "
-                f"{esc(rule.name)}" + (paused if rule.paused else "")
+                f"• <code>{rule.rule_id}</code> {esc(rule.name)}" + (paused if rule.paused else "")
             )
         await reply(self.out, update, "\n".join(lines))

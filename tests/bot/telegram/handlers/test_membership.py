@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.models import ChatSettings, Language
 from tests.bot.telegram.harness import GROUP, USER, RunningBot, is_active, subs
 
 
@@ -22,3 +23,14 @@ async def test_group_migration_moves_the_subscriptions(rb: RunningBot) -> None:
     await rb.idle()
     assert await subs(rb, -1009999) == {"csp"}
     assert await subs(rb, GROUP) == set()
+
+
+async def test_group_migration_keeps_the_chats_settings_in_force(rb: RunningBot) -> None:
+    rb.tg.add_chat(GROUP, "group", title="Analysts", admins=[USER])
+    chosen = ChatSettings(language=Language.VI, timezone="Europe/Paris")
+    await rb.storage.save_chat_settings(GROUP, chosen, rb.clock.now())
+    rb.services.chat_prefs.put(GROUP, chosen)
+    rb.tg.group_migrates(GROUP, -1009999, user_id=USER)
+    await rb.idle()
+    assert rb.services.chat_prefs.get(-1009999) == chosen  # not only in storage: in force
+    assert rb.services.chat_prefs.get(GROUP) == ChatSettings()
