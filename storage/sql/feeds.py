@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, or_, select, text, update
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.models import FeedConfig, FeedState
 
@@ -207,7 +208,7 @@ class FeedStorage(SqlEngine):
         # already saved (unclaimed, checked after ours began): a poll that outlived its lease
         # must not put back its older state and schedule, which would make the feed due again
         # at once, just after the other replica's request.
-        unclaimed = feeds_tbl.c.lease_owner.is_(None)
+        unclaimed: ColumnElement[bool] = feeds_tbl.c.lease_owner.is_(None)
         if state.last_checked_at is not None:
             unclaimed = and_(
                 unclaimed,
