@@ -270,6 +270,15 @@ personal_rules = Table(
     Column("rule_id", Text, nullable=False, unique=True),
 )
 
+# Per chat, the highest number a personal rule of it was ever given (0016): a deleted rule's
+# number, and so its id, is never given again.
+personal_rule_numbers = Table(
+    "personal_rule_numbers",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("highest", Integer, nullable=False),
+)
+
 rule_mutes = Table(
     "rule_mutes",
     metadata,

@@ -70,10 +70,10 @@ EN: dict[str, str] = {
     "toast.not_subscribed": "This chat is no longer subscribed to {tags}.",
     "toast.muted": "Muted {tags} here for {duration}; other rules still alert.",
     "toast.muted_off": "Muted {tags} here until unmuted; other rules still alert.",
-    "toast.unmuted.one": "Unmuted {tags}: {count} match from while it was muted follow in one "
-    "catch-up message.",
-    "toast.unmuted.many": "Unmuted {tags}: {count} matches from while it was muted follow in one "
-    "catch-up message.",
+    "toast.unmuted.one": "Unmuted {tags}: a catch-up message brings the {count} match made while "
+    "it was muted.",
+    "toast.unmuted.many": "Unmuted {tags}: a catch-up message brings the {count} matches made "
+    "while it was muted.",
     "toast.unmuted_nothing": "Unmuted {tags}: nothing matched while it was muted.",
     "toast.unsubscribed": "Unsubscribed from {tags}.",
     # /feedback, the list of "not relevant" marks (bot.telegram.handlers.alert_buttons);

@@ -148,8 +148,8 @@ EN: dict[str, str] = {
     "unmute.rule_not_muted": "{tag} was not muted on its own (/unmute with nothing resumes the "
     "whole chat).",
     "unmute.rule_nothing": "🔔 {tag} alerts again; nothing matched while it was muted.",
-    "unmute.rule_caught_up": "🔔 {tag} alerts again; {matches} from while it was muted follow "
-    "in one catch-up message.",
+    "unmute.rule_caught_up": "🔔 {tag} alerts again; a catch-up message brings the {matches} made "
+    "while it was muted.",
     "digest.set_how_often": "Say how often: off, hourly or daily HH:MM.",
     "digest.set_needs_time": "A daily digest needs a time, e.g. daily 08:00.",
     "digest.set_not_schedule": "“{words}” is not a schedule: use off, hourly or daily HH:MM.",

@@ -29,6 +29,7 @@ from ..schema import (
     articles,
     chat_settings,
     deliveries,
+    personal_rule_numbers,
     personal_rules,
     rule_feedback,
     rule_mutes,
@@ -101,7 +102,21 @@ class PersonalStorage(SqlEngine):
                     ).one()
                     if count >= limit:
                         return None
-                    number = max(highest, await _highest_in_ids(conn, chat_id)) + 1
+                    given = (
+                        await conn.execute(
+                            select(personal_rule_numbers.c.highest).where(
+                                personal_rule_numbers.c.chat_id == chat_id
+                            )
+                        )
+                    ).scalar_one_or_none()
+                    number = max(highest, given or 0, await _highest_in_ids(conn, chat_id)) + 1
+                    # Never given again, even once this rule is deleted (its id would inherit
+                    # the stored matches and marks).
+                    await conn.execute(
+                        self._insert(personal_rule_numbers)
+                        .values(chat_id=chat_id, highest=number)
+                        .on_conflict_do_update(index_elements=["chat_id"], set_={"highest": number})
+                    )
                     row = (
                         await conn.execute(
                             personal_rules.insert()

@@ -63,6 +63,7 @@ class MemoryStorage:
         self.migrations: list[tuple[int, int]] = []
         # self-service (#16)
         self.personal: dict[tuple[int, int], PersonalRule] = {}
+        self.personal_numbers: dict[int, int] = {}  # per chat, the highest number ever given
         self.rule_mutes: dict[tuple[int, str], tuple[datetime, datetime]] = {}  # began, until
         self.feedbacks: list[Feedback] = []
         self.digests: list[tuple[int, tuple[str, ...], list[RenderedMessage]]] = []
@@ -321,9 +322,10 @@ class MemoryStorage:
         if len(numbers) >= limit:
             return None
         ids = {r.rule_id for r in self.personal.values()}  # as SqlStorage: a free id too
-        number = max(numbers, default=0) + 1
+        number = max(*numbers, self.personal_numbers.get(chat_id, 0), 0) + 1
         while personal_rule_id(chat_id, number) in ids:
             number += 1
+        self.personal_numbers[chat_id] = number  # never given again, as SqlStorage
         rule = PersonalRule(
             chat_id,
             number,

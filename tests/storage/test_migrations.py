@@ -368,3 +368,54 @@ async def test_upgrade_gives_every_personal_rule_the_id_it_was_matched_under(
                 )
     finally:
         await storage.close()
+
+
+# 0016: a deleted personal rule's number is never given again ---------------------------------
+async def test_upgrade_keeps_the_numbers_of_rules_deleted_before_it(database_url: str) -> None:
+    """0016: a number whose rule was deleted before the upgrade, but whose id is still stored
+    (here a "not relevant" mark and a match), is not given to the chat's next rule."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0015")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO personal_rules (chat_id, number, name, query, paused,"
+                    " created_at, updated_at, rule_id)"
+                    " VALUES (1001, 1, 'a', 'a', false, :t, :t, 'u1001-1')"
+                ),
+                {"t": T0},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO rule_feedback (chat_id, rule_id, article_identity, title,"
+                    " created_at) VALUES (1001, 'u1001-6', 'guid:x', 'x', :t)"
+                ),
+                {"t": T0},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO rule_feedback (chat_id, rule_id, article_identity, title,"
+                    " created_at) VALUES (-4001, 'u-4001-2', 'guid:y', 'y', :t)"
+                ),
+                {"t": T0},
+            )
+    finally:
+        await engine.dispose()
+
+    storage = SqlStorage(database_url)
+    await storage.open()  # upgrades to head
+    try:
+        await storage.ingest(make_article(1), [match("u1001-9")], at(0))  # stored after it
+        mine = await storage.add_personal_rule(1001, "b", "b", limit=9, created_by=None, now=at(1))
+        group = await storage.add_personal_rule(
+            -4001, "c", "c", limit=9, created_by=None, now=at(1)
+        )
+        fresh = await storage.add_personal_rule(5, "d", "d", limit=9, created_by=None, now=at(1))
+        assert mine is not None
+        assert group is not None
+        assert fresh is not None
+        # 6 was deleted before the upgrade; 9 only matched (not a rule here), so 7 is next
+        assert (mine.rule_id, group.rule_id, fresh.rule_id) == ("u1001-7", "u-4001-3", "u5-1")
+    finally:
+        await storage.close()

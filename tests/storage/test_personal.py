@@ -179,3 +179,19 @@ async def test_a_rule_saved_at_a_migrated_id_gets_an_id_nobody_has(store: SqlSto
     assert late is not None
     assert (late.number, late.rule_id) == (3, "u-100-3")
     assert len({r.rule_id for r in await store.personal_rules()}) == 3
+
+
+async def test_a_deleted_rules_number_is_never_given_again(store: SqlStorage) -> None:
+    """Its id would inherit the deleted rule's stored matches and "not relevant" marks."""
+    for name in ("a", "b", "c"):
+        await store.add_personal_rule(1, name, name, limit=5, created_by=None, now=at(0))
+    assert await store.delete_personal_rule(1, 3)
+    assert await store.delete_personal_rule(1, 2)
+    again = await store.add_personal_rule(1, "d", "d", limit=5, created_by=None, now=at(1))
+    assert again is not None
+    assert (again.number, again.rule_id) == (4, "u1-4")
+    assert [r.number for r in await store.personal_rules(1)] == [1, 4]
+    # the limit counts the rules in force, not the numbers given
+    for name in ("e", "f", "g"):
+        assert await store.add_personal_rule(1, name, name, limit=5, created_by=None, now=at(2))
+    assert await store.add_personal_rule(1, "h", "h", limit=5, created_by=None, now=at(3)) is None

@@ -91,7 +91,12 @@ def _pipeline(store: SqlStorage, clock: FakeClock, fetcher: FeedFetcher) -> Pipe
     return Pipeline(services, fetcher, settings, poll_timeout_s=10)
 
 
-def _new_story(items: list[SeedArticle]) -> None:
+async def _first_poll_then_a_story(
+    pipeline: Pipeline, clock: FakeClock, items: list[SeedArticle]
+) -> None:
+    """The first poll (what is there, without alerts); an interval later the feed has a story."""
+    await pipeline.run_cycle()
+    clock.advance(INTERVAL_S)
     items.append(SeedArticle("new", "Vietnam and Japan upgrade ties", "Ties grow.", T0))
 
 
@@ -103,9 +108,7 @@ async def test_a_failure_while_storing_backs_the_feed_off_and_loses_nothing(
     try:
         async with FeedFetcher(allow_private=True) as fetcher:
             pipeline = _pipeline(store, clock, fetcher)
-            await pipeline.run_cycle()  # the first poll: what is there, without alerts
-            clock.advance(INTERVAL_S)
-            _new_story(items)
+            await _first_poll_then_a_story(pipeline, clock, items)
             store.fail_ingest = True
             report = await pipeline.run_cycle()
             assert (report.feeds_failed, len(requests)) == (1, 2)
@@ -137,9 +140,7 @@ async def test_when_even_the_error_cannot_be_saved_the_lease_holds_the_feed(
     try:
         async with FeedFetcher(allow_private=True) as fetcher:
             pipeline = _pipeline(store, clock, fetcher)
-            await pipeline.run_cycle()
-            clock.advance(INTERVAL_S)
-            _new_story(items)
+            await _first_poll_then_a_story(pipeline, clock, items)
             store.fail_ingest = store.fail_save = True
             await pipeline.run_cycle()
             assert len(requests) == 2

@@ -94,7 +94,7 @@ async def test_mute_one_rule_then_unmute_with_one_catch_up(srb: RunningBot) -> N
     srb.clock.advance(600)
     toast = await srb.press(alert, "Unmute")
     assert toast == (
-        "Unmuted #csp: 2 matches from while it was muted follow in one catch-up message."
+        "Unmuted #csp: a catch-up message brings the 2 matches made while it was muted."
     )
     assert labels(alert)[0] == "🔕 1 h"
     [digest] = await send_queued(srb)

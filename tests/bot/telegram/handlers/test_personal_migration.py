@@ -198,7 +198,7 @@ async def test_the_buttons_of_an_alert_sent_before_the_migration_still_work(
     unmuted = await press_data(
         mrb, alert, alert.button("1 h")["callback_data"].replace("m1h", "um")
     )
-    assert unmuted.startswith("Unmuted #u_4001_1: 1 match from while it was muted")
+    assert unmuted.startswith("Unmuted #u_4001_1: a catch-up message brings the 1 match made")
     await drain(mrb)
     assert [m for m in mrb.tg.messages(GROUP) if "Rubio again" in m.text] == []
     assert len([m for m in mrb.tg.messages(NEW) if "Rubio again" in m.text]) == 1

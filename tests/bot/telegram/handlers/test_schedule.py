@@ -99,7 +99,7 @@ async def test_mute_one_rule_and_unmute_it_with_a_catch_up(rb: RunningBot) -> No
     assert await rb.storage.pending_count(USER) == 1  # unclos alerts, csp waits
     rb.clock.advance(300)
     assert (await rb.ask("/unmute csp")).text == (
-        "🔔 #csp alerts again; 1 match from while it was muted follow in one catch-up message."
+        "🔔 #csp alerts again; a catch-up message brings the 1 match made while it was muted."
     )
     assert (await details(rb, USER))["csp"].muted_until is None
     assert "not muted on its own" in (await rb.ask("/unmute csp")).text
