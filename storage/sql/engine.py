@@ -10,9 +10,11 @@ Does not read or write any row: the resource modules do.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,6 +80,8 @@ class SqlEngine:
         try:
             self._engine = create_engine(self._url)
             await migrate.upgrade(self._engine)
+            if self._dialect == "sqlite":
+                await _ensure_wal(self._engine)
         except StorageError:
             raise
         except (SQLAlchemyError, OSError) as e:
@@ -144,6 +148,29 @@ class SqlEngine:
         return sqlite.insert(table)
 
 
+async def _ensure_wal(engine: AsyncEngine, attempts: int = 50) -> None:
+    """Put a SQLite file in WAL mode if a connection could not (``_on_connect``: its writer
+    was busy), waiting for the lock without blocking the event loop. Raises ``StorageError``
+    when it never frees (about 10 s); in-memory databases have no WAL and are left as they are."""
+    for _attempt in range(attempts):
+        async with engine.connect() as conn:
+            # On the driver's connection: outside any transaction (SQLAlchemy would begin one,
+            # and the mode cannot change inside a transaction).
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            try:
+                async with raw.execute("PRAGMA journal_mode=WAL") as cursor:
+                    mode = await cursor.fetchone()
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e):
+                    raise
+                mode = None
+            if mode is not None and mode[0] in ("wal", "memory"):
+                return
+        await asyncio.sleep(0.2)
+    raise StorageError("cannot put the SQLite database in WAL mode: it stays locked")
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine set up for newswatch: SQLite in WAL mode with a busy timeout, foreign
     keys on and real (IMMEDIATE) transactions; PostgreSQL with connection health checks."""
@@ -167,7 +194,15 @@ def create_engine(url: str) -> AsyncEngine:
         # instead of failing when two connections read and then write.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as e:  # the driver's OperationalError, wrapped by the adapter
+            if "locked" not in str(e):
+                raise
+            # A new file that another connection is writing to (several storages opening it
+            # at once): switching to WAL needs its lock, and SQLite answers "locked" at once
+            # rather than wait. The mode belongs to the file, so the writer's own switch serves
+            # this connection too; open() makes sure the file ends up in WAL.
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes in WAL mode

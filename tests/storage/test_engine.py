@@ -3,7 +3,9 @@ Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +116,31 @@ async def test_one_sender_at_a_time_and_the_next_takes_over_when_it_goes(
     finally:
         await first.close()
         await second.close()
+
+
+# SQLite's journal mode ------------------------------------------------------------------
+async def test_a_new_sqlite_file_another_connection_is_writing_to_opens_and_ends_in_wal(
+    tmp_path: Path,
+) -> None:
+    """Several storages opening one new file at once (the migrations test of replicas): while
+    one writes to a file not yet in WAL mode, SQLite answers another's switch to WAL with
+    "database is locked" at once instead of waiting. Opening waits for the writer instead, and
+    the file ends up in WAL mode."""
+    path = tmp_path / "new.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE other_app (i INTEGER)")  # a file in rollback-journal mode
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO other_app VALUES (1)")
+    storage = SqlStorage(f"sqlite+aiosqlite:///{path}")
+    opening = asyncio.create_task(storage.open())
+    try:
+        await asyncio.sleep(0.3)
+        assert not opening.done()  # waiting for the writer, not failed
+        writer.execute("COMMIT")
+        await asyncio.wait_for(opening, 60)
+        check = sqlite3.connect(path)
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        check.close()
+    finally:
+        writer.close()
+        await storage.close()
