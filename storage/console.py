@@ -129,6 +129,12 @@ class ConsoleQueries(Protocol):
         (for a zone whose offset stays the same), or half hours from one (what a local day of a
         half-hour zone is made of). Steps without a match are left out."""
 
+    async def match_counts_by_step_per_rule(
+        self, since: datetime, step_s: int
+    ) -> list[tuple[str, datetime, int]]:
+        """(rule id, UTC start, matches) per ``step_s`` seconds from ``since`` on, every rule,
+        by rule then time; steps as in ``match_counts_by_step``."""
+
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         """Articles first seen since ``since``, per feed url."""
 

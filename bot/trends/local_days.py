@@ -19,9 +19,11 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 HOUR_S = 3600
+DAY_S = 86400
 MIN_GRAIN_S = 60  # a zone's offset in whole minutes (every zone's since 1972)
 
 
@@ -48,6 +50,15 @@ def grain_s(bounds: Sequence[datetime]) -> int:
     for b in bounds:
         grain = math.gcd(grain, b.minute * 60 + b.second)
     return max(grain, MIN_GRAIN_S)
+
+
+def step_s(bounds: Sequence[datetime]) -> int:
+    """The step (seconds) to count in so that ``fold`` gives the days between ``bounds``
+    exactly: a day when every day is 24 hours (one offset all along: a few rows per rule),
+    else ``grain_s`` (across a DST change)."""
+    if all(b - a == timedelta(days=1) for a, b in pairwise(bounds)):
+        return DAY_S
+    return grain_s(bounds)
 
 
 def fold(counts: Mapping[datetime, int], bounds: Sequence[datetime]) -> list[int]:

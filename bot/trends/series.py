@@ -13,19 +13,17 @@ Reads storage; changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from storage.console import Bucket, ConsoleQueries
 
-from .local_days import day_bounds, fold, grain_s
+from .local_days import day_bounds, fold, step_s
 from .stats import WINDOW, Judgement, judge_series
 
 _UTC = ZoneInfo("UTC")
-DAY = timedelta(days=1)
-DAY_S = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,22 +59,37 @@ async def trend_series(
     return TrendSeries(rule_id, bucket, tuple(starts[WINDOW:]), tuple(judged[WINDOW:]), tz)
 
 
+async def day_counts(
+    queries: ConsoleQueries, bounds: Sequence[datetime], rule_id: str | None = None
+) -> dict[str, list[int]]:
+    """Per rule (only ``rule_id``, when given), its matches in each day between ``bounds``
+    (``local_days.day_bounds``); rules without a match in them are left out."""
+    since = bounds[0]
+    rows: Sequence[tuple[str, datetime, int]]
+    if all(b.hour == 0 and b.minute == 0 and b.second == 0 for b in bounds):
+        # UTC days (UTC, or a zone at +00:00 all along): by date, the query they always were
+        # (on SQLite a prefix of the stored text, cheaper than its seconds: docs/benchmarks.md)
+        rows = await queries.match_counts(since, "day", rule_id)
+    elif rule_id is not None:
+        # A period of 24-hour days (one offset all along) is counted by day in the database: a
+        # few rows rather than 24 times as many hours to fold (docs/benchmarks.md).
+        step = step_s(bounds)
+        rows = [
+            (rule_id, t, n) for t, n in await queries.match_counts_by_step(since, step, rule_id)
+        ]
+    else:
+        rows = await queries.match_counts_by_step_per_rule(since, step_s(bounds))
+    per_rule: dict[str, dict[datetime, int]] = {}
+    for rule, start, n in rows:
+        per_rule.setdefault(rule, {})[start] = n
+    return {rule: fold(counts, bounds) for rule, counts in per_rule.items()}
+
+
 async def _daily(
     queries: ConsoleQueries, rule_id: str, now: datetime, days: int, tz: ZoneInfo
 ) -> TrendSeries:
     bounds = day_bounds(now.astimezone(tz).date(), WINDOW + days, tz)
-    since = bounds[0]
-    counts: dict[datetime, int]
-    if all(b.hour == 0 and b.minute == 0 and b.second == 0 for b in bounds):
-        # UTC days (UTC, or a zone at +00:00 all along): by date, the query they always were
-        # (on SQLite a prefix of the stored text, cheaper than its seconds: docs/benchmarks.md)
-        counts = {t: n for _r, t, n in await queries.match_counts(since, "day", rule_id)}
-    else:
-        # A period of 24-hour days (one offset all along) is counted by day in the database: a
-        # few rows rather than 24 times as many hours to fold (docs/benchmarks.md).
-        steady = all(b - a == DAY for a, b in pairwise(bounds))
-        step = DAY_S if steady else grain_s(bounds)
-        counts = dict(await queries.match_counts_by_step(since, step, rule_id))
-    judged = judge_series(fold(counts, bounds))
+    counts = (await day_counts(queries, bounds, rule_id)).get(rule_id, [0] * (len(bounds) - 1))
+    judged = judge_series(counts)
     starts = tuple(bounds[WINDOW:-1])
     return TrendSeries(rule_id, "day", starts, tuple(judged[WINDOW:]), tz)

@@ -22,12 +22,14 @@ from aiohttp import web
 from bot.config.feeds_file import write_file_atomically
 from bot.config.rule_files import rule_files
 from bot.search import scan_stored
+from bot.trends.local_days import day_bounds
+from bot.trends.series import day_counts
 from core.errors import RuleError
 from core.text import plural
 
 from .auth import require_admin, session_of
 from .query import candidate_rules
-from .render import render, render_fragment, when
+from .render import TZ_KEY, render, render_fragment, when
 
 if TYPE_CHECKING:
     from .app import ConsoleDeps
@@ -59,17 +61,10 @@ async def rules_list(request: web.Request) -> web.StreamResponse:
 
     deps = request.app[DEPS_KEY]
     now = deps.services.clock.now()
-    start = (now - timedelta(days=PREVIEW_DAYS - 1)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    counts = await deps.queries.match_counts(start, "day")
-    days = [(start + timedelta(days=i)).date() for i in range(PREVIEW_DAYS)]
-    series: dict[str, list[int]] = {}
-    for rule_id, day, n in counts:
-        row = series.setdefault(rule_id, [0] * PREVIEW_DAYS)
-        index = (day.date() - days[0]).days
-        if 0 <= index < PREVIEW_DAYS:
-            row[index] += n
+    # The deployment's days, as on the trends page (bot/trends/local_days.py)
+    tz = request.app[TZ_KEY]
+    bounds = day_bounds(now.astimezone(tz).date(), PREVIEW_DAYS, tz)
+    series = await day_counts(deps.queries, bounds)
     rules = deps.services.rules.current.compiled_rules
     rows = [
         {

@@ -280,6 +280,16 @@ class ConsoleStorage(SqlEngine):
     async def match_counts_by_step(
         self, since: datetime, step_s: int, rule_id: str
     ) -> list[tuple[datetime, int]]:
+        return [(t, n) for _r, t, n in await self._counts_by_step(since, step_s, rule_id)]
+
+    async def match_counts_by_step_per_rule(
+        self, since: datetime, step_s: int
+    ) -> list[tuple[str, datetime, int]]:
+        return await self._counts_by_step(since, step_s, None)
+
+    async def _counts_by_step(
+        self, since: datetime, step_s: int, rule_id: str | None
+    ) -> list[tuple[str, datetime, int]]:
         if step_s <= 0:
             raise ValueError(f"step_s must be positive, not {step_s}")
         seconds: ColumnElement[Any]
@@ -296,16 +306,18 @@ class ConsoleStorage(SqlEngine):
         # integer division on both databases; never of a negative number (matched_at >= since),
         # so it is a floor
         step = (seconds - origin) // step_s
-        query = (
-            select(step.label("step"), func.count().label("n"))
-            .where(matches_tbl.c.matched_at >= since, matches_tbl.c.rule_id == rule_id)
-            .group_by(step)
-            .order_by(step)
+        query = select(matches_tbl.c.rule_id, step.label("step"), func.count().label("n")).where(
+            matches_tbl.c.matched_at >= since
         )
+        if rule_id is not None:
+            query = query.where(matches_tbl.c.rule_id == rule_id)
+        query = query.group_by(matches_tbl.c.rule_id, step).order_by(matches_tbl.c.rule_id, step)
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
         start = datetime.fromtimestamp(origin, UTC)
-        return [(start + timedelta(seconds=int(r.step) * step_s), int(r.n)) for r in rows]
+        return [
+            (r.rule_id, start + timedelta(seconds=int(r.step) * step_s), int(r.n)) for r in rows
+        ]
 
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         query = (

@@ -4,6 +4,7 @@ its days are in, and the chart is the one drawn for those days and labelled in t
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -56,3 +57,30 @@ async def test_days_are_the_deployments_and_the_page_says_so(console: Console) -
     by_hour = await trend_series(console.store, "sea", T0, 7, "hour", HCM)
     assert hourly == trend_png("sea", by_hour.starts, by_hour.judgements, "hour", tz=HCM)
     assert hourly != trend_png("sea", by_hour.starts, by_hour.judgements, "hour")  # UTC labels
+
+
+def _sea_row_counts(body: str) -> tuple[int, int]:
+    """The rules page's "7 days" and "30 days" of the ``sea`` rule."""
+    found = re.search(
+        r'<b>sea</b>.*?<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>', body, re.S
+    )
+    assert found is not None, body
+    return int(found.group(1)), int(found.group(2))
+
+
+async def test_the_rules_page_counts_the_deployments_days(
+    console: Console, database_url: str, tmp_path: Path
+) -> None:
+    """T0 is 2025-07-11 12:00 UTC, 19:00 in Ho Chi Minh City: its last 7 days began on the 5th
+    at local midnight, 17:00 UTC on the 4th. A story at 18:00 UTC on the 4th is in them there,
+    and a day too early for UTC's; so is one at 18:00 UTC 30 days before T0 for the 30 days."""
+    await _story(console, 1, 7, hour=18)  # 2025-07-04 18:00 UTC: the 5th, 01:00 there
+    await _story(console, 2, 30, hour=18)  # 2025-06-11 18:00 UTC: the 12th, 01:00 there
+    await console.login(admin=False)
+    body = await (await console.client.get("/rules")).text()
+    assert _sea_row_counts(body) == (1, 2)
+    async for utc in make_console(database_url, tmp_path / "utc"):
+        await _story(utc, 1, 7, hour=18)
+        await _story(utc, 2, 30, hour=18)
+        await utc.login(admin=False)
+        assert _sea_row_counts(await (await utc.client.get("/rules")).text()) == (0, 1)
