@@ -91,7 +91,10 @@ def chaos_postgres() -> Any:
     bin_dir = find_bin_dir()
     if bin_dir is None:
         pytest.skip("no PostgreSQL server binaries installed (apt-get install postgresql)")
-    yield from start_postgres(bin_dir)
+    # Commits durable as in a deployment: the restart is a crash of the server, and the test
+    # servers' default (commits acknowledged before they are written) would lose the last
+    # ones, a feed's saved schedule among them (then repolled early, as CI saw once).
+    yield from start_postgres(bin_dir, durable_commits=True)
 
 
 async def test_three_replicas_killed_again_and_again_lose_nothing(
