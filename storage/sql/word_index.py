@@ -82,6 +82,37 @@ def _filters(
 _CUSTOM_PLAN = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
+async def _matching(
+    conn: AsyncConnection,
+    dialect: str,
+    cond: WordCondition,
+    before_id: int | None,
+    since: datetime | None,
+    language: str | None,
+) -> tuple[str, str, dict[str, Any]]:
+    """(the id column, `` FROM … WHERE …`` of the index rows whose words satisfy ``cond``
+    within the filters, the parameters) for ``dialect``. On PostgreSQL, also plans the rest of
+    the transaction for its words (``_CUSTOM_PLAN``)."""
+    if dialect == "sqlite":
+        column = "article_words_fts.rowid"
+        join, where, params = _filters(column, before_id, since, language)
+        params["q"] = fts5_query(cond)
+        return (
+            column,
+            f" FROM article_words_fts{join} WHERE article_words_fts MATCH :q{where}",
+            params,
+        )
+    column = "w.article_id"
+    join, where, params = _filters(column, before_id, since, language)
+    params["q"] = tsquery(cond)
+    await conn.execute(_CUSTOM_PLAN)
+    return (
+        column,
+        f" FROM article_words w{join} WHERE w.words @@ CAST(:q AS tsquery){where}",
+        params,
+    )
+
+
 async def candidate_ids(
     conn: AsyncConnection,
     dialect: str,
@@ -98,23 +129,8 @@ async def candidate_ids(
     With ``limit``, the newest ``limit`` index answers, plus the pending articles down to the
     oldest of them (all pending ones below ``before_id`` if fewer came back), so the next
     call with ``before_id`` = the last id returned goes on without a gap."""
-    if dialect == "sqlite":
-        column = "article_words_fts.rowid"
-        join, where, params = _filters(column, before_id, since, language)
-        sql = (
-            f"SELECT {column} FROM article_words_fts{join}"
-            f" WHERE article_words_fts MATCH :q{where} ORDER BY {column} DESC"
-        )
-        params["q"] = fts5_query(cond)
-    else:
-        column = "w.article_id"
-        join, where, params = _filters(column, before_id, since, language)
-        sql = (
-            f"SELECT {column} FROM article_words w{join}"
-            f" WHERE w.words @@ CAST(:q AS tsquery){where} ORDER BY {column} DESC"
-        )
-        params["q"] = tsquery(cond)
-        await conn.execute(_CUSTOM_PLAN)
+    column, matching, params = await _matching(conn, dialect, cond, before_id, since, language)
+    sql = f"SELECT {column}{matching} ORDER BY {column} DESC"
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
@@ -137,25 +153,14 @@ async def count_matching(
 ) -> int:
     """How many indexed (not pending) articles, first seen since ``since``, in ``language``,
     satisfy ``cond`` by their indexed words."""
+    column, matching, params = await _matching(conn, dialect, cond, None, since, language)
     if dialect == "sqlite":
-        column = "article_words_fts.rowid"
-        join, where, params = _filters(column, None, since, language)
-        sql = (
-            f"SELECT count(*) FROM article_words_fts{join}"
-            f" WHERE article_words_fts MATCH :q{where}"
-            f" AND {column} NOT IN (SELECT article_id FROM article_words_pending)"
-        )
-        params["q"] = fts5_query(cond)
+        not_pending = f" AND {column} NOT IN (SELECT article_id FROM article_words_pending)"
     else:
-        column = "w.article_id"
-        join, where, params = _filters(column, None, since, language)
-        sql = (
-            f"SELECT count(*) FROM article_words w{join}"
-            f" WHERE w.words @@ CAST(:q AS tsquery){where} AND NOT EXISTS"
-            " (SELECT 1 FROM article_words_pending p WHERE p.article_id = w.article_id)"
+        not_pending = (
+            f" AND NOT EXISTS (SELECT 1 FROM article_words_pending p WHERE p.article_id = {column})"
         )
-        params["q"] = tsquery(cond)
-        await conn.execute(_CUSTOM_PLAN)
+    sql = f"SELECT count(*){matching}{not_pending}"
     return int((await conn.execute(text(sql), params)).scalar_one())
 
 
