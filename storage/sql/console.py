@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Row, cast, func, select
 
 from ..base import StoredMatch
 from ..console import Bucket, ConsoleStory, StoredArticle
@@ -261,17 +261,9 @@ class ConsoleStorage(SqlEngine):
             start = func.substr(matches_tbl.c.matched_at, 1, 10 if bucket == "day" else 13)
         else:
             start = func.date_trunc(bucket, func.timezone("UTC", matches_tbl.c.matched_at))
-        query = select(matches_tbl.c.rule_id, start.label("start"), func.count().label("n")).where(
-            matches_tbl.c.matched_at >= since
-        )
-        if rule_id is not None:
-            query = query.where(matches_tbl.c.rule_id == rule_id)
-        query = query.group_by(matches_tbl.c.rule_id, start).order_by(matches_tbl.c.rule_id, start)
-        async with self._tx() as conn:
-            rows = (await conn.execute(query)).all()
         out = []
-        for row in rows:
-            value = row.start
+        for row in await self._per_rule(start, since, rule_id):
+            value = row.bucket
             if isinstance(value, str):
                 value = datetime.fromisoformat(value if bucket == "day" else value + ":00")
             out.append((row.rule_id, value.replace(tzinfo=UTC), int(row.n)))
@@ -306,18 +298,26 @@ class ConsoleStorage(SqlEngine):
         # integer division on both databases; never of a negative number (matched_at >= since),
         # so it is a floor
         step = (seconds - origin) // step_s
-        query = select(matches_tbl.c.rule_id, step.label("step"), func.count().label("n")).where(
-            matches_tbl.c.matched_at >= since
-        )
-        if rule_id is not None:
-            query = query.where(matches_tbl.c.rule_id == rule_id)
-        query = query.group_by(matches_tbl.c.rule_id, step).order_by(matches_tbl.c.rule_id, step)
-        async with self._tx() as conn:
-            rows = (await conn.execute(query)).all()
         start = datetime.fromtimestamp(origin, UTC)
         return [
-            (r.rule_id, start + timedelta(seconds=int(r.step) * step_s), int(r.n)) for r in rows
+            (r.rule_id, start + timedelta(seconds=int(r.bucket) * step_s), int(r.n))
+            for r in await self._per_rule(step, since, rule_id)
         ]
+
+    async def _per_rule(
+        self, bucket: ColumnElement[Any], since: datetime, rule_id: str | None
+    ) -> Sequence[Row[Any]]:
+        """(rule_id, bucket, n) of the matches from ``since`` on (of ``rule_id`` alone, when
+        given), grouped by rule and ``bucket``, ordered so."""
+        query = select(matches_tbl.c.rule_id, bucket.label("bucket"), func.count().label("n"))
+        query = query.where(matches_tbl.c.matched_at >= since)
+        if rule_id is not None:
+            query = query.where(matches_tbl.c.rule_id == rule_id)
+        query = query.group_by(matches_tbl.c.rule_id, bucket).order_by(
+            matches_tbl.c.rule_id, bucket
+        )
+        async with self._tx() as conn:
+            return (await conn.execute(query)).all()
 
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         query = (
