@@ -35,11 +35,10 @@ from storage import SqlStorage
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 from tests.support.postgres import PostgresServer, find_bin_dir, start_postgres
-from tests.support.processes import start_bot
+from tests.support.processes import bot_env, start_bot
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(420)]
 
-ROOT = Path(__file__).resolve().parent.parent
 REPLICAS = 3
 KILLS = int(os.environ.get("NEWSWATCH_CHAOS_KILLS", "20"))
 SEED = int(os.environ.get("NEWSWATCH_CHAOS_SEED", "20261201"))
@@ -139,26 +138,22 @@ async def test_three_replicas_killed_again_and_again_lose_nothing(
     async with OutageTelegram() as tg:
         for chat_id, kind in CHATS.items():
             tg.add_chat(chat_id, kind, title=None if kind == "private" else "Desk")
-        env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("NEWSWATCH_", "TELEGRAM", "DATABASE_URL"))
+        env = bot_env(
+            db_url,
+            config,
+            {
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "NEWSWATCH_TICK_INTERVAL": "0.2",
+                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+                "NEWSWATCH_ALERT_ON_FIRST_POLL": "true",
+                "NEWSWATCH_HEALTH_ADDR": "",
+                "NEWSWATCH_FETCH_TIMEOUT": "3",
+                "NEWSWATCH_FETCH_IDLE_TIMEOUT": "2",
+                "NEWSWATCH_PARSE_TIMEOUT": "3",
+                "NEWSWATCH_FULL_TEXT_TIMEOUT": "2",
             },
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-            "TELEGRAM_API_BASE_URL": tg.base_url,
-            "DATABASE_URL": db_url,
-            "NEWSWATCH_CONFIG_DIR": str(config),
-            "NEWSWATCH_TICK_INTERVAL": "0.2",
-            "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
-            "NEWSWATCH_ALERT_ON_FIRST_POLL": "true",
-            "NEWSWATCH_HEALTH_ADDR": "",
-            "NEWSWATCH_FETCH_TIMEOUT": "3",
-            "NEWSWATCH_FETCH_IDLE_TIMEOUT": "2",
-            "NEWSWATCH_PARSE_TIMEOUT": "3",
-            "NEWSWATCH_FULL_TEXT_TIMEOUT": "2",
-        }
+        )
         logs = [tmp_path / f"replica{i}.log" for i in range(REPLICAS)]
         procs = [start_bot(env, tmp_path, logs[i]) for i in range(REPLICAS)]
         try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
 import re
 import signal
 import socket
@@ -35,11 +34,10 @@ from sqlalchemy import text
 from storage import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 from tests.support.postgres import PostgresServer
-from tests.support.processes import start_bot
+from tests.support.processes import bot_env, start_bot
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
 
-ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_PATH = "/telegram/webhook"
 LEVEL_ERROR = re.compile(r"level=error")
 
@@ -160,20 +158,16 @@ async def test_two_replicas_behind_a_proxy_answer_every_update_once(
     procs: list[subprocess.Popen[bytes]] = []
     logs = [tmp_path / f"replica{i}.log" for i in range(3)]
     async with FakeTelegramServer() as tg:
-        base_env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("NEWSWATCH_", "TELEGRAM", "DATABASE_URL"))
+        base_env = bot_env(
+            db_url,
+            config,
+            {
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "NEWSWATCH_CACHE_DIR": "",
+                "NEWSWATCH_TICK_INTERVAL": "0.5",
             },
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-            "TELEGRAM_API_BASE_URL": tg.base_url,
-            "DATABASE_URL": db_url,
-            "NEWSWATCH_CONFIG_DIR": str(config),
-            "NEWSWATCH_CACHE_DIR": "",
-            "NEWSWATCH_TICK_INTERVAL": "0.5",
-        }
+        )
 
         def env(i: int, *, webhook: bool = True) -> dict[str, str]:
             out = {**base_env, "NEWSWATCH_HEALTH_ADDR": f"127.0.0.1:{ports[i % 2]}"}

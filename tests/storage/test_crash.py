@@ -30,12 +30,11 @@ from core.models import Chat, ChatType
 from storage import SqlStorage
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer, RateLimits
-from tests.support.processes import start_bot
+from tests.support.processes import bot_env, start_bot
 
 # About a minute on a quiet machine; the bound leaves room for a loaded CI runner.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
-ROOT = Path(__file__).resolve().parents[2]
 CHAT = 7001
 ITEMS = 33  # matching items published after the first poll, during the kills
 KILLS = 22
@@ -155,18 +154,18 @@ async def test_sigkill_at_random_moments_loses_nothing(
 
     async with CrashTelegram(rate_limits=RateLimits(enabled=False)) as tg:
         tg.add_chat(CHAT, "private")
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM"))},
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-            "TELEGRAM_API_BASE_URL": tg.base_url,
-            "DATABASE_URL": db_url,
-            "NEWSWATCH_CONFIG_DIR": str(config),
-            "NEWSWATCH_TICK_INTERVAL": "0.2",
-            "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
-            "NEWSWATCH_HEALTH_ADDR": "",
-            "NEWSWATCH_LOG_LEVEL": "INFO",
-        }
+        env = bot_env(
+            db_url,
+            config,
+            {
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "NEWSWATCH_TICK_INTERVAL": "0.2",
+                "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+                "NEWSWATCH_HEALTH_ADDR": "",
+                "NEWSWATCH_LOG_LEVEL": "INFO",
+            },
+        )
         log = tmp_path / "bot.log"
         bot = start_bot(env, tmp_path, log)
         try:

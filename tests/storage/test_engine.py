@@ -4,7 +4,6 @@ Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from core.errors import StorageError
 from storage import SqlStorage
 from storage.base import Storage
 from storage.sql import SqlEngine
+from tests.support.processes import bot_env
 
 
 def test_sql_storage_satisfies_the_protocol() -> None:
@@ -71,14 +71,7 @@ def test_a_second_bot_process_on_one_sqlite_file_exits_with_the_reason(tmp_path:
     config = tmp_path / "config"
     (config / "rules").mkdir(parents=True)
     (config / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
-    root = Path(__file__).resolve().parents[2]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM"))},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
-        "NEWSWATCH_CONFIG_DIR": str(config),
-        "NEWSWATCH_HEALTH_ADDR": "",
-        "PYTHONPATH": str(root),
-    }
+    env = bot_env(f"sqlite:///{tmp_path / 'nw.db'}", config, {"NEWSWATCH_HEALTH_ADDR": ""})
     command = [sys.executable, "-m", "bot.cli.main", "run"]
     first = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

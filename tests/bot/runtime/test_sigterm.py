@@ -4,7 +4,6 @@ traceback in its log, even with a poll in flight that outlasts the shutdown grac
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -14,11 +13,10 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.feed_server import FeedServer
-from tests.support.processes import start_bot
+from tests.support.processes import bot_env, start_bot
 
 pytestmark = pytest.mark.timeout(60)
 
-ROOT = Path(__file__).resolve().parents[3]
 RSS = (
     '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://x</link>'
     "<description>d</description><item><title>One</title><guid>one</guid></item></channel></rss>"
@@ -55,16 +53,16 @@ async def test_sigterm_with_a_poll_in_flight_logs_no_error(
         f'feeds:\n  - url: "{quick}"\n    interval: 1s\n  - url: "{slow_url}"\n    interval: 1s\n',
         encoding="utf-8",
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM"))},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'nw.db'}",
-        "NEWSWATCH_CONFIG_DIR": str(config),
-        "NEWSWATCH_TICK_INTERVAL": "0.2",
-        "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
-        "NEWSWATCH_HEALTH_ADDR": "127.0.0.1:0",
-        "NEWSWATCH_LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = bot_env(
+        f"sqlite:///{tmp_path / 'nw.db'}",
+        config,
+        {
+            "NEWSWATCH_TICK_INTERVAL": "0.2",
+            "NEWSWATCH_ALLOW_PRIVATE_ADDRESSES": "true",
+            "NEWSWATCH_HEALTH_ADDR": "127.0.0.1:0",
+            "NEWSWATCH_LOG_LEVEL": "INFO",
+        },
+    )
     log = tmp_path / "bot.log"
     bot = start_bot(env, tmp_path, log)
     try:
