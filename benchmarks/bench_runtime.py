@@ -64,7 +64,7 @@ from aiohttp import web
 from core.models import Chat, ChatType, RuleMatch
 from storage import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
-from tests.support.postgres import find_bin_dir, start_postgres
+from tests.support.postgres import find_bin_dir, running_postgres
 from tests.support.storage_helpers import make_article
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -531,16 +531,12 @@ async def main() -> None:
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise SystemExit("needs PostgreSQL's server binaries (apt-get install postgresql)")
-    server = start_postgres(bin_dir)
-    pg = next(server)
     rows = []
-    alone = await feed_server_alone(args)
-    try:
+    with running_postgres(bin_dir) as pg:
+        alone = await feed_server_alone(args)
         with tempfile.TemporaryDirectory() as tmp:
             for n in (int(x) for x in args.replicas.split(",")):
                 rows.append(await run_phase(n, args, pg, Path(tmp)))
-    finally:
-        server.close()
     print(
         f"{args.feeds} feeds every {args.interval:g} s (10 % change), {args.slow} slow and "
         f"{args.hanging} hanging; group backlog {args.backlog}; {args.duration:g} s measured"

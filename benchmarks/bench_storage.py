@@ -37,7 +37,7 @@ from bot.search.prefilter import FIRST_CHUNK
 from core.models import Article, Chat, Hit, RuleMatch
 from storage import SqlStorage
 from storage.words import AllWords, Word
-from tests.support.postgres import find_bin_dir, start_postgres
+from tests.support.postgres import find_bin_dir, running_postgres
 
 T0 = datetime(2025, 7, 1, tzinfo=UTC)
 RULES = [f"rule-{i}" for i in range(20)]
@@ -247,9 +247,7 @@ async def main() -> int:
             if bin_dir is None:
                 print("PostgreSQL binaries not found: PostgreSQL skipped", file=sys.stderr)
             else:
-                servers = start_postgres(bin_dir)
-                server = next(servers)
-                try:
+                with running_postgres(bin_dir) as server:
                     urls = {v: await server.new_database() for v in Variant}
 
                     async def pg_size(url: str) -> int:
@@ -265,8 +263,6 @@ async def main() -> int:
                         return int(value or 0)
 
                     rows += await bench("PostgreSQL", urls, args.articles, pg_size)
-                finally:
-                    servers.close()
     print(f"storage benchmark ({os.cpu_count()} CPUs)")
     print_table(rows)
     return 0

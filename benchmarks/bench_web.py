@@ -56,7 +56,7 @@ from core.clock import FakeClock
 from core.models import FeedConfig
 from storage import SqlStorage
 from storage.schema import articles, matches
-from tests.support.postgres import find_bin_dir, start_postgres
+from tests.support.postgres import find_bin_dir, running_postgres
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FEEDS = [f"http://127.0.0.1/feed{i}.xml" for i in range(20)]
@@ -350,15 +350,11 @@ async def main() -> int:
             if bin_dir is None:
                 print("PostgreSQL binaries not found: PostgreSQL skipped", file=sys.stderr)
             else:
-                servers = start_postgres(bin_dir)
-                server = next(servers)
-                try:
+                with running_postgres(bin_dir) as server:
                     url = await server.new_database()
                     root = Path(tmp) / "postgresql"
                     rows = await bench("PostgreSQL", url, args.articles, root)
                     results.append(("PostgreSQL", rows))
-                finally:
-                    servers.close()
     for label, rows in results:
         print_table(label, rows)
     after = os.getloadavg()

@@ -13,6 +13,7 @@ PostgreSQL binaries are installed.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -243,3 +244,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     else:
         server: PostgresServer = request.getfixturevalue("postgres_server")
         yield await server.new_database()
+
+
+@contextlib.contextmanager
+def running_postgres(bin_dir: Path, *, durable_commits: bool = False) -> Iterator[PostgresServer]:
+    """``start_postgres`` as a ``with`` block (for scripts: the benchmarks)."""
+    yield from start_postgres(bin_dir, durable_commits=durable_commits)
