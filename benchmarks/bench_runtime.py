@@ -65,6 +65,7 @@ from core.models import Chat, ChatType, RuleMatch
 from storage import SqlStorage
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramServer
 from tests.support.postgres import find_bin_dir, running_postgres
+from tests.support.processes import start_bot
 from tests.support.storage_helpers import make_article
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,17 +212,6 @@ def _metric(port: int, name: str) -> float | None:
         if line.startswith(name + " "):
             return float(line.split()[1])
     return None
-
-
-def _start_replica(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "run"],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def _tree_cpu_s(pid: int) -> float:
@@ -402,7 +392,7 @@ async def run_phase(
                 "NEWSWATCH_HEALTH_ADDR": f"127.0.0.1:{health[n]}",
                 "NEWSWATCH_LOG_LEVEL": "WARNING",
             }
-            procs.append(_start_replica(env, tmp, tmp / f"replica{replicas}-{n}.log"))
+            procs.append(start_bot(env, tmp, tmp / f"replica{replicas}-{n}.log"))
         changer = asyncio.create_task(feeds.change(rng))
         try:
             started = time.monotonic()

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.models import Article, Hit, RuleMatch, StoryPlacement
 
 from ..base import IngestResult, StoredMatch
+from ..schema import matches as matches_tbl
 from .engine import OUTBOX_CHANNEL, SqlEngine
 from .ingest import IngestStatements, ingest_batch
 
@@ -59,6 +61,22 @@ def stored_match_from_row(row: Any) -> StoredMatch:
         published_at=row.published_at,
         hits=hits_from_json(row.hits),
     )
+
+
+async def matched_rule_ids(
+    conn: AsyncConnection, article_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """The ids of the rules each of ``article_ids`` matched when stored, sorted (articles that
+    matched none are left out)."""
+    rules: dict[int, list[str]] = {}
+    if article_ids:
+        for article_id, rule_id in await conn.execute(
+            select(matches_tbl.c.article_id, matches_tbl.c.rule_id)
+            .where(matches_tbl.c.article_id.in_(list(article_ids)))
+            .order_by(matches_tbl.c.rule_id)
+        ):
+            rules.setdefault(article_id, []).append(rule_id)
+    return rules
 
 
 class ArticleStorage(SqlEngine):

@@ -19,7 +19,7 @@ from ..console import Bucket, ConsoleStory, StoredArticle
 from ..schema import articles
 from ..schema import matches as matches_tbl
 from ..words import WordCondition
-from .articles import article_from_row, stored_match_from_row
+from .articles import article_from_row, matched_rule_ids, stored_match_from_row
 from .engine import SqlEngine
 from .word_index import candidate_ids, count_matching, pending_batch, pending_ids, write_words
 
@@ -168,14 +168,7 @@ class ConsoleStorage(SqlEngine):
 
     async def _stored(self, conn: Any, rows: Sequence[Any]) -> list[StoredArticle]:
         """The rows as ``StoredArticle``s, with the rules that matched each when stored."""
-        rules: dict[int, list[str]] = {}
-        if rows:
-            for article_id, rule_id in await conn.execute(
-                select(matches_tbl.c.article_id, matches_tbl.c.rule_id)
-                .where(matches_tbl.c.article_id.in_([r.id for r in rows]))
-                .order_by(matches_tbl.c.rule_id)
-            ):
-                rules.setdefault(article_id, []).append(rule_id)
+        rules = await matched_rule_ids(conn, [r.id for r in rows])
         return [
             StoredArticle(
                 row.id,

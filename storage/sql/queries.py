@@ -23,7 +23,7 @@ from ..base import ExportFormat, StoredMatch
 from ..explain import Explainer
 from ..schema import articles, deliveries, subscriptions
 from ..schema import matches as matches_tbl
-from .articles import article_from_row, stored_match_from_row
+from .articles import article_from_row, matched_rule_ids, stored_match_from_row
 from .engine import SqlEngine
 from .ingest import hits_json
 
@@ -218,14 +218,7 @@ class QueryStorage(SqlEngine):
                         .limit(batch)
                     )
                 ).all()
-                rules: dict[int, list[str]] = {}
-                if rows:
-                    for article_id, rule_id in await conn.execute(
-                        select(matches_tbl.c.article_id, matches_tbl.c.rule_id)
-                        .where(matches_tbl.c.article_id.in_([r.id for r in rows]))
-                        .order_by(matches_tbl.c.rule_id)
-                    ):
-                        rules.setdefault(article_id, []).append(rule_id)
+                rules = await matched_rule_ids(conn, [r.id for r in rows])
             for row in rows:
                 yield article_from_row(row), tuple(rules.get(row.id, ()))
             if len(rows) < batch:
