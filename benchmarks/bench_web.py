@@ -285,7 +285,7 @@ async def bench(
                 elif zone == "hours":
                     bounds = day_bounds(NOW.astimezone(tz).date(), 90 + WINDOW, tz)
                     hourly = await store.match_counts_by_step(bounds[0], 3600, "sea")
-                    judge_series(fold(dict(hourly), bounds))
+                    judge_series(fold({t: n for _r, t, n in hourly}, bounds))
                 else:
                     await trend_series(store, "sea", NOW, 90, "day", tz)
                 zones.setdefault(zone, []).append((time.perf_counter() - t) * 1000)

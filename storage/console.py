@@ -122,18 +122,13 @@ class ConsoleQueries(Protocol):
         """(rule id, UTC start of the day or hour, matches) from ``since`` on, by rule then time."""
 
     async def match_counts_by_step(
-        self, since: datetime, step_s: int, rule_id: str
-    ) -> list[tuple[datetime, int]]:
-        """(UTC start, matches) of ``rule_id`` per ``step_s`` seconds from ``since`` on, oldest
-        first, the steps counted from ``since`` (its whole second): days from a local midnight
-        (for a zone whose offset stays the same), or half hours from one (what a local day of a
-        half-hour zone is made of). Steps without a match are left out."""
-
-    async def match_counts_by_step_per_rule(
-        self, since: datetime, step_s: int
+        self, since: datetime, step_s: int, rule_id: str | None = None
     ) -> list[tuple[str, datetime, int]]:
-        """(rule id, UTC start, matches) per ``step_s`` seconds from ``since`` on, every rule,
-        by rule then time; steps as in ``match_counts_by_step``."""
+        """(rule id, UTC start, matches) per ``step_s`` seconds from ``since`` on (of ``rule_id``
+        alone, when given), by rule then time, the steps counted from ``since`` (its whole
+        second): days from a local midnight (for a zone whose offset stays the same), or half
+        hours from one (what a local day of a half-hour zone is made of). Steps without a match
+        are left out."""
 
     async def article_counts_per_feed(self, since: datetime) -> dict[str, int]:
         """Articles first seen since ``since``, per feed url."""

@@ -52,7 +52,7 @@ def grain_s(bounds: Sequence[datetime]) -> int:
     return max(grain, MIN_GRAIN_S)
 
 
-def step_s(bounds: Sequence[datetime]) -> int:
+def counting_step_s(bounds: Sequence[datetime]) -> int:
     """The step (seconds) to count in so that ``fold`` gives the days between ``bounds``
     exactly: a day when every day is 24 hours (one offset all along: a few rows per rule),
     else ``grain_s`` (across a DST change)."""

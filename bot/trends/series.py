@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from storage.console import Bucket, ConsoleQueries
 
-from .local_days import day_bounds, fold, step_s
+from .local_days import counting_step_s, day_bounds, fold
 from .stats import WINDOW, Judgement, judge_series
 
 _UTC = ZoneInfo("UTC")
@@ -70,15 +70,10 @@ async def day_counts(
         # UTC days (UTC, or a zone at +00:00 all along): by date, the query they always were
         # (on SQLite a prefix of the stored text, cheaper than its seconds: docs/benchmarks.md)
         rows = await queries.match_counts(since, "day", rule_id)
-    elif rule_id is not None:
+    else:
         # A period of 24-hour days (one offset all along) is counted by day in the database: a
         # few rows rather than 24 times as many hours to fold (docs/benchmarks.md).
-        step = step_s(bounds)
-        rows = [
-            (rule_id, t, n) for t, n in await queries.match_counts_by_step(since, step, rule_id)
-        ]
-    else:
-        rows = await queries.match_counts_by_step_per_rule(since, step_s(bounds))
+        rows = await queries.match_counts_by_step(since, counting_step_s(bounds), rule_id)
     per_rule: dict[str, dict[datetime, int]] = {}
     for rule, start, n in rows:
         per_rule.setdefault(rule, {})[start] = n

@@ -263,17 +263,7 @@ class ConsoleStorage(SqlEngine):
         return out
 
     async def match_counts_by_step(
-        self, since: datetime, step_s: int, rule_id: str
-    ) -> list[tuple[datetime, int]]:
-        return [(t, n) for _r, t, n in await self._counts_by_step(since, step_s, rule_id)]
-
-    async def match_counts_by_step_per_rule(
-        self, since: datetime, step_s: int
-    ) -> list[tuple[str, datetime, int]]:
-        return await self._counts_by_step(since, step_s, None)
-
-    async def _counts_by_step(
-        self, since: datetime, step_s: int, rule_id: str | None
+        self, since: datetime, step_s: int, rule_id: str | None = None
     ) -> list[tuple[str, datetime, int]]:
         if step_s <= 0:
             raise ValueError(f"step_s must be positive, not {step_s}")
