@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import StorageError
 from core.models import ChatSettings, Language, SnippetLength
@@ -63,18 +62,6 @@ def _feedback(row: Any) -> Feedback:
     )
 
 
-async def _highest_in_ids(conn: AsyncConnection, chat_id: int) -> int:
-    """The highest number among the stored ids made from ``chat_id`` (``u<chat>-<n>``), wherever
-    those rules live now: a rule that migrated away keeps its id, so the chat's next rule must
-    not be given it again. (No LIKE wildcard can occur in the prefix: it is "u", digits, "-".)"""
-    prefix = personal_rule_id(chat_id, 0)[:-1]
-    ids = await conn.execute(
-        select(personal_rules.c.rule_id).where(personal_rules.c.rule_id.like(prefix + "%"))
-    )
-    numbers = [int(tail) for rule_id in ids.scalars() if (tail := rule_id[len(prefix) :]).isdigit()]
-    return max(numbers, default=0)
-
-
 class PersonalStorage(SqlEngine):
     """The self-service part of ``SqlStorage``."""
 
@@ -109,7 +96,7 @@ class PersonalStorage(SqlEngine):
                             )
                         )
                     ).scalar_one_or_none()
-                    number = max(highest, given or 0, await _highest_in_ids(conn, chat_id)) + 1
+                    number = max(highest, given or 0) + 1
                     # Never given again, even once this rule is deleted (its id would inherit
                     # the stored matches and marks).
                     await conn.execute(

@@ -321,11 +321,9 @@ class MemoryStorage:
         numbers = [n for c, n in self.personal if c == chat_id]
         if len(numbers) >= limit:
             return None
-        ids = {r.rule_id for r in self.personal.values()}  # as SqlStorage: a free id too
+        # above every number the chat was ever given, as SqlStorage: its id is free too
         number = max(*numbers, self.personal_numbers.get(chat_id, 0), 0) + 1
-        while personal_rule_id(chat_id, number) in ids:
-            number += 1
-        self.personal_numbers[chat_id] = number  # never given again, as SqlStorage
+        self.personal_numbers[chat_id] = number
         rule = PersonalRule(
             chat_id,
             number,
